@@ -1,0 +1,624 @@
+//! Reading page files. This module exists so that every other stage sees one
+//! thing, a [`Decoded`] page: an 8-bit gray raster for analysis and OCR, the
+//! resolution the file declares, and an [`Embed`] payload that the PDF writer
+//! puts in the archive copy. The payload is the scanner's own bytes wherever the
+//! format allows it (JPEG as DCTDecode, CCITT G4 as CCITTFaxDecode, PNG's zlib
+//! stream with its predictor); anything else is stored losslessly.
+//!
+//! Files are recognized by their first bytes, not their names. Image sizes are
+//! checked from the header before any pixel is decoded, so a header that claims
+//! 60000×60000 pixels costs nothing.
+
+use crate::error::{PageError, PageErrorKind as K};
+use crate::raster::Gray;
+use std::io::{Cursor, Write};
+use std::path::Path;
+
+/// The largest page sohoa decodes: an A3 sheet at 600 dpi is 70 Mpx.
+pub const MAX_PIXELS: u64 = 100_000_000;
+/// The largest side accepted (also bounded by CCITT's 16-bit line width).
+pub const MAX_SIDE: u64 = 60_000;
+
+/// Colour space of an embedded image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Color {
+    Gray,
+    Rgb,
+    Cmyk,
+}
+
+impl Color {
+    pub fn components(self) -> u8 {
+        match self {
+            Color::Gray => 1,
+            Color::Rgb => 3,
+            Color::Cmyk => 4,
+        }
+    }
+}
+
+/// The image as it goes into the PDF.
+#[derive(Clone, Debug)]
+pub enum Embed {
+    /// JPEG bytes, unchanged.
+    Jpeg { data: Vec<u8>, width: u32, height: u32, color: Color, adobe_inverted: bool },
+    /// CCITT Group 4 bytes, unchanged. `black_is_1` as in PDF's CCITTFaxDecode.
+    G4 { data: Vec<u8>, width: u32, height: u32, black_is_1: bool },
+    /// A zlib stream of pixel rows. `png_predictor` means rows carry PNG filter
+    /// bytes (the stream is a PNG file's IDAT data, unchanged).
+    Flate {
+        data: Vec<u8>,
+        width: u32,
+        height: u32,
+        color: Color,
+        bits: u8,
+        png_predictor: bool,
+        palette: Option<Vec<u8>>,
+    },
+}
+
+impl Embed {
+    pub fn size(&self) -> (u32, u32) {
+        match self {
+            Embed::Jpeg { width, height, .. } | Embed::G4 { width, height, .. } | Embed::Flate { width, height, .. } => {
+                (*width, *height)
+            }
+        }
+    }
+
+    pub fn byte_len(&self) -> usize {
+        match self {
+            Embed::Jpeg { data, .. } | Embed::G4 { data, .. } | Embed::Flate { data, .. } => data.len(),
+        }
+    }
+}
+
+/// One decoded page.
+pub struct Decoded {
+    pub gray: Gray,
+    /// Resolution (x, y) in dots per inch as the file declares it, if it does.
+    pub dpi: Option<(f32, f32)>,
+    pub embed: Embed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Jpeg,
+    Png,
+    Tiff,
+    Pdf,
+}
+
+/// Recognizes a file by its first bytes.
+pub fn sniff(bytes: &[u8]) -> Result<Format, K> {
+    if bytes.is_empty() {
+        return Err(K::Empty);
+    }
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Ok(Format::Jpeg);
+    }
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Ok(Format::Png);
+    }
+    if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
+        return Ok(Format::Tiff);
+    }
+    if bytes[..bytes.len().min(1024)].windows(5).any(|w| w == b"%PDF-") {
+        return Ok(Format::Pdf);
+    }
+    let head = &bytes[..bytes.len().min(64)];
+    let what = if head.iter().all(|&b| b == b'\n' || b == b'\r' || b == b'\t' || (0x20..0x7f).contains(&b)) {
+        "the file holds text, not an image".to_string()
+    } else {
+        format!("unknown file signature {:02x?}", &head[..head.len().min(8)])
+    };
+    Err(K::Unsupported(what))
+}
+
+/// How many pages a file holds (frames of a TIFF, pages of a PDF, else 1).
+pub fn page_count(path: &Path) -> Result<u32, PageError> {
+    let err = |k| PageError::new(path, None, k);
+    let bytes = std::fs::read(path).map_err(|e| err(K::Io(e)))?;
+    match sniff(&bytes).map_err(err)? {
+        Format::Jpeg | Format::Png => Ok(1),
+        Format::Tiff => tiff_page_count(&bytes).map_err(err),
+        Format::Pdf => crate::pdfin::page_count(&bytes).map_err(err),
+    }
+}
+
+/// Decodes page `frame` (0-based) of a file.
+pub fn decode(path: &Path, frame: u32) -> Result<Decoded, PageError> {
+    let bytes = std::fs::read(path).map_err(|e| PageError::new(path, Some(frame), K::Io(e)))?;
+    decode_bytes(bytes, frame).map_err(|k| PageError::new(path, Some(frame), k))
+}
+
+pub fn decode_bytes(bytes: Vec<u8>, frame: u32) -> Result<Decoded, K> {
+    match sniff(&bytes)? {
+        Format::Jpeg => decode_jpeg(bytes),
+        Format::Png => decode_png(bytes),
+        Format::Tiff => decode_tiff(&bytes, frame),
+        Format::Pdf => crate::pdfin::decode_page(&bytes, frame),
+    }
+}
+
+pub fn check_size(width: u64, height: u64) -> Result<(), K> {
+    if width == 0 || height == 0 {
+        return Err(K::Corrupt(format!("image has no pixels ({width}x{height})")));
+    }
+    if width > MAX_SIDE || height > MAX_SIDE || width * height > MAX_PIXELS {
+        return Err(K::TooLarge { width, height, limit: MAX_PIXELS });
+    }
+    Ok(())
+}
+
+fn image_limits() -> image::Limits {
+    let mut l = image::Limits::default();
+    l.max_image_width = Some(MAX_SIDE as u32);
+    l.max_image_height = Some(MAX_SIDE as u32);
+    l.max_alloc = Some(MAX_PIXELS * 4 + (64 << 20));
+    l
+}
+
+fn image_error(e: image::ImageError) -> K {
+    match e {
+        image::ImageError::Limits(l) => K::Corrupt(format!("image exceeds decoding limits: {l}")),
+        other => K::Corrupt(other.to_string()),
+    }
+}
+
+/// Converts any decoded image to gray, compositing transparency over white.
+fn to_gray(img: &image::DynamicImage) -> Gray {
+    use image::DynamicImage as D;
+    let (w, h) = (img.width(), img.height());
+    let data = match img {
+        D::ImageLuma8(g) => g.as_raw().clone(),
+        _ if img.color().has_alpha() => {
+            let rgba = img.to_rgba8();
+            rgba.pixels()
+                .map(|p| {
+                    let [r, g, b, a] = p.0;
+                    let l = luma(r, g, b) as u32;
+                    ((l * a as u32 + 255 * (255 - a as u32)) / 255) as u8
+                })
+                .collect()
+        }
+        D::ImageRgb8(rgb) => rgb.pixels().map(|p| luma(p.0[0], p.0[1], p.0[2])).collect(),
+        _ => img.to_luma8().into_raw(),
+    };
+    Gray { width: w, height: h, data }
+}
+
+#[inline]
+fn luma(r: u8, g: u8, b: u8) -> u8 {
+    ((r as u32 * 299 + g as u32 * 587 + b as u32 * 114 + 500) / 1000) as u8
+}
+
+fn zlib(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::ZlibEncoder::new(Vec::with_capacity(data.len() / 4), flate2::Compression::default());
+    // Writing into a Vec cannot fail.
+    enc.write_all(data).expect("write to Vec");
+    enc.finish().expect("write to Vec")
+}
+
+// ---------------------------------------------------------------- JPEG
+
+/// What the JPEG markers say before the scan data.
+#[derive(Debug, Default)]
+pub struct JpegInfo {
+    pub width: u32,
+    pub height: u32,
+    pub components: u8,
+    pub dpi: Option<(f32, f32)>,
+    pub adobe: bool,
+}
+
+/// Walks JPEG markers up to the first scan.
+pub fn jpeg_info(b: &[u8]) -> Result<JpegInfo, K> {
+    let mut info = JpegInfo::default();
+    let mut i = 2;
+    let mut have_sof = false;
+    while i + 4 <= b.len() {
+        if b[i] != 0xFF {
+            return Err(K::Corrupt("JPEG marker expected".into()));
+        }
+        let m = b[i + 1];
+        if m == 0xFF {
+            i += 1;
+            continue;
+        }
+        if m == 0xD8 || (0xD0..=0xD7).contains(&m) || m == 0x01 {
+            i += 2;
+            continue;
+        }
+        let len = u16::from_be_bytes([b[i + 2], b[i + 3]]) as usize;
+        if len < 2 || i + 2 + len > b.len() {
+            return Err(K::Corrupt("truncated JPEG header".into()));
+        }
+        let seg = &b[i + 4..i + 2 + len];
+        match m {
+            0xE0 if seg.starts_with(b"JFIF\0") && seg.len() >= 12 => {
+                let units = seg[7];
+                let xd = u16::from_be_bytes([seg[8], seg[9]]) as f32;
+                let yd = u16::from_be_bytes([seg[10], seg[11]]) as f32;
+                info.dpi = match units {
+                    1 => Some((xd, yd)),
+                    2 => Some((xd * 2.54, yd * 2.54)),
+                    _ => None,
+                };
+            }
+            0xEE if seg.starts_with(b"Adobe") => info.adobe = true,
+            0xC0..=0xCF if m != 0xC4 && m != 0xC8 && m != 0xCC => {
+                if seg.len() < 6 {
+                    return Err(K::Corrupt("truncated JPEG frame header".into()));
+                }
+                info.height = u16::from_be_bytes([seg[1], seg[2]]) as u32;
+                info.width = u16::from_be_bytes([seg[3], seg[4]]) as u32;
+                info.components = seg[5];
+                have_sof = true;
+            }
+            0xDA => break,
+            _ => {}
+        }
+        i += 2 + len;
+    }
+    if !have_sof {
+        return Err(K::Corrupt("JPEG has no frame header (truncated?)".into()));
+    }
+    Ok(info)
+}
+
+fn decode_jpeg(bytes: Vec<u8>) -> Result<Decoded, K> {
+    let info = jpeg_info(&bytes)?;
+    check_size(info.width as u64, info.height as u64)?;
+    let color = match info.components {
+        1 => Color::Gray,
+        3 => Color::Rgb,
+        4 => Color::Cmyk,
+        n => return Err(K::Unsupported(format!("JPEG with {n} colour components"))),
+    };
+    let gray = jpeg_gray(&bytes)?;
+    Ok(Decoded {
+        gray,
+        dpi: info.dpi,
+        embed: Embed::Jpeg {
+            width: info.width,
+            height: info.height,
+            color,
+            adobe_inverted: color == Color::Cmyk && info.adobe,
+            data: bytes,
+        },
+    })
+}
+
+/// Decodes JPEG bytes to gray (used for JPEG files and DCT images in PDFs).
+pub fn jpeg_gray(bytes: &[u8]) -> Result<Gray, K> {
+    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), image::ImageFormat::Jpeg);
+    reader.limits(image_limits());
+    let img = reader.decode().map_err(image_error)?;
+    Ok(to_gray(&img))
+}
+
+// ---------------------------------------------------------------- PNG
+
+struct PngInfo {
+    width: u32,
+    height: u32,
+    bit_depth: u8,
+    color_type: u8,
+    interlaced: bool,
+    dpi: Option<(f32, f32)>,
+    idat: Vec<u8>,
+    palette: Option<Vec<u8>>,
+    has_trns: bool,
+}
+
+fn png_info(b: &[u8]) -> Result<PngInfo, K> {
+    let mut i = 8;
+    let mut info = PngInfo {
+        width: 0,
+        height: 0,
+        bit_depth: 0,
+        color_type: 0,
+        interlaced: false,
+        dpi: None,
+        idat: Vec::new(),
+        palette: None,
+        has_trns: false,
+    };
+    let mut seen_ihdr = false;
+    while i + 8 <= b.len() {
+        let len = u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]) as usize;
+        let kind = &b[i + 4..i + 8];
+        let end = i + 8 + len;
+        if end > b.len() {
+            return Err(K::Corrupt("truncated PNG".into()));
+        }
+        let d = &b[i + 8..end];
+        match kind {
+            b"IHDR" if d.len() >= 13 => {
+                info.width = u32::from_be_bytes([d[0], d[1], d[2], d[3]]);
+                info.height = u32::from_be_bytes([d[4], d[5], d[6], d[7]]);
+                info.bit_depth = d[8];
+                info.color_type = d[9];
+                info.interlaced = d[12] != 0;
+                seen_ihdr = true;
+                check_size(info.width as u64, info.height as u64)?;
+            }
+            b"pHYs" if d.len() >= 9 && d[8] == 1 => {
+                let x = u32::from_be_bytes([d[0], d[1], d[2], d[3]]) as f32 * 0.0254;
+                let y = u32::from_be_bytes([d[4], d[5], d[6], d[7]]) as f32 * 0.0254;
+                info.dpi = Some((x, y));
+            }
+            b"PLTE" => info.palette = Some(d.to_vec()),
+            b"tRNS" => info.has_trns = true,
+            b"IDAT" => info.idat.extend_from_slice(d),
+            b"IEND" => break,
+            _ => {}
+        }
+        i = end + 4; // skip CRC
+    }
+    if !seen_ihdr {
+        return Err(K::Corrupt("PNG has no header chunk".into()));
+    }
+    Ok(info)
+}
+
+fn decode_png(bytes: Vec<u8>) -> Result<Decoded, K> {
+    let info = png_info(&bytes)?;
+    let mut reader = image::ImageReader::with_format(Cursor::new(&bytes), image::ImageFormat::Png);
+    reader.limits(image_limits());
+    let img = reader.decode().map_err(image_error)?;
+    let gray = to_gray(&img);
+    // Pass the zlib stream through where PDF can read it as it is: no alpha,
+    // no interlacing, no transparency key.
+    let passthrough = !info.interlaced
+        && !info.has_trns
+        && match info.color_type {
+            0 => true,
+            2 => info.bit_depth == 8 || info.bit_depth == 16,
+            3 => info.palette.is_some(),
+            _ => false,
+        };
+    let (w, h) = (info.width, info.height);
+    let embed = if passthrough {
+        Embed::Flate {
+            data: info.idat,
+            width: w,
+            height: h,
+            color: if info.color_type == 0 { Color::Gray } else { Color::Rgb },
+            bits: info.bit_depth,
+            png_predictor: true,
+            palette: if info.color_type == 3 { info.palette } else { None },
+        }
+    } else if img.color().has_color() {
+        let rgb = flatten_rgb(&img);
+        Embed::Flate { data: zlib(&rgb), width: w, height: h, color: Color::Rgb, bits: 8, png_predictor: false, palette: None }
+    } else {
+        Embed::Flate { data: zlib(&gray.data), width: w, height: h, color: Color::Gray, bits: 8, png_predictor: false, palette: None }
+    };
+    Ok(Decoded { gray, dpi: info.dpi, embed })
+}
+
+/// RGB over a white background.
+fn flatten_rgb(img: &image::DynamicImage) -> Vec<u8> {
+    if !img.color().has_alpha() {
+        return img.to_rgb8().into_raw();
+    }
+    let rgba = img.to_rgba8();
+    let mut out = Vec::with_capacity(rgba.len() / 4 * 3);
+    for p in rgba.pixels() {
+        let a = p.0[3] as u32;
+        for c in &p.0[..3] {
+            out.push(((*c as u32 * a + 255 * (255 - a)) / 255) as u8);
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------- TIFF
+
+fn tiff_decoder(bytes: &[u8]) -> Result<tiff::decoder::Decoder<Cursor<&[u8]>>, K> {
+    let mut limits = tiff::decoder::Limits::default();
+    limits.decoding_buffer_size = (MAX_PIXELS * 4) as usize;
+    limits.intermediate_buffer_size = (MAX_PIXELS * 4) as usize;
+    tiff::decoder::Decoder::new(Cursor::new(bytes)).map(|d| d.with_limits(limits)).map_err(tiff_error)
+}
+
+fn tiff_error(e: tiff::TiffError) -> K {
+    match e {
+        tiff::TiffError::UnsupportedError(u) => K::Unsupported(format!("TIFF: {u}")),
+        tiff::TiffError::IoError(io) => K::Corrupt(format!("TIFF truncated: {io}")),
+        other => K::Corrupt(format!("TIFF: {other}")),
+    }
+}
+
+fn tiff_page_count(bytes: &[u8]) -> Result<u32, K> {
+    let mut d = tiff_decoder(bytes)?;
+    let mut n = 1;
+    while d.more_images() {
+        d.next_image().map_err(tiff_error)?;
+        n += 1;
+        if n > 10_000 {
+            return Err(K::Corrupt("TIFF claims more than 10000 pages".into()));
+        }
+    }
+    Ok(n)
+}
+
+fn decode_tiff(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
+    use tiff::tags::Tag;
+    let mut d = tiff_decoder(bytes)?;
+    d.seek_to_image(frame as usize).map_err(tiff_error)?;
+    let (w, h) = d.dimensions().map_err(tiff_error)?;
+    check_size(w as u64, h as u64)?;
+    let dpi = tiff_dpi(&mut d);
+    let compression = d.find_tag_unsigned::<u16>(Tag::Compression).ok().flatten().unwrap_or(1);
+    let photometric = d.find_tag_unsigned::<u16>(Tag::PhotometricInterpretation).ok().flatten().unwrap_or(0);
+    let bps = d.find_tag_unsigned::<u16>(Tag::BitsPerSample).ok().flatten().unwrap_or(1);
+    let fill_order = d.find_tag_unsigned::<u16>(Tag::FillOrder).ok().flatten().unwrap_or(1);
+    if compression == 4 && bps == 1 && fill_order == 1 && photometric <= 1 {
+        let offsets = d.get_tag_u64_vec(Tag::StripOffsets).map_err(tiff_error)?;
+        let counts = d.get_tag_u64_vec(Tag::StripByteCounts).map_err(tiff_error)?;
+        let rows_per_strip = d.find_tag_unsigned::<u32>(Tag::RowsPerStrip).ok().flatten().unwrap_or(h).max(1);
+        let mut strips = Vec::new();
+        for (&o, &c) in offsets.iter().zip(&counts) {
+            let (o, c) = (o as usize, c as usize);
+            let s = bytes
+                .get(o..o.checked_add(c).unwrap_or(usize::MAX))
+                .ok_or_else(|| K::Corrupt("TIFF strip lies past the end of the file (truncated?)".into()))?;
+            strips.push(s);
+        }
+        if strips.is_empty() {
+            return Err(K::Corrupt("TIFF has no image data".into()));
+        }
+        // In TIFF, fax "white" runs are value 0; BlackIsZero makes them black.
+        let invert = photometric == 1;
+        let mut gray = Gray::new(w, 0, 255);
+        for (i, s) in strips.iter().enumerate() {
+            let rows = rows_per_strip.min(h - (i as u32 * rows_per_strip).min(h));
+            let part = g4_to_gray(s, w, rows, invert)?;
+            gray.data.extend_from_slice(&part.data);
+            gray.height += part.height;
+        }
+        if gray.height != h {
+            return Err(K::Corrupt(format!("TIFF G4 data holds {} of {} rows", gray.height, h)));
+        }
+        let embed = if strips.len() == 1 {
+            Embed::G4 { data: strips[0].to_vec(), width: w, height: h, black_is_1: invert }
+        } else {
+            bilevel_flate(&gray)
+        };
+        return Ok(Decoded { gray, dpi, embed });
+    }
+    let ct = d.colortype().map_err(tiff_error)?;
+    let img = d.read_image().map_err(tiff_error)?;
+    let tiff::decoder::DecodingResult::U8(buf) = img else {
+        return Err(K::Unsupported(format!("TIFF sample format {ct:?}")));
+    };
+    let (gray, embed) = match ct {
+        tiff::ColorType::Gray(8) => {
+            let g = Gray { width: w, height: h, data: buf };
+            let e = Embed::Flate { data: zlib(&g.data), width: w, height: h, color: Color::Gray, bits: 8, png_predictor: false, palette: None };
+            (g, e)
+        }
+        tiff::ColorType::Gray(1) => {
+            let stride = (w as usize).div_ceil(8);
+            if buf.len() < stride * h as usize {
+                return Err(K::Corrupt("TIFF holds fewer rows than it declares".into()));
+            }
+            let mut g = Gray::new(w, h, 255);
+            for y in 0..h as usize {
+                for x in 0..w as usize {
+                    let bit = (buf[y * stride + x / 8] >> (7 - x % 8)) & 1;
+                    g.data[y * w as usize + x] = if bit == 1 { 255 } else { 0 };
+                }
+            }
+            let e = bilevel_flate(&g);
+            (g, e)
+        }
+        tiff::ColorType::RGB(8) => {
+            let g = Gray { width: w, height: h, data: buf.chunks_exact(3).map(|p| luma(p[0], p[1], p[2])).collect() };
+            let e = Embed::Flate { data: zlib(&buf), width: w, height: h, color: Color::Rgb, bits: 8, png_predictor: false, palette: None };
+            (g, e)
+        }
+        tiff::ColorType::RGBA(8) => {
+            let mut rgb = Vec::with_capacity(buf.len() / 4 * 3);
+            for p in buf.chunks_exact(4) {
+                let a = p[3] as u32;
+                for c in &p[..3] {
+                    rgb.push(((*c as u32 * a + 255 * (255 - a)) / 255) as u8);
+                }
+            }
+            let g = Gray { width: w, height: h, data: rgb.chunks_exact(3).map(|p| luma(p[0], p[1], p[2])).collect() };
+            let e = Embed::Flate { data: zlib(&rgb), width: w, height: h, color: Color::Rgb, bits: 8, png_predictor: false, palette: None };
+            (g, e)
+        }
+        other => return Err(K::Unsupported(format!("TIFF colour type {other:?}"))),
+    };
+    Ok(Decoded { gray, dpi, embed })
+}
+
+fn tiff_dpi<R: std::io::Read + std::io::Seek>(d: &mut tiff::decoder::Decoder<R>) -> Option<(f32, f32)> {
+    use tiff::tags::Tag;
+    let rational = |v: tiff::decoder::ifd::Value| -> Option<f32> {
+        use tiff::decoder::ifd::Value as V;
+        match v {
+            V::Rational(n, den) if den != 0 => Some(n as f32 / den as f32),
+            V::Float(f) => Some(f),
+            V::Double(f) => Some(f as f32),
+            V::Short(s) => Some(s as f32),
+            V::Unsigned(u) => Some(u as f32),
+            _ => None,
+        }
+    };
+    let x = rational(d.find_tag(Tag::XResolution).ok()??)?;
+    let y = d.find_tag(Tag::YResolution).ok().flatten().and_then(rational).unwrap_or(x);
+    let unit = d.find_tag_unsigned::<u16>(Tag::ResolutionUnit).ok().flatten().unwrap_or(2);
+    match unit {
+        2 => Some((x, y)),
+        3 => Some((x * 2.54, y * 2.54)),
+        _ => None,
+    }
+}
+
+/// Decodes CCITT G4 data. `invert` swaps the meaning of the fax colours.
+pub fn g4_to_gray(data: &[u8], width: u32, rows: u32, invert: bool) -> Result<Gray, K> {
+    if width > u16::MAX as u32 || rows > u16::MAX as u32 {
+        return Err(K::TooLarge { width: width as u64, height: rows as u64, limit: MAX_PIXELS });
+    }
+    let mut g = Gray { width, height: 0, data: Vec::with_capacity(width as usize * rows as usize) };
+    let (black, white) = if invert { (255u8, 0u8) } else { (0u8, 255u8) };
+    let ok = fax::decoder::decode_g4(data.iter().copied(), width as u16, Some(rows as u16), |line| {
+        g.data.extend(fax::decoder::pels(line, width as u16).map(|c| match c {
+            fax::Color::Black => black,
+            fax::Color::White => white,
+        }));
+        g.height += 1;
+    });
+    if ok.is_none() || g.height != rows {
+        return Err(K::Corrupt(format!("CCITT G4 data is damaged (decoded {} of {} rows)", g.height, rows)));
+    }
+    Ok(g)
+}
+
+/// A bilevel raster stored as 1-bit Flate (0 = black).
+pub fn bilevel_flate(g: &Gray) -> Embed {
+    let stride = (g.width as usize).div_ceil(8);
+    let mut packed = vec![0u8; stride * g.height as usize];
+    for y in 0..g.height as usize {
+        let row = &g.data[y * g.width as usize..(y + 1) * g.width as usize];
+        for (x, &v) in row.iter().enumerate() {
+            if v >= 128 {
+                packed[y * stride + x / 8] |= 0x80 >> (x % 8);
+            }
+        }
+    }
+    Embed::Flate { data: zlib(&packed), width: g.width, height: g.height, color: Color::Gray, bits: 1, png_predictor: false, palette: None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniff_rejects_text_and_empty() {
+        assert!(matches!(sniff(b""), Err(K::Empty)));
+        match sniff(b"hello, this is not a jpeg") {
+            Err(K::Unsupported(m)) => assert!(m.contains("text")),
+            _ => panic!("text accepted"),
+        }
+        assert_eq!(sniff(b"\xFF\xD8\xFF\xE0").unwrap(), Format::Jpeg);
+    }
+
+    #[test]
+    fn size_check_refuses_huge_headers() {
+        assert!(matches!(check_size(60000, 60000), Err(K::TooLarge { .. })));
+        assert!(check_size(2481, 3507).is_ok());
+        assert!(check_size(0, 10).is_err());
+    }
+
+    #[test]
+    fn truncated_jpeg_header_is_an_error() {
+        assert!(jpeg_info(b"\xFF\xD8\xFF\xE0\x00\x10JFIF").is_err());
+    }
+}

@@ -1,0 +1,53 @@
+//! Typed errors of the library. They exist so that every failure names where it
+//! happened (dossier, page, file path) and what a clerk or the IT staff can do
+//! about it; no error on input data is ever a panic.
+
+use std::path::PathBuf;
+
+/// Why one page could not be digitized. The batch goes on; the page is recorded
+/// with status "error" and this text.
+#[derive(Debug, thiserror::Error)]
+pub enum PageErrorKind {
+    #[error("cannot read file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("file is empty")]
+    Empty,
+    #[error("not a supported page format: {0}")]
+    Unsupported(String),
+    #[error("corrupt or truncated image: {0}")]
+    Corrupt(String),
+    #[error("image is {width}x{height} pixels, more than the limit of {limit} pixels for a paper page")]
+    TooLarge { width: u64, height: u64, limit: u64 },
+    #[error("OCR took longer than the page time limit of {0} s")]
+    OcrTimeout(u64),
+    #[error("OCR failed: {0}")]
+    Ocr(String),
+}
+
+/// A page error with its place: the file and, for multi-page files, the frame.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{}: {kind}", path.display(), frame.map(|f| format!(" (page {})", f + 1)).unwrap_or_default())]
+pub struct PageError {
+    pub path: PathBuf,
+    pub frame: Option<u32>,
+    pub kind: PageErrorKind,
+}
+
+impl PageError {
+    pub fn new(path: impl Into<PathBuf>, frame: Option<u32>, kind: PageErrorKind) -> Self {
+        PageError { path: path.into(), frame, kind }
+    }
+}
+
+/// An error that stops the whole run (as opposed to one page or one dossier).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("input folder {}: {reason}", path.display())]
+    BadInput { path: PathBuf, reason: String },
+    #[error("output folder {}: {source}", path.display())]
+    Output { path: PathBuf, source: std::io::Error },
+    #[error("{what} is missing. Install it with:\n    {install}")]
+    MissingDependency { what: String, install: String },
+    #[error("{0}")]
+    Usage(String),
+}

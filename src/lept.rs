@@ -1,0 +1,162 @@
+//! A small safe wrapper over the few Leptonica calls sohoa uses (skew search,
+//! text orientation, rotation, scaling). Leptonica is already linked through
+//! Tesseract and is fast; this module keeps every `unsafe` block about it in
+//! one place. It knows nothing of pages, dossiers or files.
+
+use crate::raster::Gray;
+use leptonica_sys as l;
+
+/// An owned Leptonica image, destroyed on drop.
+pub struct Pix(*mut l::PIX);
+
+// SAFETY: a PIX owned by one `Pix` is never shared; Leptonica's functions used
+// here are reentrant on distinct images.
+unsafe impl Send for Pix {}
+
+impl Drop for Pix {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            unsafe { l::pixDestroy(&mut self.0) };
+        }
+    }
+}
+
+impl Pix {
+    fn wrap(p: *mut l::PIX) -> Option<Pix> {
+        if p.is_null() {
+            None
+        } else {
+            Some(Pix(p))
+        }
+    }
+
+    /// Copies an 8-bit gray raster into a new 8 bpp PIX.
+    pub fn from_gray(g: &Gray) -> Option<Pix> {
+        let pix = Pix::wrap(unsafe { l::pixCreate(g.width as i32, g.height as i32, 8) })?;
+        unsafe {
+            let wpl = l::pixGetWpl(pix.0) as usize;
+            let data = l::pixGetData(pix.0) as *mut u8;
+            for y in 0..g.height as usize {
+                let row = &g.data[y * g.width as usize..(y + 1) * g.width as usize];
+                let dst = std::slice::from_raw_parts_mut(data.add(y * wpl * 4), wpl * 4);
+                write_row_8(row, dst);
+            }
+        }
+        Some(pix)
+    }
+
+    /// Copies an 8 bpp PIX back into a gray raster.
+    pub fn to_gray(&self) -> Option<Gray> {
+        unsafe {
+            if l::pixGetDepth(self.0) != 8 {
+                return None;
+            }
+            let w = l::pixGetWidth(self.0) as usize;
+            let h = l::pixGetHeight(self.0) as usize;
+            let wpl = l::pixGetWpl(self.0) as usize;
+            let data = l::pixGetData(self.0) as *const u8;
+            let mut out = vec![0u8; w * h];
+            for y in 0..h {
+                let src = std::slice::from_raw_parts(data.add(y * wpl * 4), wpl * 4);
+                read_row_8(src, &mut out[y * w..(y + 1) * w]);
+            }
+            Some(Gray { width: w as u32, height: h as u32, data: out })
+        }
+    }
+
+    /// Binarizes an 8 bpp image at a fixed threshold (pixels below are ink).
+    pub fn threshold(&self, thresh: i32) -> Option<Pix> {
+        Pix::wrap(unsafe { l::pixThresholdToBinary(self.0, thresh) })
+    }
+
+    /// Skew angle in degrees (positive: the text lines rise to the right in the
+    /// image must be turned clockwise... see `find_skew` in preprocess) and the
+    /// search confidence, for a 1 bpp image.
+    pub fn find_skew(&self) -> Option<(f32, f32)> {
+        let (mut angle, mut conf) = (0f32, 0f32);
+        let rc = unsafe { l::pixFindSkew(self.0, &mut angle, &mut conf) };
+        (rc == 0).then_some((angle, conf))
+    }
+
+    /// Text orientation confidences for a 1 bpp image: (up, left), as
+    /// Leptonica's `pixOrientDetect` gives them.
+    pub fn orient_confidences(&self) -> Option<(f32, f32)> {
+        let (mut up, mut left) = (0f32, 0f32);
+        let rc = unsafe { l::pixOrientDetect(self.0, &mut up, &mut left, 0, 0) };
+        (rc == 0).then_some((up, left))
+    }
+
+    /// Rotates an 8 bpp image by `radians` about its centre, keeping its size
+    /// and bringing in white.
+    pub fn rotate(&self, radians: f32) -> Option<Pix> {
+        let (w, h) = unsafe { (l::pixGetWidth(self.0), l::pixGetHeight(self.0)) };
+        Pix::wrap(unsafe {
+            l::pixRotate(
+                self.0,
+                radians,
+                l::L_ROTATE_AREA_MAP as i32,
+                l::L_BRING_IN_WHITE as i32,
+                w,
+                h,
+            )
+        })
+    }
+
+    /// Scales by `factor` (area mapping when shrinking, linear when growing).
+    pub fn scale(&self, factor: f32) -> Option<Pix> {
+        Pix::wrap(unsafe { l::pixScale(self.0, factor, factor) })
+    }
+}
+
+/// Leptonica stores pixels in 32-bit words, most significant byte first; on a
+/// little-endian host byte `x` of a row lives at `x ^ 3`.
+#[cfg(target_endian = "little")]
+fn write_row_8(row: &[u8], dst: &mut [u8]) {
+    let full = row.len() / 4;
+    for (i, chunk) in row.chunks(4).enumerate() {
+        if i < full {
+            dst[i * 4] = chunk[3];
+            dst[i * 4 + 1] = chunk[2];
+            dst[i * 4 + 2] = chunk[1];
+            dst[i * 4 + 3] = chunk[0];
+        } else {
+            for (j, &v) in chunk.iter().enumerate() {
+                dst[(i * 4 + j) ^ 3] = v;
+            }
+        }
+    }
+}
+
+#[cfg(target_endian = "little")]
+fn read_row_8(src: &[u8], row: &mut [u8]) {
+    for (x, v) in row.iter_mut().enumerate() {
+        *v = src[x ^ 3];
+    }
+}
+
+#[cfg(target_endian = "big")]
+fn write_row_8(row: &[u8], dst: &mut [u8]) {
+    dst[..row.len()].copy_from_slice(row);
+}
+
+#[cfg(target_endian = "big")]
+fn read_row_8(src: &[u8], row: &mut [u8]) {
+    let n = row.len();
+    row.copy_from_slice(&src[..n]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gray_round_trips_through_pix() {
+        let g = Gray {
+            width: 7,
+            height: 3,
+            data: (0..21u8).collect(),
+        };
+        let back = Pix::from_gray(&g).unwrap().to_gray().unwrap();
+        assert_eq!(back.data, g.data);
+    }
+}

@@ -1,0 +1,76 @@
+//! sohoa ("số hóa", to digitize): batch digitization and OCR of the paper
+//! dossiers of Vietnamese one-stop offices. The library holds every stage; the
+//! `sohoa` binary only parses arguments and maps results to exit codes.
+//!
+//! Stages, one module each: [`scan`] finds dossiers and pages, [`decode`] (and
+//! [`pdfin`] for scanned PDFs) reads page files, [`preprocess`] finds
+//! orientation, skew, blank pages and resolution, [`ocr`] recognizes text into
+//! the engine-neutral [`model`], [`pdf`] writes the searchable PDF,
+//! [`manifest`] records the run. [`pipeline`] runs them in parallel.
+
+pub mod decode;
+pub mod error;
+pub mod fsutil;
+mod lept;
+pub mod manifest;
+pub mod model;
+pub mod ocr;
+pub mod pdf;
+pub mod pdfin;
+pub mod pipeline;
+pub mod preprocess;
+pub mod raster;
+pub mod scan;
+
+pub use error::{PageError, PageErrorKind, RunError};
+pub use manifest::{DossierRecord, Manifest, PageRecord};
+pub use pipeline::run;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything a run needs to know. Plain data: the binary fills it from the
+/// command line, tests fill it directly.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub input: PathBuf,
+    pub out: PathBuf,
+    /// Worker threads, each with its own OCR engine.
+    pub jobs: usize,
+    /// Tesseract language(s), e.g. "vie".
+    pub lang: String,
+    /// Folder holding `<lang>.traineddata`; Tesseract's default when None.
+    pub tessdata: Option<PathBuf>,
+    /// A page whose recognition runs longer is an error, not a hang.
+    pub page_timeout: Duration,
+    /// Draw the text layer visibly (to check its placement by eye).
+    pub show_text_layer: bool,
+}
+
+impl Options {
+    pub fn new(input: impl Into<PathBuf>, out: impl Into<PathBuf>) -> Options {
+        Options {
+            input: input.into(),
+            out: out.into(),
+            jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            lang: "vie".into(),
+            tessdata: None,
+            page_timeout: Duration::from_secs(120),
+            show_text_layer: false,
+        }
+    }
+}
+
+/// Progress events of a run. Called from worker threads.
+pub trait Progress: Sync {
+    fn start(&self, _dossiers: usize, _pages: usize) {}
+    /// A multi-page file turned out to hold more pages than counted.
+    fn add_pages(&self, _n: usize) {}
+    fn page_done(&self, _dossier: &str, _page: &PageRecord) {}
+    fn dossier_done(&self, _dossier: &DossierRecord) {}
+    fn warn(&self, _message: &str) {}
+}
+
+/// A progress sink that says nothing.
+pub struct Silent;
+impl Progress for Silent {}

@@ -1,0 +1,195 @@
+//! The `sohoa` command: parses arguments, runs the library, maps the outcome
+//! to an exit code. No pipeline logic lives here.
+//!
+//! Exit codes: 0 every dossier ok; 1 the batch finished with partial or failed
+//! dossiers; 2 bad usage or input; 3 a missing dependency (Tesseract or its
+//! language data); 4 the output could not be written.
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use sohoa::{manifest::DossierStatus, manifest::PageStatus, DossierRecord, Options, PageRecord, Progress, RunError};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "sohoa", version, about = "Digitize scanned dossiers into searchable PDFs and manifests")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Digitize every dossier folder under INPUT into OUT.
+    Run {
+        /// Folder tree of scans; each folder holding page files is a dossier.
+        input: PathBuf,
+        /// Output folder (PDFs under OUT/dossiers, OUT/manifest.json).
+        #[arg(long)]
+        out: PathBuf,
+        /// Worker threads (default: number of cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Tesseract language.
+        #[arg(long, default_value = "vie")]
+        lang: String,
+        /// Folder with Tesseract's traineddata files.
+        #[arg(long)]
+        tessdata: Option<PathBuf>,
+        /// Seconds after which one page's OCR is abandoned as an error.
+        #[arg(long, default_value_t = 120)]
+        page_timeout: u64,
+        /// No progress output (for cron).
+        #[arg(long, short)]
+        quiet: bool,
+        /// Draw the text layer visibly, to check its placement.
+        #[arg(long, hide = true)]
+        show_text_layer: bool,
+    },
+}
+
+fn main() {
+    ensure_single_threaded_tesseract();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let Command::Run { input, out, jobs, lang, tessdata, page_timeout, quiet, show_text_layer } = cli.command;
+    let mut opts = Options::new(input, out);
+    if let Some(j) = jobs {
+        if j == 0 {
+            eprintln!("sohoa: --jobs must be at least 1");
+            std::process::exit(2);
+        }
+        opts.jobs = j;
+    }
+    opts.lang = lang;
+    opts.tessdata = tessdata;
+    opts.page_timeout = Duration::from_secs(page_timeout.max(1));
+    opts.show_text_layer = show_text_layer;
+
+    let reporter = Reporter::new(quiet);
+    match sohoa::run(&opts, &reporter) {
+        Ok(m) => {
+            reporter.finish();
+            let s = &m.summary;
+            if !quiet {
+                eprintln!(
+                    "sohoa: {} dossiers ({} ok, {} partial, {} failed), {} pages ({} ok, {} blank, {} error, {} low dpi) -> {}",
+                    s.dossiers, s.dossiers_ok, s.dossiers_partial, s.dossiers_failed, s.pages, s.pages_ok, s.pages_blank,
+                    s.pages_error, s.pages_low_dpi, opts.out.join("manifest.json").display()
+                );
+            }
+            std::process::exit(if s.dossiers_partial + s.dossiers_failed > 0 { 1 } else { 0 });
+        }
+        Err(e) => {
+            reporter.finish();
+            eprintln!("sohoa: {e}");
+            std::process::exit(match e {
+                RunError::Usage(_) | RunError::BadInput { .. } => 2,
+                RunError::MissingDependency { .. } => 3,
+                RunError::Output { .. } => 4,
+            });
+        }
+    }
+}
+
+/// Tesseract's OpenMP reads OMP_THREAD_LIMIT when the library loads, before
+/// `main`; so when it is unset, the process restarts itself with it set.
+fn ensure_single_threaded_tesseract() {
+    if std::env::var_os("OMP_THREAD_LIMIT").is_some() {
+        return;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        if let Ok(exe) = std::env::current_exe() {
+            let err = std::process::Command::new(exe).args(std::env::args_os().skip(1)).env("OMP_THREAD_LIMIT", "1").exec();
+            eprintln!("sohoa: warning: could not restart with OMP_THREAD_LIMIT=1 ({err}); OCR may be slower");
+        }
+    }
+}
+
+/// Progress on a terminal (a bar), plain lines otherwise, nothing with --quiet.
+struct Reporter {
+    bar: Option<ProgressBar>,
+    plain: bool,
+}
+
+impl Reporter {
+    fn new(quiet: bool) -> Reporter {
+        if quiet {
+            return Reporter { bar: None, plain: false };
+        }
+        if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} pages, {msg} ({per_sec}, ETA {eta})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            Reporter { bar: Some(bar), plain: false }
+        } else {
+            Reporter { bar: None, plain: true }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for Reporter {
+    fn start(&self, dossiers: usize, pages: usize) {
+        if let Some(b) = &self.bar {
+            b.set_length(pages as u64);
+            b.set_message(format!("0/{dossiers} dossiers"));
+        } else if self.plain {
+            eprintln!("sohoa: {dossiers} dossiers, {pages} page files");
+        }
+    }
+    fn add_pages(&self, n: usize) {
+        if let Some(b) = &self.bar {
+            b.inc_length(n as u64);
+        }
+    }
+    fn page_done(&self, dossier: &str, p: &PageRecord) {
+        if let Some(b) = &self.bar {
+            b.inc(1);
+        }
+        if p.status == PageStatus::Error {
+            let msg = format!("sohoa: error: {dossier}/{} (page {}): {}", p.source, p.frame + 1, p.error.as_deref().unwrap_or(""));
+            match &self.bar {
+                Some(b) => b.println(msg),
+                None if self.plain => eprintln!("{msg}"),
+                None => {}
+            }
+        }
+    }
+    fn dossier_done(&self, d: &DossierRecord) {
+        let status = match d.status {
+            DossierStatus::Ok => "ok",
+            DossierStatus::Partial => "partial",
+            DossierStatus::Failed => "failed",
+        };
+        if let Some(b) = &self.bar {
+            let done = b.message().split('/').next().and_then(|n| n.parse::<usize>().ok()).unwrap_or(0) + 1;
+            let total = b.message().split('/').nth(1).map(|s| s.to_string()).unwrap_or_default();
+            b.set_message(format!("{done}/{total}"));
+        } else if self.plain {
+            eprintln!("sohoa: {status}: {} ({} pages)", d.source, d.pages.len());
+        }
+    }
+    fn warn(&self, message: &str) {
+        match &self.bar {
+            Some(b) => b.println(format!("sohoa: warning: {message}")),
+            None => eprintln!("sohoa: warning: {message}"),
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The batch manifest, `OUT/manifest.json`: what was read, what was written,
+//! and how each page went. Tools downstream (portal upload, reports, the next
+//! nightly run) read it, so its keys are a contract: keys are only ever added.
+//! This module owns those types and their serialization; it computes nothing.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    pub sohoa_version: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub input: String,
+    pub settings: Settings,
+    pub summary: Summary,
+    pub dossiers: Vec<DossierRecord>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Settings {
+    pub lang: String,
+    pub jobs: usize,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Summary {
+    pub dossiers: usize,
+    pub dossiers_ok: usize,
+    pub dossiers_partial: usize,
+    pub dossiers_failed: usize,
+    pub pages: usize,
+    pub pages_ok: usize,
+    pub pages_blank: usize,
+    pub pages_error: usize,
+    pub pages_low_dpi: usize,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DossierStatus {
+    Ok,
+    Partial,
+    Failed,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PageStatus {
+    Ok,
+    Blank,
+    Error,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DossierRecord {
+    /// Folder relative to the input, `/`-separated, NFC.
+    pub source: String,
+    pub status: DossierStatus,
+    /// PDF relative to OUT; null when no page could be read.
+    pub pdf: Option<String>,
+    pub pdf_sha256: Option<String>,
+    pub pdf_bytes: Option<u64>,
+    pub pages: Vec<PageRecord>,
+    pub fields: serde_json::Map<String, serde_json::Value>,
+    /// Files in the folder that are not pages (not images), listed so that
+    /// nothing is dropped silently.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_files: Vec<String>,
+    /// Why the dossier failed as a whole (e.g. its PDF could not be written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PageRecord {
+    /// 1-based position in the dossier (and in its PDF, for pages not in error).
+    pub index: usize,
+    /// File name within the dossier folder, NFC.
+    pub source: String,
+    /// Frame within a multi-page file (TIFF, PDF), 0-based.
+    pub frame: u32,
+    pub status: PageStatus,
+    pub error: Option<String>,
+    pub width_px: u32,
+    pub height_px: u32,
+    pub dpi: u32,
+    /// Clockwise turn applied to stand the page upright (0, 90, 180, 270).
+    pub rotation: u32,
+    /// Skew of the printed lines in degrees, positive rising to the right.
+    pub skew_deg: f32,
+    pub ocr_confidence: Option<f32>,
+    pub words: usize,
+    pub flags: Vec<String>,
+    /// 1-based page number in the dossier PDF, when the page is in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pdf_page: Option<usize>,
+}
+
+impl Summary {
+    pub fn add(&mut self, d: &DossierRecord) {
+        self.dossiers += 1;
+        match d.status {
+            DossierStatus::Ok => self.dossiers_ok += 1,
+            DossierStatus::Partial => self.dossiers_partial += 1,
+            DossierStatus::Failed => self.dossiers_failed += 1,
+        }
+        for p in &d.pages {
+            self.pages += 1;
+            match p.status {
+                PageStatus::Ok => self.pages_ok += 1,
+                PageStatus::Blank => self.pages_blank += 1,
+                PageStatus::Error => self.pages_error += 1,
+            }
+            if p.flags.iter().any(|f| f == "low_dpi") {
+                self.pages_low_dpi += 1;
+            }
+        }
+    }
+}
+
+pub fn to_json(m: &Manifest) -> Vec<u8> {
+    // Serializing plain data to a Vec cannot fail.
+    let mut v = serde_json::to_vec_pretty(m).expect("manifest serializes");
+    v.push(b'\n');
+    v
+}

@@ -1,0 +1,132 @@
+//! The engine-neutral page model. Recognition fills it; the PDF writer, the
+//! field extractor, the manifest and the report only ever read it, so none of
+//! them knows which OCR engine ran. It also holds [`Geometry`], the one
+//! definition of how the recognized (upright, deskewed) page maps back onto the
+//! scanner's pixels.
+
+/// An axis-aligned box `[x0, y0, x1, y1]` in pixels of the upright, deskewed
+/// page at the source resolution; y grows downwards.
+pub type BBox = [f32; 4];
+
+#[derive(Clone, Debug, Default)]
+pub struct OcrPage {
+    /// Size of the upright page in source pixels.
+    pub width: u32,
+    pub height: u32,
+    pub lines: Vec<OcrLine>,
+}
+
+#[derive(Clone, Debug)]
+pub struct OcrLine {
+    pub bbox: BBox,
+    pub words: Vec<OcrWord>,
+}
+
+#[derive(Clone, Debug)]
+pub struct OcrWord {
+    /// NFC text.
+    pub text: String,
+    pub bbox: BBox,
+    /// 0..100
+    pub conf: f32,
+}
+
+impl OcrPage {
+    pub fn word_count(&self) -> usize {
+        self.lines.iter().map(|l| l.words.len()).sum()
+    }
+
+    /// Mean word confidence (0..100), weighted by word length.
+    pub fn mean_confidence(&self) -> Option<f32> {
+        let (mut sum, mut n) = (0f64, 0f64);
+        for w in self.lines.iter().flat_map(|l| &l.words) {
+            let k = w.text.chars().count().max(1) as f64;
+            sum += w.conf as f64 * k;
+            n += k;
+        }
+        (n > 0.0).then(|| (sum / n) as f32)
+    }
+
+    /// The page's text, a line per line, words separated by spaces.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        for l in &self.lines {
+            let words: Vec<&str> = l.words.iter().map(|w| w.text.as_str()).collect();
+            s.push_str(&words.join(" "));
+            s.push('\n');
+        }
+        s
+    }
+}
+
+/// How the upright, deskewed page relates to the source image.
+///
+/// The source image (`src_w` × `src_h` pixels, as the file stores it) is turned
+/// clockwise by `rotation` degrees (0, 90, 180, 270) to stand upright, then
+/// turned clockwise by `skew_deg` about its centre to level the text lines.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Geometry {
+    pub src_w: u32,
+    pub src_h: u32,
+    pub rotation: u32,
+    /// Measured skew of the printed lines, degrees; positive when they rise to
+    /// the right (counter-clockwise) as the page stands upright.
+    pub skew_deg: f32,
+}
+
+impl Geometry {
+    pub fn identity(w: u32, h: u32) -> Geometry {
+        Geometry { src_w: w, src_h: h, rotation: 0, skew_deg: 0.0 }
+    }
+
+    /// Size of the upright page.
+    pub fn upright_size(&self) -> (u32, u32) {
+        if self.rotation % 180 == 90 {
+            (self.src_h, self.src_w)
+        } else {
+            (self.src_w, self.src_h)
+        }
+    }
+
+    /// Maps a point of the upright, deskewed page to source pixel coordinates.
+    pub fn to_source(&self, x: f32, y: f32) -> (f32, f32) {
+        let (uw, uh) = self.upright_size();
+        let (cx, cy) = (uw as f32 / 2.0, uh as f32 / 2.0);
+        // Undo the clockwise deskew turn: turn counter-clockwise (y down).
+        let t = -self.skew_deg.to_radians();
+        let (dx, dy) = (x - cx, y - cy);
+        let (ux, uy) = (cx + dx * t.cos() - dy * t.sin(), cy + dx * t.sin() + dy * t.cos());
+        let (w, h) = (self.src_w as f32, self.src_h as f32);
+        match self.rotation {
+            90 => (uy, h - ux),
+            180 => (w - ux, h - uy),
+            270 => (w - uy, ux),
+            _ => (ux, uy),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometry_maps_corners_back() {
+        // A 100x50 landscape source turned 90° clockwise stands 50x100.
+        let g = Geometry { src_w: 100, src_h: 50, rotation: 90, skew_deg: 0.0 };
+        assert_eq!(g.upright_size(), (50, 100));
+        // The upright top-left corner was the source's bottom-left.
+        assert_eq!(g.to_source(0.0, 0.0), (0.0, 50.0));
+        let g = Geometry { src_w: 100, src_h: 50, rotation: 270, skew_deg: 0.0 };
+        assert_eq!(g.to_source(0.0, 0.0), (100.0, 0.0));
+        let g = Geometry { src_w: 100, src_h: 50, rotation: 180, skew_deg: 0.0 };
+        assert_eq!(g.to_source(0.0, 0.0), (100.0, 50.0));
+    }
+
+    #[test]
+    fn geometry_undoes_skew_about_centre() {
+        let g = Geometry { src_w: 100, src_h: 100, rotation: 0, skew_deg: 90.0 };
+        let (x, y) = g.to_source(100.0, 50.0);
+        assert!((x - 50.0).abs() < 1e-3 && (y - 0.0).abs() < 1e-3, "{x} {y}");
+    }
+}

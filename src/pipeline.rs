@@ -1,0 +1,299 @@
+//! The run: scan → decode → preprocess → OCR → PDF → manifest, for every
+//! dossier of the input. This is the one place where work is spread over
+//! threads (a rayon pool of `jobs` workers, each with its own Tesseract engine
+//! created once) and the one place that turns stage results into manifest
+//! records. A page that fails becomes an error record; a dossier never stops
+//! the batch.
+
+use crate::decode::{self, Decoded};
+use crate::error::{PageError, PageErrorKind, RunError};
+use crate::manifest::{DossierRecord, DossierStatus, Manifest, PageRecord, PageStatus, Settings, Summary};
+use crate::model::{Geometry, OcrPage};
+use crate::ocr::Engine;
+use crate::pdf::{PageIn, PdfWriter};
+use crate::preprocess;
+use crate::scan::{self, DossierDir};
+use crate::{fsutil, Options, Progress};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+
+/// Resolution at which pages are handed to Tesseract when scanned lower.
+const OCR_DPI: f32 = 300.0;
+
+thread_local! {
+    /// The worker's engine, created on its first page and kept for the run.
+    static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+}
+
+fn with_engine<T>(opts: &Options, f: impl FnOnce(&mut Engine) -> T) -> Result<T, PageErrorKind> {
+    ENGINE.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            let e = Engine::new(opts.tessdata.as_deref(), &opts.lang).map_err(|e| PageErrorKind::Ocr(e.to_string()))?;
+            *slot = Some(e);
+        }
+        Ok(f(slot.as_mut().expect("engine set above")))
+    })
+}
+
+/// Checks that Tesseract and the language data load, before any work.
+pub fn check_engine(opts: &Options) -> Result<(), RunError> {
+    Engine::new(opts.tessdata.as_deref(), &opts.lang).map(drop).map_err(|e| RunError::MissingDependency {
+        what: format!("Tesseract language data for '{}' ({e})", opts.lang),
+        install: install_hint(&opts.lang),
+    })
+}
+
+fn install_hint(lang: &str) -> String {
+    let pkgs: Vec<String> = lang.split('+').map(|l| format!("tesseract-ocr-{}", l.replace('_', "-").to_lowercase())).collect();
+    format!("sudo apt-get install tesseract-ocr {}", pkgs.join(" "))
+}
+
+pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError> {
+    let started_at = now();
+    if !opts.input.is_dir() {
+        return Err(RunError::BadInput { path: opts.input.clone(), reason: "not a folder (or cannot be read)".into() });
+    }
+    if opts.lang.is_empty() || opts.lang.contains(|c: char| c == '/' || c.is_whitespace()) {
+        return Err(RunError::Usage(format!("invalid language '{}'", opts.lang)));
+    }
+    std::fs::create_dir_all(&opts.out).map_err(|e| RunError::Output { path: opts.out.clone(), source: e })?;
+    check_engine(opts)?;
+    let out_abs = opts.out.canonicalize().unwrap_or_else(|_| opts.out.clone());
+    let input_abs = opts.input.canonicalize().unwrap_or_else(|_| opts.input.clone());
+    let (dossiers, walk_errors) = scan::find_dossiers(&input_abs, Some(&out_abs));
+    for e in &walk_errors {
+        progress.warn(&format!("cannot read part of the input: {e}"));
+    }
+    let total_files: usize = dossiers.iter().map(|d| d.files.len()).sum();
+    progress.start(dossiers.len(), total_files);
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.max(1))
+        .thread_name(|i| format!("sohoa-worker-{i}"))
+        .build()
+        .map_err(|e| RunError::Usage(format!("cannot start {} workers: {e}", opts.jobs)))?;
+    let mut records: Vec<DossierRecord> = pool.install(|| {
+        dossiers
+            .par_iter()
+            .map(|d| {
+                let r = process_dossier(d, opts, &out_abs, progress);
+                progress.dossier_done(&r);
+                r
+            })
+            .collect()
+    });
+    drop(pool);
+    records.sort_by(|a, b| scan::natural_cmp(&a.source, &b.source));
+    let mut summary = Summary::default();
+    for r in &records {
+        summary.add(r);
+    }
+    let manifest = Manifest {
+        sohoa_version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at,
+        finished_at: now(),
+        input: opts.input.display().to_string(),
+        settings: Settings { lang: opts.lang.clone(), jobs: opts.jobs },
+        summary,
+        dossiers: records,
+    };
+    let path = opts.out.join("manifest.json");
+    fsutil::write_atomic(&path, &crate::manifest::to_json(&manifest)).map_err(|e| RunError::Output { path, source: e })?;
+    Ok(manifest)
+}
+
+fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// One page's outcome before it goes into the PDF.
+struct PageOut {
+    record: PageRecord,
+    /// What the PDF writer needs; None for pages in error.
+    pdf: Option<(decode::Embed, f32, Geometry, Option<OcrPage>)>,
+}
+
+/// The output path of a dossier's PDF, relative to OUT.
+pub fn pdf_rel_path(d: &DossierDir) -> String {
+    let parts: Vec<String> = d.rel.split('/').map(scan::safe_file_name).collect();
+    let name = parts.last().cloned().unwrap_or_else(|| "dossier".into());
+    format!("dossiers/{}/{}.pdf", parts.join("/"), name)
+}
+
+fn process_dossier(d: &DossierDir, opts: &Options, out: &Path, progress: &dyn Progress) -> DossierRecord {
+    // Every (file, frame) of the dossier, in order.
+    let mut units: Vec<(usize, Option<u32>, Result<(), PageError>)> = Vec::new();
+    for (i, f) in d.files.iter().enumerate() {
+        match guarded(|| decode::page_count(&f.path)) {
+            Ok(n) => {
+                if n > 1 {
+                    progress.add_pages(n as usize - 1);
+                }
+                units.extend((0..n).map(|k| (i, Some(k), Ok(()))));
+            }
+            Err(e) => units.push((i, None, Err(e))),
+        }
+    }
+    let outs: Vec<PageOut> = units
+        .into_par_iter()
+        .enumerate()
+        .map(|(idx, (fi, frame, counted))| {
+            let f = &d.files[fi];
+            let out = match counted {
+                Err(e) => error_page(idx + 1, &f.name, 0, &e),
+                Ok(()) => process_page(idx + 1, &f.path, &f.name, frame.unwrap_or(0), opts),
+            };
+            progress.page_done(&d.rel, &out.record);
+            out
+        })
+        .collect();
+
+    let mut pages = Vec::with_capacity(outs.len());
+    let mut writer = PdfWriter::new(opts.show_text_layer);
+    for mut o in outs {
+        if let Some((embed, dpi, geom, ocr)) = o.pdf.take() {
+            writer.add_page(&PageIn { embed: &embed, dpi, geometry: geom, ocr: ocr.as_ref() });
+            o.record.pdf_page = Some(writer.page_count());
+        }
+        pages.push(o.record);
+    }
+    let errors = pages.iter().filter(|p| p.status == PageStatus::Error).count();
+    let mut rec = DossierRecord {
+        source: d.rel.clone(),
+        status: if errors == 0 { DossierStatus::Ok } else { DossierStatus::Partial },
+        pdf: None,
+        pdf_sha256: None,
+        pdf_bytes: None,
+        pages,
+        fields: Default::default(),
+        skipped_files: d.skipped.clone(),
+        error: None,
+    };
+    if writer.page_count() == 0 {
+        rec.status = DossierStatus::Failed;
+        rec.error = Some("no page of the dossier could be read".into());
+        return rec;
+    }
+    let rel = pdf_rel_path(d);
+    let path = out.join(&rel);
+    let written = writer.finish(&d.rel).and_then(|bytes| fsutil::write_atomic(&path, &bytes).map(|_| bytes));
+    match written {
+        Ok(bytes) => {
+            rec.pdf_sha256 = Some(hex(&Sha256::digest(&bytes)));
+            rec.pdf_bytes = Some(bytes.len() as u64);
+            rec.pdf = Some(rel);
+        }
+        Err(e) => {
+            rec.status = DossierStatus::Failed;
+            rec.error = Some(format!("cannot write {}: {e}", path.display()));
+        }
+    }
+    rec
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Runs `f`, turning a panic inside a decoder into a page error.
+fn guarded<T>(f: impl FnOnce() -> Result<T, PageError>) -> Result<T, PageError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Err(PageError::new(PathBuf::new(), None, PageErrorKind::Corrupt(format!("the decoder gave up: {msg}"))))
+        }
+    }
+}
+
+fn error_page(index: usize, name: &str, frame: u32, e: &PageError) -> PageOut {
+    PageOut {
+        record: PageRecord {
+            index,
+            source: name.to_string(),
+            frame,
+            status: PageStatus::Error,
+            error: Some(e.kind.to_string()),
+            width_px: 0,
+            height_px: 0,
+            dpi: 0,
+            rotation: 0,
+            skew_deg: 0.0,
+            ocr_confidence: None,
+            words: 0,
+            flags: vec![],
+            pdf_page: None,
+        },
+        pdf: None,
+    }
+}
+
+fn process_page(index: usize, path: &Path, name: &str, frame: u32, opts: &Options) -> PageOut {
+    let decoded: Decoded = match guarded(|| decode::decode(path, frame)) {
+        Ok(d) => d,
+        Err(e) => return error_page(index, name, frame, &e),
+    };
+    let (w, h) = (decoded.gray.width, decoded.gray.height);
+    let res = preprocess::resolution(w, h, decoded.dpi);
+    let mut flags = Vec::new();
+    if res.dpi.round() < preprocess::MIN_DPI {
+        flags.push("low_dpi".to_string());
+    }
+    if res.estimated {
+        flags.push("dpi_estimated".to_string());
+    }
+    let analysis = preprocess::analyse(&decoded.gray, res.dpi, |small, small_dpi| {
+        with_engine(opts, |e| e.detect_orientation(small, small_dpi)).ok().flatten().filter(|(_, conf)| *conf >= 1.0).map(|(r, _)| r)
+    });
+    let mut record = PageRecord {
+        index,
+        source: name.to_string(),
+        frame,
+        status: PageStatus::Ok,
+        error: None,
+        width_px: w,
+        height_px: h,
+        dpi: res.dpi.round() as u32,
+        rotation: 0,
+        skew_deg: 0.0,
+        ocr_confidence: None,
+        words: 0,
+        flags,
+        pdf_page: None,
+    };
+    if analysis.blank {
+        record.status = PageStatus::Blank;
+        return PageOut { record, pdf: Some((decoded.embed, res.dpi, Geometry::identity(w, h), None)) };
+    }
+    if analysis.rotation.is_none() {
+        record.flags.push("orientation_uncertain".into());
+    }
+    let geom = Geometry { src_w: w, src_h: h, rotation: analysis.rotation.unwrap_or(0), skew_deg: analysis.skew_deg };
+    record.rotation = geom.rotation;
+    record.skew_deg = (geom.skew_deg * 100.0).round() / 100.0;
+    let input = preprocess::ocr_input(&decoded.gray, &geom, res.dpi, OCR_DPI);
+    drop(decoded.gray);
+    let ocr = with_engine(opts, |e| e.recognize(&input.gray, input.dpi, input.scale, opts.page_timeout)).and_then(|r| r);
+    match ocr {
+        Ok(page) => {
+            record.words = page.word_count();
+            record.ocr_confidence = page.mean_confidence().map(|c| (c * 10.0).round() / 10.0);
+            PageOut { record, pdf: Some((decoded.embed, res.dpi, geom, Some(page))) }
+        }
+        Err(kind) => {
+            // The image is good: keep it in the PDF, without text.
+            record.status = PageStatus::Error;
+            record.error = Some(kind.to_string());
+            PageOut { record, pdf: Some((decoded.embed, res.dpi, geom, None)) }
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Page cleaning before recognition: resolution check, blank-page detection,
+//! orientation (0/90/180/270) and deskew. It exists so that Tesseract always
+//! sees an upright, level page at a resolution it reads well, while the
+//! scanner's pixels stay untouched for the archive copy: this module only
+//! decides the [`Geometry`] and builds the raster that OCR reads.
+//!
+//! Orientation is found cheaply from the text's own shape (Leptonica's
+//! ascender/descender count on each axis); Tesseract's orientation detection
+//! costs more than recognizing the page, so the pipeline asks for it only when
+//! this module says it cannot tell.
+
+use crate::lept::Pix;
+use crate::model::Geometry;
+use crate::raster::{otsu, Gray};
+
+/// The minimum resolution Thông tư 05/2025/TT-BNV sets for administrative papers.
+pub const MIN_DPI: f32 = 200.0;
+
+/// Paper sizes in millimetres (short side, long side).
+const PAPERS: [(&str, f32, f32); 7] = [
+    ("A4", 210.0, 297.0),
+    ("A5", 148.0, 210.0),
+    ("A3", 297.0, 420.0),
+    ("B5", 176.0, 250.0),
+    ("B4", 250.0, 353.0),
+    ("Letter", 215.9, 279.4),
+    ("Legal", 215.9, 355.6),
+];
+const STANDARD_DPI: [f32; 9] = [72.0, 96.0, 100.0, 150.0, 200.0, 240.0, 300.0, 400.0, 600.0];
+
+/// The resolution a page is taken at.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Resolution {
+    pub dpi: f32,
+    /// True when the file's own value was missing or implausible.
+    pub estimated: bool,
+}
+
+/// Takes the file's resolution when it makes the page a plausible paper size;
+/// otherwise estimates it from A4 (or A5) proportions.
+pub fn resolution(width: u32, height: u32, declared: Option<(f32, f32)>) -> Resolution {
+    let (short, long) = (width.min(height) as f32, width.max(height) as f32);
+    if let Some((dx, dy)) = declared {
+        let d = (dx + dy) / 2.0;
+        if (50.0..=2400.0).contains(&d) && (dx - dy).abs() / d < 0.02 && is_paper(short / d * 25.4, long / d * 25.4) {
+            return Resolution { dpi: d, estimated: false };
+        }
+    }
+    // From A4 first, then A5: the first that lands on a standard scanner value.
+    let mut guess = None;
+    for (_, ps, pl) in PAPERS.iter().take(2) {
+        let d = (short / (ps / 25.4) + long / (pl / 25.4)) / 2.0;
+        if let Some(s) = STANDARD_DPI.iter().find(|&&s| (s - d).abs() / s < 0.03) {
+            guess = Some(*s);
+            break;
+        }
+        guess.get_or_insert(d);
+    }
+    let dpi = guess.unwrap_or(300.0).clamp(50.0, 2400.0);
+    Resolution { dpi, estimated: true }
+}
+
+fn is_paper(short_mm: f32, long_mm: f32) -> bool {
+    PAPERS.iter().any(|(_, s, l)| (short_mm - s).abs() / s < 0.06 && (long_mm - l).abs() / l < 0.06)
+}
+
+/// What page analysis found.
+#[derive(Clone, Debug)]
+pub struct Analysis {
+    pub blank: bool,
+    /// Share of dark pixels in the central area.
+    pub ink: f32,
+    /// Clockwise rotation that makes the page upright, if the text told.
+    pub rotation: Option<u32>,
+    pub skew_deg: f32,
+}
+
+/// Binarization threshold of a page: Otsu's, kept below the paper level.
+fn ink_threshold(g: &Gray) -> u8 {
+    let hist = g.histogram();
+    otsu(&hist).min(paper_level(&hist).saturating_sub(40))
+}
+
+fn paper_level(hist: &[u64; 256]) -> u8 {
+    // The 90th percentile of brightness: the paper, whatever the dust.
+    let total: u64 = hist.iter().sum();
+    let mut acc = 0;
+    for (v, &c) in hist.iter().enumerate().rev() {
+        acc += c;
+        if acc * 10 >= total {
+            return v as u8;
+        }
+    }
+    255
+}
+
+/// Blank pages: almost no ink away from the edges (where punch holes and
+/// scanner shadows are). `g` at any resolution; `dpi` its resolution.
+pub fn ink_ratio(g: &Gray, dpi: f32) -> f32 {
+    // Work near 100 dpi: dust specks average away, text strokes do not.
+    let f = ((dpi / 100.0).round() as u32).max(1);
+    let s = g.shrink(f);
+    let hist = s.histogram();
+    let thresh = paper_level(&hist).saturating_sub(70);
+    let (w, h) = (s.width as usize, s.height as usize);
+    let (mx, my) = (w / 12, h / 20);
+    let mut dark = 0usize;
+    let mut total = 0usize;
+    for y in my..h - my {
+        let row = &s.data[y * w..(y + 1) * w];
+        for &v in &row[mx..w - mx] {
+            total += 1;
+            // A dark pixel counts only inside a run of dark pixels: text, not dust.
+            dark += (v < thresh) as usize;
+        }
+    }
+    if total == 0 {
+        return 0.0;
+    }
+    dark as f32 / total as f32
+}
+
+/// A page is blank under this share of dark pixels.
+pub const BLANK_INK: f32 = 0.0015;
+
+/// Analyses a page: blank or not, orientation and skew. `fallback` is asked
+/// for the orientation (of a ~150 dpi copy, with its resolution) only when the
+/// text's shape does not tell.
+pub fn analyse(g: &Gray, dpi: f32, fallback: impl FnOnce(&Gray, f32) -> Option<u32>) -> Analysis {
+    let ink = ink_ratio(g, dpi);
+    if ink < BLANK_INK {
+        return Analysis { blank: true, ink, rotation: Some(0), skew_deg: 0.0 };
+    }
+    // Orientation and skew on a ~150 dpi binary image.
+    let f = ((dpi / 150.0).round() as u32).max(1);
+    let small = g.shrink(f);
+    let thresh = ink_threshold(&small) as i32;
+    let small_dpi = dpi / f as f32;
+    let rotation = Pix::from_gray(&small)
+        .and_then(|p| p.threshold(thresh))
+        .and_then(|b| orientation(&b))
+        .or_else(|| fallback(&small, small_dpi));
+    let upright = small.rotate_cw(rotation.unwrap_or(0) / 90);
+    let skew_deg = Pix::from_gray(&upright)
+        .and_then(|p| p.threshold(thresh))
+        .and_then(|b| b.find_skew())
+        .filter(|&(a, conf)| conf >= 2.0 && a.abs() >= 0.1)
+        .map(|(a, _)| a)
+        .unwrap_or(0.0);
+    Analysis { blank: false, ink, rotation, skew_deg }
+}
+
+/// Clockwise rotation making the text upright, or None when unsure.
+fn orientation(bin: &Pix) -> Option<u32> {
+    let (up, left) = bin.orient_confidences()?;
+    const MIN_CONF: f32 = 8.0;
+    const MIN_RATIO: f32 = 2.5;
+    let (au, al) = (up.abs(), left.abs());
+    if au >= MIN_CONF && au >= MIN_RATIO * al {
+        Some(if up > 0.0 { 0 } else { 180 })
+    } else if al >= MIN_CONF && al >= MIN_RATIO * au {
+        // Text pointing left (rotated counter-clockwise) needs a clockwise turn.
+        Some(if left > 0.0 { 90 } else { 270 })
+    } else {
+        None
+    }
+}
+
+/// The raster that OCR reads: upright, level, and at least `min_dpi`.
+pub struct OcrInput {
+    pub gray: Gray,
+    /// Pixels of `gray` per source pixel.
+    pub scale: f32,
+    pub dpi: f32,
+}
+
+/// Turns and levels the page as `geom` says, and enlarges low-resolution scans.
+pub fn ocr_input(g: &Gray, geom: &Geometry, dpi: f32, target_dpi: f32) -> OcrInput {
+    let upright = g.rotate_cw(geom.rotation / 90);
+    let scale = if dpi < target_dpi * 0.9 { (target_dpi / dpi).min(3.0) } else { 1.0 };
+    let needs_turn = geom.skew_deg.abs() >= 0.05;
+    if !needs_turn && scale == 1.0 {
+        return OcrInput { gray: upright, scale: 1.0, dpi };
+    }
+    let Some(mut pix) = Pix::from_gray(&upright) else {
+        return OcrInput { gray: upright, scale: 1.0, dpi };
+    };
+    if needs_turn {
+        if let Some(p) = pix.rotate(geom.skew_deg.to_radians()) {
+            pix = p;
+        }
+    }
+    if scale != 1.0 {
+        if let Some(p) = pix.scale(scale) {
+            pix = p;
+        }
+    }
+    match pix.to_gray() {
+        Some(out) => {
+            let real_scale = out.width as f32 / upright.width as f32;
+            OcrInput { gray: out, scale: real_scale, dpi: dpi * real_scale }
+        }
+        None => OcrInput { gray: upright, scale: 1.0, dpi },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declared_resolution_kept_when_plausible() {
+        let r = resolution(2481, 3507, Some((300.0, 300.0)));
+        assert_eq!(r, Resolution { dpi: 300.0, estimated: false });
+        let r = resolution(3507, 2481, Some((300.0, 300.0)));
+        assert!(!r.estimated);
+    }
+
+    #[test]
+    fn implausible_resolution_estimated_from_a4() {
+        // A 150 dpi A4 frame whose file says 200 dpi.
+        let r = resolution(1240, 1753, Some((200.0, 200.0)));
+        assert_eq!(r, Resolution { dpi: 150.0, estimated: true });
+        let r = resolution(1654, 2338, None);
+        assert_eq!(r, Resolution { dpi: 200.0, estimated: true });
+        let r = resolution(1654, 2338, Some((1.0, 1.0)));
+        assert_eq!(r.dpi, 200.0);
+    }
+
+    #[test]
+    fn white_page_is_blank() {
+        let mut g = Gray::new(1654, 2338, 245);
+        // dust and a punch-hole shadow near the edge
+        for (x, y) in [(300, 400), (900, 1500), (1200, 200)] {
+            g.data[y * 1654 + x] = 40;
+        }
+        for y in 1100..1200 {
+            for x in 40..100 {
+                g.data[y * 1654 + x] = 150;
+            }
+        }
+        let a = analyse(&g, 200.0, |_, _| None);
+        assert!(a.blank, "ink {}", a.ink);
+    }
+}

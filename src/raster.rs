@@ -1,0 +1,141 @@
+//! The one in-memory raster the pipeline passes between stages: 8-bit gray,
+//! row-major, no padding. Colour stays in the scanner's bytes (see `decode`),
+//! so recognition and page analysis only ever need luminance.
+
+/// An 8-bit gray image; 0 is black, 255 is white.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Gray {
+    pub width: u32,
+    pub height: u32,
+    pub data: Vec<u8>,
+}
+
+impl Gray {
+    pub fn new(width: u32, height: u32, fill: u8) -> Gray {
+        Gray { width, height, data: vec![fill; width as usize * height as usize] }
+    }
+
+    #[inline]
+    pub fn get(&self, x: u32, y: u32) -> u8 {
+        self.data[y as usize * self.width as usize + x as usize]
+    }
+
+    /// Turns the image clockwise by `quarters` × 90°.
+    pub fn rotate_cw(&self, quarters: u32) -> Gray {
+        let (w, h) = (self.width as usize, self.height as usize);
+        match quarters % 4 {
+            0 => self.clone(),
+            2 => {
+                let mut data = self.data.clone();
+                data.reverse();
+                Gray { width: self.width, height: self.height, data }
+            }
+            q => {
+                // Destination is h wide and w high.
+                let mut data = vec![0u8; w * h];
+                for y in 0..h {
+                    let row = &self.data[y * w..(y + 1) * w];
+                    for (x, &v) in row.iter().enumerate() {
+                        let (nx, ny) = if q == 1 { (h - 1 - y, x) } else { (y, w - 1 - x) };
+                        data[ny * h + nx] = v;
+                    }
+                }
+                Gray { width: self.height, height: self.width, data }
+            }
+        }
+    }
+
+    /// Shrinks by an integer factor, averaging each block.
+    pub fn shrink(&self, factor: u32) -> Gray {
+        let f = factor.max(1) as usize;
+        if f == 1 {
+            return self.clone();
+        }
+        let (w, h) = (self.width as usize / f, self.height as usize / f);
+        let mut data = vec![0u8; w.max(1) * h.max(1)];
+        let mut acc = vec![0u32; w];
+        for y in 0..h {
+            acc.iter_mut().for_each(|a| *a = 0);
+            for dy in 0..f {
+                let row = &self.data[(y * f + dy) * self.width as usize..];
+                for (x, a) in acc.iter_mut().enumerate() {
+                    for dx in 0..f {
+                        *a += row[x * f + dx] as u32;
+                    }
+                }
+            }
+            for x in 0..w {
+                data[y * w + x] = (acc[x] / (f * f) as u32) as u8;
+            }
+        }
+        Gray { width: w.max(1) as u32, height: h.max(1) as u32, data }
+    }
+
+    /// Histogram of gray levels.
+    pub fn histogram(&self) -> [u64; 256] {
+        let mut h = [0u64; 256];
+        for &v in &self.data {
+            h[v as usize] += 1;
+        }
+        h
+    }
+}
+
+/// Otsu's threshold of a histogram.
+pub fn otsu(hist: &[u64; 256]) -> u8 {
+    let total: u64 = hist.iter().sum();
+    if total == 0 {
+        return 128;
+    }
+    let sum_all: f64 = hist.iter().enumerate().map(|(i, &c)| i as f64 * c as f64).sum();
+    let (mut w0, mut sum0, mut best, mut best_t) = (0f64, 0f64, -1f64, 128u8);
+    for t in 0..256 {
+        w0 += hist[t] as f64;
+        if w0 == 0.0 {
+            continue;
+        }
+        let w1 = total as f64 - w0;
+        if w1 == 0.0 {
+            break;
+        }
+        sum0 += t as f64 * hist[t] as f64;
+        let m0 = sum0 / w0;
+        let m1 = (sum_all - sum0) / w1;
+        let between = w0 * w1 * (m0 - m1) * (m0 - m1);
+        if between > best {
+            best = between;
+            best_t = t as u8;
+        }
+    }
+    best_t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Gray {
+        // 3 wide, 2 high: 0 1 2 / 3 4 5
+        Gray { width: 3, height: 2, data: vec![0, 1, 2, 3, 4, 5] }
+    }
+
+    #[test]
+    fn rotates_clockwise() {
+        let r = sample().rotate_cw(1);
+        assert_eq!((r.width, r.height), (2, 3));
+        assert_eq!(r.data, vec![3, 0, 4, 1, 5, 2]);
+        let r3 = sample().rotate_cw(3);
+        assert_eq!(r3.data, vec![2, 5, 1, 4, 0, 3]);
+        assert_eq!(sample().rotate_cw(2).data, vec![5, 4, 3, 2, 1, 0]);
+        assert_eq!(sample().rotate_cw(1).rotate_cw(3), sample());
+    }
+
+    #[test]
+    fn otsu_splits_two_levels() {
+        let mut h = [0u64; 256];
+        h[20] = 100;
+        h[220] = 900;
+        let t = otsu(&h);
+        assert!((20..220).contains(&t));
+    }
+}

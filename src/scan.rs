@@ -1,0 +1,200 @@
+//! Finding the dossiers: walks the input tree and lists, for every folder that
+//! directly holds page files, its pages in natural order ("scan 2" before
+//! "scan 10"). It exists so that what counts as a dossier and as a page is
+//! decided in one place. It reads names only, never file contents.
+
+use std::path::{Path, PathBuf};
+use unicode_normalization::UnicodeNormalization;
+
+/// Extensions taken as page files (lower case).
+pub const PAGE_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "jpe", "png", "tif", "tiff", "pdf", "jfif"];
+
+/// A dossier folder and its page files.
+#[derive(Clone, Debug)]
+pub struct DossierDir {
+    /// Absolute or input-relative path of the folder as found on disk.
+    pub dir: PathBuf,
+    /// Path relative to the input, `/`-separated, NFC.
+    pub rel: String,
+    /// Page files in natural order.
+    pub files: Vec<PageFile>,
+    /// Other files in the folder that are not pages (listed, not read).
+    pub skipped: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PageFile {
+    pub path: PathBuf,
+    /// File name, NFC.
+    pub name: String,
+}
+
+/// Hidden and system files that are never pages.
+pub fn is_ignored(name: &str) -> bool {
+    let lower = name.to_lowercase();
+    name.starts_with('.')
+        || name.starts_with("~$")
+        || matches!(lower.as_str(), "desktop.ini" | "thumbs.db" | "ehthumbs.db" | "icon\r")
+}
+
+fn is_page_file(name: &str) -> bool {
+    Path::new(name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| PAGE_EXTENSIONS.contains(&e.to_lowercase().as_str()))
+}
+
+pub fn nfc(s: &str) -> String {
+    s.nfc().collect()
+}
+
+/// Walks `input`, skipping `exclude` (the output folder, if it lies inside).
+/// Folders that cannot be read are returned as errors beside the dossiers.
+pub fn find_dossiers(input: &Path, exclude: Option<&Path>) -> (Vec<DossierDir>, Vec<String>) {
+    let mut by_dir: std::collections::BTreeMap<PathBuf, DossierDir> = Default::default();
+    let mut errors = Vec::new();
+    let walker = walkdir::WalkDir::new(input).follow_links(true).into_iter().filter_entry(|e| {
+        let name = e.file_name().to_string_lossy();
+        let hidden = e.depth() > 0 && name.starts_with('.');
+        let excluded = exclude.is_some_and(|x| e.path() == x);
+        !hidden && !excluded
+    });
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                errors.push(e.to_string());
+                continue;
+            }
+        };
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let name = nfc(&entry.file_name().to_string_lossy());
+        let Some(dir) = entry.path().parent() else { continue };
+        if is_ignored(&name) {
+            continue;
+        }
+        let d = by_dir.entry(dir.to_path_buf()).or_insert_with(|| DossierDir {
+            dir: dir.to_path_buf(),
+            rel: rel_path(input, dir),
+            files: Vec::new(),
+            skipped: Vec::new(),
+        });
+        if is_page_file(&name) {
+            d.files.push(PageFile { path: entry.path().to_path_buf(), name });
+        } else {
+            d.skipped.push(name);
+        }
+    }
+    let mut out: Vec<DossierDir> = by_dir.into_values().filter(|d| !d.files.is_empty()).collect();
+    for d in &mut out {
+        d.files.sort_by(|a, b| natural_cmp(&a.name, &b.name));
+        d.skipped.sort();
+    }
+    out.sort_by(|a, b| natural_cmp(&a.rel, &b.rel));
+    (out, errors)
+}
+
+fn rel_path(input: &Path, dir: &Path) -> String {
+    let rel = dir.strip_prefix(input).unwrap_or(dir);
+    let parts: Vec<String> = rel.components().map(|c| nfc(&c.as_os_str().to_string_lossy())).collect();
+    if parts.is_empty() {
+        // The input folder itself is the dossier.
+        return nfc(&input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "dossier".into()));
+    }
+    parts.join("/")
+}
+
+/// Natural order: digit runs compare as numbers, the rest case-insensitively.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (mut x, mut y) = (a.chars().peekable(), b.chars().peekable());
+    loop {
+        match (x.peek().copied(), y.peek().copied()) {
+            (None, None) => return a.cmp(b),
+            (None, _) => return Ordering::Less,
+            (_, None) => return Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let mut n1 = String::new();
+                while let Some(c) = x.peek().copied().filter(char::is_ascii_digit) {
+                    n1.push(c);
+                    x.next();
+                }
+                let mut n2 = String::new();
+                while let Some(d) = y.peek().copied().filter(char::is_ascii_digit) {
+                    n2.push(d);
+                    y.next();
+                }
+                let (t1, t2) = (n1.trim_start_matches('0'), n2.trim_start_matches('0'));
+                let o = t1.len().cmp(&t2.len()).then_with(|| t1.cmp(t2));
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+            (Some(c), Some(d)) => {
+                let o = c.to_lowercase().cmp(d.to_lowercase());
+                if o != Ordering::Equal {
+                    return o;
+                }
+                x.next();
+                y.next();
+            }
+        }
+    }
+}
+
+/// A string made safe as one file name component: no separators, no control
+/// characters, no `.`/`..`, no names Windows reserves.
+pub fn safe_file_name(s: &str) -> String {
+    let mut out: String = nfc(s)
+        .chars()
+        .map(|c| if c.is_control() || "/\\:*?\"<>|".contains(c) { '_' } else { c })
+        .collect();
+    out = out.trim_matches(|c: char| c == '.' || c.is_whitespace()).to_string();
+    if out.is_empty() {
+        out = "_".into();
+    }
+    let stem = out.split('.').next().unwrap_or("").to_ascii_uppercase();
+    let reserved = ["CON", "PRN", "AUX", "NUL"].contains(&stem.as_str())
+        || ((stem.starts_with("COM") || stem.starts_with("LPT")) && stem.len() == 4 && stem.as_bytes()[3].is_ascii_digit());
+    if reserved {
+        out.insert(0, '_');
+    }
+    // Keep within common file name limits (bytes), on a char boundary.
+    while out.len() > 200 {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn natural_order() {
+        let mut v = vec!["scan 10.jpg", "scan 2.jpg", "Scan 1.jpg", "trang_3.png", "001.tif", "02.tif"];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(v, ["001.tif", "02.tif", "Scan 1.jpg", "scan 2.jpg", "scan 10.jpg", "trang_3.png"]);
+    }
+
+    #[test]
+    fn system_files_ignored() {
+        for n in ["desktop.ini", "Thumbs.db", ".DS_Store", "._001.jpg", "~$x.docx"] {
+            assert!(is_ignored(n), "{n}");
+        }
+        assert!(!is_ignored("001.jpg"));
+    }
+
+    #[test]
+    fn names_cannot_escape() {
+        assert_eq!(safe_file_name("../../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(safe_file_name(".."), "_");
+        assert_eq!(safe_file_name("CON"), "_CON");
+        assert_eq!(safe_file_name("a\u{0}b\nc"), "a_b_c");
+        assert_eq!(safe_file_name("Lê Thành Tuấn"), "Lê Thành Tuấn");
+        // NFD in, NFC out
+        assert_eq!(safe_file_name("Le\u{0302}\u{0301}"), "Lế");
+    }
+}
