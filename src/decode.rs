@@ -256,7 +256,13 @@ pub fn jpeg_info(b: &[u8]) -> Result<JpegInfo, K> {
                 info.components = seg[5];
                 have_sof = true;
             }
-            0xDA => break,
+            0xDA => {
+                // The scan data must end with an EOI marker, or the file was cut short.
+                if !b[i..].windows(2).any(|w| w == [0xFF, 0xD9]) {
+                    return Err(K::Corrupt("JPEG data is cut short (no end-of-image marker)".into()));
+                }
+                break;
+            }
             _ => {}
         }
         i += 2 + len;

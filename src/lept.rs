@@ -69,9 +69,9 @@ impl Pix {
         Pix::wrap(unsafe { l::pixThresholdToBinary(self.0, thresh) })
     }
 
-    /// Skew angle in degrees (positive: the text lines rise to the right in the
-    /// image must be turned clockwise... see `find_skew` in preprocess) and the
-    /// search confidence, for a 1 bpp image.
+    /// Skew angle in degrees and the search confidence, for a 1 bpp image.
+    /// A positive angle means the lines rise to the right; turning the image
+    /// clockwise by it levels them.
     pub fn find_skew(&self) -> Option<(f32, f32)> {
         let (mut angle, mut conf) = (0f32, 0f32);
         let rc = unsafe { l::pixFindSkew(self.0, &mut angle, &mut conf) };
@@ -86,8 +86,9 @@ impl Pix {
         (rc == 0).then_some((up, left))
     }
 
-    /// Rotates an 8 bpp image by `radians` about its centre, keeping its size
-    /// and bringing in white.
+    /// Rotates an 8 bpp image clockwise by `radians` about its centre,
+    /// bringing in white. The canvas grows so that no pixel is lost, with the
+    /// image staying centred.
     pub fn rotate(&self, radians: f32) -> Option<Pix> {
         let (w, h) = unsafe { (l::pixGetWidth(self.0), l::pixGetHeight(self.0)) };
         Pix::wrap(unsafe {
@@ -100,11 +101,6 @@ impl Pix {
                 h,
             )
         })
-    }
-
-    /// Scales by `factor` (area mapping when shrinking, linear when growing).
-    pub fn scale(&self, factor: f32) -> Option<Pix> {
-        Pix::wrap(unsafe { l::pixScale(self.0, factor, factor) })
     }
 }
 

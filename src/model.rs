@@ -47,6 +47,20 @@ impl OcrPage {
         (n > 0.0).then(|| (sum / n) as f32)
     }
 
+    /// Moves every box by (-dx, -dy).
+    pub fn shift(&mut self, dx: f32, dy: f32) {
+        let mv = |b: &mut BBox| {
+            b[0] -= dx;
+            b[2] -= dx;
+            b[1] -= dy;
+            b[3] -= dy;
+        };
+        for l in &mut self.lines {
+            mv(&mut l.bbox);
+            l.words.iter_mut().for_each(|w| mv(&mut w.bbox));
+        }
+    }
+
     /// The page's text, a line per line, words separated by spaces.
     pub fn text(&self) -> String {
         let mut s = String::new();

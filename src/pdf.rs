@@ -39,7 +39,8 @@ pub struct PdfWriter {
 }
 
 impl PdfWriter {
-    /// `show_text` draws the text layer visibly (for checking placement).
+    /// `show_text` outlines each word of the text layer in red (for checking
+    /// its placement by eye).
     pub fn new(show_text: bool) -> PdfWriter {
         let mut doc = Document::with_version("1.7");
         let pages_id = doc.new_object_id();
@@ -105,8 +106,8 @@ impl PdfWriter {
             let (sx, sy) = flat.to_source(x, y);
             (sx * k, (src_h as f32 - sy) * k)
         };
-        let mut out = String::from("BT\n");
-        out.push_str(if self.show_text { "0 Tr 1 0 0 rg\n" } else { "3 Tr\n" });
+        let mut out = String::from("BT\n3 Tr\n");
+        let mut boxes = String::new();
         for line in &ocr.lines {
             let lh = (line.bbox[3] - line.bbox[1]).max(1.0);
             let baseline = line.bbox[3] - DESCENT * lh;
@@ -139,6 +140,17 @@ impl PdfWriter {
                     let cid = *self.cids.entry(c).or_insert(next);
                     hex.push_str(&format!("{cid:04X}"));
                 }
+                if self.show_text {
+                    // The outline each word's glyph box covers, for checking by eye.
+                    let (ux, uy) = (-cy * size, cx * size);
+                    let corner = |a: f32, b: f32| (p0.0 + dx * a + ux * b, p0.1 + dy * a + uy * b);
+                    let pts = [corner(0.0, -DESCENT), corner(1.0, -DESCENT), corner(1.0, ASCENT), corner(0.0, ASCENT)];
+                    boxes.push_str(&format!("{} {} m ", num(pts[0].0), num(pts[0].1)));
+                    for (x, y) in &pts[1..] {
+                        boxes.push_str(&format!("{} {} l ", num(*x), num(*y)));
+                    }
+                    boxes.push_str("s\n");
+                }
                 out.push_str(&format!(
                     "/F1 {} Tf {} Tz {} {} {} {} {} {} Tm <{}> Tj\n",
                     num(size),
@@ -154,6 +166,9 @@ impl PdfWriter {
             }
         }
         out.push_str("ET\n");
+        if !boxes.is_empty() {
+            out.push_str(&format!("q 1 0 0 RG 0.5 w\n{boxes}Q\n"));
+        }
         out
     }
 

@@ -19,9 +19,6 @@ use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
-/// Resolution at which pages are handed to Tesseract when scanned lower.
-const OCR_DPI: f32 = 300.0;
-
 thread_local! {
     /// The worker's engine, created on its first page and kept for the run.
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
@@ -280,11 +277,14 @@ fn process_page(index: usize, path: &Path, name: &str, frame: u32, opts: &Option
     let geom = Geometry { src_w: w, src_h: h, rotation: analysis.rotation.unwrap_or(0), skew_deg: analysis.skew_deg };
     record.rotation = geom.rotation;
     record.skew_deg = (geom.skew_deg * 100.0).round() / 100.0;
-    let input = preprocess::ocr_input(&decoded.gray, &geom, res.dpi, OCR_DPI);
+    let (input, (dx, dy)) = preprocess::ocr_input(&decoded.gray, &geom);
     drop(decoded.gray);
-    let ocr = with_engine(opts, |e| e.recognize(&input.gray, input.dpi, input.scale, opts.page_timeout)).and_then(|r| r);
+    let ocr = with_engine(opts, |e| e.recognize(&input, res.dpi, 1.0, opts.page_timeout)).and_then(|r| r);
+    drop(input);
     match ocr {
-        Ok(page) => {
+        Ok(mut page) => {
+            page.shift(dx, dy);
+            (page.width, page.height) = geom.upright_size();
             record.words = page.word_count();
             record.ocr_confidence = page.mean_confidence().map(|c| (c * 10.0).round() / 10.0);
             PageOut { record, pdf: Some((decoded.embed, res.dpi, geom, Some(page))) }
