@@ -60,7 +60,11 @@ impl Pix {
                 let src = std::slice::from_raw_parts(data.add(y * wpl * 4), wpl * 4);
                 read_row_8(src, &mut out[y * w..(y + 1) * w]);
             }
-            Some(Gray { width: w as u32, height: h as u32, data: out })
+            Some(Gray {
+                width: w as u32,
+                height: h as u32,
+                data: out,
+            })
         }
     }
 

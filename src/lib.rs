@@ -52,7 +52,9 @@ impl Options {
         Options {
             input: input.into(),
             out: out.into(),
-            jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            jobs: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             lang: "vie".into(),
             tessdata: None,
             page_timeout: Duration::from_secs(120),

@@ -7,13 +7,20 @@
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use sohoa::{manifest::DossierStatus, manifest::PageStatus, DossierRecord, Options, PageRecord, Progress, RunError};
+use sohoa::{
+    manifest::DossierStatus, manifest::PageStatus, DossierRecord, Options, PageRecord, Progress,
+    RunError,
+};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "sohoa", version, about = "Digitize scanned dossiers into searchable PDFs and manifests")]
+#[command(
+    name = "sohoa",
+    version,
+    about = "Digitize scanned dossiers into searchable PDFs and manifests"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -38,8 +45,8 @@ enum Command {
         #[arg(long)]
         tessdata: Option<PathBuf>,
         /// Seconds after which one page's OCR is abandoned as an error.
-        #[arg(long, default_value_t = 120)]
-        page_timeout: u64,
+        #[arg(long, default_value_t = 120.0)]
+        page_timeout: f64,
         /// No progress output (for cron).
         #[arg(long, short)]
         quiet: bool,
@@ -59,7 +66,16 @@ fn main() {
             std::process::exit(code);
         }
     };
-    let Command::Run { input, out, jobs, lang, tessdata, page_timeout, quiet, show_text_layer } = cli.command;
+    let Command::Run {
+        input,
+        out,
+        jobs,
+        lang,
+        tessdata,
+        page_timeout,
+        quiet,
+        show_text_layer,
+    } = cli.command;
     let mut opts = Options::new(input, out);
     if let Some(j) = jobs {
         if j == 0 {
@@ -70,7 +86,11 @@ fn main() {
     }
     opts.lang = lang;
     opts.tessdata = tessdata;
-    opts.page_timeout = Duration::from_secs(page_timeout.max(1));
+    if !(page_timeout.is_finite() && page_timeout > 0.0) {
+        eprintln!("sohoa: --page-timeout must be a positive number of seconds");
+        std::process::exit(2);
+    }
+    opts.page_timeout = Duration::from_secs_f64(page_timeout.min(86_400.0));
     opts.show_text_layer = show_text_layer;
 
     let reporter = Reporter::new(quiet);
@@ -85,7 +105,11 @@ fn main() {
                     s.pages_error, s.pages_low_dpi, opts.out.join("manifest.json").display()
                 );
             }
-            std::process::exit(if s.dossiers_partial + s.dossiers_failed > 0 { 1 } else { 0 });
+            std::process::exit(if s.dossiers_partial + s.dossiers_failed > 0 {
+                1
+            } else {
+                0
+            });
         }
         Err(e) => {
             reporter.finish();
@@ -109,7 +133,10 @@ fn ensure_single_threaded_tesseract() {
     {
         use std::os::unix::process::CommandExt;
         if let Ok(exe) = std::env::current_exe() {
-            let err = std::process::Command::new(exe).args(std::env::args_os().skip(1)).env("OMP_THREAD_LIMIT", "1").exec();
+            let err = std::process::Command::new(exe)
+                .args(std::env::args_os().skip(1))
+                .env("OMP_THREAD_LIMIT", "1")
+                .exec();
             eprintln!("sohoa: warning: could not restart with OMP_THREAD_LIMIT=1 ({err}); OCR may be slower");
         }
     }
@@ -124,7 +151,10 @@ struct Reporter {
 impl Reporter {
     fn new(quiet: bool) -> Reporter {
         if quiet {
-            return Reporter { bar: None, plain: false };
+            return Reporter {
+                bar: None,
+                plain: false,
+            };
         }
         if std::io::stderr().is_terminal() {
             let bar = ProgressBar::new(0);
@@ -132,9 +162,15 @@ impl Reporter {
                 ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} pages, {msg} ({per_sec}, ETA {eta})")
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
-            Reporter { bar: Some(bar), plain: false }
+            Reporter {
+                bar: Some(bar),
+                plain: false,
+            }
         } else {
-            Reporter { bar: None, plain: true }
+            Reporter {
+                bar: None,
+                plain: true,
+            }
         }
     }
 
@@ -164,7 +200,12 @@ impl Progress for Reporter {
             b.inc(1);
         }
         if p.status == PageStatus::Error {
-            let msg = format!("sohoa: error: {dossier}/{} (page {}): {}", p.source, p.frame + 1, p.error.as_deref().unwrap_or(""));
+            let msg = format!(
+                "sohoa: error: {dossier}/{} (page {}): {}",
+                p.source,
+                p.frame + 1,
+                p.error.as_deref().unwrap_or("")
+            );
             match &self.bar {
                 Some(b) => b.println(msg),
                 None if self.plain => eprintln!("{msg}"),
@@ -179,8 +220,19 @@ impl Progress for Reporter {
             DossierStatus::Failed => "failed",
         };
         if let Some(b) = &self.bar {
-            let done = b.message().split('/').next().and_then(|n| n.parse::<usize>().ok()).unwrap_or(0) + 1;
-            let total = b.message().split('/').nth(1).map(|s| s.to_string()).unwrap_or_default();
+            let done = b
+                .message()
+                .split('/')
+                .next()
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or(0)
+                + 1;
+            let total = b
+                .message()
+                .split('/')
+                .nth(1)
+                .map(|s| s.to_string())
+                .unwrap_or_default();
             b.set_message(format!("{done}/{total}"));
         } else if self.plain {
             eprintln!("sohoa: {status}: {} ({} pages)", d.source, d.pages.len());

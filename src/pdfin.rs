@@ -16,7 +16,8 @@ use crate::raster::Gray;
 use lopdf::{Dictionary, Document, Object, ObjectId};
 
 fn load(bytes: &[u8]) -> Result<Document, K> {
-    let doc = Document::load_mem(bytes).map_err(|e| K::Corrupt(format!("PDF cannot be read: {e}")))?;
+    let doc =
+        Document::load_mem(bytes).map_err(|e| K::Corrupt(format!("PDF cannot be read: {e}")))?;
     if doc.is_encrypted() {
         return Err(K::Unsupported("the PDF is encrypted".into()));
     }
@@ -58,15 +59,31 @@ pub fn decode_page(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
 
     let filters: Vec<Vec<u8>> = match dict.get(b"Filter").map(|o| deref(&doc, o)) {
         Ok(Object::Name(n)) => vec![n.clone()],
-        Ok(Object::Array(a)) => a.iter().filter_map(|o| deref(&doc, o).as_name().ok().map(|n| n.to_vec())).collect(),
+        Ok(Object::Array(a)) => a
+            .iter()
+            .filter_map(|o| deref(&doc, o).as_name().ok().map(|n| n.to_vec()))
+            .collect(),
         _ => vec![],
     };
     let bits = int(b"BitsPerComponent").unwrap_or(8);
     let image_mask = matches!(dict.get(b"ImageMask"), Ok(Object::Boolean(true)));
-    let color = if image_mask { Some(Color::Gray) } else { color_of(&doc, dict) };
-    match filters.iter().map(|f| f.as_slice()).collect::<Vec<_>>().as_slice() {
-        [b"DCTDecode"] => {
-            let data = stream.content.clone();
+    let color = if image_mask {
+        Some(Color::Gray)
+    } else {
+        color_of(&doc, dict)
+    };
+    match filters
+        .iter()
+        .map(|f| f.as_slice())
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [b"DCTDecode"] | [b"FlateDecode", b"DCTDecode"] => {
+            let data = if filters.len() == 2 {
+                inflate(&stream.content)?
+            } else {
+                stream.content.clone()
+            };
             let info = decode::jpeg_info(&data)?;
             let color = match info.components {
                 1 => Color::Gray,
@@ -76,14 +93,27 @@ pub fn decode_page(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
             };
             let gray = decode::jpeg_gray(&data)?;
             let inverted = color == Color::Cmyk && has_inverted_decode(&doc, dict);
-            Ok(Decoded { gray, dpi, embed: Embed::Jpeg { data, width: w, height: h, color, adobe_inverted: inverted } })
+            Ok(Decoded {
+                gray,
+                dpi,
+                dpi_from_page: true,
+                embed: Embed::Jpeg {
+                    data,
+                    width: w,
+                    height: h,
+                    color,
+                    adobe_inverted: inverted,
+                },
+            })
         }
         [b"CCITTFaxDecode"] => {
             let parms = decode_parms(&doc, dict);
             let p = |k: &[u8]| parms.and_then(|d| d.get(k).ok()).map(|o| deref(&doc, o));
             let k = p(b"K").and_then(|o| o.as_i64().ok()).unwrap_or(0);
             if k >= 0 {
-                return Err(K::Unsupported("CCITT Group 3 images in PDFs are not supported yet".into()));
+                return Err(K::Unsupported(
+                    "CCITT Group 3 images in PDFs are not supported yet".into(),
+                ));
             }
             let black_is_1 = matches!(p(b"BlackIs1"), Some(Object::Boolean(true)));
             // A /Decode [1 0] array swaps black and white as well.
@@ -91,28 +121,73 @@ pub fn decode_page(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
             let cols = p(b"Columns").and_then(|o| o.as_i64().ok()).unwrap_or(1728) as u32;
             let invert = black_is_1 ^ decode_inv;
             let gray = decode::g4_to_gray(&stream.content, cols, h, invert)?;
-            let gray = if cols != w { crop_width(&gray, w) } else { gray };
-            let embed = if decode_inv || cols != w {
-                decode::bilevel_flate(&gray)
+            let gray = if cols != w {
+                crop_width(&gray, w)
             } else {
-                Embed::G4 { data: stream.content.clone(), width: w, height: h, black_is_1 }
+                gray
             };
-            Ok(Decoded { gray, dpi, embed })
+            let embed = if decode_inv || cols != w {
+                decode::bilevel_g4(&gray)
+            } else {
+                Embed::G4 {
+                    data: stream.content.clone(),
+                    width: w,
+                    height: h,
+                    black_is_1,
+                }
+            };
+            Ok(Decoded {
+                gray,
+                dpi,
+                dpi_from_page: true,
+                embed,
+            })
         }
         [b"FlateDecode"] | [] => {
             let raw = stream
                 .decompressed_content_with_limit(decode::MAX_PIXELS as usize * 4)
-                .or_else(|_| if filters.is_empty() { Ok(stream.content.clone()) } else { Err(()) })
+                .or_else(|_| {
+                    if filters.is_empty() {
+                        Ok(stream.content.clone())
+                    } else {
+                        Err(())
+                    }
+                })
                 .map_err(|_| K::Corrupt("the page's image data cannot be inflated".into()))?;
             let gray = raw_to_gray(&doc, dict, &raw, w, h, bits as u32, color, image_mask)?;
-            let embed = if gray_is_bilevel(bits as u32) { decode::bilevel_flate(&gray) } else { flate_gray_or_rgb(&doc, dict, &raw, &gray, w, h, bits as u32, color) };
-            Ok(Decoded { gray, dpi, embed })
+            let embed = if gray_is_bilevel(bits as u32) {
+                decode::bilevel_g4(&gray)
+            } else {
+                flate_gray_or_rgb(&doc, dict, &raw, &gray, w, h, bits as u32, color)
+            };
+            Ok(Decoded {
+                gray,
+                dpi,
+                dpi_from_page: true,
+                embed,
+            })
         }
         other => {
-            let names: Vec<String> = other.iter().map(|n| String::from_utf8_lossy(n).into_owned()).collect();
-            Err(K::Unsupported(format!("page image encoded with {} is not supported yet", names.join(" + "))))
+            let names: Vec<String> = other
+                .iter()
+                .map(|n| String::from_utf8_lossy(n).into_owned())
+                .collect();
+            Err(K::Unsupported(format!(
+                "page image encoded with {} is not supported yet",
+                names.join(" + ")
+            )))
         }
     }
+}
+
+fn inflate(data: &[u8]) -> Result<Vec<u8>, K> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::ZlibDecoder::new(data)
+        .take(decode::MAX_PIXELS * 4)
+        .read_to_end(&mut out)
+        .map_err(|e| K::Corrupt(format!("the page's image data cannot be inflated: {e}")))?;
+    Ok(out)
 }
 
 fn gray_is_bilevel(bits: u32) -> bool {
@@ -133,7 +208,10 @@ fn decode_parms<'a>(doc: &'a Document, dict: &'a Dictionary) -> Option<&'a Dicti
 
 fn has_inverted_decode(doc: &Document, dict: &Dictionary) -> bool {
     match dict.get(b"Decode").map(|o| deref(doc, o)) {
-        Ok(Object::Array(a)) => a.first().and_then(|o| o.as_float().ok()).is_some_and(|v| v > 0.5),
+        Ok(Object::Array(a)) => a
+            .first()
+            .and_then(|o| o.as_float().ok())
+            .is_some_and(|v| v > 0.5),
         _ => false,
     }
 }
@@ -180,7 +258,9 @@ fn indexed_palette(doc: &Document, dict: &Dictionary) -> Option<Vec<u8>> {
     let base = color_of_base(doc, a.get(1)?)?;
     let lookup = match deref(doc, a.get(3)?) {
         Object::String(s, _) => s.clone(),
-        Object::Stream(s) => s.decompressed_content().unwrap_or_else(|_| s.content.clone()),
+        Object::Stream(s) => s
+            .decompressed_content()
+            .unwrap_or_else(|_| s.content.clone()),
         _ => return None,
     };
     match base {
@@ -208,16 +288,26 @@ fn raw_to_gray(
     image_mask: bool,
 ) -> Result<Gray, K> {
     let palette = indexed_palette(doc, dict);
-    let comps = if palette.is_some() { 1 } else { color.map(|c| c.components() as u32).unwrap_or(0) };
+    let comps = if palette.is_some() {
+        1
+    } else {
+        color.map(|c| c.components() as u32).unwrap_or(0)
+    };
     if comps == 0 {
-        return Err(K::Unsupported("page image colour space is not supported".into()));
+        return Err(K::Unsupported(
+            "page image colour space is not supported".into(),
+        ));
     }
     if !matches!(bits, 1 | 2 | 4 | 8) {
-        return Err(K::Unsupported(format!("page image with {bits} bits per component")));
+        return Err(K::Unsupported(format!(
+            "page image with {bits} bits per component"
+        )));
     }
     let stride = (w as usize * comps as usize * bits as usize).div_ceil(8);
     if raw.len() < stride * h as usize {
-        return Err(K::Corrupt("page image holds fewer rows than it declares".into()));
+        return Err(K::Corrupt(
+            "page image holds fewer rows than it declares".into(),
+        ));
     }
     let inverted = has_inverted_decode(doc, dict) ^ image_mask;
     let maxv = (1u32 << bits) - 1;
@@ -245,17 +335,30 @@ fn raw_to_gray(
                 match comps {
                     1 => sample(row, x) * 255 / maxv,
                     3 => {
-                        let (r, gg, b) = (sample(row, x * 3), sample(row, x * 3 + 1), sample(row, x * 3 + 2));
+                        let (r, gg, b) = (
+                            sample(row, x * 3),
+                            sample(row, x * 3 + 1),
+                            sample(row, x * 3 + 2),
+                        );
                         (r * 299 + gg * 587 + b * 114) / 1000 * 255 / maxv
                     }
                     _ => {
-                        let (c, m, yy, k) = (sample(row, x * 4), sample(row, x * 4 + 1), sample(row, x * 4 + 2), sample(row, x * 4 + 3));
+                        let (c, m, yy, k) = (
+                            sample(row, x * 4),
+                            sample(row, x * 4 + 1),
+                            sample(row, x * 4 + 2),
+                            sample(row, x * 4 + 3),
+                        );
                         let inv = |v: u32| (maxv - v.min(maxv)) * (maxv - k.min(maxv)) / maxv;
                         (inv(c) * 299 + inv(m) * 587 + inv(yy) * 114) / 1000 * 255 / maxv
                     }
                 }
             };
-            g.data[y * w as usize + x] = if inverted { 255 - v.min(255) as u8 } else { v.min(255) as u8 };
+            g.data[y * w as usize + x] = if inverted {
+                255 - v.min(255) as u8
+            } else {
+                v.min(255) as u8
+            };
         }
     }
     Ok(g)
@@ -263,16 +366,36 @@ fn raw_to_gray(
 
 /// Re-embeds a Flate image losslessly in a colour space sohoa writes itself.
 #[allow(clippy::too_many_arguments)]
-fn flate_gray_or_rgb(doc: &Document, dict: &Dictionary, raw: &[u8], gray: &Gray, w: u32, h: u32, bits: u32, color: Option<Color>) -> Embed {
+fn flate_gray_or_rgb(
+    doc: &Document,
+    dict: &Dictionary,
+    raw: &[u8],
+    gray: &Gray,
+    w: u32,
+    h: u32,
+    bits: u32,
+    color: Option<Color>,
+) -> Embed {
     let zl = |d: &[u8]| {
         use std::io::Write;
         let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         e.write_all(d).expect("write to Vec");
         e.finish().expect("write to Vec")
     };
-    let plain_rgb = color == Some(Color::Rgb) && bits == 8 && indexed_palette(doc, dict).is_none() && !has_inverted_decode(doc, dict);
+    let plain_rgb = color == Some(Color::Rgb)
+        && bits == 8
+        && indexed_palette(doc, dict).is_none()
+        && !has_inverted_decode(doc, dict);
     if plain_rgb && raw.len() >= (w * h * 3) as usize {
-        return Embed::Flate { data: zl(&raw[..(w * h * 3) as usize]), width: w, height: h, color: Color::Rgb, bits: 8, png_predictor: false, palette: None };
+        return Embed::Flate {
+            data: zl(&raw[..(w * h * 3) as usize]),
+            width: w,
+            height: h,
+            color: Color::Rgb,
+            bits: 8,
+            png_predictor: false,
+            palette: None,
+        };
     }
     if let (Some(p), 8) = (indexed_palette(doc, dict), bits) {
         let mut rgb = Vec::with_capacity((w * h * 3) as usize);
@@ -280,16 +403,33 @@ fn flate_gray_or_rgb(doc: &Document, dict: &Dictionary, raw: &[u8], gray: &Gray,
             let i = i as usize * 3;
             rgb.extend_from_slice(p.get(i..i + 3).unwrap_or(&[255, 255, 255]));
         }
-        return Embed::Flate { data: zl(&rgb), width: w, height: h, color: Color::Rgb, bits: 8, png_predictor: false, palette: None };
+        return Embed::Flate {
+            data: zl(&rgb),
+            width: w,
+            height: h,
+            color: Color::Rgb,
+            bits: 8,
+            png_predictor: false,
+            palette: None,
+        };
     }
-    Embed::Flate { data: zl(&gray.data), width: w, height: h, color: Color::Gray, bits: 8, png_predictor: false, palette: None }
+    Embed::Flate {
+        data: zl(&gray.data),
+        width: w,
+        height: h,
+        color: Color::Gray,
+        bits: 8,
+        png_predictor: false,
+        palette: None,
+    }
 }
 
 fn crop_width(g: &Gray, w: u32) -> Gray {
     let mut out = Gray::new(w, g.height, 255);
     for y in 0..g.height as usize {
         let n = (w.min(g.width)) as usize;
-        out.data[y * w as usize..y * w as usize + n].copy_from_slice(&g.data[y * g.width as usize..y * g.width as usize + n]);
+        out.data[y * w as usize..y * w as usize + n]
+            .copy_from_slice(&g.data[y * g.width as usize..y * g.width as usize + n]);
     }
     out
 }
@@ -313,19 +453,27 @@ fn single_image(doc: &Document, page_id: ObjectId) -> Result<(ObjectId, [f32; 6]
             "q" => stack.push(ctm),
             "Q" => ctm = stack.pop().unwrap_or(ctm),
             "cm" if op.operands.len() == 6 => {
-                let m: Vec<f32> = op.operands.iter().map(|o| o.as_float().unwrap_or(0.0)).collect();
+                let m: Vec<f32> = op
+                    .operands
+                    .iter()
+                    .map(|o| o.as_float().unwrap_or(0.0))
+                    .collect();
                 ctm = mul(&[m[0], m[1], m[2], m[3], m[4], m[5]], &ctm);
             }
             "Do" => {
-                let Some(name) = op.operands.first().and_then(|o| o.as_name().ok()) else { continue };
-                match xobjects.iter().find(|(n, _)| n.as_slice() == name) {
-                    Some((_, id)) => match doc.get_object(*id) {
-                        Ok(Object::Stream(s)) if s.dict.get(b"Subtype").and_then(|o| o.as_name()).ok() == Some(b"Image") => {
+                let Some(name) = op.operands.first().and_then(|o| o.as_name().ok()) else {
+                    continue;
+                };
+                if let Some((_, id)) = xobjects.iter().find(|(n, _)| n.as_slice() == name) {
+                    match doc.get_object(*id) {
+                        Ok(Object::Stream(s))
+                            if s.dict.get(b"Subtype").and_then(|o| o.as_name()).ok()
+                                == Some(b"Image") =>
+                        {
                             images.push((*id, ctm))
                         }
                         _ => forms += 1,
-                    },
-                    None => {}
+                    }
                 }
             }
             "BI" => forms += 1,
@@ -335,7 +483,9 @@ fn single_image(doc: &Document, page_id: ObjectId) -> Result<(ObjectId, [f32; 6]
     }
     match (images.len(), forms) {
         (1, 0) => Ok(images[0]),
-        (0, 0) if vector > 0 => Err(K::Unsupported("the page has vector drawings but no scanned image".into())),
+        (0, 0) if vector > 0 => Err(K::Unsupported(
+            "the page has vector drawings but no scanned image".into(),
+        )),
         (0, 0) => Err(K::Unsupported("the page has no scanned image".into())),
         (n, f) => Err(K::Unsupported(format!(
             "the page is not one scanned image ({n} images, {f} other objects); not supported yet"
@@ -345,7 +495,9 @@ fn single_image(doc: &Document, page_id: ObjectId) -> Result<(ObjectId, [f32; 6]
 
 fn page_xobjects(doc: &Document, page_id: ObjectId) -> Vec<(Vec<u8>, ObjectId)> {
     let mut out = Vec::new();
-    let Ok((direct, ids)) = doc.get_page_resources(page_id) else { return out };
+    let Ok((direct, ids)) = doc.get_page_resources(page_id) else {
+        return out;
+    };
     let mut dicts: Vec<&Dictionary> = direct.into_iter().collect();
     dicts.extend(ids.iter().filter_map(|id| doc.get_dictionary(*id).ok()));
     for res in dicts {

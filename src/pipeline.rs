@@ -7,7 +7,9 @@
 
 use crate::decode::{self, Decoded};
 use crate::error::{PageError, PageErrorKind, RunError};
-use crate::manifest::{DossierRecord, DossierStatus, Manifest, PageRecord, PageStatus, Settings, Summary};
+use crate::manifest::{
+    DossierRecord, DossierStatus, Manifest, PageRecord, PageStatus, Settings, Summary,
+};
 use crate::model::{Geometry, OcrPage};
 use crate::ocr::Engine;
 use crate::pdf::{PageIn, PdfWriter};
@@ -28,7 +30,8 @@ fn with_engine<T>(opts: &Options, f: impl FnOnce(&mut Engine) -> T) -> Result<T,
     ENGINE.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
-            let e = Engine::new(opts.tessdata.as_deref(), &opts.lang).map_err(|e| PageErrorKind::Ocr(e.to_string()))?;
+            let e = Engine::new(opts.tessdata.as_deref(), &opts.lang)
+                .map_err(|e| PageErrorKind::Ocr(e.to_string()))?;
             *slot = Some(e);
         }
         Ok(f(slot.as_mut().expect("engine set above")))
@@ -37,29 +40,43 @@ fn with_engine<T>(opts: &Options, f: impl FnOnce(&mut Engine) -> T) -> Result<T,
 
 /// Checks that Tesseract and the language data load, before any work.
 pub fn check_engine(opts: &Options) -> Result<(), RunError> {
-    Engine::new(opts.tessdata.as_deref(), &opts.lang).map(drop).map_err(|e| RunError::MissingDependency {
-        what: format!("Tesseract language data for '{}' ({e})", opts.lang),
-        install: install_hint(&opts.lang),
-    })
+    Engine::new(opts.tessdata.as_deref(), &opts.lang)
+        .map(drop)
+        .map_err(|e| RunError::MissingDependency {
+            what: format!("Tesseract language data for '{}' ({e})", opts.lang),
+            install: install_hint(&opts.lang),
+        })
 }
 
 fn install_hint(lang: &str) -> String {
-    let pkgs: Vec<String> = lang.split('+').map(|l| format!("tesseract-ocr-{}", l.replace('_', "-").to_lowercase())).collect();
+    let pkgs: Vec<String> = lang
+        .split('+')
+        .map(|l| format!("tesseract-ocr-{}", l.replace('_', "-").to_lowercase()))
+        .collect();
     format!("sudo apt-get install tesseract-ocr {}", pkgs.join(" "))
 }
 
 pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError> {
     let started_at = now();
     if !opts.input.is_dir() {
-        return Err(RunError::BadInput { path: opts.input.clone(), reason: "not a folder (or cannot be read)".into() });
+        return Err(RunError::BadInput {
+            path: opts.input.clone(),
+            reason: "not a folder (or cannot be read)".into(),
+        });
     }
     if opts.lang.is_empty() || opts.lang.contains(|c: char| c == '/' || c.is_whitespace()) {
         return Err(RunError::Usage(format!("invalid language '{}'", opts.lang)));
     }
-    std::fs::create_dir_all(&opts.out).map_err(|e| RunError::Output { path: opts.out.clone(), source: e })?;
+    std::fs::create_dir_all(&opts.out).map_err(|e| RunError::Output {
+        path: opts.out.clone(),
+        source: e,
+    })?;
     check_engine(opts)?;
     let out_abs = opts.out.canonicalize().unwrap_or_else(|_| opts.out.clone());
-    let input_abs = opts.input.canonicalize().unwrap_or_else(|_| opts.input.clone());
+    let input_abs = opts
+        .input
+        .canonicalize()
+        .unwrap_or_else(|_| opts.input.clone());
     let (dossiers, walk_errors) = scan::find_dossiers(&input_abs, Some(&out_abs));
     for e in &walk_errors {
         progress.warn(&format!("cannot read part of the input: {e}"));
@@ -93,12 +110,16 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
         started_at,
         finished_at: now(),
         input: opts.input.display().to_string(),
-        settings: Settings { lang: opts.lang.clone(), jobs: opts.jobs },
+        settings: Settings {
+            lang: opts.lang.clone(),
+            jobs: opts.jobs,
+        },
         summary,
         dossiers: records,
     };
     let path = opts.out.join("manifest.json");
-    fsutil::write_atomic(&path, &crate::manifest::to_json(&manifest)).map_err(|e| RunError::Output { path, source: e })?;
+    fsutil::write_atomic(&path, &crate::manifest::to_json(&manifest))
+        .map_err(|e| RunError::Output { path, source: e })?;
     Ok(manifest)
 }
 
@@ -122,7 +143,12 @@ pub fn pdf_rel_path(d: &DossierDir) -> String {
     format!("dossiers/{}/{}.pdf", parts.join("/"), name)
 }
 
-fn process_dossier(d: &DossierDir, opts: &Options, out: &Path, progress: &dyn Progress) -> DossierRecord {
+fn process_dossier(
+    d: &DossierDir,
+    opts: &Options,
+    out: &Path,
+    progress: &dyn Progress,
+) -> DossierRecord {
     // Every (file, frame) of the dossier, in order.
     let mut units: Vec<(usize, Option<u32>, Result<(), PageError>)> = Vec::new();
     for (i, f) in d.files.iter().enumerate() {
@@ -154,15 +180,27 @@ fn process_dossier(d: &DossierDir, opts: &Options, out: &Path, progress: &dyn Pr
     let mut writer = PdfWriter::new(opts.show_text_layer);
     for mut o in outs {
         if let Some((embed, dpi, geom, ocr)) = o.pdf.take() {
-            writer.add_page(&PageIn { embed: &embed, dpi, geometry: geom, ocr: ocr.as_ref() });
+            writer.add_page(&PageIn {
+                embed: &embed,
+                dpi,
+                geometry: geom,
+                ocr: ocr.as_ref(),
+            });
             o.record.pdf_page = Some(writer.page_count());
         }
         pages.push(o.record);
     }
-    let errors = pages.iter().filter(|p| p.status == PageStatus::Error).count();
+    let errors = pages
+        .iter()
+        .filter(|p| p.status == PageStatus::Error)
+        .count();
     let mut rec = DossierRecord {
         source: d.rel.clone(),
-        status: if errors == 0 { DossierStatus::Ok } else { DossierStatus::Partial },
+        status: if errors == 0 {
+            DossierStatus::Ok
+        } else {
+            DossierStatus::Partial
+        },
         pdf: None,
         pdf_sha256: None,
         pdf_bytes: None,
@@ -178,7 +216,9 @@ fn process_dossier(d: &DossierDir, opts: &Options, out: &Path, progress: &dyn Pr
     }
     let rel = pdf_rel_path(d);
     let path = out.join(&rel);
-    let written = writer.finish(&d.rel).and_then(|bytes| fsutil::write_atomic(&path, &bytes).map(|_| bytes));
+    let written = writer
+        .finish(&d.rel)
+        .and_then(|bytes| fsutil::write_atomic(&path, &bytes).map(|_| bytes));
     match written {
         Ok(bytes) => {
             rec.pdf_sha256 = Some(hex(&Sha256::digest(&bytes)));
@@ -207,7 +247,11 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, PageError>) -> Result<T, PageError> 
                 .cloned()
                 .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_default();
-            Err(PageError::new(PathBuf::new(), None, PageErrorKind::Corrupt(format!("the decoder gave up: {msg}"))))
+            Err(PageError::new(
+                PathBuf::new(),
+                None,
+                PageErrorKind::Corrupt(format!("the decoder gave up: {msg}")),
+            ))
         }
     }
 }
@@ -240,7 +284,7 @@ fn process_page(index: usize, path: &Path, name: &str, frame: u32, opts: &Option
         Err(e) => return error_page(index, name, frame, &e),
     };
     let (w, h) = (decoded.gray.width, decoded.gray.height);
-    let res = preprocess::resolution(w, h, decoded.dpi);
+    let res = preprocess::resolution(w, h, decoded.dpi, decoded.dpi_from_page);
     let mut flags = Vec::new();
     if res.dpi.round() < preprocess::MIN_DPI {
         flags.push("low_dpi".to_string());
@@ -249,7 +293,11 @@ fn process_page(index: usize, path: &Path, name: &str, frame: u32, opts: &Option
         flags.push("dpi_estimated".to_string());
     }
     let analysis = preprocess::analyse(&decoded.gray, res.dpi, |small, small_dpi| {
-        with_engine(opts, |e| e.detect_orientation(small, small_dpi)).ok().flatten().filter(|(_, conf)| *conf >= 1.0).map(|(r, _)| r)
+        with_engine(opts, |e| e.detect_orientation(small, small_dpi))
+            .ok()
+            .flatten()
+            .filter(|(_, conf)| *conf >= 1.0)
+            .map(|(r, _)| r)
     });
     let mut record = PageRecord {
         index,
@@ -269,17 +317,28 @@ fn process_page(index: usize, path: &Path, name: &str, frame: u32, opts: &Option
     };
     if analysis.blank {
         record.status = PageStatus::Blank;
-        return PageOut { record, pdf: Some((decoded.embed, res.dpi, Geometry::identity(w, h), None)) };
+        return PageOut {
+            record,
+            pdf: Some((decoded.embed, res.dpi, Geometry::identity(w, h), None)),
+        };
     }
     if analysis.rotation.is_none() {
         record.flags.push("orientation_uncertain".into());
     }
-    let geom = Geometry { src_w: w, src_h: h, rotation: analysis.rotation.unwrap_or(0), skew_deg: analysis.skew_deg };
+    let geom = Geometry {
+        src_w: w,
+        src_h: h,
+        rotation: analysis.rotation.unwrap_or(0),
+        skew_deg: analysis.skew_deg,
+    };
     record.rotation = geom.rotation;
     record.skew_deg = (geom.skew_deg * 100.0).round() / 100.0;
     let (input, (dx, dy)) = preprocess::ocr_input(&decoded.gray, &geom);
     drop(decoded.gray);
-    let ocr = with_engine(opts, |e| e.recognize(&input, res.dpi, 1.0, opts.page_timeout)).and_then(|r| r);
+    let ocr = with_engine(opts, |e| {
+        e.recognize(&input, res.dpi, 1.0, opts.page_timeout)
+    })
+    .and_then(|r| r);
     drop(input);
     match ocr {
         Ok(mut page) => {
@@ -287,13 +346,19 @@ fn process_page(index: usize, path: &Path, name: &str, frame: u32, opts: &Option
             (page.width, page.height) = geom.upright_size();
             record.words = page.word_count();
             record.ocr_confidence = page.mean_confidence().map(|c| (c * 10.0).round() / 10.0);
-            PageOut { record, pdf: Some((decoded.embed, res.dpi, geom, Some(page))) }
+            PageOut {
+                record,
+                pdf: Some((decoded.embed, res.dpi, geom, Some(page))),
+            }
         }
         Err(kind) => {
             // The image is good: keep it in the PDF, without text.
             record.status = PageStatus::Error;
             record.error = Some(kind.to_string());
-            PageOut { record, pdf: Some((decoded.embed, res.dpi, geom, None)) }
+            PageOut {
+                record,
+                pdf: Some((decoded.embed, res.dpi, geom, None)),
+            }
         }
     }
 }

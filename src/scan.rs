@@ -34,7 +34,10 @@ pub fn is_ignored(name: &str) -> bool {
     let lower = name.to_lowercase();
     name.starts_with('.')
         || name.starts_with("~$")
-        || matches!(lower.as_str(), "desktop.ini" | "thumbs.db" | "ehthumbs.db" | "icon\r")
+        || matches!(
+            lower.as_str(),
+            "desktop.ini" | "thumbs.db" | "ehthumbs.db" | "icon\r"
+        )
 }
 
 fn is_page_file(name: &str) -> bool {
@@ -53,12 +56,15 @@ pub fn nfc(s: &str) -> String {
 pub fn find_dossiers(input: &Path, exclude: Option<&Path>) -> (Vec<DossierDir>, Vec<String>) {
     let mut by_dir: std::collections::BTreeMap<PathBuf, DossierDir> = Default::default();
     let mut errors = Vec::new();
-    let walker = walkdir::WalkDir::new(input).follow_links(true).into_iter().filter_entry(|e| {
-        let name = e.file_name().to_string_lossy();
-        let hidden = e.depth() > 0 && name.starts_with('.');
-        let excluded = exclude.is_some_and(|x| e.path() == x);
-        !hidden && !excluded
-    });
+    let walker = walkdir::WalkDir::new(input)
+        .follow_links(true)
+        .into_iter()
+        .filter_entry(|e| {
+            let name = e.file_name().to_string_lossy();
+            let hidden = e.depth() > 0 && name.starts_with('.');
+            let excluded = exclude.is_some_and(|x| e.path() == x);
+            !hidden && !excluded
+        });
     for entry in walker {
         let entry = match entry {
             Ok(e) => e,
@@ -71,23 +77,33 @@ pub fn find_dossiers(input: &Path, exclude: Option<&Path>) -> (Vec<DossierDir>, 
             continue;
         }
         let name = nfc(&entry.file_name().to_string_lossy());
-        let Some(dir) = entry.path().parent() else { continue };
+        let Some(dir) = entry.path().parent() else {
+            continue;
+        };
         if is_ignored(&name) {
             continue;
         }
-        let d = by_dir.entry(dir.to_path_buf()).or_insert_with(|| DossierDir {
-            dir: dir.to_path_buf(),
-            rel: rel_path(input, dir),
-            files: Vec::new(),
-            skipped: Vec::new(),
-        });
+        let d = by_dir
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| DossierDir {
+                dir: dir.to_path_buf(),
+                rel: rel_path(input, dir),
+                files: Vec::new(),
+                skipped: Vec::new(),
+            });
         if is_page_file(&name) {
-            d.files.push(PageFile { path: entry.path().to_path_buf(), name });
+            d.files.push(PageFile {
+                path: entry.path().to_path_buf(),
+                name,
+            });
         } else {
             d.skipped.push(name);
         }
     }
-    let mut out: Vec<DossierDir> = by_dir.into_values().filter(|d| !d.files.is_empty()).collect();
+    let mut out: Vec<DossierDir> = by_dir
+        .into_values()
+        .filter(|d| !d.files.is_empty())
+        .collect();
     for d in &mut out {
         d.files.sort_by(|a, b| natural_cmp(&a.name, &b.name));
         d.skipped.sort();
@@ -98,10 +114,16 @@ pub fn find_dossiers(input: &Path, exclude: Option<&Path>) -> (Vec<DossierDir>, 
 
 fn rel_path(input: &Path, dir: &Path) -> String {
     let rel = dir.strip_prefix(input).unwrap_or(dir);
-    let parts: Vec<String> = rel.components().map(|c| nfc(&c.as_os_str().to_string_lossy())).collect();
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| nfc(&c.as_os_str().to_string_lossy()))
+        .collect();
     if parts.is_empty() {
         // The input folder itself is the dossier.
-        return nfc(&input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "dossier".into()));
+        return nfc(&input
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "dossier".into()));
     }
     parts.join("/")
 }
@@ -149,15 +171,25 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 pub fn safe_file_name(s: &str) -> String {
     let mut out: String = nfc(s)
         .chars()
-        .map(|c| if c.is_control() || "/\\:*?\"<>|".contains(c) { '_' } else { c })
+        .map(|c| {
+            if c.is_control() || "/\\:*?\"<>|".contains(c) {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
-    out = out.trim_matches(|c: char| c == '.' || c.is_whitespace()).to_string();
+    out = out
+        .trim_matches(|c: char| c == '.' || c.is_whitespace())
+        .to_string();
     if out.is_empty() {
         out = "_".into();
     }
     let stem = out.split('.').next().unwrap_or("").to_ascii_uppercase();
     let reserved = ["CON", "PRN", "AUX", "NUL"].contains(&stem.as_str())
-        || ((stem.starts_with("COM") || stem.starts_with("LPT")) && stem.len() == 4 && stem.as_bytes()[3].is_ascii_digit());
+        || ((stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.len() == 4
+            && stem.as_bytes()[3].is_ascii_digit());
     if reserved {
         out.insert(0, '_');
     }
@@ -174,14 +206,37 @@ mod tests {
 
     #[test]
     fn natural_order() {
-        let mut v = vec!["scan 10.jpg", "scan 2.jpg", "Scan 1.jpg", "trang_3.png", "001.tif", "02.tif"];
+        let mut v = vec![
+            "scan 10.jpg",
+            "scan 2.jpg",
+            "Scan 1.jpg",
+            "trang_3.png",
+            "001.tif",
+            "02.tif",
+        ];
         v.sort_by(|a, b| natural_cmp(a, b));
-        assert_eq!(v, ["001.tif", "02.tif", "Scan 1.jpg", "scan 2.jpg", "scan 10.jpg", "trang_3.png"]);
+        assert_eq!(
+            v,
+            [
+                "001.tif",
+                "02.tif",
+                "Scan 1.jpg",
+                "scan 2.jpg",
+                "scan 10.jpg",
+                "trang_3.png"
+            ]
+        );
     }
 
     #[test]
     fn system_files_ignored() {
-        for n in ["desktop.ini", "Thumbs.db", ".DS_Store", "._001.jpg", "~$x.docx"] {
+        for n in [
+            "desktop.ini",
+            "Thumbs.db",
+            ".DS_Store",
+            "._001.jpg",
+            "~$x.docx",
+        ] {
             assert!(is_ignored(n), "{n}");
         }
         assert!(!is_ignored("001.jpg"));

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Regenerates samples/: a few small scanned dossiers made by the project itself.
+
+Pages are rendered from text in Liberation Serif (metric-compatible with Times
+New Roman, as Nghị định 30/2020 documents are printed), then "scanned": a
+little noise, a skew or a quarter turn, saved as JPEG, PNG or a multi-page
+CCITT G4 TIFF with a resolution tag. Deterministic (fixed seed).
+
+Needs: pip install pillow; apt-get install fonts-liberation2.
+Run from the repository root: python3 tools/make_samples.py
+"""
+import os, random, shutil, unicodedata
+from PIL import Image, ImageDraw, ImageFont
+
+FONT_DIR = "/usr/share/fonts/truetype/liberation2"
+OUT = "samples"
+rng = random.Random(20241127)
+
+
+def font(size, bold=False, italic=False):
+    name = "LiberationSerif-" + ("BoldItalic" if bold and italic else "Bold" if bold else "Italic" if italic else "Regular")
+    return ImageFont.truetype(os.path.join(FONT_DIR, name + ".ttf"), size)
+
+
+def render(lines, dpi):
+    """lines: (text, style, align) with style in '', 'b', 'i'; A4 page."""
+    w, h = int(8.27 * dpi), int(11.69 * dpi)
+    img = Image.new("L", (w, h), 250)
+    d = ImageDraw.Draw(img)
+    pt = dpi / 72.0
+    y = int(0.8 * dpi)
+    margin = int(0.9 * dpi)
+    for text, style, align in lines:
+        if text is None:
+            y += int(8 * pt)
+            continue
+        f = font(int(13 * pt), bold="b" in style, italic="i" in style)
+        tw = d.textlength(text, font=f)
+        x = margin if align == "l" else (w - tw) / 2 if align == "c" else w - margin - tw
+        d.text((x, y), text, font=f, fill=20)
+        y += int(19 * pt)
+    return img
+
+
+def scan(img, dpi, skew=0.0, rotate=0, specks=60):
+    d = ImageDraw.Draw(img)
+    for _ in range(specks):
+        x, y = rng.randrange(img.width), rng.randrange(img.height)
+        d.point((x, y), fill=rng.randrange(60, 160))
+    if skew:
+        img = img.rotate(skew, resample=Image.BICUBIC, expand=False, fillcolor=250)
+    if rotate:
+        img = img.rotate(rotate, expand=True)
+    return img
+
+
+def receipt(code, name, honorific, cccd, phone, address, proc_code, proc_name, received, due):
+    dd, mm, yyyy = received.split("/")
+    return [
+        ("UBND HUYỆN XUÂN TRƯỜNG          CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "b", "c"),
+        ("BỘ PHẬN MỘT CỬA                         Độc lập - Tự do - Hạnh phúc", "b", "c"),
+        (None, "", ""),
+        ("GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", "b", "c"),
+        (f"Mã hồ sơ: {code}", "", "c"),
+        (None, "", ""),
+        ("Bộ phận tiếp nhận và trả kết quả UBND huyện Xuân Trường", "", "l"),
+        (f"Tiếp nhận hồ sơ của: {honorific} {name}", "", "l"),
+        (f"Số định danh cá nhân: {cccd}", "", "l"),
+        (f"Địa chỉ: {address}", "", "l"),
+        (f"Số điện thoại: {phone}", "", "l"),
+        (f"Nội dung yêu cầu giải quyết: {proc_name}", "", "l"),
+        (f"Mã thủ tục: {proc_code}", "", "l"),
+        (f"Thời gian nhận hồ sơ: 09 giờ 15 phút, ngày {received}", "", "l"),
+        (f"Thời gian trả kết quả giải quyết hồ sơ: ngày {due}", "", "l"),
+        (None, "", ""),
+        (f"Xuân Trường, ngày {dd} tháng {mm} năm {yyyy}", "i", "r"),
+        ("NGƯỜI TIẾP NHẬN HỒ SƠ", "b", "r"),
+    ]
+
+
+def application(name, birth, cccd, address, phone, proc_name):
+    return [
+        ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "b", "c"),
+        ("Độc lập - Tự do - Hạnh phúc", "b", "c"),
+        (None, "", ""),
+        ("ĐƠN ĐỀ NGHỊ", "b", "c"),
+        (f"V/v: {proc_name.lower()}", "", "c"),
+        ("Kính gửi: Ủy ban nhân dân huyện Xuân Trường", "", "c"),
+        (None, "", ""),
+        (f"Tôi tên là: {name}", "", "l"),
+        (f"Sinh ngày: {birth}", "", "l"),
+        (f"Số định danh cá nhân: {cccd}", "", "l"),
+        (f"Địa chỉ thường trú: {address}", "", "l"),
+        (f"Số điện thoại liên hệ: {phone}", "", "l"),
+        ("Tôi xin cam đoan những thông tin trên là đúng sự thật.", "", "l"),
+        (None, "", ""),
+        ("Người làm đơn", "b", "r"),
+    ]
+
+
+def blank(dpi):
+    w, h = int(8.27 * dpi), int(11.69 * dpi)
+    img = Image.new("L", (w, h), 248)
+    d = ImageDraw.Draw(img)
+    # a punch-hole shadow near the left edge
+    r = int(0.12 * dpi)
+    d.ellipse((int(0.25 * dpi) - r, h // 2 - r, int(0.25 * dpi) + r, h // 2 + r), fill=200)
+    return img
+
+
+def save_jpeg(img, path, dpi):
+    img.save(path, "JPEG", quality=80, dpi=(dpi, dpi))
+
+
+def save_png(img, path, dpi):
+    img.save(path, "PNG", dpi=(dpi, dpi), optimize=True)
+
+
+def save_g4(imgs, path, dpi):
+    bw = [i.point(lambda v: 255 if v > 140 else 0, "1") for i in imgs]
+    bw[0].save(path, "TIFF", compression="group4", dpi=(dpi, dpi), save_all=True, append_images=bw[1:])
+
+
+def main():
+    if os.path.isdir(OUT):
+        shutil.rmtree(OUT)
+
+    # Dossier 1: JPEG receipt, PNG application turned a quarter, blank back side.
+    d1 = os.path.join(OUT, "2024", "05", "000.00.20.H40-240506-0001")
+    os.makedirs(d1)
+    save_jpeg(scan(render(receipt("000.00.20.H40-240506-0001", "Nguyễn Thị Hồng Nhung", "Bà", "036184001234",
+                                  "0912345678", "Xóm 3, xã Xuân Ninh, huyện Xuân Trường, tỉnh Nam Định",
+                                  "1.001022", "Đăng ký thường trú", "06/05/2024", "08/05/2024"), 200), 200),
+              os.path.join(d1, "trang_1.jpg"), 200)
+    save_png(scan(render(application("Nguyễn Thị Hồng Nhung", "12/03/1984", "036184001234",
+                                     "Xóm 3, xã Xuân Ninh, huyện Xuân Trường, tỉnh Nam Định", "0912345678",
+                                     "Đăng ký thường trú"), 200), 200, rotate=90),
+             os.path.join(d1, "trang_2.png"), 200)
+    save_png(scan(blank(200), 200, specks=25), os.path.join(d1, "trang_3.png"), 200)
+    with open(os.path.join(d1, "Thumbs.db"), "wb") as f:
+        f.write(b"\xd0\xcf\x11\xe0 not a page")
+
+    # Dossier 2: a two-page G4 TIFF (second page skewed), then a JPEG; natural
+    # order puts "scan 2" before "scan 10".
+    d2 = os.path.join(OUT, "2024", "05", "000.00.20.H40-240507-0002")
+    os.makedirs(d2)
+    p1 = scan(render(receipt("000.00.20.H40-240507-0002", "Trần Văn Bình", "Ông", "036079005678", "0988765432",
+                             "Xóm 7, xã Xuân Hòa, huyện Xuân Trường, tỉnh Nam Định", "1.004227",
+                             "Xác nhận tình trạng hôn nhân", "07/05/2024", "09/05/2024"), 200), 200)
+    p2 = scan(render(application("Trần Văn Bình", "21/09/1979", "036079005678",
+                                 "Xóm 7, xã Xuân Hòa, huyện Xuân Trường, tỉnh Nam Định", "0988765432",
+                                 "Xác nhận tình trạng hôn nhân"), 200), 200, skew=2.5)
+    save_g4([p1, p2], os.path.join(d2, "scan 2.tif"), 200)
+    save_jpeg(scan(render([("Bản sao giấy tờ tùy thân của người yêu cầu", "b", "c"),
+                           ("Họ và tên: Trần Văn Bình", "", "l")], 200), 200),
+              os.path.join(d2, "scan 10.jpg"), 200)
+
+    # Dossier 3: the folder name arrives in NFD, as copied from a Mac.
+    d3 = os.path.join(OUT, "2024", "06", unicodedata.normalize("NFD", "240603-0003 Lê Văn Tâm"))
+    os.makedirs(d3)
+    save_jpeg(scan(render(receipt("000.00.20.H40-240603-0003", "Lê Văn Tâm", "Ông", "036095011223", "0977001122",
+                                  "Xóm 1, xã Xuân Phong, huyện Xuân Trường, tỉnh Nam Định", "1.001193",
+                                  "Đăng ký khai sinh", "03/06/2024", "05/06/2024"), 200), 200, skew=-1.5),
+              os.path.join(d3, "001.jpg"), 200)
+
+
+if __name__ == "__main__":
+    main()
