@@ -41,20 +41,9 @@ impl Color {
 #[derive(Clone, Debug)]
 pub enum Embed {
     /// JPEG bytes, unchanged.
-    Jpeg {
-        data: Vec<u8>,
-        width: u32,
-        height: u32,
-        color: Color,
-        adobe_inverted: bool,
-    },
+    Jpeg { data: Vec<u8>, width: u32, height: u32, color: Color, adobe_inverted: bool },
     /// CCITT Group 4 bytes, unchanged. `black_is_1` as in PDF's CCITTFaxDecode.
-    G4 {
-        data: Vec<u8>,
-        width: u32,
-        height: u32,
-        black_is_1: bool,
-    },
+    G4 { data: Vec<u8>, width: u32, height: u32, black_is_1: bool },
     /// A zlib stream of pixel rows. `png_predictor` means rows carry PNG filter
     /// bytes (the stream is a PNG file's IDAT data, unchanged).
     Flate {
@@ -79,9 +68,7 @@ impl Embed {
 
     pub fn byte_len(&self) -> usize {
         match self {
-            Embed::Jpeg { data, .. } | Embed::G4 { data, .. } | Embed::Flate { data, .. } => {
-                data.len()
-            }
+            Embed::Jpeg { data, .. } | Embed::G4 { data, .. } | Embed::Flate { data, .. } => data.len(),
         }
     }
 }
@@ -119,17 +106,11 @@ pub fn sniff(bytes: &[u8]) -> Result<Format, K> {
     if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
         return Ok(Format::Tiff);
     }
-    if bytes[..bytes.len().min(1024)]
-        .windows(5)
-        .any(|w| w == b"%PDF-")
-    {
+    if bytes[..bytes.len().min(1024)].windows(5).any(|w| w == b"%PDF-") {
         return Ok(Format::Pdf);
     }
     let head = &bytes[..bytes.len().min(64)];
-    let what = if head
-        .iter()
-        .all(|&b| b == b'\n' || b == b'\r' || b == b'\t' || (0x20..0x7f).contains(&b))
-    {
+    let what = if head.iter().all(|&b| b == b'\n' || b == b'\r' || b == b'\t' || (0x20..0x7f).contains(&b)) {
         "the file holds text, not an image".to_string()
     } else {
         format!("unknown file signature {:02x?}", &head[..head.len().min(8)])
@@ -165,16 +146,10 @@ pub fn decode_bytes(bytes: Vec<u8>, frame: u32) -> Result<Decoded, K> {
 
 pub fn check_size(width: u64, height: u64) -> Result<(), K> {
     if width == 0 || height == 0 {
-        return Err(K::Corrupt(format!(
-            "image has no pixels ({width}x{height})"
-        )));
+        return Err(K::Corrupt(format!("image has no pixels ({width}x{height})")));
     }
     if width > MAX_SIDE || height > MAX_SIDE || width * height > MAX_PIXELS {
-        return Err(K::TooLarge {
-            width,
-            height,
-            limit: MAX_PIXELS,
-        });
+        return Err(K::TooLarge { width, height, limit: MAX_PIXELS });
     }
     Ok(())
 }
@@ -213,11 +188,7 @@ fn to_gray(img: &image::DynamicImage) -> Gray {
         D::ImageRgb8(rgb) => rgb.pixels().map(|p| luma(p.0[0], p.0[1], p.0[2])).collect(),
         _ => img.to_luma8().into_raw(),
     };
-    Gray {
-        width: w,
-        height: h,
-        data,
-    }
+    Gray { width: w, height: h, data }
 }
 
 #[inline]
@@ -226,10 +197,7 @@ fn luma(r: u8, g: u8, b: u8) -> u8 {
 }
 
 fn zlib(data: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::ZlibEncoder::new(
-        Vec::with_capacity(data.len() / 4),
-        flate2::Compression::default(),
-    );
+    let mut enc = flate2::write::ZlibEncoder::new(Vec::with_capacity(data.len() / 4), flate2::Compression::default());
     // Writing into a Vec cannot fail.
     enc.write_all(data).expect("write to Vec");
     enc.finish().expect("write to Vec")
@@ -294,9 +262,7 @@ pub fn jpeg_info(b: &[u8]) -> Result<JpegInfo, K> {
             0xDA => {
                 // The scan data must end with an EOI marker, or the file was cut short.
                 if !b[i..].windows(2).any(|w| w == [0xFF, 0xD9]) {
-                    return Err(K::Corrupt(
-                        "JPEG data is cut short (no end-of-image marker)".into(),
-                    ));
+                    return Err(K::Corrupt("JPEG data is cut short (no end-of-image marker)".into()));
                 }
                 break;
             }
@@ -429,18 +395,10 @@ fn decode_png(bytes: Vec<u8>) -> Result<Decoded, K> {
             data: info.idat,
             width: w,
             height: h,
-            color: if info.color_type == 0 {
-                Color::Gray
-            } else {
-                Color::Rgb
-            },
+            color: if info.color_type == 0 { Color::Gray } else { Color::Rgb },
             bits: info.bit_depth,
             png_predictor: true,
-            palette: if info.color_type == 3 {
-                info.palette
-            } else {
-                None
-            },
+            palette: if info.color_type == 3 { info.palette } else { None },
         }
     } else if img.color().has_color() {
         let rgb = flatten_rgb(&img);
@@ -464,12 +422,7 @@ fn decode_png(bytes: Vec<u8>) -> Result<Decoded, K> {
             palette: None,
         }
     };
-    Ok(Decoded {
-        gray,
-        dpi: info.dpi,
-        dpi_from_page: false,
-        embed,
-    })
+    Ok(Decoded { gray, dpi: info.dpi, dpi_from_page: false, embed })
 }
 
 /// RGB over a white background.
@@ -494,9 +447,7 @@ fn tiff_decoder(bytes: &[u8]) -> Result<tiff::decoder::Decoder<Cursor<&[u8]>>, K
     let mut limits = tiff::decoder::Limits::default();
     limits.decoding_buffer_size = (MAX_PIXELS * 4) as usize;
     limits.intermediate_buffer_size = (MAX_PIXELS * 4) as usize;
-    tiff::decoder::Decoder::new(Cursor::new(bytes))
-        .map(|d| d.with_limits(limits))
-        .map_err(tiff_error)
+    tiff::decoder::Decoder::new(Cursor::new(bytes)).map(|d| d.with_limits(limits)).map_err(tiff_error)
 }
 
 fn tiff_error(e: tiff::TiffError) -> K {
@@ -527,43 +478,20 @@ fn decode_tiff(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
     let (w, h) = d.dimensions().map_err(tiff_error)?;
     check_size(w as u64, h as u64)?;
     let dpi = tiff_dpi(&mut d);
-    let compression = d
-        .find_tag_unsigned::<u16>(Tag::Compression)
-        .ok()
-        .flatten()
-        .unwrap_or(1);
-    let photometric = d
-        .find_tag_unsigned::<u16>(Tag::PhotometricInterpretation)
-        .ok()
-        .flatten()
-        .unwrap_or(0);
-    let bps = d
-        .find_tag_unsigned::<u16>(Tag::BitsPerSample)
-        .ok()
-        .flatten()
-        .unwrap_or(1);
-    let fill_order = d
-        .find_tag_unsigned::<u16>(Tag::FillOrder)
-        .ok()
-        .flatten()
-        .unwrap_or(1);
+    let compression = d.find_tag_unsigned::<u16>(Tag::Compression).ok().flatten().unwrap_or(1);
+    let photometric = d.find_tag_unsigned::<u16>(Tag::PhotometricInterpretation).ok().flatten().unwrap_or(0);
+    let bps = d.find_tag_unsigned::<u16>(Tag::BitsPerSample).ok().flatten().unwrap_or(1);
+    let fill_order = d.find_tag_unsigned::<u16>(Tag::FillOrder).ok().flatten().unwrap_or(1);
     if compression == 4 && bps == 1 && fill_order == 1 && photometric <= 1 {
         let offsets = d.get_tag_u64_vec(Tag::StripOffsets).map_err(tiff_error)?;
-        let counts = d
-            .get_tag_u64_vec(Tag::StripByteCounts)
-            .map_err(tiff_error)?;
-        let rows_per_strip = d
-            .find_tag_unsigned::<u32>(Tag::RowsPerStrip)
-            .ok()
-            .flatten()
-            .unwrap_or(h)
-            .max(1);
+        let counts = d.get_tag_u64_vec(Tag::StripByteCounts).map_err(tiff_error)?;
+        let rows_per_strip = d.find_tag_unsigned::<u32>(Tag::RowsPerStrip).ok().flatten().unwrap_or(h).max(1);
         let mut strips = Vec::new();
         for (&o, &c) in offsets.iter().zip(&counts) {
             let (o, c) = (o as usize, c as usize);
-            let s = bytes.get(o..o.saturating_add(c)).ok_or_else(|| {
-                K::Corrupt("TIFF strip lies past the end of the file (truncated?)".into())
-            })?;
+            let s = bytes
+                .get(o..o.saturating_add(c))
+                .ok_or_else(|| K::Corrupt("TIFF strip lies past the end of the file (truncated?)".into()))?;
             strips.push(s);
         }
         if strips.is_empty() {
@@ -579,27 +507,14 @@ fn decode_tiff(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
             gray.height += part.height;
         }
         if gray.height != h {
-            return Err(K::Corrupt(format!(
-                "TIFF G4 data holds {} of {} rows",
-                gray.height, h
-            )));
+            return Err(K::Corrupt(format!("TIFF G4 data holds {} of {} rows", gray.height, h)));
         }
         let embed = if strips.len() == 1 {
-            Embed::G4 {
-                data: strips[0].to_vec(),
-                width: w,
-                height: h,
-                black_is_1: invert,
-            }
+            Embed::G4 { data: strips[0].to_vec(), width: w, height: h, black_is_1: invert }
         } else {
             bilevel_g4(&gray)
         };
-        return Ok(Decoded {
-            gray,
-            dpi,
-            dpi_from_page: false,
-            embed,
-        });
+        return Ok(Decoded { gray, dpi, dpi_from_page: false, embed });
     }
     let ct = d.colortype().map_err(tiff_error)?;
     let img = d.read_image().map_err(tiff_error)?;
@@ -608,11 +523,7 @@ fn decode_tiff(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
     };
     let (gray, embed) = match ct {
         tiff::ColorType::Gray(8) => {
-            let g = Gray {
-                width: w,
-                height: h,
-                data: buf,
-            };
+            let g = Gray { width: w, height: h, data: buf };
             let e = Embed::Flate {
                 data: zlib(&g.data),
                 width: w,
@@ -640,14 +551,7 @@ fn decode_tiff(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
             (g, e)
         }
         tiff::ColorType::RGB(8) => {
-            let g = Gray {
-                width: w,
-                height: h,
-                data: buf
-                    .chunks_exact(3)
-                    .map(|p| luma(p[0], p[1], p[2]))
-                    .collect(),
-            };
+            let g = Gray { width: w, height: h, data: buf.chunks_exact(3).map(|p| luma(p[0], p[1], p[2])).collect() };
             let e = Embed::Flate {
                 data: zlib(&buf),
                 width: w,
@@ -667,14 +571,7 @@ fn decode_tiff(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
                     rgb.push(((*c as u32 * a + 255 * (255 - a)) / 255) as u8);
                 }
             }
-            let g = Gray {
-                width: w,
-                height: h,
-                data: rgb
-                    .chunks_exact(3)
-                    .map(|p| luma(p[0], p[1], p[2]))
-                    .collect(),
-            };
+            let g = Gray { width: w, height: h, data: rgb.chunks_exact(3).map(|p| luma(p[0], p[1], p[2])).collect() };
             let e = Embed::Flate {
                 data: zlib(&rgb),
                 width: w,
@@ -688,17 +585,10 @@ fn decode_tiff(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
         }
         other => return Err(K::Unsupported(format!("TIFF colour type {other:?}"))),
     };
-    Ok(Decoded {
-        gray,
-        dpi,
-        dpi_from_page: false,
-        embed,
-    })
+    Ok(Decoded { gray, dpi, dpi_from_page: false, embed })
 }
 
-fn tiff_dpi<R: std::io::Read + std::io::Seek>(
-    d: &mut tiff::decoder::Decoder<R>,
-) -> Option<(f32, f32)> {
+fn tiff_dpi<R: std::io::Read + std::io::Seek>(d: &mut tiff::decoder::Decoder<R>) -> Option<(f32, f32)> {
     use tiff::tags::Tag;
     let rational = |v: tiff::decoder::ifd::Value| -> Option<f32> {
         use tiff::decoder::ifd::Value as V;
@@ -712,17 +602,8 @@ fn tiff_dpi<R: std::io::Read + std::io::Seek>(
         }
     };
     let x = rational(d.find_tag(Tag::XResolution).ok()??)?;
-    let y = d
-        .find_tag(Tag::YResolution)
-        .ok()
-        .flatten()
-        .and_then(rational)
-        .unwrap_or(x);
-    let unit = d
-        .find_tag_unsigned::<u16>(Tag::ResolutionUnit)
-        .ok()
-        .flatten()
-        .unwrap_or(2);
+    let y = d.find_tag(Tag::YResolution).ok().flatten().and_then(rational).unwrap_or(x);
+    let unit = d.find_tag_unsigned::<u16>(Tag::ResolutionUnit).ok().flatten().unwrap_or(2);
     match unit {
         2 => Some((x, y)),
         3 => Some((x * 2.54, y * 2.54)),
@@ -733,36 +614,19 @@ fn tiff_dpi<R: std::io::Read + std::io::Seek>(
 /// Decodes CCITT G4 data. `invert` swaps the meaning of the fax colours.
 pub fn g4_to_gray(data: &[u8], width: u32, rows: u32, invert: bool) -> Result<Gray, K> {
     if width > u16::MAX as u32 || rows > u16::MAX as u32 {
-        return Err(K::TooLarge {
-            width: width as u64,
-            height: rows as u64,
-            limit: MAX_PIXELS,
-        });
+        return Err(K::TooLarge { width: width as u64, height: rows as u64, limit: MAX_PIXELS });
     }
-    let mut g = Gray {
-        width,
-        height: 0,
-        data: Vec::with_capacity(width as usize * rows as usize),
-    };
+    let mut g = Gray { width, height: 0, data: Vec::with_capacity(width as usize * rows as usize) };
     let (black, white) = if invert { (255u8, 0u8) } else { (0u8, 255u8) };
-    let ok = fax::decoder::decode_g4(
-        data.iter().copied(),
-        width as u16,
-        Some(rows as u16),
-        |line| {
-            g.data
-                .extend(fax::decoder::pels(line, width as u16).map(|c| match c {
-                    fax::Color::Black => black,
-                    fax::Color::White => white,
-                }));
-            g.height += 1;
-        },
-    );
+    let ok = fax::decoder::decode_g4(data.iter().copied(), width as u16, Some(rows as u16), |line| {
+        g.data.extend(fax::decoder::pels(line, width as u16).map(|c| match c {
+            fax::Color::Black => black,
+            fax::Color::White => white,
+        }));
+        g.height += 1;
+    });
     if ok.is_none() || g.height != rows {
-        return Err(K::Corrupt(format!(
-            "CCITT G4 data is damaged (decoded {} of {} rows)",
-            g.height, rows
-        )));
+        return Err(K::Corrupt(format!("CCITT G4 data is damaged (decoded {} of {} rows)", g.height, rows)));
     }
     Ok(g)
 }
@@ -775,22 +639,13 @@ pub fn bilevel_g4(g: &Gray) -> Embed {
     let mut enc = Encoder::new(VecWriter::with_capacity(g.data.len() / 16));
     for row in g.data.chunks_exact(w.max(1)) {
         // Writing into a Vec cannot fail.
-        let _ = enc.encode_line(
-            row.iter()
-                .map(|&v| if v < 128 { C::Black } else { C::White }),
-            g.width as u16,
-        );
+        let _ = enc.encode_line(row.iter().map(|&v| if v < 128 { C::Black } else { C::White }), g.width as u16);
     }
     let data = match enc.finish() {
         Ok(writer) => writer.finish(),
         Err(never) => match never {},
     };
-    Embed::G4 {
-        data,
-        width: g.width,
-        height: g.height,
-        black_is_1: false,
-    }
+    Embed::G4 { data, width: g.width, height: g.height, black_is_1: false }
 }
 
 #[cfg(test)]
@@ -822,12 +677,7 @@ mod tests {
                 *v = 0;
             }
         }
-        let Embed::G4 {
-            data, black_is_1, ..
-        } = bilevel_g4(&g)
-        else {
-            panic!("G4 expected")
-        };
+        let Embed::G4 { data, black_is_1, .. } = bilevel_g4(&g) else { panic!("G4 expected") };
         assert!(!black_is_1);
         assert_eq!(g4_to_gray(&data, 37, 5, false).unwrap(), g);
     }

@@ -16,9 +16,7 @@ pub enum PageErrorKind {
     Unsupported(String),
     #[error("corrupt or truncated image: {0}")]
     Corrupt(String),
-    #[error(
-        "image is {width}x{height} pixels, more than the limit of {limit} pixels for a paper page"
-    )]
+    #[error("image is {width}x{height} pixels, more than the limit of {limit} pixels for a paper page")]
     TooLarge { width: u64, height: u64, limit: u64 },
     #[error("OCR took longer than the page time limit of {0} s")]
     OcrTimeout(f32),
@@ -37,11 +35,7 @@ pub struct PageError {
 
 impl PageError {
     pub fn new(path: impl Into<PathBuf>, frame: Option<u32>, kind: PageErrorKind) -> Self {
-        PageError {
-            path: path.into(),
-            frame,
-            kind,
-        }
+        PageError { path: path.into(), frame, kind }
     }
 }
 
@@ -51,10 +45,7 @@ pub enum RunError {
     #[error("input folder {}: {reason}", path.display())]
     BadInput { path: PathBuf, reason: String },
     #[error("output folder {}: {source}", path.display())]
-    Output {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Output { path: PathBuf, source: std::io::Error },
     #[error("{what} is missing. Install it with:\n    {install}")]
     MissingDependency { what: String, install: String },
     #[error("{0}")]

@@ -60,11 +60,7 @@ impl Pix {
                 let src = std::slice::from_raw_parts(data.add(y * wpl * 4), wpl * 4);
                 read_row_8(src, &mut out[y * w..(y + 1) * w]);
             }
-            Some(Gray {
-                width: w as u32,
-                height: h as u32,
-                data: out,
-            })
+            Some(Gray { width: w as u32, height: h as u32, data: out })
         }
     }
 
@@ -96,14 +92,7 @@ impl Pix {
     pub fn rotate(&self, radians: f32) -> Option<Pix> {
         let (w, h) = unsafe { (l::pixGetWidth(self.0), l::pixGetHeight(self.0)) };
         Pix::wrap(unsafe {
-            l::pixRotate(
-                self.0,
-                radians,
-                l::L_ROTATE_AREA_MAP as i32,
-                l::L_BRING_IN_WHITE as i32,
-                w,
-                h,
-            )
+            l::pixRotate(self.0, radians, l::L_ROTATE_AREA_MAP as i32, l::L_BRING_IN_WHITE as i32, w, h)
         })
     }
 }
@@ -151,11 +140,7 @@ mod tests {
 
     #[test]
     fn gray_round_trips_through_pix() {
-        let g = Gray {
-            width: 7,
-            height: 3,
-            data: (0..21u8).collect(),
-        };
+        let g = Gray { width: 7, height: 3, data: (0..21u8).collect() };
         let back = Pix::from_gray(&g).unwrap().to_gray().unwrap();
         assert_eq!(back.data, g.data);
     }

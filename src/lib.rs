@@ -5,11 +5,13 @@
 //! Stages, one module each: [`scan`] finds dossiers and pages, [`decode`] (and
 //! [`pdfin`] for scanned PDFs) reads page files, [`preprocess`] finds
 //! orientation, skew, blank pages and resolution, [`ocr`] recognizes text into
-//! the engine-neutral [`model`], [`pdf`] writes the searchable PDF,
-//! [`manifest`] records the run. [`pipeline`] runs them in parallel.
+//! the engine-neutral [`model`], [`extract`] reads key fields by declarative
+//! rules, [`pdf`] writes the searchable PDF, [`manifest`] records the run and
+//! [`portal`] exports the portal's upload files. [`pipeline`] runs them in parallel.
 
 pub mod decode;
 pub mod error;
+pub mod extract;
 pub mod fsutil;
 mod lept;
 pub mod manifest;
@@ -18,6 +20,7 @@ pub mod ocr;
 pub mod pdf;
 pub mod pdfin;
 pub mod pipeline;
+pub mod portal;
 pub mod preprocess;
 pub mod raster;
 pub mod scan;
@@ -45,6 +48,8 @@ pub struct Options {
     pub page_timeout: Duration,
     /// Draw the text layer visibly (to check its placement by eye).
     pub show_text_layer: bool,
+    /// Field extraction rules; the built-in `pipelines/tthc.toml` when None.
+    pub pipeline: Option<PathBuf>,
 }
 
 impl Options {
@@ -52,13 +57,12 @@ impl Options {
         Options {
             input: input.into(),
             out: out.into(),
-            jobs: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
+            jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             lang: "vie".into(),
             tessdata: None,
             page_timeout: Duration::from_secs(120),
             show_text_layer: false,
+            pipeline: None,
         }
     }
 }

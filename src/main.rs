@@ -7,20 +7,13 @@
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use sohoa::{
-    manifest::DossierStatus, manifest::PageStatus, DossierRecord, Options, PageRecord, Progress,
-    RunError,
-};
+use sohoa::{manifest::DossierStatus, manifest::PageStatus, DossierRecord, Options, PageRecord, Progress, RunError};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(
-    name = "sohoa",
-    version,
-    about = "Digitize scanned dossiers into searchable PDFs and manifests"
-)]
+#[command(name = "sohoa", version, about = "Digitize scanned dossiers into searchable PDFs and manifests")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -50,6 +43,9 @@ enum Command {
         /// No progress output (for cron).
         #[arg(long, short)]
         quiet: bool,
+        /// Field extraction rules (default: the built-in pipelines/tthc.toml).
+        #[arg(long)]
+        pipeline: Option<PathBuf>,
         /// Draw the text layer visibly, to check its placement.
         #[arg(long, hide = true)]
         show_text_layer: bool,
@@ -66,16 +62,7 @@ fn main() {
             std::process::exit(code);
         }
     };
-    let Command::Run {
-        input,
-        out,
-        jobs,
-        lang,
-        tessdata,
-        page_timeout,
-        quiet,
-        show_text_layer,
-    } = cli.command;
+    let Command::Run { input, out, jobs, lang, tessdata, page_timeout, quiet, pipeline, show_text_layer } = cli.command;
     let mut opts = Options::new(input, out);
     if let Some(j) = jobs {
         if j == 0 {
@@ -92,6 +79,7 @@ fn main() {
     }
     opts.page_timeout = Duration::from_secs_f64(page_timeout.min(86_400.0));
     opts.show_text_layer = show_text_layer;
+    opts.pipeline = pipeline;
 
     let reporter = Reporter::new(quiet);
     match sohoa::run(&opts, &reporter) {
@@ -105,11 +93,7 @@ fn main() {
                     s.pages_error, s.pages_low_dpi, opts.out.join("manifest.json").display()
                 );
             }
-            std::process::exit(if s.dossiers_partial + s.dossiers_failed > 0 {
-                1
-            } else {
-                0
-            });
+            std::process::exit(if s.dossiers_partial + s.dossiers_failed > 0 { 1 } else { 0 });
         }
         Err(e) => {
             reporter.finish();
@@ -133,10 +117,8 @@ fn ensure_single_threaded_tesseract() {
     {
         use std::os::unix::process::CommandExt;
         if let Ok(exe) = std::env::current_exe() {
-            let err = std::process::Command::new(exe)
-                .args(std::env::args_os().skip(1))
-                .env("OMP_THREAD_LIMIT", "1")
-                .exec();
+            let err =
+                std::process::Command::new(exe).args(std::env::args_os().skip(1)).env("OMP_THREAD_LIMIT", "1").exec();
             eprintln!("sohoa: warning: could not restart with OMP_THREAD_LIMIT=1 ({err}); OCR may be slower");
         }
     }
@@ -151,26 +133,19 @@ struct Reporter {
 impl Reporter {
     fn new(quiet: bool) -> Reporter {
         if quiet {
-            return Reporter {
-                bar: None,
-                plain: false,
-            };
+            return Reporter { bar: None, plain: false };
         }
         if std::io::stderr().is_terminal() {
             let bar = ProgressBar::new(0);
             bar.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} pages, {msg} ({per_sec}, ETA {eta})")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} pages, {msg} ({per_sec}, ETA {eta})",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
-            Reporter {
-                bar: Some(bar),
-                plain: false,
-            }
+            Reporter { bar: Some(bar), plain: false }
         } else {
-            Reporter {
-                bar: None,
-                plain: true,
-            }
+            Reporter { bar: None, plain: true }
         }
     }
 
@@ -220,19 +195,8 @@ impl Progress for Reporter {
             DossierStatus::Failed => "failed",
         };
         if let Some(b) = &self.bar {
-            let done = b
-                .message()
-                .split('/')
-                .next()
-                .and_then(|n| n.parse::<usize>().ok())
-                .unwrap_or(0)
-                + 1;
-            let total = b
-                .message()
-                .split('/')
-                .nth(1)
-                .map(|s| s.to_string())
-                .unwrap_or_default();
+            let done = b.message().split('/').next().and_then(|n| n.parse::<usize>().ok()).unwrap_or(0) + 1;
+            let total = b.message().split('/').nth(1).map(|s| s.to_string()).unwrap_or_default();
             b.set_message(format!("{done}/{total}"));
         } else if self.plain {
             eprintln!("sohoa: {status}: {} ({} pages)", d.source, d.pages.len());

@@ -3,7 +3,9 @@
 //! nightly run) read it, so its keys are a contract: keys are only ever added.
 //! This module owns those types and their serialization; it computes nothing.
 
+use crate::extract::FieldValue;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Manifest {
@@ -20,6 +22,9 @@ pub struct Manifest {
 pub struct Settings {
     pub lang: String,
     pub jobs: usize,
+    /// Name of the extraction pipeline used.
+    #[serde(default)]
+    pub pipeline: String,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -61,7 +66,8 @@ pub struct DossierRecord {
     pub pdf_sha256: Option<String>,
     pub pdf_bytes: Option<u64>,
     pub pages: Vec<PageRecord>,
-    pub fields: serde_json::Map<String, serde_json::Value>,
+    /// Key fields found (absent when not found), see `extract`.
+    pub fields: BTreeMap<String, FieldValue>,
     /// Files in the folder that are not pages (not images), listed so that
     /// nothing is dropped silently.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -90,12 +90,7 @@ pub struct Geometry {
 
 impl Geometry {
     pub fn identity(w: u32, h: u32) -> Geometry {
-        Geometry {
-            src_w: w,
-            src_h: h,
-            rotation: 0,
-            skew_deg: 0.0,
-        }
+        Geometry { src_w: w, src_h: h, rotation: 0, skew_deg: 0.0 }
     }
 
     /// Size of the upright page.
@@ -114,10 +109,7 @@ impl Geometry {
         // Undo the clockwise deskew turn: turn counter-clockwise (y down).
         let t = -self.skew_deg.to_radians();
         let (dx, dy) = (x - cx, y - cy);
-        let (ux, uy) = (
-            cx + dx * t.cos() - dy * t.sin(),
-            cy + dx * t.sin() + dy * t.cos(),
-        );
+        let (ux, uy) = (cx + dx * t.cos() - dy * t.sin(), cy + dx * t.sin() + dy * t.cos());
         let (w, h) = (self.src_w as f32, self.src_h as f32);
         match self.rotation {
             90 => (uy, h - ux),
@@ -135,39 +127,19 @@ mod tests {
     #[test]
     fn geometry_maps_corners_back() {
         // A 100x50 landscape source turned 90° clockwise stands 50x100.
-        let g = Geometry {
-            src_w: 100,
-            src_h: 50,
-            rotation: 90,
-            skew_deg: 0.0,
-        };
+        let g = Geometry { src_w: 100, src_h: 50, rotation: 90, skew_deg: 0.0 };
         assert_eq!(g.upright_size(), (50, 100));
         // The upright top-left corner was the source's bottom-left.
         assert_eq!(g.to_source(0.0, 0.0), (0.0, 50.0));
-        let g = Geometry {
-            src_w: 100,
-            src_h: 50,
-            rotation: 270,
-            skew_deg: 0.0,
-        };
+        let g = Geometry { src_w: 100, src_h: 50, rotation: 270, skew_deg: 0.0 };
         assert_eq!(g.to_source(0.0, 0.0), (100.0, 0.0));
-        let g = Geometry {
-            src_w: 100,
-            src_h: 50,
-            rotation: 180,
-            skew_deg: 0.0,
-        };
+        let g = Geometry { src_w: 100, src_h: 50, rotation: 180, skew_deg: 0.0 };
         assert_eq!(g.to_source(0.0, 0.0), (100.0, 50.0));
     }
 
     #[test]
     fn geometry_undoes_skew_about_centre() {
-        let g = Geometry {
-            src_w: 100,
-            src_h: 100,
-            rotation: 0,
-            skew_deg: 90.0,
-        };
+        let g = Geometry { src_w: 100, src_h: 100, rotation: 0, skew_deg: 90.0 };
         let (x, y) = g.to_source(100.0, 50.0);
         assert!((x - 50.0).abs() < 1e-3 && (y - 0.0).abs() < 1e-3, "{x} {y}");
     }

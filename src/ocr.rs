@@ -51,9 +51,7 @@ impl Drop for Engine {
 fn init_api(datapath: Option<&Path>, lang: &str) -> Result<*mut t::TessBaseAPI, EngineError> {
     let err = || EngineError {
         lang: lang.to_string(),
-        datapath: datapath
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "default".into()),
+        datapath: datapath.map(|p| p.display().to_string()).unwrap_or_else(|| "default".into()),
     };
     let c_lang = CString::new(lang).map_err(|_| err())?;
     let c_path = match datapath {
@@ -81,14 +79,7 @@ fn init_api(datapath: Option<&Path>, lang: &str) -> Result<*mut t::TessBaseAPI, 
 
 fn set_image(api: *mut t::TessBaseAPI, g: &Gray, dpi: f32) {
     unsafe {
-        t::TessBaseAPISetImage(
-            api,
-            g.data.as_ptr(),
-            g.width as i32,
-            g.height as i32,
-            1,
-            g.width as i32,
-        );
+        t::TessBaseAPISetImage(api, g.data.as_ptr(), g.width as i32, g.height as i32, 1, g.width as i32);
         t::TessBaseAPISetSourceResolution(api, dpi.round().max(70.0) as i32);
     }
 }
@@ -97,30 +88,17 @@ impl Engine {
     /// Loads `lang` (e.g. "vie") from `datapath` or Tesseract's default folder.
     pub fn new(datapath: Option<&Path>, lang: &str) -> Result<Engine, EngineError> {
         let api = init_api(datapath, lang)?;
-        Ok(Engine {
-            api,
-            osd: None,
-            datapath: datapath.map(Path::to_path_buf),
-        })
+        Ok(Engine { api, osd: None, datapath: datapath.map(Path::to_path_buf) })
     }
 
     /// Recognizes an upright page. Boxes come back in `g`'s pixels divided by
     /// `scale` (the source resolution). Past `timeout` the page is an error.
-    pub fn recognize(
-        &mut self,
-        g: &Gray,
-        dpi: f32,
-        scale: f32,
-        timeout: Duration,
-    ) -> Result<OcrPage, K> {
+    pub fn recognize(&mut self, g: &Gray, dpi: f32, scale: f32, timeout: Duration) -> Result<OcrPage, K> {
         set_image(self.api, g, dpi);
         let started = Instant::now();
         let tsv = unsafe {
             let monitor = t::TessMonitorCreate();
-            t::TessMonitorSetDeadlineMSecs(
-                monitor,
-                timeout.as_millis().min(i32::MAX as u128) as i32,
-            );
+            t::TessMonitorSetDeadlineMSecs(monitor, timeout.as_millis().min(i32::MAX as u128) as i32);
             let rc = t::TessBaseAPIRecognize(self.api, monitor);
             t::TessMonitorDelete(monitor);
             if rc != 0 {
@@ -141,10 +119,7 @@ impl Engine {
             t::TessBaseAPIClear(self.api);
             s
         };
-        let (w, h) = (
-            (g.width as f32 / scale).round() as u32,
-            (g.height as f32 / scale).round() as u32,
-        );
+        let (w, h) = ((g.width as f32 / scale).round() as u32, (g.height as f32 / scale).round() as u32);
         Ok(parse_tsv(&tsv, w, h, 1.0 / scale))
     }
 
@@ -161,13 +136,7 @@ impl Engine {
         set_image(api, g, dpi);
         let (mut deg, mut conf, mut script, mut sconf) = (0i32, 0f32, std::ptr::null(), 0f32);
         let ok = unsafe {
-            let ok = t::TessBaseAPIDetectOrientationScript(
-                api,
-                &mut deg,
-                &mut conf,
-                &mut script,
-                &mut sconf,
-            );
+            let ok = t::TessBaseAPIDetectOrientationScript(api, &mut deg, &mut conf, &mut script, &mut sconf);
             t::TessBaseAPIClear(api);
             ok
         };
@@ -178,11 +147,7 @@ impl Engine {
 
 /// Parses Tesseract's TSV into lines of words, scaling boxes by `k`.
 pub fn parse_tsv(tsv: &str, width: u32, height: u32, k: f32) -> OcrPage {
-    let mut page = OcrPage {
-        width,
-        height,
-        lines: Vec::new(),
-    };
+    let mut page = OcrPage { width, height, lines: Vec::new() };
     let mut key = (0u32, 0u32, 0u32, 0u32);
     for row in tsv.lines() {
         let f: Vec<&str> = row.splitn(12, '\t').collect();
@@ -192,18 +157,10 @@ pub fn parse_tsv(tsv: &str, width: u32, height: u32, k: f32) -> OcrPage {
         let num = |i: usize| f[i].trim().parse::<f32>().unwrap_or(0.0);
         let level = num(0) as u32;
         let this = (num(2) as u32, num(3) as u32, num(4) as u32, num(1) as u32);
-        let bbox = [
-            num(6) * k,
-            num(7) * k,
-            (num(6) + num(8)) * k,
-            (num(7) + num(9)) * k,
-        ];
+        let bbox = [num(6) * k, num(7) * k, (num(6) + num(8)) * k, (num(7) + num(9)) * k];
         match level {
             4 => {
-                page.lines.push(OcrLine {
-                    bbox,
-                    words: Vec::new(),
-                });
+                page.lines.push(OcrLine { bbox, words: Vec::new() });
                 key = this;
             }
             5 => {
@@ -212,18 +169,11 @@ pub fn parse_tsv(tsv: &str, width: u32, height: u32, k: f32) -> OcrPage {
                     continue;
                 }
                 if this != key || page.lines.is_empty() {
-                    page.lines.push(OcrLine {
-                        bbox,
-                        words: Vec::new(),
-                    });
+                    page.lines.push(OcrLine { bbox, words: Vec::new() });
                     key = this;
                 }
                 let line = page.lines.last_mut().expect("pushed above");
-                line.words.push(OcrWord {
-                    text,
-                    bbox,
-                    conf: num(10).max(0.0),
-                });
+                line.words.push(OcrWord { text, bbox, conf: num(10).max(0.0) });
             }
             _ => {}
         }

@@ -45,14 +45,7 @@ impl PdfWriter {
         let mut doc = Document::with_version("1.7");
         let pages_id = doc.new_object_id();
         let font_id = doc.new_object_id();
-        PdfWriter {
-            doc,
-            pages_id,
-            font_id,
-            kids: Vec::new(),
-            cids: BTreeMap::new(),
-            show_text,
-        }
+        PdfWriter { doc, pages_id, font_id, kids: Vec::new(), cids: BTreeMap::new(), show_text }
     }
 
     pub fn page_count(&self) -> usize {
@@ -69,10 +62,7 @@ impl PdfWriter {
         let phi = -p.geometry.skew_deg.to_radians();
         let (c, s) = (phi.cos(), phi.sin());
         let (cx, cy) = (pw / 2.0, ph / 2.0);
-        let (mx, my) = (
-            ((pw * c.abs() + ph * s.abs()) - pw) / 2.0,
-            ((pw * s.abs() + ph * c.abs()) - ph) / 2.0,
-        );
+        let (mx, my) = (((pw * c.abs() + ph * s.abs()) - pw) / 2.0, ((pw * s.abs() + ph * c.abs()) - ph) / 2.0);
         let mut content = format!(
             "q {} {} {} {} {} {} cm /Im0 Do Q\n",
             num(pw * c),
@@ -111,10 +101,7 @@ impl PdfWriter {
         let k = 72.0 / dpi;
         // The page shows the image turned level (see `add_page`), so words
         // sit on level baselines: only the quarter turn applies here.
-        let flat = Geometry {
-            skew_deg: 0.0,
-            ..*geom
-        };
+        let flat = Geometry { skew_deg: 0.0, ..*geom };
         let to_pdf = |x: f32, y: f32| {
             let (sx, sy) = flat.to_source(x, y);
             (sx * k, (src_h as f32 - sy) * k)
@@ -127,11 +114,7 @@ impl PdfWriter {
             for (i, word) in line.words.iter().enumerate() {
                 let last = i + 1 == line.words.len();
                 let x0 = word.bbox[0];
-                let x1 = if last {
-                    word.bbox[2]
-                } else {
-                    line.words[i + 1].bbox[0]
-                };
+                let x1 = if last { word.bbox[2] } else { line.words[i + 1].bbox[0] };
                 let mut text = word.text.clone();
                 if !last {
                     text.push(' ');
@@ -161,12 +144,7 @@ impl PdfWriter {
                     // The outline each word's glyph box covers, for checking by eye.
                     let (ux, uy) = (-cy * size, cx * size);
                     let corner = |a: f32, b: f32| (p0.0 + dx * a + ux * b, p0.1 + dy * a + uy * b);
-                    let pts = [
-                        corner(0.0, -DESCENT),
-                        corner(1.0, -DESCENT),
-                        corner(1.0, ASCENT),
-                        corner(0.0, ASCENT),
-                    ];
+                    let pts = [corner(0.0, -DESCENT), corner(1.0, -DESCENT), corner(1.0, ASCENT), corner(0.0, ASCENT)];
                     boxes.push_str(&format!("{} {} m ", num(pts[0].0), num(pts[0].1)));
                     for (x, y) in &pts[1..] {
                         boxes.push_str(&format!("{} {} l ", num(*x), num(*y)));
@@ -201,13 +179,9 @@ impl PdfWriter {
         let count = self.kids.len() as i64;
         self.doc.objects.insert(
             self.pages_id,
-            Object::Dictionary(
-                dictionary! { "Type" => "Pages", "Kids" => self.kids, "Count" => count },
-            ),
+            Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => self.kids, "Count" => count }),
         );
-        let catalog = self
-            .doc
-            .add_object(dictionary! { "Type" => "Catalog", "Pages" => self.pages_id });
+        let catalog = self.doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => self.pages_id });
         let info = self.doc.add_object(dictionary! {
             "Title" => Object::String(utf16_text(title), StringFormat::Hexadecimal),
             "Producer" => Object::string_literal(format!("sohoa {}", env!("CARGO_PKG_VERSION"))),
@@ -285,13 +259,7 @@ fn image_stream(e: &Embed) -> Stream {
         }
     };
     let (dict, data) = match e {
-        Embed::Jpeg {
-            data,
-            width,
-            height,
-            color,
-            adobe_inverted,
-        } => {
+        Embed::Jpeg { data, width, height, color, adobe_inverted } => {
             let mut d = dictionary! {
                 "Type" => "XObject", "Subtype" => "Image",
                 "Width" => *width as i64, "Height" => *height as i64,
@@ -299,22 +267,11 @@ fn image_stream(e: &Embed) -> Stream {
                 "Filter" => "DCTDecode",
             };
             if *adobe_inverted {
-                d.set(
-                    "Decode",
-                    [1, 0, 1, 0, 1, 0, 1, 0]
-                        .iter()
-                        .map(|&v| Object::Integer(v))
-                        .collect::<Vec<_>>(),
-                );
+                d.set("Decode", [1, 0, 1, 0, 1, 0, 1, 0].iter().map(|&v| Object::Integer(v)).collect::<Vec<_>>());
             }
             (d, data.clone())
         }
-        Embed::G4 {
-            data,
-            width,
-            height,
-            black_is_1,
-        } => (
+        Embed::G4 { data, width, height, black_is_1 } => (
             dictionary! {
                 "Type" => "XObject", "Subtype" => "Image",
                 "Width" => *width as i64, "Height" => *height as i64,
@@ -327,15 +284,7 @@ fn image_stream(e: &Embed) -> Stream {
             },
             data.clone(),
         ),
-        Embed::Flate {
-            data,
-            width,
-            height,
-            color,
-            bits,
-            png_predictor,
-            palette,
-        } => {
+        Embed::Flate { data, width, height, color, bits, png_predictor, palette } => {
             let cs = match palette {
                 Some(p) => Object::Array(vec![
                     "Indexed".into(),
@@ -352,11 +301,7 @@ fn image_stream(e: &Embed) -> Stream {
                 "Filter" => "FlateDecode",
             };
             if *png_predictor {
-                let colors = if palette.is_some() {
-                    1
-                } else {
-                    color.components() as i64
-                };
+                let colors = if palette.is_some() { 1 } else { color.components() as i64 };
                 d.set(
                     "DecodeParms",
                     dictionary! { "Predictor" => 15, "Colors" => colors, "BitsPerComponent" => *bits as i64, "Columns" => *width as i64 },
@@ -401,11 +346,7 @@ fn to_unicode_cmap(cids: &BTreeMap<char, u16>) -> String {
         s.push_str(&format!("{} beginbfchar\n", chunk.len()));
         for (cid, c) in chunk {
             let mut buf = [0u16; 2];
-            let hex: String = c
-                .encode_utf16(&mut buf)
-                .iter()
-                .map(|u| format!("{u:04X}"))
-                .collect();
+            let hex: String = c.encode_utf16(&mut buf).iter().map(|u| format!("{u:04X}")).collect();
             s.push_str(&format!("<{cid:04X}> <{hex}>\n"));
         }
         s.push_str("endbfchar\n");
@@ -478,10 +419,7 @@ pub fn glyphless_ttf() -> Vec<u8> {
         be16(&mut cmap, v);
     }
 
-    let family: Vec<u8> = "GlyphLessFont"
-        .encode_utf16()
-        .flat_map(|u| u.to_be_bytes())
-        .collect();
+    let family: Vec<u8> = "GlyphLessFont".encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
     let mut name = Vec::new();
     let ids = [1u16, 4, 6];
     be16(&mut name, 0);

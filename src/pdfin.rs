@@ -16,8 +16,7 @@ use crate::raster::Gray;
 use lopdf::{Dictionary, Document, Object, ObjectId};
 
 fn load(bytes: &[u8]) -> Result<Document, K> {
-    let doc =
-        Document::load_mem(bytes).map_err(|e| K::Corrupt(format!("PDF cannot be read: {e}")))?;
+    let doc = Document::load_mem(bytes).map_err(|e| K::Corrupt(format!("PDF cannot be read: {e}")))?;
     if doc.is_encrypted() {
         return Err(K::Unsupported("the PDF is encrypted".into()));
     }
@@ -36,9 +35,7 @@ pub fn page_count(bytes: &[u8]) -> Result<u32, K> {
 pub fn decode_page(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
     let doc = load(bytes)?;
     let pages = doc.get_pages();
-    let page_id = *pages
-        .get(&(frame + 1))
-        .ok_or_else(|| K::Corrupt(format!("the PDF has no page {}", frame + 1)))?;
+    let page_id = *pages.get(&(frame + 1)).ok_or_else(|| K::Corrupt(format!("the PDF has no page {}", frame + 1)))?;
     let (image_id, ctm) = single_image(&doc, page_id)?;
     let stream = match doc.get_object(image_id) {
         Ok(Object::Stream(s)) => s,
@@ -59,31 +56,15 @@ pub fn decode_page(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
 
     let filters: Vec<Vec<u8>> = match dict.get(b"Filter").map(|o| deref(&doc, o)) {
         Ok(Object::Name(n)) => vec![n.clone()],
-        Ok(Object::Array(a)) => a
-            .iter()
-            .filter_map(|o| deref(&doc, o).as_name().ok().map(|n| n.to_vec()))
-            .collect(),
+        Ok(Object::Array(a)) => a.iter().filter_map(|o| deref(&doc, o).as_name().ok().map(|n| n.to_vec())).collect(),
         _ => vec![],
     };
     let bits = int(b"BitsPerComponent").unwrap_or(8);
     let image_mask = matches!(dict.get(b"ImageMask"), Ok(Object::Boolean(true)));
-    let color = if image_mask {
-        Some(Color::Gray)
-    } else {
-        color_of(&doc, dict)
-    };
-    match filters
-        .iter()
-        .map(|f| f.as_slice())
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
+    let color = if image_mask { Some(Color::Gray) } else { color_of(&doc, dict) };
+    match filters.iter().map(|f| f.as_slice()).collect::<Vec<_>>().as_slice() {
         [b"DCTDecode"] | [b"FlateDecode", b"DCTDecode"] => {
-            let data = if filters.len() == 2 {
-                inflate(&stream.content)?
-            } else {
-                stream.content.clone()
-            };
+            let data = if filters.len() == 2 { inflate(&stream.content)? } else { stream.content.clone() };
             let info = decode::jpeg_info(&data)?;
             let color = match info.components {
                 1 => Color::Gray,
@@ -97,13 +78,7 @@ pub fn decode_page(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
                 gray,
                 dpi,
                 dpi_from_page: true,
-                embed: Embed::Jpeg {
-                    data,
-                    width: w,
-                    height: h,
-                    color,
-                    adobe_inverted: inverted,
-                },
+                embed: Embed::Jpeg { data, width: w, height: h, color, adobe_inverted: inverted },
             })
         }
         [b"CCITTFaxDecode"] => {
@@ -111,9 +86,7 @@ pub fn decode_page(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
             let p = |k: &[u8]| parms.and_then(|d| d.get(k).ok()).map(|o| deref(&doc, o));
             let k = p(b"K").and_then(|o| o.as_i64().ok()).unwrap_or(0);
             if k >= 0 {
-                return Err(K::Unsupported(
-                    "CCITT Group 3 images in PDFs are not supported yet".into(),
-                ));
+                return Err(K::Unsupported("CCITT Group 3 images in PDFs are not supported yet".into()));
             }
             let black_is_1 = matches!(p(b"BlackIs1"), Some(Object::Boolean(true)));
             // A /Decode [1 0] array swaps black and white as well.
@@ -121,38 +94,18 @@ pub fn decode_page(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
             let cols = p(b"Columns").and_then(|o| o.as_i64().ok()).unwrap_or(1728) as u32;
             let invert = black_is_1 ^ decode_inv;
             let gray = decode::g4_to_gray(&stream.content, cols, h, invert)?;
-            let gray = if cols != w {
-                crop_width(&gray, w)
-            } else {
-                gray
-            };
+            let gray = if cols != w { crop_width(&gray, w) } else { gray };
             let embed = if decode_inv || cols != w {
                 decode::bilevel_g4(&gray)
             } else {
-                Embed::G4 {
-                    data: stream.content.clone(),
-                    width: w,
-                    height: h,
-                    black_is_1,
-                }
+                Embed::G4 { data: stream.content.clone(), width: w, height: h, black_is_1 }
             };
-            Ok(Decoded {
-                gray,
-                dpi,
-                dpi_from_page: true,
-                embed,
-            })
+            Ok(Decoded { gray, dpi, dpi_from_page: true, embed })
         }
         [b"FlateDecode"] | [] => {
             let raw = stream
                 .decompressed_content_with_limit(decode::MAX_PIXELS as usize * 4)
-                .or_else(|_| {
-                    if filters.is_empty() {
-                        Ok(stream.content.clone())
-                    } else {
-                        Err(())
-                    }
-                })
+                .or_else(|_| if filters.is_empty() { Ok(stream.content.clone()) } else { Err(()) })
                 .map_err(|_| K::Corrupt("the page's image data cannot be inflated".into()))?;
             let gray = raw_to_gray(&doc, dict, &raw, w, h, bits as u32, color, image_mask)?;
             let embed = if gray_is_bilevel(bits as u32) {
@@ -160,22 +113,11 @@ pub fn decode_page(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
             } else {
                 flate_gray_or_rgb(&doc, dict, &raw, &gray, w, h, bits as u32, color)
             };
-            Ok(Decoded {
-                gray,
-                dpi,
-                dpi_from_page: true,
-                embed,
-            })
+            Ok(Decoded { gray, dpi, dpi_from_page: true, embed })
         }
         other => {
-            let names: Vec<String> = other
-                .iter()
-                .map(|n| String::from_utf8_lossy(n).into_owned())
-                .collect();
-            Err(K::Unsupported(format!(
-                "page image encoded with {} is not supported yet",
-                names.join(" + ")
-            )))
+            let names: Vec<String> = other.iter().map(|n| String::from_utf8_lossy(n).into_owned()).collect();
+            Err(K::Unsupported(format!("page image encoded with {} is not supported yet", names.join(" + "))))
         }
     }
 }
@@ -208,10 +150,7 @@ fn decode_parms<'a>(doc: &'a Document, dict: &'a Dictionary) -> Option<&'a Dicti
 
 fn has_inverted_decode(doc: &Document, dict: &Dictionary) -> bool {
     match dict.get(b"Decode").map(|o| deref(doc, o)) {
-        Ok(Object::Array(a)) => a
-            .first()
-            .and_then(|o| o.as_float().ok())
-            .is_some_and(|v| v > 0.5),
+        Ok(Object::Array(a)) => a.first().and_then(|o| o.as_float().ok()).is_some_and(|v| v > 0.5),
         _ => false,
     }
 }
@@ -258,9 +197,7 @@ fn indexed_palette(doc: &Document, dict: &Dictionary) -> Option<Vec<u8>> {
     let base = color_of_base(doc, a.get(1)?)?;
     let lookup = match deref(doc, a.get(3)?) {
         Object::String(s, _) => s.clone(),
-        Object::Stream(s) => s
-            .decompressed_content()
-            .unwrap_or_else(|_| s.content.clone()),
+        Object::Stream(s) => s.decompressed_content().unwrap_or_else(|_| s.content.clone()),
         _ => return None,
     };
     match base {
@@ -288,26 +225,16 @@ fn raw_to_gray(
     image_mask: bool,
 ) -> Result<Gray, K> {
     let palette = indexed_palette(doc, dict);
-    let comps = if palette.is_some() {
-        1
-    } else {
-        color.map(|c| c.components() as u32).unwrap_or(0)
-    };
+    let comps = if palette.is_some() { 1 } else { color.map(|c| c.components() as u32).unwrap_or(0) };
     if comps == 0 {
-        return Err(K::Unsupported(
-            "page image colour space is not supported".into(),
-        ));
+        return Err(K::Unsupported("page image colour space is not supported".into()));
     }
     if !matches!(bits, 1 | 2 | 4 | 8) {
-        return Err(K::Unsupported(format!(
-            "page image with {bits} bits per component"
-        )));
+        return Err(K::Unsupported(format!("page image with {bits} bits per component")));
     }
     let stride = (w as usize * comps as usize * bits as usize).div_ceil(8);
     if raw.len() < stride * h as usize {
-        return Err(K::Corrupt(
-            "page image holds fewer rows than it declares".into(),
-        ));
+        return Err(K::Corrupt("page image holds fewer rows than it declares".into()));
     }
     let inverted = has_inverted_decode(doc, dict) ^ image_mask;
     let maxv = (1u32 << bits) - 1;
@@ -335,11 +262,7 @@ fn raw_to_gray(
                 match comps {
                     1 => sample(row, x) * 255 / maxv,
                     3 => {
-                        let (r, gg, b) = (
-                            sample(row, x * 3),
-                            sample(row, x * 3 + 1),
-                            sample(row, x * 3 + 2),
-                        );
+                        let (r, gg, b) = (sample(row, x * 3), sample(row, x * 3 + 1), sample(row, x * 3 + 2));
                         (r * 299 + gg * 587 + b * 114) / 1000 * 255 / maxv
                     }
                     _ => {
@@ -354,11 +277,7 @@ fn raw_to_gray(
                     }
                 }
             };
-            g.data[y * w as usize + x] = if inverted {
-                255 - v.min(255) as u8
-            } else {
-                v.min(255) as u8
-            };
+            g.data[y * w as usize + x] = if inverted { 255 - v.min(255) as u8 } else { v.min(255) as u8 };
         }
     }
     Ok(g)
@@ -453,11 +372,7 @@ fn single_image(doc: &Document, page_id: ObjectId) -> Result<(ObjectId, [f32; 6]
             "q" => stack.push(ctm),
             "Q" => ctm = stack.pop().unwrap_or(ctm),
             "cm" if op.operands.len() == 6 => {
-                let m: Vec<f32> = op
-                    .operands
-                    .iter()
-                    .map(|o| o.as_float().unwrap_or(0.0))
-                    .collect();
+                let m: Vec<f32> = op.operands.iter().map(|o| o.as_float().unwrap_or(0.0)).collect();
                 ctm = mul(&[m[0], m[1], m[2], m[3], m[4], m[5]], &ctm);
             }
             "Do" => {
@@ -467,8 +382,7 @@ fn single_image(doc: &Document, page_id: ObjectId) -> Result<(ObjectId, [f32; 6]
                 if let Some((_, id)) = xobjects.iter().find(|(n, _)| n.as_slice() == name) {
                     match doc.get_object(*id) {
                         Ok(Object::Stream(s))
-                            if s.dict.get(b"Subtype").and_then(|o| o.as_name()).ok()
-                                == Some(b"Image") =>
+                            if s.dict.get(b"Subtype").and_then(|o| o.as_name()).ok() == Some(b"Image") =>
                         {
                             images.push((*id, ctm))
                         }
@@ -483,9 +397,7 @@ fn single_image(doc: &Document, page_id: ObjectId) -> Result<(ObjectId, [f32; 6]
     }
     match (images.len(), forms) {
         (1, 0) => Ok(images[0]),
-        (0, 0) if vector > 0 => Err(K::Unsupported(
-            "the page has vector drawings but no scanned image".into(),
-        )),
+        (0, 0) if vector > 0 => Err(K::Unsupported("the page has vector drawings but no scanned image".into())),
         (0, 0) => Err(K::Unsupported("the page has no scanned image".into())),
         (n, f) => Err(K::Unsupported(format!(
             "the page is not one scanned image ({n} images, {f} other objects); not supported yet"

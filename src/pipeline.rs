@@ -7,9 +7,8 @@
 
 use crate::decode::{self, Decoded};
 use crate::error::{PageError, PageErrorKind, RunError};
-use crate::manifest::{
-    DossierRecord, DossierStatus, Manifest, PageRecord, PageStatus, Settings, Summary,
-};
+use crate::extract::{self, Pipeline};
+use crate::manifest::{DossierRecord, DossierStatus, Manifest, PageRecord, PageStatus, Settings, Summary};
 use crate::model::{Geometry, OcrPage};
 use crate::ocr::Engine;
 use crate::pdf::{PageIn, PdfWriter};
@@ -30,8 +29,7 @@ fn with_engine<T>(opts: &Options, f: impl FnOnce(&mut Engine) -> T) -> Result<T,
     ENGINE.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
-            let e = Engine::new(opts.tessdata.as_deref(), &opts.lang)
-                .map_err(|e| PageErrorKind::Ocr(e.to_string()))?;
+            let e = Engine::new(opts.tessdata.as_deref(), &opts.lang).map_err(|e| PageErrorKind::Ocr(e.to_string()))?;
             *slot = Some(e);
         }
         Ok(f(slot.as_mut().expect("engine set above")))
@@ -40,43 +38,35 @@ fn with_engine<T>(opts: &Options, f: impl FnOnce(&mut Engine) -> T) -> Result<T,
 
 /// Checks that Tesseract and the language data load, before any work.
 pub fn check_engine(opts: &Options) -> Result<(), RunError> {
-    Engine::new(opts.tessdata.as_deref(), &opts.lang)
-        .map(drop)
-        .map_err(|e| RunError::MissingDependency {
-            what: format!("Tesseract language data for '{}' ({e})", opts.lang),
-            install: install_hint(&opts.lang),
-        })
+    Engine::new(opts.tessdata.as_deref(), &opts.lang).map(drop).map_err(|e| RunError::MissingDependency {
+        what: format!("Tesseract language data for '{}' ({e})", opts.lang),
+        install: install_hint(&opts.lang),
+    })
 }
 
 fn install_hint(lang: &str) -> String {
-    let pkgs: Vec<String> = lang
-        .split('+')
-        .map(|l| format!("tesseract-ocr-{}", l.replace('_', "-").to_lowercase()))
-        .collect();
+    let pkgs: Vec<String> =
+        lang.split('+').map(|l| format!("tesseract-ocr-{}", l.replace('_', "-").to_lowercase())).collect();
     format!("sudo apt-get install tesseract-ocr {}", pkgs.join(" "))
 }
 
 pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError> {
     let started_at = now();
     if !opts.input.is_dir() {
-        return Err(RunError::BadInput {
-            path: opts.input.clone(),
-            reason: "not a folder (or cannot be read)".into(),
-        });
+        return Err(RunError::BadInput { path: opts.input.clone(), reason: "not a folder (or cannot be read)".into() });
     }
     if opts.lang.is_empty() || opts.lang.contains(|c: char| c == '/' || c.is_whitespace()) {
         return Err(RunError::Usage(format!("invalid language '{}'", opts.lang)));
     }
-    std::fs::create_dir_all(&opts.out).map_err(|e| RunError::Output {
-        path: opts.out.clone(),
-        source: e,
-    })?;
+    std::fs::create_dir_all(&opts.out).map_err(|e| RunError::Output { path: opts.out.clone(), source: e })?;
+    let rules = match &opts.pipeline {
+        Some(p) => Pipeline::load(p),
+        None => Ok(Pipeline::builtin()),
+    }
+    .map_err(|e| RunError::Usage(e.to_string()))?;
     check_engine(opts)?;
     let out_abs = opts.out.canonicalize().unwrap_or_else(|_| opts.out.clone());
-    let input_abs = opts
-        .input
-        .canonicalize()
-        .unwrap_or_else(|_| opts.input.clone());
+    let input_abs = opts.input.canonicalize().unwrap_or_else(|_| opts.input.clone());
     let (dossiers, walk_errors) = scan::find_dossiers(&input_abs, Some(&out_abs));
     for e in &walk_errors {
         progress.warn(&format!("cannot read part of the input: {e}"));
@@ -93,7 +83,7 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
         dossiers
             .par_iter()
             .map(|d| {
-                let r = process_dossier(d, opts, &out_abs, progress);
+                let r = process_dossier(d, opts, &rules, &out_abs, progress);
                 progress.dossier_done(&r);
                 r
             })
@@ -110,13 +100,11 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
         started_at,
         finished_at: now(),
         input: opts.input.display().to_string(),
-        settings: Settings {
-            lang: opts.lang.clone(),
-            jobs: opts.jobs,
-        },
+        settings: Settings { lang: opts.lang.clone(), jobs: opts.jobs, pipeline: rules.name.clone() },
         summary,
         dossiers: records,
     };
+    crate::portal::export(&opts.out, &manifest, &rules)?;
     let path = opts.out.join("manifest.json");
     fsutil::write_atomic(&path, &crate::manifest::to_json(&manifest))
         .map_err(|e| RunError::Output { path, source: e })?;
@@ -124,9 +112,7 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
 }
 
 fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 /// One page's outcome before it goes into the PDF.
@@ -136,16 +122,22 @@ struct PageOut {
     pdf: Option<(decode::Embed, f32, Geometry, Option<OcrPage>)>,
 }
 
-/// The output path of a dossier's PDF, relative to OUT.
-pub fn pdf_rel_path(d: &DossierDir) -> String {
+/// The output path of a dossier's PDF, relative to OUT: under the dossier's
+/// own relative path, named after its dossier code when that was read cleanly,
+/// else after its folder.
+pub fn pdf_rel_path(d: &DossierDir, code: Option<&str>) -> String {
     let parts: Vec<String> = d.rel.split('/').map(scan::safe_file_name).collect();
-    let name = parts.last().cloned().unwrap_or_else(|| "dossier".into());
+    let name = match code {
+        Some(c) => scan::safe_file_name(c),
+        None => parts.last().cloned().unwrap_or_else(|| "dossier".into()),
+    };
     format!("dossiers/{}/{}.pdf", parts.join("/"), name)
 }
 
 fn process_dossier(
     d: &DossierDir,
     opts: &Options,
+    rules: &Pipeline,
     out: &Path,
     progress: &dyn Progress,
 ) -> DossierRecord {
@@ -178,34 +170,27 @@ fn process_dossier(
 
     let mut pages = Vec::with_capacity(outs.len());
     let mut writer = PdfWriter::new(opts.show_text_layer);
+    let mut page_text = Vec::with_capacity(outs.len());
     for mut o in outs {
         if let Some((embed, dpi, geom, ocr)) = o.pdf.take() {
-            writer.add_page(&PageIn {
-                embed: &embed,
-                dpi,
-                geometry: geom,
-                ocr: ocr.as_ref(),
-            });
+            writer.add_page(&PageIn { embed: &embed, dpi, geometry: geom, ocr: ocr.as_ref() });
             o.record.pdf_page = Some(writer.page_count());
+            page_text.push((o.record.index, ocr));
         }
         pages.push(o.record);
     }
-    let errors = pages
-        .iter()
-        .filter(|p| p.status == PageStatus::Error)
-        .count();
+    let recognized: Vec<(usize, &OcrPage)> =
+        page_text.iter().filter_map(|(i, p)| p.as_ref().map(|p| (*i, p))).collect();
+    let fields = extract::extract(rules, &recognized);
+    let errors = pages.iter().filter(|p| p.status == PageStatus::Error).count();
     let mut rec = DossierRecord {
         source: d.rel.clone(),
-        status: if errors == 0 {
-            DossierStatus::Ok
-        } else {
-            DossierStatus::Partial
-        },
+        status: if errors == 0 { DossierStatus::Ok } else { DossierStatus::Partial },
         pdf: None,
         pdf_sha256: None,
         pdf_bytes: None,
         pages,
-        fields: Default::default(),
+        fields,
         skipped_files: d.skipped.clone(),
         error: None,
     };
@@ -214,11 +199,10 @@ fn process_dossier(
         rec.error = Some("no page of the dossier could be read".into());
         return rec;
     }
-    let rel = pdf_rel_path(d);
+    let code = rec.fields.get("ma_ho_so").filter(|f| f.flags.is_empty()).map(|f| f.value.clone());
+    let rel = pdf_rel_path(d, code.as_deref());
     let path = out.join(&rel);
-    let written = writer
-        .finish(&d.rel)
-        .and_then(|bytes| fsutil::write_atomic(&path, &bytes).map(|_| bytes));
+    let written = writer.finish(&d.rel).and_then(|bytes| fsutil::write_atomic(&path, &bytes).map(|_| bytes));
     match written {
         Ok(bytes) => {
             rec.pdf_sha256 = Some(hex(&Sha256::digest(&bytes)));
@@ -247,11 +231,7 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, PageError>) -> Result<T, PageError> 
                 .cloned()
                 .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_default();
-            Err(PageError::new(
-                PathBuf::new(),
-                None,
-                PageErrorKind::Corrupt(format!("the decoder gave up: {msg}")),
-            ))
+            Err(PageError::new(PathBuf::new(), None, PageErrorKind::Corrupt(format!("the decoder gave up: {msg}"))))
         }
     }
 }
@@ -317,28 +297,17 @@ fn process_page(index: usize, path: &Path, name: &str, frame: u32, opts: &Option
     };
     if analysis.blank {
         record.status = PageStatus::Blank;
-        return PageOut {
-            record,
-            pdf: Some((decoded.embed, res.dpi, Geometry::identity(w, h), None)),
-        };
+        return PageOut { record, pdf: Some((decoded.embed, res.dpi, Geometry::identity(w, h), None)) };
     }
     if analysis.rotation.is_none() {
         record.flags.push("orientation_uncertain".into());
     }
-    let geom = Geometry {
-        src_w: w,
-        src_h: h,
-        rotation: analysis.rotation.unwrap_or(0),
-        skew_deg: analysis.skew_deg,
-    };
+    let geom = Geometry { src_w: w, src_h: h, rotation: analysis.rotation.unwrap_or(0), skew_deg: analysis.skew_deg };
     record.rotation = geom.rotation;
     record.skew_deg = (geom.skew_deg * 100.0).round() / 100.0;
     let (input, (dx, dy)) = preprocess::ocr_input(&decoded.gray, &geom);
     drop(decoded.gray);
-    let ocr = with_engine(opts, |e| {
-        e.recognize(&input, res.dpi, 1.0, opts.page_timeout)
-    })
-    .and_then(|r| r);
+    let ocr = with_engine(opts, |e| e.recognize(&input, res.dpi, 1.0, opts.page_timeout)).and_then(|r| r);
     drop(input);
     match ocr {
         Ok(mut page) => {
@@ -346,19 +315,13 @@ fn process_page(index: usize, path: &Path, name: &str, frame: u32, opts: &Option
             (page.width, page.height) = geom.upright_size();
             record.words = page.word_count();
             record.ocr_confidence = page.mean_confidence().map(|c| (c * 10.0).round() / 10.0);
-            PageOut {
-                record,
-                pdf: Some((decoded.embed, res.dpi, geom, Some(page))),
-            }
+            PageOut { record, pdf: Some((decoded.embed, res.dpi, geom, Some(page))) }
         }
         Err(kind) => {
             // The image is good: keep it in the PDF, without text.
             record.status = PageStatus::Error;
             record.error = Some(kind.to_string());
-            PageOut {
-                record,
-                pdf: Some((decoded.embed, res.dpi, geom, None)),
-            }
+            PageOut { record, pdf: Some((decoded.embed, res.dpi, geom, None)) }
         }
     }
 }

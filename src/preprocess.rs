@@ -39,24 +39,13 @@ pub struct Resolution {
 /// Takes the file's resolution when it makes the page a plausible paper size
 /// (or, with `from_page`, whenever it is in range: a PDF page's size is real);
 /// otherwise estimates it from A4 (or A5) proportions.
-pub fn resolution(
-    width: u32,
-    height: u32,
-    declared: Option<(f32, f32)>,
-    from_page: bool,
-) -> Resolution {
+pub fn resolution(width: u32, height: u32, declared: Option<(f32, f32)>, from_page: bool) -> Resolution {
     let (short, long) = (width.min(height) as f32, width.max(height) as f32);
     if let Some((dx, dy)) = declared {
         let d = (dx + dy) / 2.0;
         let square = (dx - dy).abs() / d < 0.02;
-        if (50.0..=4800.0).contains(&d)
-            && square
-            && (from_page || is_paper(short / d * 25.4, long / d * 25.4))
-        {
-            return Resolution {
-                dpi: d,
-                estimated: false,
-            };
+        if (50.0..=4800.0).contains(&d) && square && (from_page || is_paper(short / d * 25.4, long / d * 25.4)) {
+            return Resolution { dpi: d, estimated: false };
         }
     }
     // From A4 first, then A5: the first that lands on a standard scanner value.
@@ -70,16 +59,11 @@ pub fn resolution(
         guess.get_or_insert(d);
     }
     let dpi = guess.unwrap_or(300.0).clamp(50.0, 2400.0);
-    Resolution {
-        dpi,
-        estimated: true,
-    }
+    Resolution { dpi, estimated: true }
 }
 
 fn is_paper(short_mm: f32, long_mm: f32) -> bool {
-    PAPERS
-        .iter()
-        .any(|(_, s, l)| (short_mm - s).abs() / s < 0.06 && (long_mm - l).abs() / l < 0.06)
+    PAPERS.iter().any(|(_, s, l)| (short_mm - s).abs() / s < 0.06 && (long_mm - l).abs() / l < 0.06)
 }
 
 /// What page analysis found.
@@ -97,9 +81,7 @@ pub struct Analysis {
 /// below the paper level.
 fn ink_threshold(g: &Gray) -> u8 {
     let hist = g.histogram();
-    otsu(&hist)
-        .saturating_add(1)
-        .min(paper_level(&hist).saturating_sub(40))
+    otsu(&hist).saturating_add(1).min(paper_level(&hist).saturating_sub(40))
 }
 
 fn paper_level(hist: &[u64; 256]) -> u8 {
@@ -150,12 +132,7 @@ pub const BLANK_INK: f32 = 0.0015;
 pub fn analyse(g: &Gray, dpi: f32, fallback: impl FnOnce(&Gray, f32) -> Option<u32>) -> Analysis {
     let ink = ink_ratio(g, dpi);
     if ink < BLANK_INK {
-        return Analysis {
-            blank: true,
-            ink,
-            rotation: Some(0),
-            skew_deg: 0.0,
-        };
+        return Analysis { blank: true, ink, rotation: Some(0), skew_deg: 0.0 };
     }
     // Orientation and skew on a ~150 dpi binary image.
     let f = ((dpi / 150.0).round() as u32).max(1);
@@ -173,12 +150,7 @@ pub fn analyse(g: &Gray, dpi: f32, fallback: impl FnOnce(&Gray, f32) -> Option<u
         .filter(|&(a, conf)| conf >= 2.0 && a.abs() >= 0.1)
         .map(|(a, _)| a)
         .unwrap_or(0.0);
-    Analysis {
-        blank: false,
-        ink,
-        rotation,
-        skew_deg,
-    }
+    Analysis { blank: false, ink, rotation, skew_deg }
 }
 
 /// Clockwise rotation making the text upright, or None when unsure.
@@ -210,15 +182,9 @@ pub fn ocr_input(g: &Gray, geom: &Geometry) -> (Gray, (f32, f32)) {
         return (upright, (0.0, 0.0));
     }
     let (w, h) = (upright.width, upright.height);
-    match Pix::from_gray(&upright)
-        .and_then(|p| p.rotate(geom.skew_deg.to_radians()))
-        .and_then(|p| p.to_gray())
-    {
+    match Pix::from_gray(&upright).and_then(|p| p.rotate(geom.skew_deg.to_radians())).and_then(|p| p.to_gray()) {
         Some(level) => {
-            let off = (
-                (level.width as f32 - w as f32) / 2.0,
-                (level.height as f32 - h as f32) / 2.0,
-            );
+            let off = ((level.width as f32 - w as f32) / 2.0, (level.height as f32 - h as f32) / 2.0);
             (level, off)
         }
         None => (upright, (0.0, 0.0)),
@@ -232,13 +198,7 @@ mod tests {
     #[test]
     fn declared_resolution_kept_when_plausible() {
         let r = resolution(2481, 3507, Some((300.0, 300.0)), false);
-        assert_eq!(
-            r,
-            Resolution {
-                dpi: 300.0,
-                estimated: false
-            }
-        );
+        assert_eq!(r, Resolution { dpi: 300.0, estimated: false });
         let r = resolution(3507, 2481, Some((300.0, 300.0)), false);
         assert!(!r.estimated);
     }
@@ -247,21 +207,9 @@ mod tests {
     fn implausible_resolution_estimated_from_a4() {
         // A 150 dpi A4 frame whose file says 200 dpi.
         let r = resolution(1240, 1753, Some((200.0, 200.0)), false);
-        assert_eq!(
-            r,
-            Resolution {
-                dpi: 150.0,
-                estimated: true
-            }
-        );
+        assert_eq!(r, Resolution { dpi: 150.0, estimated: true });
         let r = resolution(1654, 2338, None, false);
-        assert_eq!(
-            r,
-            Resolution {
-                dpi: 200.0,
-                estimated: true
-            }
-        );
+        assert_eq!(r, Resolution { dpi: 200.0, estimated: true });
         let r = resolution(1654, 2338, Some((1.0, 1.0)), false);
         assert_eq!(r.dpi, 200.0);
     }

@@ -12,11 +12,7 @@ pub struct Gray {
 
 impl Gray {
     pub fn new(width: u32, height: u32, fill: u8) -> Gray {
-        Gray {
-            width,
-            height,
-            data: vec![fill; width as usize * height as usize],
-        }
+        Gray { width, height, data: vec![fill; width as usize * height as usize] }
     }
 
     #[inline]
@@ -32,11 +28,7 @@ impl Gray {
             2 => {
                 let mut data = self.data.clone();
                 data.reverse();
-                Gray {
-                    width: self.width,
-                    height: self.height,
-                    data,
-                }
+                Gray { width: self.width, height: self.height, data }
             }
             q => {
                 // Destination is h wide and w high.
@@ -44,19 +36,11 @@ impl Gray {
                 for y in 0..h {
                     let row = &self.data[y * w..(y + 1) * w];
                     for (x, &v) in row.iter().enumerate() {
-                        let (nx, ny) = if q == 1 {
-                            (h - 1 - y, x)
-                        } else {
-                            (y, w - 1 - x)
-                        };
+                        let (nx, ny) = if q == 1 { (h - 1 - y, x) } else { (y, w - 1 - x) };
                         data[ny * h + nx] = v;
                     }
                 }
-                Gray {
-                    width: self.height,
-                    height: self.width,
-                    data,
-                }
+                Gray { width: self.height, height: self.width, data }
             }
         }
     }
@@ -84,11 +68,7 @@ impl Gray {
                 data[y * w + x] = (acc[x] / (f * f) as u32) as u8;
             }
         }
-        Gray {
-            width: w.max(1) as u32,
-            height: h.max(1) as u32,
-            data,
-        }
+        Gray { width: w.max(1) as u32, height: h.max(1) as u32, data }
     }
 
     /// Histogram of gray levels.
@@ -107,11 +87,7 @@ pub fn otsu(hist: &[u64; 256]) -> u8 {
     if total == 0 {
         return 128;
     }
-    let sum_all: f64 = hist
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| i as f64 * c as f64)
-        .sum();
+    let sum_all: f64 = hist.iter().enumerate().map(|(i, &c)| i as f64 * c as f64).sum();
     let (mut w0, mut sum0, mut best, mut best_t) = (0f64, 0f64, -1f64, 128u8);
     for (t, &count) in hist.iter().enumerate() {
         w0 += count as f64;
@@ -140,11 +116,7 @@ mod tests {
 
     fn sample() -> Gray {
         // 3 wide, 2 high: 0 1 2 / 3 4 5
-        Gray {
-            width: 3,
-            height: 2,
-            data: vec![0, 1, 2, 3, 4, 5],
-        }
+        Gray { width: 3, height: 2, data: vec![0, 1, 2, 3, 4, 5] }
     }
 
     #[test]

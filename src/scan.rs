@@ -34,10 +34,7 @@ pub fn is_ignored(name: &str) -> bool {
     let lower = name.to_lowercase();
     name.starts_with('.')
         || name.starts_with("~$")
-        || matches!(
-            lower.as_str(),
-            "desktop.ini" | "thumbs.db" | "ehthumbs.db" | "icon\r"
-        )
+        || matches!(lower.as_str(), "desktop.ini" | "thumbs.db" | "ehthumbs.db" | "icon\r")
 }
 
 fn is_page_file(name: &str) -> bool {
@@ -56,15 +53,12 @@ pub fn nfc(s: &str) -> String {
 pub fn find_dossiers(input: &Path, exclude: Option<&Path>) -> (Vec<DossierDir>, Vec<String>) {
     let mut by_dir: std::collections::BTreeMap<PathBuf, DossierDir> = Default::default();
     let mut errors = Vec::new();
-    let walker = walkdir::WalkDir::new(input)
-        .follow_links(true)
-        .into_iter()
-        .filter_entry(|e| {
-            let name = e.file_name().to_string_lossy();
-            let hidden = e.depth() > 0 && name.starts_with('.');
-            let excluded = exclude.is_some_and(|x| e.path() == x);
-            !hidden && !excluded
-        });
+    let walker = walkdir::WalkDir::new(input).follow_links(true).into_iter().filter_entry(|e| {
+        let name = e.file_name().to_string_lossy();
+        let hidden = e.depth() > 0 && name.starts_with('.');
+        let excluded = exclude.is_some_and(|x| e.path() == x);
+        !hidden && !excluded
+    });
     for entry in walker {
         let entry = match entry {
             Ok(e) => e,
@@ -83,27 +77,19 @@ pub fn find_dossiers(input: &Path, exclude: Option<&Path>) -> (Vec<DossierDir>, 
         if is_ignored(&name) {
             continue;
         }
-        let d = by_dir
-            .entry(dir.to_path_buf())
-            .or_insert_with(|| DossierDir {
-                dir: dir.to_path_buf(),
-                rel: rel_path(input, dir),
-                files: Vec::new(),
-                skipped: Vec::new(),
-            });
+        let d = by_dir.entry(dir.to_path_buf()).or_insert_with(|| DossierDir {
+            dir: dir.to_path_buf(),
+            rel: rel_path(input, dir),
+            files: Vec::new(),
+            skipped: Vec::new(),
+        });
         if is_page_file(&name) {
-            d.files.push(PageFile {
-                path: entry.path().to_path_buf(),
-                name,
-            });
+            d.files.push(PageFile { path: entry.path().to_path_buf(), name });
         } else {
             d.skipped.push(name);
         }
     }
-    let mut out: Vec<DossierDir> = by_dir
-        .into_values()
-        .filter(|d| !d.files.is_empty())
-        .collect();
+    let mut out: Vec<DossierDir> = by_dir.into_values().filter(|d| !d.files.is_empty()).collect();
     for d in &mut out {
         d.files.sort_by(|a, b| natural_cmp(&a.name, &b.name));
         d.skipped.sort();
@@ -114,16 +100,10 @@ pub fn find_dossiers(input: &Path, exclude: Option<&Path>) -> (Vec<DossierDir>, 
 
 fn rel_path(input: &Path, dir: &Path) -> String {
     let rel = dir.strip_prefix(input).unwrap_or(dir);
-    let parts: Vec<String> = rel
-        .components()
-        .map(|c| nfc(&c.as_os_str().to_string_lossy()))
-        .collect();
+    let parts: Vec<String> = rel.components().map(|c| nfc(&c.as_os_str().to_string_lossy())).collect();
     if parts.is_empty() {
         // The input folder itself is the dossier.
-        return nfc(&input
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "dossier".into()));
+        return nfc(&input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "dossier".into()));
     }
     parts.join("/")
 }
@@ -169,19 +149,9 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 /// A string made safe as one file name component: no separators, no control
 /// characters, no `.`/`..`, no names Windows reserves.
 pub fn safe_file_name(s: &str) -> String {
-    let mut out: String = nfc(s)
-        .chars()
-        .map(|c| {
-            if c.is_control() || "/\\:*?\"<>|".contains(c) {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    out = out
-        .trim_matches(|c: char| c == '.' || c.is_whitespace())
-        .to_string();
+    let mut out: String =
+        nfc(s).chars().map(|c| if c.is_control() || "/\\:*?\"<>|".contains(c) { '_' } else { c }).collect();
+    out = out.trim_matches(|c: char| c == '.' || c.is_whitespace()).to_string();
     if out.is_empty() {
         out = "_".into();
     }
@@ -206,37 +176,14 @@ mod tests {
 
     #[test]
     fn natural_order() {
-        let mut v = vec![
-            "scan 10.jpg",
-            "scan 2.jpg",
-            "Scan 1.jpg",
-            "trang_3.png",
-            "001.tif",
-            "02.tif",
-        ];
+        let mut v = vec!["scan 10.jpg", "scan 2.jpg", "Scan 1.jpg", "trang_3.png", "001.tif", "02.tif"];
         v.sort_by(|a, b| natural_cmp(a, b));
-        assert_eq!(
-            v,
-            [
-                "001.tif",
-                "02.tif",
-                "Scan 1.jpg",
-                "scan 2.jpg",
-                "scan 10.jpg",
-                "trang_3.png"
-            ]
-        );
+        assert_eq!(v, ["001.tif", "02.tif", "Scan 1.jpg", "scan 2.jpg", "scan 10.jpg", "trang_3.png"]);
     }
 
     #[test]
     fn system_files_ignored() {
-        for n in [
-            "desktop.ini",
-            "Thumbs.db",
-            ".DS_Store",
-            "._001.jpg",
-            "~$x.docx",
-        ] {
+        for n in ["desktop.ini", "Thumbs.db", ".DS_Store", "._001.jpg", "~$x.docx"] {
             assert!(is_ignored(n), "{n}");
         }
         assert!(!is_ignored("001.jpg"));

@@ -25,19 +25,11 @@ fn fresh_dir(name: &str) -> PathBuf {
 }
 
 fn sohoa(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sohoa"))
-        .args(args)
-        .output()
-        .expect("sohoa runs")
+    Command::new(env!("CARGO_BIN_EXE_sohoa")).args(args).output().expect("sohoa runs")
 }
 
 fn run(input: &Path, out: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "run",
-        input.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
+    let mut args = vec!["run", input.to_str().unwrap(), "--out", out.to_str().unwrap()];
     args.extend_from_slice(extra);
     sohoa(&args)
 }
@@ -75,28 +67,17 @@ fn pdf_text(pdf: &Path, page: Option<usize>) -> String {
 
 fn pdf_pages(pdf: &Path) -> usize {
     let info = String::from_utf8(tool("pdfinfo", &[pdf.to_str().unwrap()]).stdout).unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix("Pages:"))
-        .map(|n| n.trim().parse().unwrap())
-        .expect("pdfinfo page count")
+    info.lines().find_map(|l| l.strip_prefix("Pages:")).map(|n| n.trim().parse().unwrap()).expect("pdfinfo page count")
 }
 
 fn assert_qpdf_ok(pdf: &Path) {
     let o = tool("qpdf", &["--check", pdf.to_str().unwrap()]);
-    assert!(
-        o.status.success(),
-        "qpdf --check {}: {}",
-        pdf.display(),
-        String::from_utf8_lossy(&o.stdout)
-    );
+    assert!(o.status.success(), "qpdf --check {}: {}", pdf.display(), String::from_utf8_lossy(&o.stdout));
 }
 
 fn sha256_hex(path: &Path) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(std::fs::read(path).unwrap())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(std::fs::read(path).unwrap()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn squash(s: &str) -> String {
@@ -107,72 +88,34 @@ fn squash(s: &str) -> String {
 fn samples_become_searchable_pdfs() {
     let out = fresh_dir("samples");
     let o = run(&root().join("samples"), &out, &["--quiet"]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(
-        o.stderr.is_empty(),
-        "--quiet prints nothing: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.stderr.is_empty(), "--quiet prints nothing: {}", String::from_utf8_lossy(&o.stderr));
     let m = manifest(&out);
     let s = &m["summary"];
-    assert_eq!(
-        (s["dossiers"].as_u64(), s["dossiers_ok"].as_u64()),
-        (Some(3), Some(3))
-    );
-    assert_eq!(
-        (
-            s["pages"].as_u64(),
-            s["pages_ok"].as_u64(),
-            s["pages_blank"].as_u64()
-        ),
-        (Some(7), Some(6), Some(1))
-    );
+    assert_eq!((s["dossiers"].as_u64(), s["dossiers_ok"].as_u64()), (Some(3), Some(3)));
+    assert_eq!((s["pages"].as_u64(), s["pages_ok"].as_u64(), s["pages_blank"].as_u64()), (Some(7), Some(6), Some(1)));
     assert_eq!(m["settings"]["lang"], "vie");
 
     // Dossier 1: JPEG, a PNG turned a quarter, a blank back side; Thumbs.db is no page.
     let d1 = dossier(&m, "2024/05/000.00.20.H40-240506-0001");
     let pages = d1["pages"].as_array().unwrap();
-    let names: Vec<&str> = pages
-        .iter()
-        .map(|p| p["source"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = pages.iter().map(|p| p["source"].as_str().unwrap()).collect();
     assert_eq!(names, ["trang_1.jpg", "trang_2.png", "trang_3.png"]);
     assert_eq!(pages[1]["rotation"], 90);
     assert_eq!(pages[2]["status"], "blank");
     assert_eq!(pages[0]["dpi"], 200);
     let pdf = out.join(d1["pdf"].as_str().unwrap());
-    assert_eq!(
-        d1["pdf"],
-        "dossiers/2024/05/000.00.20.H40-240506-0001/000.00.20.H40-240506-0001.pdf"
-    );
+    assert_eq!(d1["pdf"], "dossiers/2024/05/000.00.20.H40-240506-0001/000.00.20.H40-240506-0001.pdf");
     assert_eq!(pdf_pages(&pdf), 3, "blank pages stay in the archive copy");
     assert_eq!(d1["pdf_sha256"].as_str().unwrap(), sha256_hex(&pdf));
-    assert_eq!(
-        d1["pdf_bytes"].as_u64().unwrap(),
-        std::fs::metadata(&pdf).unwrap().len()
-    );
+    assert_eq!(d1["pdf_bytes"].as_u64().unwrap(), std::fs::metadata(&pdf).unwrap().len());
     let p1 = pdf_text(&pdf, Some(1));
-    assert_eq!(
-        p1,
-        p1.nfc().collect::<String>(),
-        "text layer extracts in NFC"
-    );
+    assert_eq!(p1, p1.nfc().collect::<String>(), "text layer extracts in NFC");
     let p1 = squash(&p1);
-    assert!(
-        p1.contains("Tiếp nhận hồ sơ của: Bà Nguyễn Thị Hồng Nhung"),
-        "{p1}"
-    );
+    assert!(p1.contains("Tiếp nhận hồ sơ của: Bà Nguyễn Thị Hồng Nhung"), "{p1}");
     assert!(p1.contains("Mã hồ sơ: 000.00.20.H40-240506-0001"), "{p1}");
     let p2 = squash(&pdf_text(&pdf, Some(2)));
-    assert!(
-        p2.contains("Tôi tên là: Nguyễn Thị Hồng Nhung"),
-        "the turned page reads upright: {p2}"
-    );
+    assert!(p2.contains("Tôi tên là: Nguyễn Thị Hồng Nhung"), "the turned page reads upright: {p2}");
     assert!(pdf_text(&pdf, Some(3)).trim().is_empty());
     let bytes = std::fs::read(&pdf).unwrap();
     assert!(contains(&bytes, b"/DCTDecode"), "JPEG passed through");
@@ -180,23 +123,9 @@ fn samples_become_searchable_pdfs() {
     // Dossier 2: multi-page G4 TIFF in natural order before "scan 10".
     let d2 = dossier(&m, "2024/05/000.00.20.H40-240507-0002");
     let pages = d2["pages"].as_array().unwrap();
-    let order: Vec<(String, u64)> = pages
-        .iter()
-        .map(|p| {
-            (
-                p["source"].as_str().unwrap().to_string(),
-                p["frame"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        order,
-        [
-            ("scan 2.tif".into(), 0),
-            ("scan 2.tif".into(), 1),
-            ("scan 10.jpg".into(), 0)
-        ]
-    );
+    let order: Vec<(String, u64)> =
+        pages.iter().map(|p| (p["source"].as_str().unwrap().to_string(), p["frame"].as_u64().unwrap())).collect();
+    assert_eq!(order, [("scan 2.tif".into(), 0), ("scan 2.tif".into(), 1), ("scan 10.jpg".into(), 0)]);
     let skew = pages[1]["skew_deg"].as_f64().unwrap();
     assert!((skew - 2.5).abs() < 0.4, "skew found: {skew}");
     let pdf2 = out.join(d2["pdf"].as_str().unwrap());
@@ -235,11 +164,7 @@ fn png_claiming(w: u32, h: u32) -> Vec<u8> {
     ihdr.extend_from_slice(&h.to_be_bytes());
     ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
     chunk(&mut v, b"IHDR", &ihdr);
-    chunk(
-        &mut v,
-        b"IDAT",
-        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
-    );
+    chunk(&mut v, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
     chunk(&mut v, b"IEND", &[]);
     v
 }
@@ -249,11 +174,7 @@ fn crc32(d: &[u8]) -> u32 {
     for &b in d {
         c ^= b as u32;
         for _ in 0..8 {
-            c = if c & 1 != 0 {
-                0xEDB8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
+            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
         }
     }
     !c
@@ -265,18 +186,13 @@ fn hostile_files_are_page_errors_and_the_batch_goes_on() {
     let out = fresh_dir("hostile-out");
     let d = input.join("2024").join("HOSTILE");
     std::fs::create_dir_all(&d).unwrap();
-    let good = std::fs::read(root().join("samples/2024/05/000.00.20.H40-240506-0001/trang_1.jpg"))
-        .unwrap();
+    let good = std::fs::read(root().join("samples/2024/05/000.00.20.H40-240506-0001/trang_1.jpg")).unwrap();
     std::fs::write(d.join("01 good.jpg"), &good).unwrap();
     std::fs::write(d.join("02 truncated.jpg"), &good[..good.len() / 2]).unwrap();
     std::fs::write(d.join("03 empty.png"), b"").unwrap();
     std::fs::write(d.join("04 huge.png"), png_claiming(60000, 60000)).unwrap();
     std::fs::write(d.join("05 text.jpg"), b"this is not an image\n").unwrap();
-    std::fs::write(
-        d.join("06 broken.pdf"),
-        b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n",
-    )
-    .unwrap();
+    std::fs::write(d.join("06 broken.pdf"), b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n").unwrap();
     std::fs::write(d.join("desktop.ini"), b"[.ShellClassInfo]\n").unwrap();
     std::fs::write(d.join(".DS_Store"), b"\0\0\0\x01Bud1").unwrap();
     // A second, healthy dossier: the batch must reach it.
@@ -285,38 +201,20 @@ fn hostile_files_are_page_errors_and_the_batch_goes_on() {
     std::fs::write(d2.join("1.jpg"), &good).unwrap();
 
     let o = run(&input, &out, &[]);
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "partial dossiers give exit 1: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_eq!(o.status.code(), Some(1), "partial dossiers give exit 1: {}", String::from_utf8_lossy(&o.stderr));
     let m = manifest(&out);
     let h = dossier(&m, "2024/HOSTILE");
     assert_eq!(h["status"], "partial");
     let pages = h["pages"].as_array().unwrap();
-    let names: Vec<&str> = pages
-        .iter()
-        .map(|p| p["source"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = pages.iter().map(|p| p["source"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        [
-            "01 good.jpg",
-            "02 truncated.jpg",
-            "03 empty.png",
-            "04 huge.png",
-            "05 text.jpg",
-            "06 broken.pdf"
-        ]
+        ["01 good.jpg", "02 truncated.jpg", "03 empty.png", "04 huge.png", "05 text.jpg", "06 broken.pdf"]
     );
     assert_eq!(pages[0]["status"], "ok");
     for p in &pages[1..] {
         assert_eq!(p["status"], "error", "{p}");
-        assert!(
-            p["error"].as_str().is_some_and(|e| e.len() > 8),
-            "readable reason: {p}"
-        );
+        assert!(p["error"].as_str().is_some_and(|e| e.len() > 8), "readable reason: {p}");
     }
     assert!(pages[3]["error"].as_str().unwrap().contains("60000x60000"));
     assert!(pages[4]["error"].as_str().unwrap().contains("text"));
@@ -326,10 +224,7 @@ fn hostile_files_are_page_errors_and_the_batch_goes_on() {
     assert_eq!(dossier(&m, "2024/GOOD")["status"], "ok");
     assert_eq!(m["summary"]["pages_error"], 5);
     // Nothing half-written is left behind.
-    let leftovers: Vec<_> = walk(&out)
-        .into_iter()
-        .filter(|p| p.to_string_lossy().ends_with(".tmp"))
-        .collect();
+    let leftovers: Vec<_> = walk(&out).into_iter().filter(|p| p.to_string_lossy().ends_with(".tmp")).collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
@@ -360,10 +255,7 @@ fn a_page_past_the_time_limit_is_an_error_not_a_hang() {
     assert_eq!(p["status"], "error");
     assert!(p["error"].as_str().unwrap().contains("time limit"), "{p}");
     // The image itself is kept in the archive copy.
-    assert_eq!(
-        pdf_pages(&out.join(dossier(&m, "D")["pdf"].as_str().unwrap())),
-        1
-    );
+    assert_eq!(pdf_pages(&out.join(dossier(&m, "D")["pdf"].as_str().unwrap())), 1);
 }
 
 #[test]
@@ -377,32 +269,18 @@ fn exit_codes_for_usage_and_missing_language() {
     let o = run(&root().join("samples"), &out, &["--lang", "xyz"]);
     assert_eq!(o.status.code(), Some(3));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("apt-get install") && err.contains("tesseract-ocr-xyz"),
-        "{err}"
-    );
+    assert!(err.contains("apt-get install") && err.contains("tesseract-ocr-xyz"), "{err}");
     assert_eq!(sohoa(&["--version"]).status.code(), Some(0));
 }
 
 fn python_with_rapidfuzz() -> bool {
-    Command::new("python3")
-        .args(["-c", "import rapidfuzz"])
-        .output()
-        .is_ok_and(|o| o.status.success())
+    Command::new("python3").args(["-c", "import rapidfuzz"]).output().is_ok_and(|o| o.status.success())
 }
 
 fn score(args: &[&str]) -> Value {
     let script = shared().join("eval/score.py");
-    let o = Command::new("python3")
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("python3");
-    assert!(
-        o.status.success(),
-        "score.py: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let o = Command::new("python3").arg(script).args(args).output().expect("python3");
+    assert!(o.status.success(), "score.py: {}", String::from_utf8_lossy(&o.stderr));
     serde_json::from_slice(&o.stdout).expect("score.py prints JSON")
 }
 
@@ -414,46 +292,30 @@ fn corpus_dev_meets_the_accuracy_targets() {
         return;
     }
     if !python_with_rapidfuzz() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install rapidfuzz (pip install rapidfuzz)"
-        );
+        assert!(std::env::var_os("CI").is_none(), "CI must install rapidfuzz (pip install rapidfuzz)");
         eprintln!("skipped: python3 with rapidfuzz is not installed");
         return;
     }
     let out = fresh_dir("corpus-dev");
     let o = run(&corpus, &out, &["--quiet"]);
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "the hostile dossier makes the batch partial"
-    );
+    assert_eq!(o.status.code(), Some(1), "the hostile dossier makes the batch partial");
     let (c, o) = (corpus.to_str().unwrap(), out.to_str().unwrap());
     let text = score(&["text", c, "--pages-from", "manifest", o]);
     assert_eq!(text["missing_pages"], 0, "{text}");
     assert!(text["cer_mean"].as_f64().unwrap() <= 0.03, "{text}");
     let align = score(&["align", c, o]);
-    assert!(
-        align["words_on_printed_lines"].as_f64().unwrap() >= 0.95,
-        "{align}"
-    );
+    assert!(align["words_on_printed_lines"].as_f64().unwrap() >= 0.95, "{align}");
     let hostile = score(&["hostile", c, o]);
     for (k, v) in hostile.as_object().unwrap() {
         assert_eq!(v, &Value::Bool(true), "hostile {k}: {hostile}");
     }
     // One PDF page per source page, every PDF valid.
-    let truth: Value =
-        serde_json::from_slice(&std::fs::read(corpus.join("truth.json")).unwrap()).unwrap();
+    let truth: Value = serde_json::from_slice(&std::fs::read(corpus.join("truth.json")).unwrap()).unwrap();
     let m = manifest(&out);
     for t in truth["dossiers"].as_array().unwrap() {
         let d = dossier(&m, t["path"].as_str().unwrap());
         let pdf = out.join(d["pdf"].as_str().unwrap());
-        assert_eq!(
-            pdf_pages(&pdf),
-            t["pages"].as_array().unwrap().len(),
-            "{}",
-            t["path"]
-        );
+        assert_eq!(pdf_pages(&pdf), t["pages"].as_array().unwrap().len(), "{}", t["path"]);
         assert_qpdf_ok(&pdf);
     }
 }
@@ -467,12 +329,7 @@ fn ocrmypdf_resources_never_stop_the_batch() {
     }
     let out = fresh_dir("ocrmypdf-resources");
     let o = run(&res, &out, &["--quiet"]);
-    assert!(
-        matches!(o.status.code(), Some(0 | 1)),
-        "finished: {:?} {}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(matches!(o.status.code(), Some(0 | 1)), "finished: {:?} {}", o.status, String::from_utf8_lossy(&o.stderr));
     let m = manifest(&out);
     let mut files = std::collections::BTreeSet::new();
     for d in m["dossiers"].as_array().unwrap() {

@@ -1,0 +1,840 @@
+//! Key fields from the recognized text, by declarative rules. A pipeline file
+//! (`pipelines/*.toml`, format in docs/pipelines.md) lists fields; each field
+//! has a kind (how its value is normalized and checked) and rules (a printed
+//! label and the pattern of the value after it). This module exists so that a
+//! new document type is a new TOML file, not new code.
+//!
+//! Labels are matched on folded text (no diacritics, lower case) with an edit
+//! distance that grows with the label's length, because OCR drops marks and
+//! misreads letters ("Ho va tcn"). Values are taken from the recognized text as
+//! printed. A value that fails its check is kept with a flag and a lower
+//! confidence; a field no rule finds is absent: a wrong value is worse than a
+//! missing one.
+
+use crate::model::{BBox, OcrLine, OcrPage, OcrWord};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use unicode_normalization::UnicodeNormalization;
+
+/// The built-in pipeline, `pipelines/tthc.toml`.
+pub const DEFAULT_PIPELINE: &str = include_str!("../pipelines/tthc.toml");
+
+/// Why a pipeline file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("cannot read pipeline {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("pipeline {path} is not valid TOML for sohoa: {message}")]
+    Parse { path: String, message: String },
+    #[error("pipeline {path}, field '{field}', rule '{label}': bad pattern: {message}")]
+    Pattern { path: String, field: String, label: String, message: String },
+}
+
+/// How a field's value is normalized and checked.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Free text, whitespace folded.
+    Text,
+    /// A person's name as printed, without honorific.
+    PersonName,
+    /// `<agency>-<yyMMdd>-<NNNN>` (Thông tư 01/2018/TT-VPCP).
+    DossierCode,
+    /// 12-digit personal ID (căn cước công dân).
+    Cccd,
+    /// A date, normalized to yyyy-mm-dd.
+    Date,
+    /// A birth date: a date not in the future.
+    BirthDate,
+    /// 10 digits starting with 0.
+    Phone,
+    /// Procedure code such as 1.001193.
+    ProcedureCode,
+    /// Number and symbol of a document, such as 1267/QĐ-UBND.
+    DocNumber,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PipelineFile {
+    pipeline: Meta,
+    #[serde(default)]
+    field: Vec<FieldSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Meta {
+    name: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: String,
+    #[serde(default)]
+    other_person_pages: Option<TitleList>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TitleList {
+    titles: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FieldSpec {
+    name: String,
+    kind: Kind,
+    #[serde(default)]
+    required: bool,
+    #[serde(default)]
+    rule: Vec<RuleSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSpec {
+    label: String,
+    pattern: String,
+    #[serde(default)]
+    applicant: bool,
+    #[serde(default)]
+    continues: bool,
+    #[serde(default)]
+    line_start: bool,
+}
+
+/// A loaded, checked pipeline.
+#[derive(Debug)]
+pub struct Pipeline {
+    pub name: String,
+    pub fields: Vec<Field>,
+    other_person_titles: Vec<Vec<char>>,
+}
+
+#[derive(Debug)]
+pub struct Field {
+    pub name: String,
+    pub kind: Kind,
+    pub required: bool,
+    rules: Vec<Rule>,
+}
+
+#[derive(Debug)]
+struct Rule {
+    label: Vec<char>,
+    pattern: Regex,
+    applicant: bool,
+    continues: bool,
+    line_start: bool,
+}
+
+impl Pipeline {
+    /// The built-in default pipeline.
+    pub fn builtin() -> Pipeline {
+        Pipeline::parse(DEFAULT_PIPELINE, "pipelines/tthc.toml (built in)").expect("the built-in pipeline is valid")
+    }
+
+    pub fn load(path: &Path) -> Result<Pipeline, PipelineError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| PipelineError::Read { path: path.display().to_string(), source: e })?;
+        Pipeline::parse(&text, &path.display().to_string())
+    }
+
+    pub fn parse(text: &str, path: &str) -> Result<Pipeline, PipelineError> {
+        let file: PipelineFile =
+            toml::from_str(text).map_err(|e| PipelineError::Parse { path: path.into(), message: e.to_string() })?;
+        let mut fields = Vec::new();
+        for f in file.field {
+            let mut rules = Vec::new();
+            for r in f.rule {
+                // A value follows its label: the pattern is anchored there.
+                let pattern = Regex::new(&format!("^(?:{})", r.pattern)).map_err(|e| PipelineError::Pattern {
+                    path: path.into(),
+                    field: f.name.clone(),
+                    label: r.label.clone(),
+                    message: e.to_string(),
+                })?;
+                rules.push(Rule {
+                    label: fold(&r.label),
+                    pattern,
+                    applicant: r.applicant,
+                    continues: r.continues,
+                    line_start: r.line_start,
+                });
+            }
+            // Longer labels first: "Địa chỉ thường trú" before "Địa chỉ".
+            rules.sort_by_key(|r| std::cmp::Reverse(r.label.len()));
+            fields.push(Field { name: f.name, kind: f.kind, required: f.required, rules });
+        }
+        let other_person_titles =
+            file.pipeline.other_person_pages.map(|t| t.titles.iter().map(|s| fold(s)).collect()).unwrap_or_default();
+        Ok(Pipeline { name: file.pipeline.name, fields, other_person_titles })
+    }
+
+    pub fn required_fields(&self) -> impl Iterator<Item = &str> {
+        self.fields.iter().filter(|f| f.required).map(|f| f.name.as_str())
+    }
+}
+
+/// A field found in a dossier, as the manifest records it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct FieldValue {
+    pub value: String,
+    /// 0..1
+    pub confidence: f32,
+    /// 1-based page of the dossier (the manifest's page `index`).
+    pub page: usize,
+    /// Box of the value's words on that page: pixels of the upright, deskewed
+    /// page at source resolution.
+    pub bbox: BBox,
+    /// The text the value was read from, as recognized.
+    pub source_text: String,
+    pub flags: Vec<String>,
+    /// Other values found for the field when pages disagree (flag `conflict`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<Alternative>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Alternative {
+    pub value: String,
+    pub confidence: f32,
+    pub page: usize,
+    pub source_text: String,
+}
+
+/// Folds text for label matching: no diacritics, đ→d, lower case; one output
+/// char per input char, so positions carry over.
+pub fn fold(s: &str) -> Vec<char> {
+    s.nfc().map(fold_char).collect()
+}
+
+fn fold_char(c: char) -> char {
+    let base = match c {
+        'đ' | 'Đ' => 'd',
+        _ => std::iter::once(c).nfd().next().unwrap_or(c),
+    };
+    base.to_lowercase().next().unwrap_or(base)
+}
+
+/// Text of one or more lines with, for each char, the word it belongs to.
+struct Span<'a> {
+    chars: Vec<char>,
+    folded: Vec<char>,
+    word_at: Vec<Option<usize>>,
+    words: Vec<&'a OcrWord>,
+}
+
+impl<'a> Span<'a> {
+    fn new(lines: &[&'a OcrLine]) -> Span<'a> {
+        let mut s = Span { chars: Vec::new(), folded: Vec::new(), word_at: Vec::new(), words: Vec::new() };
+        for w in lines.iter().flat_map(|l| &l.words) {
+            if !s.chars.is_empty() {
+                s.chars.push(' ');
+                s.word_at.push(None);
+            }
+            let i = s.words.len();
+            s.words.push(w);
+            for c in w.text.chars() {
+                s.chars.push(c);
+                s.word_at.push(Some(i));
+            }
+        }
+        s.folded = s.chars.iter().map(|&c| fold_char(c)).collect();
+        s
+    }
+
+    fn text(&self, from: usize, to: usize) -> String {
+        self.chars[from..to].iter().collect()
+    }
+
+    /// Words covering chars `from..to`: their box and mean confidence (0..1).
+    fn words_in(&self, from: usize, to: usize) -> (BBox, f32) {
+        let mut idx: Vec<usize> = self.word_at[from..to].iter().flatten().copied().collect();
+        idx.dedup();
+        let mut bbox = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
+        let mut conf = 0.0;
+        for &i in &idx {
+            let b = self.words[i].bbox;
+            bbox = [bbox[0].min(b[0]), bbox[1].min(b[1]), bbox[2].max(b[2]), bbox[3].max(b[3])];
+            conf += self.words[i].conf;
+        }
+        if idx.is_empty() {
+            return ([0.0; 4], 0.0);
+        }
+        (bbox, conf / idx.len() as f32 / 100.0)
+    }
+}
+
+/// Finds `label` in `text` allowing a few edits; returns (start, end, edits)
+/// of the best occurrence that starts and ends at word boundaries.
+fn find_label(label: &[char], text: &[char], line_start: bool) -> Option<(usize, usize, usize)> {
+    let (m, n) = (label.len(), text.len());
+    if m == 0 || n == 0 {
+        return None;
+    }
+    let max_edits = if m <= 4 { 0 } else { (m / 6).max(1) };
+    // Sellers' algorithm: edit distance with a free start in `text`.
+    let mut prev: Vec<usize> = vec![0; n + 1];
+    let mut prev_start: Vec<usize> = (0..=n).collect();
+    let mut cur = vec![0; n + 1];
+    let mut cur_start = vec![0; n + 1];
+    for i in 1..=m {
+        cur[0] = i;
+        cur_start[0] = 0;
+        for j in 1..=n {
+            let cost = (label[i - 1] != text[j - 1]) as usize;
+            let mut best = (prev[j - 1] + cost, prev_start[j - 1]);
+            if prev[j] + 1 < best.0 {
+                best = (prev[j] + 1, prev_start[j]);
+            }
+            if cur[j - 1] + 1 < best.0 {
+                best = (cur[j - 1] + 1, cur_start[j - 1]);
+            }
+            cur[j] = best.0;
+            cur_start[j] = best.1;
+        }
+        std::mem::swap(&mut prev, &mut cur);
+        std::mem::swap(&mut prev_start, &mut cur_start);
+    }
+    let boundary_before = |s: usize| s == 0 || !text[s - 1].is_alphanumeric();
+    let boundary_after = |e: usize| e == n || !text[e].is_alphanumeric();
+    let mut found: Option<(usize, usize, usize)> = None;
+    for j in 1..=n {
+        let (d, s) = (prev[j], prev_start[j]);
+        if d > max_edits || !boundary_before(s) || !boundary_after(j) {
+            continue;
+        }
+        if line_start && text[..s].iter().any(|c| c.is_alphanumeric()) {
+            continue;
+        }
+        if found.is_none_or(|(_, _, fd)| d < fd) {
+            found = Some((s, j, d));
+        }
+    }
+    found
+}
+
+/// One value a rule read.
+#[derive(Clone, Debug)]
+struct Candidate {
+    value: String,
+    confidence: f32,
+    page: usize,
+    bbox: BBox,
+    source_text: String,
+    flags: Vec<String>,
+}
+
+/// Extracts every field of `pipeline` from a dossier's recognized pages
+/// (`(page index, page)`, 1-based as in the manifest).
+pub fn extract(pipeline: &Pipeline, pages: &[(usize, &OcrPage)]) -> BTreeMap<String, FieldValue> {
+    let mut out = BTreeMap::new();
+    for field in &pipeline.fields {
+        let mut cands = Vec::new();
+        for &(index, page) in pages {
+            let other_person = is_other_person_page(pipeline, page);
+            for (li, _) in page.lines.iter().enumerate() {
+                // One value per line and field: the most specific label wins.
+                for rule in &field.rules {
+                    if rule.applicant && other_person {
+                        continue;
+                    }
+                    if let Some(c) = apply_rule(rule, field.kind, page, li, index) {
+                        cands.push(c);
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(v) = decide(cands) {
+            out.insert(field.name.clone(), v);
+        }
+    }
+    cross_check(&mut out);
+    out
+}
+
+fn is_other_person_page(pipeline: &Pipeline, page: &OcrPage) -> bool {
+    if pipeline.other_person_titles.is_empty() {
+        return false;
+    }
+    page.lines.iter().take(8).any(|l| {
+        let text: String = l.words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+        let f = fold(&text);
+        pipeline.other_person_titles.iter().any(|t| find_label(t, &f, false).is_some())
+    })
+}
+
+fn apply_rule(rule: &Rule, kind: Kind, page: &OcrPage, li: usize, index: usize) -> Option<Candidate> {
+    let line = &page.lines[li];
+    let first = Span::new(&[line]);
+    let (_, end, edits) = find_label(&rule.label, &first.folded, rule.line_start)?;
+    let mut lines = vec![line];
+    let next = page.lines.get(li + 1);
+    let rest_blank = first.chars[end..].iter().all(|c| !c.is_alphanumeric());
+    if let Some(next) = next {
+        // The value starts on the next line, or wraps onto it.
+        if rest_blank || (rule.continues && continues_onto(page, line, &first.chars[end..], next)) {
+            lines.push(next);
+        }
+    }
+    let span = Span::new(&lines);
+    // Skip the separator after the label.
+    let mut start = end;
+    while start < span.chars.len() && matches!(span.chars[start], ':' | ';' | '.' | ',' | ' ' | '_' | '|') {
+        start += 1;
+    }
+    let rest = span.text(start, span.chars.len());
+    let caps = rule.pattern.captures(&rest)?;
+    let m = caps.name("v").unwrap_or_else(|| caps.get(0).expect("group 0 exists"));
+    let (value, mut flags) = normalize(kind, m.as_str());
+    // Where the value stands in the text (an honorific dropped, say).
+    let (mut from, mut to) = (m.start(), m.end());
+    if let Some(k) = m.as_str().find(value.as_str()) {
+        (from, to) = (m.start() + k, m.start() + k + value.len());
+    }
+    let (from, to) = (start + rest[..from].chars().count(), start + rest[..to].chars().count());
+    let (bbox, ocr_conf) = span.words_in(from, to);
+    let label_quality = 1.0 - 0.5 * edits as f32 / rule.label.len().max(1) as f32;
+    let mut confidence = ocr_conf * label_quality;
+    if !flags.is_empty() {
+        confidence *= 0.5;
+    }
+    if value.is_empty() {
+        return None;
+    }
+    flags.sort();
+    Some(Candidate { value, confidence, page: index, bbox, source_text: span.text(0, span.chars.len()), flags })
+}
+
+/// A value goes on to the next line when that line carries no label of its
+/// own and the value was cut: it ends with a comma, its line runs to the right
+/// margin, or the next line starts in lower case or with an administrative
+/// unit.
+fn continues_onto(page: &OcrPage, line: &OcrLine, value_so_far: &[char], next: &OcrLine) -> bool {
+    let next_text: String = next.words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+    if next_text.chars().take(40).any(|c| c == ':') || next.bbox[1] < line.bbox[1] {
+        return false;
+    }
+    let ends_comma = value_so_far.iter().rev().find(|c| !c.is_whitespace()) == Some(&',');
+    let first = next_text.chars().next().is_some_and(|c| c.is_lowercase());
+    let folded: String = fold(&next_text).into_iter().collect();
+    let unit =
+        ["xa ", "huyen ", "tinh ", "phuong ", "quan ", "thanh pho ", "thi tran "].iter().any(|u| folded.starts_with(u));
+    let (left, right) = page.lines.iter().fold((f32::MAX, f32::MIN), |(l, r), x| (l.min(x.bbox[0]), r.max(x.bbox[2])));
+    let at_margin = line.bbox[2] >= right - 0.08 * (right - left);
+    ends_comma || first || unit || at_margin
+}
+
+fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Normalizes a raw value by kind; returns it with the flags of failed checks.
+pub fn normalize(kind: Kind, raw: &str) -> (String, Vec<String>) {
+    let raw: String = raw.nfc().collect();
+    let mut flags = Vec::new();
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    let value = match kind {
+        Kind::Text => collapse(raw.trim_end_matches(['.', ',', ';', ':', ' '])),
+        Kind::PersonName => {
+            let mut v = collapse(raw.trim_matches(|c: char| !c.is_alphabetic()));
+            // The honorific is not part of the name (also when OCR lost its marks).
+            for h in ["Ông ", "Bà ", "Ong ", "Ba ", "ông ", "bà "] {
+                if v.starts_with(h) && v[h.len()..].split(' ').count() >= 2 {
+                    v = v[h.len()..].to_string();
+                    break;
+                }
+            }
+            let words = v.split(' ').count();
+            if !(2..=6).contains(&words) || v.chars().any(|c| !(c.is_alphabetic() || c == ' ')) {
+                flags.push("invalid_name".into());
+            }
+            v
+        }
+        Kind::DossierCode => {
+            let v: String = raw
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .map(|c| if c == ':' || c == ',' { '.' } else { c.to_ascii_uppercase() })
+                .collect();
+            let re = Regex::new(r"^[0-9A-Z]+(\.[0-9A-Z]+)*-(\d{6})-\d{4}$").expect("valid");
+            match re.captures(&v) {
+                Some(c) => {
+                    let d = &c[2];
+                    let (y, m, dd) = (
+                        2000 + d[0..2].parse::<i32>().unwrap_or(0),
+                        d[2..4].parse().unwrap_or(0),
+                        d[4..6].parse().unwrap_or(0),
+                    );
+                    if !valid_date(y, m, dd) {
+                        flags.push("invalid_date_in_code".into());
+                    }
+                }
+                None => flags.push("invalid_dossier_code".into()),
+            }
+            v
+        }
+        Kind::Cccd => {
+            let v = digits(&raw);
+            if v.len() != 12 {
+                flags.push("invalid_id_length".into());
+            } else if !PROVINCE_CODES.contains(&&v[0..3]) {
+                flags.push("unknown_province_code".into());
+            }
+            v
+        }
+        Kind::Date | Kind::BirthDate => match parse_date(&raw) {
+            Some((y, m, d)) => {
+                let this_year = time::OffsetDateTime::now_utc().year();
+                let latest = if kind == Kind::BirthDate { this_year } else { this_year + 2 };
+                if !(1900..=latest).contains(&y) {
+                    flags.push("implausible_date".into());
+                }
+                format!("{y:04}-{m:02}-{d:02}")
+            }
+            None => {
+                flags.push("invalid_date".into());
+                collapse(&raw)
+            }
+        },
+        Kind::Phone => {
+            let v = digits(&raw);
+            if v.len() != 10 || !v.starts_with('0') {
+                flags.push("invalid_phone".into());
+            } else if !PHONE_PREFIXES.iter().any(|p| v.starts_with(p)) {
+                flags.push("unknown_phone_prefix".into());
+            }
+            v
+        }
+        Kind::ProcedureCode => {
+            let v: String = raw
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .map(|c| if c == ',' || c == ':' { '.' } else { c })
+                .collect();
+            if !Regex::new(r"^\d\.\d{6}$").expect("valid").is_match(&v) {
+                flags.push("invalid_procedure_code".into());
+            }
+            v
+        }
+        Kind::DocNumber => raw.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase(),
+    };
+    (value, flags)
+}
+
+/// `dd/mm/yyyy` (also `.` or `-`), or `ngày dd tháng mm năm yyyy`.
+pub fn parse_date(s: &str) -> Option<(i32, u32, u32)> {
+    let f: String = fold(s).into_iter().collect();
+    let nums: Vec<&str> = f.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()).collect();
+    if nums.len() != 3 {
+        return None;
+    }
+    let (d, m, y) = (nums[0].parse().ok()?, nums[1].parse().ok()?, nums[2].parse().ok()?);
+    if nums[2].len() != 4 {
+        return None;
+    }
+    valid_date(y, m, d).then_some((y, m, d))
+}
+
+fn valid_date(y: i32, m: u32, d: u32) -> bool {
+    let Ok(month) = time::Month::try_from(m as u8) else { return false };
+    d >= 1 && d <= month.length(y) as u32 && m >= 1
+}
+
+/// Province codes of the personal ID (Thông tư 59/2021/TT-BCA, Phụ lục I).
+pub const PROVINCE_CODES: [&str; 63] = [
+    "001", "002", "004", "006", "008", "010", "011", "012", "014", "015", "017", "019", "020", "022", "024", "025",
+    "026", "027", "030", "031", "033", "034", "035", "036", "037", "038", "040", "042", "044", "045", "046", "048",
+    "049", "051", "052", "054", "056", "058", "060", "062", "064", "066", "067", "068", "070", "072", "074", "075",
+    "077", "079", "080", "082", "083", "084", "086", "087", "089", "091", "092", "093", "094", "095", "096",
+];
+
+/// Mobile prefixes in use, and 02x for fixed lines.
+const PHONE_PREFIXES: [&str; 37] = [
+    "032", "033", "034", "035", "036", "037", "038", "039", "052", "055", "056", "058", "059", "070", "076", "077",
+    "078", "079", "081", "082", "083", "084", "085", "086", "087", "088", "089", "090", "091", "092", "093", "094",
+    "096", "097", "098", "099", "02",
+];
+
+/// Groups candidates by value: agreement raises confidence, disagreement keeps
+/// every value and flags `conflict`.
+fn decide(cands: Vec<Candidate>) -> Option<FieldValue> {
+    if cands.is_empty() {
+        return None;
+    }
+    let key = |v: &str| collapse(&v.to_lowercase());
+    let mut groups: Vec<Vec<Candidate>> = Vec::new();
+    for c in cands {
+        match groups.iter_mut().find(|g| key(&g[0].value) == key(&c.value)) {
+            Some(g) => g.push(c),
+            None => groups.push(vec![c]),
+        }
+    }
+    let score = |g: &Vec<Candidate>| 1.0 - g.iter().map(|c| 1.0 - c.confidence.clamp(0.0, 0.99)).product::<f32>();
+    // Clean readings first, then how many pages agree, then confidence.
+    groups.sort_by(|a, b| {
+        let clean = |g: &Vec<Candidate>| g.iter().any(|c| c.flags.is_empty());
+        clean(b).cmp(&clean(a)).then(b.len().cmp(&a.len())).then(score(b).total_cmp(&score(a)))
+    });
+    let best = &groups[0];
+    let lead = best.iter().max_by(|a, b| a.confidence.total_cmp(&b.confidence)).expect("non-empty group");
+    let mut flags: Vec<String> = lead.flags.clone();
+    let mut confidence = score(best);
+    let alternatives: Vec<Alternative> = groups[1..]
+        .iter()
+        .flat_map(|g| g.iter())
+        .map(|c| Alternative {
+            value: c.value.clone(),
+            confidence: round3(c.confidence),
+            page: c.page,
+            source_text: c.source_text.clone(),
+        })
+        .collect();
+    if !alternatives.is_empty() {
+        flags.push("conflict".into());
+        confidence *= 0.5;
+    }
+    Some(FieldValue {
+        value: lead.value.clone(),
+        confidence: round3(confidence),
+        page: lead.page,
+        bbox: lead.bbox.map(|v| v.round()),
+        source_text: lead.source_text.clone(),
+        flags,
+        alternatives,
+    })
+}
+
+fn round3(v: f32) -> f32 {
+    (v * 1000.0).round() / 1000.0
+}
+
+fn flag(f: &mut FieldValue, name: &str) {
+    if !f.flags.iter().any(|x| x == name) {
+        f.flags.push(name.to_string());
+        f.confidence = round3(f.confidence * 0.5);
+    }
+}
+
+/// Checks between fields: the ID against the birth date, the code's date
+/// against the date received, the date promised after the date received.
+fn cross_check(fields: &mut BTreeMap<String, FieldValue>) {
+    let date = |fields: &BTreeMap<String, FieldValue>, k: &str| {
+        fields.get(k).and_then(|f| {
+            let v = &f.value;
+            (v.len() == 10)
+                .then(|| (v[0..4].parse::<i32>().ok(), v[5..7].parse::<u32>().ok(), v[8..10].parse::<u32>().ok()))
+        })
+    };
+    if let (Some((Some(y), _, _)), Some(id)) =
+        (date(fields, "ngay_sinh"), fields.get("so_dinh_danh").map(|f| f.value.clone()))
+    {
+        if id.len() == 12 && !cccd_matches_birth_year(&id, y) {
+            if let Some(f) = fields.get_mut("so_dinh_danh") {
+                flag(f, "id_birth_mismatch");
+            }
+        }
+    }
+    let received = date(fields, "ngay_tiep_nhan");
+    if let (Some((Some(y), Some(m), Some(d))), Some(code)) = (received, fields.get("ma_ho_so").map(|f| f.value.clone()))
+    {
+        let parts: Vec<&str> = code.rsplitn(3, '-').collect();
+        if parts.len() == 3 && parts[1] != format!("{:02}{m:02}{d:02}", y % 100) {
+            if let Some(f) = fields.get_mut("ma_ho_so") {
+                flag(f, "code_date_mismatch");
+            }
+        }
+    }
+    if let (Some(r), Some(due)) = (received, date(fields, "ngay_hen_tra")) {
+        if due < r {
+            if let Some(f) = fields.get_mut("ngay_hen_tra") {
+                flag(f, "before_received");
+            }
+        }
+    }
+}
+
+/// The century-and-sex digit (0/1: 1900s, 2/3: 2000s, 4/5: 2100s…) and the
+/// two year digits of a 12-digit ID agree with the birth year.
+pub fn cccd_matches_birth_year(id: &str, year: i32) -> bool {
+    let b = id.as_bytes();
+    if b.len() != 12 || !b.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let century = 1900 + 100 * ((b[3] - b'0') as i32 / 2);
+    let yy = ((b[4] - b'0') * 10 + (b[5] - b'0')) as i32;
+    century + yy == year
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{OcrLine, OcrWord};
+
+    fn page(lines: &[&str]) -> OcrPage {
+        let mut p = OcrPage { width: 1000, height: 1000, lines: vec![] };
+        for (i, l) in lines.iter().enumerate() {
+            let y = i as f32 * 30.0;
+            let words = l
+                .split(' ')
+                .enumerate()
+                .map(|(k, w)| OcrWord {
+                    text: w.to_string(),
+                    bbox: [k as f32 * 50.0, y, k as f32 * 50.0 + 40.0, y + 20.0],
+                    conf: 95.0,
+                })
+                .collect();
+            p.lines.push(OcrLine { bbox: [0.0, y, 900.0, y + 20.0], words });
+        }
+        p
+    }
+
+    fn fields(lines: &[&str]) -> BTreeMap<String, FieldValue> {
+        let p = page(lines);
+        extract(&Pipeline::builtin(), &[(1, &p)])
+    }
+
+    #[test]
+    fn folding_keeps_positions() {
+        let f: String = fold("Họ và Tên ĐƯỜNG").into_iter().collect();
+        assert_eq!(f, "ho va ten duong");
+    }
+
+    #[test]
+    fn labels_match_without_diacritics_and_with_ocr_noise() {
+        let label = fold("Tiếp nhận hồ sơ của");
+        assert!(find_label(&label, &fold("Tiep nhan ho so cua: Ba X"), false).is_some());
+        assert!(find_label(&label, &fold("Tiếp nhận hồ sợ cùa: Bà X"), false).is_some());
+        assert!(find_label(&label, &fold("Tiep nhăn hô so cüa: X"), false).is_some());
+        assert!(find_label(&label, &fold("Nội dung yêu cầu giải quyết"), false).is_none());
+        // Short labels must match exactly and at word boundaries.
+        assert!(find_label(&fold("Số"), &fold("Sốt cao"), true).is_none());
+        assert!(find_label(&fold("Số"), &fold("Số: 12/QĐ-UBND"), true).is_some());
+    }
+
+    #[test]
+    fn label_rules_read_values() {
+        let f = fields(&[
+            "Mã hồ sơ: 000:00.20.H40-231204-0001",
+            "Tiếp nhận hồ sơ của: Bà Nguyễn Thị Hoa",
+            "Số định danh cá nhân: 036 184 001 234",
+            "Sinh ngày: 12/03/1984",
+            "Số điện thoại liên hệ: 0912 345 678",
+            "Địa chỉ thường trú: Xóm 3, xã Xuân Ninh,",
+            "huyện Xuân Trường, tỉnh Nam Định",
+            "Nội dung yêu cầu giải quyết: Đăng ký thường trú",
+            "Mã thủ tục: 1.001022",
+            "Thời gian nhận hồ sơ: 09 giờ 15 phút, ngày 04/12/2023",
+            "Thời gian trả kết quả giải quyết hồ sơ: ngày 06/12/2023",
+            "Số: 1267/QĐ-UBND",
+        ]);
+        let v = |k: &str| f.get(k).map(|x| x.value.as_str()).unwrap_or("<missing>");
+        assert_eq!(v("ma_ho_so"), "000.00.20.H40-231204-0001");
+        assert_eq!(v("ho_ten"), "Nguyễn Thị Hoa");
+        assert_eq!(v("so_dinh_danh"), "036184001234");
+        assert_eq!(v("ngay_sinh"), "1984-03-12");
+        assert_eq!(v("so_dien_thoai"), "0912345678");
+        assert_eq!(v("dia_chi"), "Xóm 3, xã Xuân Ninh, huyện Xuân Trường, tỉnh Nam Định");
+        assert_eq!(v("ten_thu_tuc"), "Đăng ký thường trú");
+        assert_eq!(v("ma_thu_tuc"), "1.001022");
+        assert_eq!(v("ngay_tiep_nhan"), "2023-12-04");
+        assert_eq!(v("ngay_hen_tra"), "2023-12-06");
+        assert_eq!(v("so_ky_hieu"), "1267/QĐ-UBND");
+        for (k, x) in &f {
+            assert!(x.flags.is_empty(), "{k}: {:?}", x.flags);
+            assert!(x.confidence > 0.5 && x.confidence <= 1.0, "{k}: {}", x.confidence);
+            assert_eq!(x.page, 1);
+        }
+        assert_eq!(f["ho_ten"].bbox, [300.0, 30.0, 440.0, 50.0], "the name's words, not the honorific");
+    }
+
+    #[test]
+    fn labels_that_lost_their_diacritics_still_match() {
+        let f = fields(&[
+            "Tiep nhan ho so cua: Ong Lê Văn Tâm",
+            "So dinh danh ca nhan: 036095011223",
+            "Ma thu tuc: 1.001193",
+        ]);
+        assert_eq!(f["ho_ten"].value, "Lê Văn Tâm");
+        assert_eq!(f["so_dinh_danh"].value, "036095011223");
+        assert_eq!(f["ma_thu_tuc"].value, "1.001193");
+    }
+
+    #[test]
+    fn failed_checks_flag_and_keep() {
+        let f = fields(&["Số định danh cá nhân: 999184001234", "Sinh ngày: 31/02/1984", "Số điện thoại: 0112345678"]);
+        assert!(f["so_dinh_danh"].flags.contains(&"unknown_province_code".to_string()));
+        assert!(f["so_dinh_danh"].confidence < 0.5);
+        assert!(f["ngay_sinh"].flags.contains(&"invalid_date".to_string()));
+        assert!(f["so_dien_thoai"].flags.contains(&"unknown_phone_prefix".to_string()));
+    }
+
+    #[test]
+    fn id_must_agree_with_birth_year() {
+        assert!(cccd_matches_birth_year("036184001234", 1984));
+        assert!(cccd_matches_birth_year("036320559936", 2020));
+        assert!(!cccd_matches_birth_year("036084001234", 2084));
+        let f = fields(&["Số định danh cá nhân: 036084001234", "Sinh ngày: 12/03/1994"]);
+        assert!(f["so_dinh_danh"].flags.contains(&"id_birth_mismatch".to_string()));
+    }
+
+    #[test]
+    fn code_date_must_agree_with_date_received() {
+        let f = fields(&["Mã hồ sơ: 000.00.20.H40-231205-0001", "Thời gian nhận hồ sơ: ngày 04/12/2023"]);
+        assert!(f["ma_ho_so"].flags.contains(&"code_date_mismatch".to_string()));
+    }
+
+    #[test]
+    fn pages_that_disagree_keep_both_values() {
+        let p1 = page(&["Tiếp nhận hồ sơ của: Ông Trần Văn Bình"]);
+        let p2 = page(&["Tôi tên là: Trần Văn Bính"]);
+        let p3 = page(&["Chấp thuận đề nghị của ông Trần Văn Bình, sinh ngày 21/09/1979"]);
+        let f = extract(&Pipeline::builtin(), &[(1, &p1), (2, &p2), (3, &p3)]);
+        let n = &f["ho_ten"];
+        assert_eq!(n.value, "Trần Văn Bình");
+        assert!(n.flags.contains(&"conflict".to_string()));
+        assert_eq!(n.alternatives.len(), 1);
+        assert_eq!(n.alternatives[0].value, "Trần Văn Bính");
+        // Agreement without conflict raises confidence above one reading.
+        let f = extract(&Pipeline::builtin(), &[(1, &p1), (3, &p3)]);
+        let one = extract(&Pipeline::builtin(), &[(1, &p1)]);
+        assert!(f["ho_ten"].confidence > one["ho_ten"].confidence);
+    }
+
+    #[test]
+    fn birth_registration_child_is_not_the_applicant() {
+        let f = fields(&[
+            "TỜ KHAI ĐĂNG KÝ KHAI SINH",
+            "Họ, chữ đệm, tên người yêu cầu: Đỗ Thị Hồng Lan",
+            "Giấy tờ tùy thân: Căn cước công dân số 036189215871",
+            "Họ, chữ đệm, tên: PHẠM KIM TUYẾT",
+            "Ngày, tháng, năm sinh: 13/01/2022",
+            "Sinh ngày: 13/01/2022",
+        ]);
+        assert_eq!(f["ho_ten"].value, "Đỗ Thị Hồng Lan");
+        assert_eq!(f["so_dinh_danh"].value, "036189215871");
+        assert!(!f.contains_key("ngay_sinh"), "{:?}", f.get("ngay_sinh"));
+    }
+
+    #[test]
+    fn dates_in_words() {
+        assert_eq!(parse_date("ngày 04 tháng 12 năm 2023"), Some((2023, 12, 4)));
+        assert_eq!(parse_date("4/12/2023"), Some((2023, 12, 4)));
+        assert_eq!(parse_date("31/02/2023"), None);
+    }
+
+    #[test]
+    fn bad_pipelines_are_refused_with_the_reason() {
+        let e = Pipeline::parse(
+            "[pipeline]\nname='x'\n[[field]]\nname='a'\nkind='text'\n[[field.rule]]\nlabel='A'\npattern='('\n",
+            "x.toml",
+        );
+        assert!(matches!(e, Err(PipelineError::Pattern { .. })));
+        let e = Pipeline::parse("[pipeline]\nname='x'\n[[field]]\nname='a'\nkind='nope'\n", "x.toml");
+        assert!(matches!(e, Err(PipelineError::Parse { .. })));
+    }
+}
