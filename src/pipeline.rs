@@ -325,3 +325,31 @@ fn process_page(index: usize, path: &Path, name: &str, frame: u32, opts: &Option
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dossier(rel: &str) -> DossierDir {
+        DossierDir { dir: PathBuf::from(rel), rel: rel.into(), files: vec![], skipped: vec![] }
+    }
+
+    #[test]
+    fn no_ocr_text_can_move_a_pdf_out_of_its_folder() {
+        let d = dossier("2023/12/hs1");
+        for code in ["../../../etc/passwd", "..", "/abs/path", "a\\..\\b", "CON", "x\u{0}y\nz", "..\\..\\win"] {
+            let rel = pdf_rel_path(&d, Some(code));
+            assert!(rel.starts_with("dossiers/2023/12/hs1/"), "{code:?} -> {rel}");
+            let name = &rel["dossiers/2023/12/hs1/".len()..];
+            assert!(!name.contains('/') && !name.contains('\\') && !name.starts_with('.'), "{code:?} -> {rel}");
+            assert!(!name.chars().any(char::is_control), "{code:?} -> {rel}");
+            let p = std::path::Path::new(&rel);
+            assert!(p.components().all(|c| matches!(c, std::path::Component::Normal(_))), "{rel}");
+        }
+        assert_eq!(pdf_rel_path(&d, None), "dossiers/2023/12/hs1/hs1.pdf");
+        assert_eq!(
+            pdf_rel_path(&d, Some("000.00.20.H40-231204-0001")),
+            "dossiers/2023/12/hs1/000.00.20.H40-231204-0001.pdf"
+        );
+    }
+}

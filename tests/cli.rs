@@ -303,6 +303,9 @@ fn corpus_dev_meets_the_accuracy_targets() {
     let text = score(&["text", c, "--pages-from", "manifest", o]);
     assert_eq!(text["missing_pages"], 0, "{text}");
     assert!(text["cer_mean"].as_f64().unwrap() <= 0.03, "{text}");
+    let fields = score(&["fields", c, o]);
+    assert!(fields["field_accuracy"].as_f64().unwrap() >= 0.97, "{fields}");
+    assert_eq!(fields["spurious"], 0, "{fields}");
     let align = score(&["align", c, o]);
     assert!(align["words_on_printed_lines"].as_f64().unwrap() >= 0.95, "{align}");
     let hostile = score(&["hostile", c, o]);
@@ -352,4 +355,94 @@ fn ocrmypdf_resources_never_stop_the_batch() {
             assert!(files.contains(&name), "{name} missing from the manifest");
         }
     }
+}
+
+fn fields_of(out: &Path, source: &str) -> Value {
+    dossier(&manifest(out), source)["fields"].clone()
+}
+
+#[test]
+fn fields_are_read_from_labels_that_lost_their_diacritics() {
+    let out = fresh_dir("fields-no-diacritics");
+    let o = run(&root().join("tests/fixtures/fields/no-diacritics"), &out, &["--quiet"]);
+    assert_eq!(o.status.code(), Some(0));
+    let f = fields_of(&out, "no-diacritics");
+    let v = |k: &str| f[k]["value"].as_str().unwrap_or("<missing>").to_string();
+    assert_eq!(v("ma_ho_so"), "000.00.20.H40-240610-0011");
+    assert_eq!(v("ho_ten"), "Phạm Thị Thu Hà");
+    assert_eq!(v("so_dinh_danh"), "036190002345");
+    assert_eq!(v("so_dien_thoai"), "0903111222");
+    assert_eq!(v("ma_thu_tuc"), "1.001022");
+    assert_eq!(v("ten_thu_tuc"), "Đăng ký thường trú");
+    assert_eq!(v("ngay_tiep_nhan"), "2024-06-10");
+    assert_eq!(v("ngay_hen_tra"), "2024-06-12");
+    assert_eq!(v("dia_chi"), "Xóm 4, xã Xuân Ninh, huyện Xuân Trường, tỉnh Nam Định");
+    let name = &f["ho_ten"];
+    assert_eq!(name["page"], 1);
+    assert!(name["confidence"].as_f64().unwrap() > 0.5);
+    assert!(name["source_text"].as_str().unwrap().contains("Tiep nhan ho so cua"));
+    assert_eq!(name["bbox"].as_array().unwrap().len(), 4);
+    // Clean and complete: exported to the portal, PDF named by its code.
+    let d = dossier(&manifest(&out), "no-diacritics").clone();
+    assert_eq!(d["pdf"], "dossiers/no-diacritics/000.00.20.H40-240610-0011.pdf");
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(out.join("portal/000.00.20.H40-240610-0011.json")).unwrap()).unwrap();
+    assert_eq!(json["MaHoSo"], "000.00.20.H40-240610-0011");
+    assert_eq!(json["ChuHoSo"], "Phạm Thị Thu Hà");
+    assert_eq!(json["SoGiayToChuHoSo"], "036190002345");
+    assert_eq!(json["MaTTHC"], "1.001022");
+    assert_eq!(json["NgayTiepNhan"], "2024-06-10");
+    assert_eq!(json["HoSoCoThanhPhanSoHoa"], true);
+    assert_eq!(json["TaiLieuNop"][0]["DuongDanTaiTepTin"], d["pdf"]);
+    assert!(out.join(json["TaiLieuNop"][0]["DuongDanTaiTepTin"].as_str().unwrap()).is_file());
+    let csv = std::fs::read_to_string(out.join("portal/upload.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.contains("000.00.20.H40-240610-0011,1.001022,Đăng ký thường trú,Phạm Thị Thu Hà"));
+}
+
+#[test]
+fn pages_that_disagree_are_flagged_and_held_for_review() {
+    let out = fresh_dir("fields-conflict");
+    let o = run(&root().join("tests/fixtures/fields/conflict"), &out, &["--quiet"]);
+    assert_eq!(o.status.code(), Some(0));
+    let f = fields_of(&out, "conflict");
+    let name = &f["ho_ten"];
+    assert!(name["flags"].as_array().unwrap().iter().any(|x| x == "conflict"), "{name}");
+    let mut both: Vec<&str> = vec![name["value"].as_str().unwrap()];
+    both.extend(name["alternatives"].as_array().unwrap().iter().map(|a| a["value"].as_str().unwrap()));
+    both.sort();
+    assert_eq!(both, ["Vũ Văn Hùng", "Vũ Văn Hưng"]);
+    // Fields the pages agree on are clean.
+    assert_eq!(f["so_dinh_danh"]["value"], "036085004321");
+    assert!(f["so_dinh_danh"]["flags"].as_array().unwrap().is_empty());
+    assert!(!out.join("portal/000.00.20.H40-240611-0012.json").exists(), "a conflict is not exported");
+    let review = std::fs::read_to_string(out.join("portal/needs_review.csv")).unwrap();
+    assert!(review.contains("conflict,000.00.20.H40-240611-0012,ho_ten: conflict"), "{review}");
+}
+
+#[test]
+fn a_birth_registration_child_is_never_the_applicant() {
+    let out = fresh_dir("fields-birth");
+    let o = run(&root().join("tests/fixtures/fields/birth"), &out, &["--quiet"]);
+    assert_eq!(o.status.code(), Some(0));
+    let f = fields_of(&out, "birth");
+    assert_eq!(f["ho_ten"]["value"], "Đỗ Thị Mai");
+    assert!(f["ho_ten"]["alternatives"].as_array().is_none_or(|a| a.is_empty()), "{}", f["ho_ten"]);
+    assert_eq!(f["so_dinh_danh"]["value"], "036192005555");
+    assert!(f.get("ngay_sinh").is_none(), "the child's birth date is not the applicant's: {}", f["ngay_sinh"]);
+    assert_eq!(f["ten_thu_tuc"]["value"], "Đăng ký khai sinh");
+}
+
+#[test]
+fn a_broken_pipeline_file_is_bad_usage() {
+    let dir = fresh_dir("bad-pipeline");
+    let p = dir.join("bad.toml");
+    std::fs::write(
+        &p,
+        "[pipeline]\nname = 'x'\n[[field]]\nname = 'a'\nkind = 'text'\n[[field.rule]]\nlabel = 'A'\npattern = '('\n",
+    )
+    .unwrap();
+    let o = run(&root().join("samples"), &dir.join("out"), &["--pipeline", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bad pattern"));
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Regenerates samples/: a few small scanned dossiers made by the project itself.
+"""Regenerates samples/ and tests/fixtures/: small scanned dossiers made by the
+project itself.
 
 Pages are rendered from text in Liberation Serif (metric-compatible with Times
 New Roman, as Nghị định 30/2020 documents are printed), then "scanned": a
@@ -8,6 +9,11 @@ CCITT G4 TIFF with a resolution tag. Deterministic (fixed seed).
 
 Needs: pip install pillow; apt-get install fonts-liberation2.
 Run from the repository root: python3 tools/make_samples.py
+
+samples/ is what the quick start digitizes; tests/fixtures/fields/ holds the
+cases the field-extraction tests need: labels printed without diacritics (as
+OCR sometimes reads them), a dossier whose pages disagree on the applicant's
+name, and a birth registration whose child must not be taken as the applicant.
 """
 import os, random, shutil, unicodedata
 from PIL import Image, ImageDraw, ImageFont
@@ -121,6 +127,68 @@ def save_g4(imgs, path, dpi):
     bw[0].save(path, "TIFF", compression="group4", dpi=(dpi, dpi), save_all=True, append_images=bw[1:])
 
 
+def strip_marks(s):
+    s = unicodedata.normalize("NFD", s).replace("đ", "d").replace("Đ", "D")
+    return "".join(c for c in s if not unicodedata.combining(c))
+
+
+def birth_form(applicant, cccd, address, child, child_birth, place_date):
+    return [
+        ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "b", "c"),
+        ("Độc lập - Tự do - Hạnh phúc", "b", "c"),
+        (None, "", ""),
+        ("TỜ KHAI ĐĂNG KÝ KHAI SINH", "b", "c"),
+        ("Kính gửi: Ủy ban nhân dân xã Xuân Ninh", "", "c"),
+        (None, "", ""),
+        (f"Họ, chữ đệm, tên người yêu cầu: {applicant}", "", "l"),
+        (f"Nơi cư trú: {address}", "", "l"),
+        (f"Giấy tờ tùy thân: Căn cước công dân số {cccd}", "", "l"),
+        ("Quan hệ với người được đăng ký khai sinh: Mẹ", "", "l"),
+        ("Đề nghị cơ quan đăng ký khai sinh cho người dưới đây:", "", "l"),
+        (f"Họ, chữ đệm, tên: {child}", "", "l"),
+        (f"Ngày, tháng, năm sinh: {child_birth}", "", "l"),
+        ("Giới tính: Nữ   Dân tộc: Kinh   Quốc tịch: Việt Nam", "", "l"),
+        (f"Làm tại: {place_date}", "", "l"),
+        ("Người yêu cầu", "b", "r"),
+    ]
+
+
+def fixtures():
+    out = os.path.join("tests", "fixtures", "fields")
+    if os.path.isdir(out):
+        shutil.rmtree(out)
+    addr = "Xóm 4, xã Xuân Ninh, huyện Xuân Trường, tỉnh Nam Định"
+    # Labels without diacritics; the values keep theirs.
+    d = os.path.join(out, "no-diacritics")
+    os.makedirs(d)
+    lines = receipt("000.00.20.H40-240610-0011", "Phạm Thị Thu Hà", "Bà", "036190002345", "0903111222", addr,
+                    "1.001022", "Đăng ký thường trú", "10/06/2024", "12/06/2024")
+    plain = []
+    for text, style, align in lines:
+        if text and ":" in text:
+            label, value = text.split(":", 1)
+            text = strip_marks(label) + ":" + value
+        plain.append((text, style, align))
+    save_jpeg(scan(render(plain, 200), 200), os.path.join(d, "1.jpg"), 200)
+    # Receipt and application disagree on the name.
+    d = os.path.join(out, "conflict")
+    os.makedirs(d)
+    save_jpeg(scan(render(receipt("000.00.20.H40-240611-0012", "Vũ Văn Hùng", "Ông", "036085004321", "0904222333",
+                                  addr, "1.004227", "Xác nhận tình trạng hôn nhân", "11/06/2024", "13/06/2024"), 200),
+                   200), os.path.join(d, "1.jpg"), 200)
+    save_jpeg(scan(render(application("Vũ Văn Hưng", "05/05/1985", "036085004321", addr, "0904222333",
+                                      "Xác nhận tình trạng hôn nhân"), 200), 200), os.path.join(d, "2.jpg"), 200)
+    # Birth registration: the child's name and birth date are not the applicant's.
+    d = os.path.join(out, "birth")
+    os.makedirs(d)
+    save_jpeg(scan(render(receipt("000.00.20.H40-240612-0013", "Đỗ Thị Mai", "Bà", "036192005555", "0905333444",
+                                  addr, "1.001193", "Đăng ký khai sinh", "12/06/2024", "14/06/2024"), 200), 200),
+              os.path.join(d, "1.jpg"), 200)
+    save_jpeg(scan(render(birth_form("Đỗ Thị Mai", "036192005555", addr, "NGUYỄN MINH ANH", "01/06/2024",
+                                     "xã Xuân Ninh, ngày 12 tháng 06 năm 2024"), 200), 200),
+              os.path.join(d, "2.jpg"), 200)
+
+
 def main():
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
@@ -162,6 +230,7 @@ def main():
                                   "Xóm 1, xã Xuân Phong, huyện Xuân Trường, tỉnh Nam Định", "1.001193",
                                   "Đăng ký khai sinh", "03/06/2024", "05/06/2024"), 200), 200, skew=-1.5),
               os.path.join(d3, "001.jpg"), 200)
+    fixtures()
 
 
 if __name__ == "__main__":
