@@ -377,7 +377,8 @@ fn apply_rule(rule: &Rule, kind: Kind, page: &OcrPage, li: usize, index: usize) 
     let rest_blank = first.chars[end..].iter().all(|c| !c.is_alphanumeric());
     if let Some(next) = next {
         // The value starts on the next line, or wraps onto it.
-        if rest_blank || (rule.continues && continues_onto(page, line, &first.chars[end..], next)) {
+        let labelled = next.words.iter().flat_map(|w| w.text.chars()).take(40).any(|c| c == ':');
+        if (rest_blank && !labelled) || (rule.continues && continues_onto(page, line, &first.chars[end..], next)) {
             lines.push(next);
         }
     }
@@ -818,6 +819,34 @@ mod tests {
         assert_eq!(f["ho_ten"].value, "Đỗ Thị Hồng Lan");
         assert_eq!(f["so_dinh_danh"].value, "036189215871");
         assert!(!f.contains_key("ngay_sinh"), "{:?}", f.get("ngay_sinh"));
+    }
+
+    #[test]
+    fn every_shipped_pipeline_loads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines");
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            if e.path().extension().is_some_and(|x| x == "toml") {
+                Pipeline::load(&e.path()).unwrap_or_else(|err| panic!("{err}"));
+                n += 1;
+            }
+        }
+        assert!(n >= 2);
+    }
+
+    #[test]
+    fn worked_example_reads_the_certificate() {
+        let p = Pipeline::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/example-hon-nhan.toml")).unwrap();
+        let page = page(&[
+            "GIẤY XÁC NHẬN TÌNH TRẠNG HÔN NHÂN",
+            "Số: 125/XNHN",
+            "Tình trạng hôn nhân: Chưa đăng ký kết hôn với ai",
+            "Giấy này có giá trị sử dụng đến ngày: 15/12/2024",
+        ]);
+        let f = extract(&p, &[(1, &page)]);
+        assert_eq!(f["tinh_trang_hon_nhan"].value, "Chưa đăng ký kết hôn với ai");
+        assert_eq!(f["gia_tri_den_ngay"].value, "2024-12-15");
+        assert_eq!(f["so_ky_hieu"].value, "125/XNHN");
     }
 
     #[test]
