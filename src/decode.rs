@@ -683,6 +683,27 @@ mod tests {
     }
 
     #[test]
+    fn lzw_deflate_and_multipage_tiffs_decode_losslessly() {
+        use tiff::encoder::{colortype, Compression, DeflateLevel, TiffEncoder};
+        let gray: Vec<u8> = (0..64 * 48).map(|i| (i * 7 % 251) as u8).collect();
+        let rgb: Vec<u8> = (0..64 * 48 * 3).map(|i| (i * 3 % 256) as u8).collect();
+        let mut bytes = Vec::new();
+        {
+            let mut enc = TiffEncoder::new(Cursor::new(&mut bytes)).unwrap().with_compression(Compression::Lzw);
+            enc.write_image::<colortype::Gray8>(64, 48, &gray).unwrap();
+            let mut enc = enc.with_compression(Compression::Deflate(DeflateLevel::Balanced));
+            enc.write_image::<colortype::RGB8>(64, 48, &rgb).unwrap();
+        }
+        assert_eq!(tiff_page_count(&bytes).unwrap(), 2);
+        let p0 = decode_bytes(bytes.clone(), 0).unwrap();
+        assert_eq!(p0.gray.data, gray);
+        let p1 = decode_bytes(bytes, 1).unwrap();
+        assert!(matches!(p1.embed, Embed::Flate { color: Color::Rgb, bits: 8, .. }));
+        let expect: Vec<u8> = rgb.chunks(3).map(|p| luma(p[0], p[1], p[2])).collect();
+        assert_eq!(p1.gray.data, expect);
+    }
+
+    #[test]
     fn truncated_jpeg_header_is_an_error() {
         assert!(jpeg_info(b"\xFF\xD8\xFF\xE0\x00\x10JFIF").is_err());
     }

@@ -850,6 +850,39 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_normalizes_and_checks() {
+        let ok = |k, raw: &str, want: &str| {
+            let (v, flags) = normalize(k, raw);
+            assert_eq!((v.as_str(), flags), (want, vec![]), "{k:?} {raw:?}");
+        };
+        let bad = |k, raw: &str, flag: &str| {
+            let (_, flags) = normalize(k, raw);
+            assert!(flags.iter().any(|f| f == flag), "{k:?} {raw:?}: {flags:?}");
+        };
+        ok(Kind::Text, "  Đăng ký   kết hôn. ", "Đăng ký kết hôn");
+        ok(Kind::PersonName, "Bà Nguyễn Thị Hoa", "Nguyễn Thị Hoa");
+        ok(Kind::PersonName, "Ong Lê Văn Tâm", "Lê Văn Tâm");
+        bad(Kind::PersonName, "Nguyễn 3 Hoa", "invalid_name");
+        ok(Kind::DossierCode, "000:00.20.h40-231204-0001", "000.00.20.H40-231204-0001");
+        bad(Kind::DossierCode, "000.00.20.H40-231304-0001", "invalid_date_in_code");
+        bad(Kind::DossierCode, "000.00.20.H40-2312-0001", "invalid_dossier_code");
+        ok(Kind::Cccd, "036.184.001 234", "036184001234");
+        bad(Kind::Cccd, "03618400123", "invalid_id_length");
+        bad(Kind::Cccd, "003184001234", "unknown_province_code");
+        ok(Kind::Date, "04/12/2023", "2023-12-04");
+        ok(Kind::Date, "ngày 4 tháng 12 năm 2023", "2023-12-04");
+        bad(Kind::Date, "30/02/2023", "invalid_date");
+        bad(Kind::Date, "01/01/1850", "implausible_date");
+        bad(Kind::BirthDate, "01/01/2999", "implausible_date");
+        ok(Kind::Phone, "0912 345.678", "0912345678");
+        bad(Kind::Phone, "091234567", "invalid_phone");
+        bad(Kind::Phone, "0112345678", "unknown_phone_prefix");
+        ok(Kind::ProcedureCode, "1 : 001193", "1.001193");
+        bad(Kind::ProcedureCode, "1.0011", "invalid_procedure_code");
+        ok(Kind::DocNumber, "1267 / qđ - ubnd", "1267/QĐ-UBND");
+    }
+
+    #[test]
     fn dates_in_words() {
         assert_eq!(parse_date("ngày 04 tháng 12 năm 2023"), Some((2023, 12, 4)));
         assert_eq!(parse_date("4/12/2023"), Some((2023, 12, 4)));
