@@ -42,6 +42,8 @@ impl Color {
 pub enum Embed {
     /// JPEG bytes, unchanged.
     Jpeg { data: Vec<u8>, width: u32, height: u32, color: Color, adobe_inverted: bool },
+    /// JPEG 2000 bytes, unchanged (PDF's JPXDecode).
+    Jpx { data: Vec<u8>, width: u32, height: u32 },
     /// CCITT Group 4 bytes, unchanged. `black_is_1` as in PDF's CCITTFaxDecode.
     G4 { data: Vec<u8>, width: u32, height: u32, black_is_1: bool },
     /// A zlib stream of pixel rows. `png_predictor` means rows carry PNG filter
@@ -61,6 +63,7 @@ impl Embed {
     pub fn size(&self) -> (u32, u32) {
         match self {
             Embed::Jpeg { width, height, .. }
+            | Embed::Jpx { width, height, .. }
             | Embed::G4 { width, height, .. }
             | Embed::Flate { width, height, .. } => (*width, *height),
         }
@@ -68,7 +71,9 @@ impl Embed {
 
     pub fn byte_len(&self) -> usize {
         match self {
-            Embed::Jpeg { data, .. } | Embed::G4 { data, .. } | Embed::Flate { data, .. } => data.len(),
+            Embed::Jpeg { data, .. } | Embed::Jpx { data, .. } | Embed::G4 { data, .. } | Embed::Flate { data, .. } => {
+                data.len()
+            }
         }
     }
 }
@@ -82,6 +87,25 @@ pub struct Decoded {
     /// is kept as it is rather than checked against paper sizes.
     pub dpi_from_page: bool,
     pub embed: Embed,
+    pub origin: Origin,
+    /// The page's own text, for born-digital PDF pages (not OCRed).
+    pub text: Option<crate::model::OcrPage>,
+}
+
+/// Where a page's image comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// The file's own image.
+    Image,
+    /// A PDF page rendered to an image (drawings over a scan, encodings read
+    /// only by the renderer, born-digital pages).
+    Rendered,
+}
+
+impl Decoded {
+    pub fn new(gray: Gray, dpi: Option<(f32, f32)>, dpi_from_page: bool, embed: Embed) -> Decoded {
+        Decoded { gray, dpi, dpi_from_page, embed, origin: Origin::Image, text: None }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,7 +156,11 @@ pub fn page_count(path: &Path) -> Result<u32, PageError> {
 /// Decodes page `frame` (0-based) of a file.
 pub fn decode(path: &Path, frame: u32) -> Result<Decoded, PageError> {
     let bytes = std::fs::read(path).map_err(|e| PageError::new(path, Some(frame), K::Io(e)))?;
-    decode_bytes(bytes, frame).map_err(|k| PageError::new(path, Some(frame), k))
+    let r = match sniff(&bytes) {
+        Ok(Format::Pdf) => crate::pdfin::decode_page(path, &bytes, frame),
+        _ => decode_bytes(bytes, frame),
+    };
+    r.map_err(|k| PageError::new(path, Some(frame), k))
 }
 
 pub fn decode_bytes(bytes: Vec<u8>, frame: u32) -> Result<Decoded, K> {
@@ -140,7 +168,7 @@ pub fn decode_bytes(bytes: Vec<u8>, frame: u32) -> Result<Decoded, K> {
         Format::Jpeg => decode_jpeg(bytes),
         Format::Png => decode_png(bytes),
         Format::Tiff => decode_tiff(&bytes, frame),
-        Format::Pdf => crate::pdfin::decode_page(&bytes, frame),
+        Format::Pdf => Err(K::Unsupported("PDF pages are read with the file's path (decode::decode)".into())),
     }
 }
 
@@ -286,18 +314,14 @@ fn decode_jpeg(bytes: Vec<u8>) -> Result<Decoded, K> {
         n => return Err(K::Unsupported(format!("JPEG with {n} colour components"))),
     };
     let gray = jpeg_gray(&bytes)?;
-    Ok(Decoded {
-        gray,
-        dpi: info.dpi,
-        dpi_from_page: false,
-        embed: Embed::Jpeg {
-            width: info.width,
-            height: info.height,
-            color,
-            adobe_inverted: color == Color::Cmyk && info.adobe,
-            data: bytes,
-        },
-    })
+    let embed = Embed::Jpeg {
+        width: info.width,
+        height: info.height,
+        color,
+        adobe_inverted: color == Color::Cmyk && info.adobe,
+        data: bytes,
+    };
+    Ok(Decoded::new(gray, info.dpi, false, embed))
 }
 
 /// Decodes JPEG bytes to gray (used for JPEG files and DCT images in PDFs).
@@ -422,7 +446,7 @@ fn decode_png(bytes: Vec<u8>) -> Result<Decoded, K> {
             palette: None,
         }
     };
-    Ok(Decoded { gray, dpi: info.dpi, dpi_from_page: false, embed })
+    Ok(Decoded::new(gray, info.dpi, false, embed))
 }
 
 /// RGB over a white background.
@@ -514,7 +538,7 @@ fn decode_tiff(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
         } else {
             bilevel_g4(&gray)
         };
-        return Ok(Decoded { gray, dpi, dpi_from_page: false, embed });
+        return Ok(Decoded::new(gray, dpi, false, embed));
     }
     let ct = d.colortype().map_err(tiff_error)?;
     let img = d.read_image().map_err(tiff_error)?;
@@ -585,7 +609,7 @@ fn decode_tiff(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
         }
         other => return Err(K::Unsupported(format!("TIFF colour type {other:?}"))),
     };
-    Ok(Decoded { gray, dpi, dpi_from_page: false, embed })
+    Ok(Decoded::new(gray, dpi, false, embed))
 }
 
 fn tiff_dpi<R: std::io::Read + std::io::Seek>(d: &mut tiff::decoder::Decoder<R>) -> Option<(f32, f32)> {

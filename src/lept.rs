@@ -6,6 +6,12 @@
 use crate::raster::Gray;
 use leptonica_sys as l;
 
+/// Silences Leptonica's messages on stderr: every failure it reports reaches
+/// the caller as a null result, which sohoa turns into a page error.
+pub fn silence() {
+    unsafe { l::setMsgSeverity(l::L_SEVERITY_NONE as i32) };
+}
+
 /// An owned Leptonica image, destroyed on drop.
 pub struct Pix(*mut l::PIX);
 
@@ -43,6 +49,21 @@ impl Pix {
             }
         }
         Some(pix)
+    }
+
+    /// Decodes JPEG 2000 bytes (through OpenJPEG, which Leptonica links).
+    pub fn read_jp2k(bytes: &[u8]) -> Option<Pix> {
+        Pix::wrap(unsafe { l::pixReadMemJp2k(bytes.as_ptr(), bytes.len(), 1, std::ptr::null_mut(), 0, 0) })
+    }
+
+    /// Width, height and bits per pixel.
+    pub fn dims(&self) -> (u32, u32, u32) {
+        unsafe { (l::pixGetWidth(self.0) as u32, l::pixGetHeight(self.0) as u32, l::pixGetDepth(self.0) as u32) }
+    }
+
+    /// Any depth to 8 bpp gray.
+    pub fn to_gray8(&self) -> Option<Pix> {
+        Pix::wrap(unsafe { l::pixConvertTo8(self.0, 0) })
     }
 
     /// Copies an 8 bpp PIX back into a gray raster.
@@ -137,6 +158,7 @@ fn read_row_8(src: &[u8], row: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::raster::Gray;
 
     #[test]
     fn gray_round_trips_through_pix() {

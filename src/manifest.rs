@@ -72,9 +72,24 @@ pub struct DossierRecord {
     /// nothing is dropped silently.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped_files: Vec<String>,
+    /// Digitally signed input files, kept byte for byte under OUT/originals;
+    /// the dossier's PDF is a derivative that does not carry their signatures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub originals: Vec<OriginalRecord>,
     /// Why the dossier failed as a whole (e.g. its PDF could not be written).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OriginalRecord {
+    /// File name within the dossier folder, NFC.
+    pub source: String,
+    /// The kept copy, relative to OUT.
+    pub path: String,
+    pub sha256: String,
+    pub signed: bool,
+    pub signatures: Vec<crate::pdfin::Signature>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -100,6 +115,17 @@ pub struct PageRecord {
     /// 1-based page number in the dossier PDF, when the page is in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pdf_page: Option<usize>,
+    /// Where the page's text comes from: "ocr", or "pdf" for a born-digital
+    /// PDF page whose own text was kept; null when the page has no text.
+    #[serde(default)]
+    pub text_source: Option<TextSource>,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TextSource {
+    Ocr,
+    Pdf,
 }
 
 impl Summary {

@@ -173,8 +173,9 @@ impl PdfWriter {
     }
 
     /// Finishes the document and returns its bytes. `title` goes in the Info
-    /// dictionary.
-    pub fn finish(mut self, title: &str) -> Result<Vec<u8>, std::io::Error> {
+    /// dictionary; so does `derivative_note` (as `SohoaDerivativeNote`) when the
+    /// PDF is made from digitally signed files whose signatures it cannot carry.
+    pub fn finish(mut self, title: &str, derivative_note: Option<&str>) -> Result<Vec<u8>, std::io::Error> {
         self.write_font();
         let count = self.kids.len() as i64;
         self.doc.objects.insert(
@@ -186,6 +187,11 @@ impl PdfWriter {
             "Title" => Object::String(utf16_text(title), StringFormat::Hexadecimal),
             "Producer" => Object::string_literal(format!("sohoa {}", env!("CARGO_PKG_VERSION"))),
         });
+        if let Some(note) = derivative_note {
+            if let Ok(Object::Dictionary(d)) = self.doc.get_object_mut(info) {
+                d.set("SohoaDerivativeNote", Object::String(utf16_text(note), StringFormat::Hexadecimal));
+            }
+        }
         self.doc.trailer.set("Root", catalog);
         self.doc.trailer.set("Info", info);
         let mut out = Vec::new();
@@ -271,6 +277,14 @@ fn image_stream(e: &Embed) -> Stream {
             }
             (d, data.clone())
         }
+        Embed::Jpx { data, width, height } => (
+            dictionary! {
+                "Type" => "XObject", "Subtype" => "Image",
+                "Width" => *width as i64, "Height" => *height as i64,
+                "Filter" => "JPXDecode",
+            },
+            data.clone(),
+        ),
         Embed::G4 { data, width, height, black_is_1 } => (
             dictionary! {
                 "Type" => "XObject", "Subtype" => "Image",

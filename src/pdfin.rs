@@ -1,19 +1,37 @@
-//! Scanned PDFs as input. A scanner's PDF page is usually one image drawn over
-//! the whole page; this module finds that image and hands it to the pipeline as
-//! a [`Decoded`] page like any other file, with the image's own bytes kept for
-//! the archive copy. It exists apart from `decode` because PDF is a container
-//! with its own object model, not an image format.
+//! Scanned PDFs as input, as offices really have them. This module turns each
+//! PDF page into a [`Decoded`] page like any other file. It exists apart from
+//! `decode` because PDF is a container with its own object model, and because
+//! a PDF page may be a scan, a scan with things drawn over it, or born digital.
 //!
-//! Supported: pages that draw exactly one image, encoded as JPEG (DCTDecode),
-//! CCITT G4 (CCITTFaxDecode with K < 0) or Flate (gray, RGB, indexed, 1 or 8
-//! bits). Any text already on the page is ignored: sohoa does its own OCR.
-//! Anything else (several images, vector drawings only, JBIG2, JPEG 2000,
-//! encrypted files) is a per-page error naming the reason; nothing is rasterized.
+//! - A page that draws one image and nothing visible over it is read from that
+//!   image, whose bytes go to the archive copy unchanged: JPEG (DCTDecode, also
+//!   behind Flate), JPEG 2000 (JPXDecode, decoded with OpenJPEG through
+//!   Leptonica), CCITT G4, Flate (gray, RGB, indexed; 1 to 8 bits).
+//! - Any other page with a scanned image (a signature stamp or received-stamp
+//!   drawn over the scan, vector marks, JBIG2 or other encodings this module does
+//!   not read) is rendered by poppler's `pdftoppm` at the scan's own resolution,
+//!   and that image is OCRed. Measured here, `pdftoppm` renders such an A4 page at
+//!   300 dpi in well under the time OCR takes, and reads JBIG2 and every filter.
+//! - A page with visible text and no page-sized image is born digital: it is
+//!   rendered for the archive copy, and its own text (with positions, from
+//!   `pdftotext -bbox-layout`) becomes the text layer instead of OCR.
+//!
+//! Invisible text already on a scanned page (a scanner's OCR layer, often
+//! garbage) is never read: sohoa OCRs the image. Encrypted or unreadable files
+//! are errors naming the reason.
 
-use crate::decode::{self, Color, Decoded, Embed};
+use crate::decode::{self, Color, Decoded, Embed, Origin};
 use crate::error::PageErrorKind as K;
+use crate::model::{OcrLine, OcrPage, OcrWord};
 use crate::raster::Gray;
 use lopdf::{Dictionary, Document, Object, ObjectId};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use unicode_normalization::UnicodeNormalization;
+
+/// How long poppler may take to render or extract one page.
+const TOOL_TIMEOUT: Duration = Duration::from_secs(120);
 
 fn load(bytes: &[u8]) -> Result<Document, K> {
     let doc = Document::load_mem(bytes).map_err(|e| K::Corrupt(format!("PDF cannot be read: {e}")))?;
@@ -32,17 +50,155 @@ pub fn page_count(bytes: &[u8]) -> Result<u32, K> {
     Ok(n)
 }
 
-pub fn decode_page(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
+pub fn decode_page(path: &Path, bytes: &[u8], frame: u32) -> Result<Decoded, K> {
     let doc = load(bytes)?;
     let pages = doc.get_pages();
     let page_id = *pages.get(&(frame + 1)).ok_or_else(|| K::Corrupt(format!("the PDF has no page {}", frame + 1)))?;
-    let (image_id, ctm) = single_image(&doc, page_id)?;
+    let survey = survey_page(&doc, page_id)?;
+    if let Some((id, ctm)) = survey.lone_image() {
+        match image_page(&doc, id, ctm) {
+            // An encoding read here: the scanner's bytes go through.
+            Ok(d) => return Ok(d),
+            // Otherwise poppler renders it below.
+            Err(K::Unsupported(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let media = media_size(&doc, page_id);
+    if survey.visible_text > 0 && !survey.has_page_image(media) {
+        return born_digital(path, frame, media);
+    }
+    if survey.images.is_empty() && survey.visible_text == 0 && survey.vector == 0 && survey.others == 0 {
+        return Err(K::Unsupported("the page is empty: no image, text or drawing".into()));
+    }
+    let dpi = survey.scan_dpi(&doc).unwrap_or(300.0);
+    let mut d = render(path, frame, dpi, media)?;
+    d.origin = Origin::Rendered;
+    // A lone JPEG 2000 scan rendered pixel for pixel keeps its own bytes.
+    if let Some((id, _)) = survey.lone_image() {
+        if let Some(jpx) = jpx_stream(&doc, id) {
+            if jpx.size() == (d.gray.width, d.gray.height) {
+                d.embed = jpx;
+                d.origin = Origin::Image;
+            }
+        }
+    }
+    Ok(d)
+}
+
+/// A digital signature found in a PDF.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Signature {
+    /// The signer's name as the signature dictionary gives it.
+    pub signer: Option<String>,
+    /// Signing time, RFC 3339, when given.
+    pub signed_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The digital signatures of a PDF (signature dictionaries with a ByteRange).
+/// A file that cannot be read has none.
+pub fn signatures(bytes: &[u8]) -> Vec<Signature> {
+    if !bytes.windows(10).any(|w| w == b"/ByteRange") {
+        return Vec::new();
+    }
+    let Ok(doc) = Document::load_mem(bytes) else { return Vec::new() };
+    let mut found = Vec::new();
+    let mut check = |d: &Dictionary| {
+        if d.has(b"ByteRange") && d.has(b"Contents") {
+            let text = |k: &[u8]| match d.get(k).map(|o| deref(&doc, o)) {
+                Ok(Object::String(b, _)) => Some(pdf_text(b)),
+                _ => None,
+            };
+            found.push(Signature {
+                signer: text(b"Name"),
+                signed_at: text(b"M").and_then(|m| pdf_date(&m)),
+                reason: text(b"Reason"),
+            });
+        }
+    };
+    for o in doc.objects.values() {
+        let d = match o {
+            Object::Dictionary(d) => d,
+            Object::Stream(st) => &st.dict,
+            _ => continue,
+        };
+        check(d);
+        for (_, v) in d.iter() {
+            if let Object::Dictionary(inner) = v {
+                check(inner);
+            }
+        }
+    }
+    found
+}
+
+/// A PDF text string: UTF-16BE with its byte order mark, else PDFDocEncoding
+/// (read as Latin-1, which it equals for letters).
+fn pdf_text(b: &[u8]) -> String {
+    if b.starts_with(&[0xFE, 0xFF]) {
+        let units: Vec<u16> = b[2..].chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+        String::from_utf16_lossy(&units).nfc().collect()
+    } else if b.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        String::from_utf8_lossy(&b[3..]).nfc().collect()
+    } else {
+        b.iter().map(|&c| c as char).collect()
+    }
+}
+
+/// `D:YYYYMMDDHHmmSS+07'00'` to RFC 3339.
+fn pdf_date(s: &str) -> Option<String> {
+    let s = s.strip_prefix("D:").unwrap_or(s);
+    let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
+    if digits.len() < 8 {
+        return None;
+    }
+    let part = |i: usize, d: &str| digits.get(i..i + 2).unwrap_or(d).to_string();
+    let rest = &s[digits.len()..];
+    let zone = match rest.chars().next() {
+        Some(c @ ('+' | '-')) => {
+            let z: String = rest[1..].chars().filter(char::is_ascii_digit).collect();
+            format!("{c}{}:{}", z.get(0..2).unwrap_or("00"), z.get(2..4).unwrap_or("00"))
+        }
+        _ => "Z".into(),
+    };
+    Some(format!(
+        "{}-{}-{}T{}:{}:{}{}",
+        &digits[0..4],
+        &digits[4..6],
+        &digits[6..8],
+        part(8, "00"),
+        part(10, "00"),
+        part(12, "00"),
+        zone
+    ))
+}
+
+fn jpx_stream(doc: &Document, id: ObjectId) -> Option<Embed> {
+    let st = doc.get_object(id).ok()?.as_stream().ok()?;
+    let filter = st.dict.get(b"Filter").ok().and_then(|f| match f {
+        Object::Name(n) => Some(n.clone()),
+        Object::Array(a) if a.len() == 1 => a[0].as_name().ok().map(|n| n.to_vec()),
+        _ => None,
+    })?;
+    if filter != b"JPXDecode" {
+        return None;
+    }
+    let w = st.dict.get(b"Width").ok()?.as_i64().ok()? as u32;
+    let h = st.dict.get(b"Height").ok()?.as_i64().ok()? as u32;
+    Some(Embed::Jpx { data: st.content.clone(), width: w, height: h })
+}
+
+/// Reads the page from its one image; `Unsupported` when that image's
+/// encoding is not one this module reads.
+fn image_page(doc: &Document, image_id: ObjectId, ctm: [f32; 6]) -> Result<Decoded, K> {
     let stream = match doc.get_object(image_id) {
         Ok(Object::Stream(s)) => s,
         _ => return Err(K::Corrupt("the page's image is not a stream".into())),
     };
     let dict = &stream.dict;
-    let int = |k: &[u8]| dict.get(k).ok().and_then(|o| deref(&doc, o).as_i64().ok());
+    let int = |k: &[u8]| dict.get(k).ok().and_then(|o| deref(doc, o).as_i64().ok());
     let (w, h) = (int(b"Width").unwrap_or(0), int(b"Height").unwrap_or(0));
     if w <= 0 || h <= 0 {
         return Err(K::Corrupt("the page's image has no size".into()));
@@ -54,14 +210,14 @@ pub fn decode_page(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
     let dh = (ctm[2] * ctm[2] + ctm[3] * ctm[3]).sqrt();
     let dpi = (dw > 1.0 && dh > 1.0).then(|| (w as f32 * 72.0 / dw, h as f32 * 72.0 / dh));
 
-    let filters: Vec<Vec<u8>> = match dict.get(b"Filter").map(|o| deref(&doc, o)) {
+    let filters: Vec<Vec<u8>> = match dict.get(b"Filter").map(|o| deref(doc, o)) {
         Ok(Object::Name(n)) => vec![n.clone()],
-        Ok(Object::Array(a)) => a.iter().filter_map(|o| deref(&doc, o).as_name().ok().map(|n| n.to_vec())).collect(),
+        Ok(Object::Array(a)) => a.iter().filter_map(|o| deref(doc, o).as_name().ok().map(|n| n.to_vec())).collect(),
         _ => vec![],
     };
     let bits = int(b"BitsPerComponent").unwrap_or(8);
     let image_mask = matches!(dict.get(b"ImageMask"), Ok(Object::Boolean(true)));
-    let color = if image_mask { Some(Color::Gray) } else { color_of(&doc, dict) };
+    let color = if image_mask { Some(Color::Gray) } else { color_of(doc, dict) };
     match filters.iter().map(|f| f.as_slice()).collect::<Vec<_>>().as_slice() {
         [b"DCTDecode"] | [b"FlateDecode", b"DCTDecode"] => {
             let data = if filters.len() == 2 { inflate(&stream.content)? } else { stream.content.clone() };
@@ -73,24 +229,38 @@ pub fn decode_page(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
                 n => return Err(K::Unsupported(format!("JPEG with {n} components"))),
             };
             let gray = decode::jpeg_gray(&data)?;
-            let inverted = color == Color::Cmyk && has_inverted_decode(&doc, dict);
-            Ok(Decoded {
+            let inverted = color == Color::Cmyk && has_inverted_decode(doc, dict);
+            Ok(Decoded::new(
                 gray,
                 dpi,
-                dpi_from_page: true,
-                embed: Embed::Jpeg { data, width: w, height: h, color, adobe_inverted: inverted },
-            })
+                true,
+                Embed::Jpeg { data, width: w, height: h, color, adobe_inverted: inverted },
+            ))
+        }
+        [b"JPXDecode"] => {
+            // What OpenJPEG through Leptonica cannot read, poppler renders.
+            let pix = crate::lept::Pix::read_jp2k(&stream.content)
+                .ok_or_else(|| K::Unsupported("JPEG 2000 image not readable by Leptonica".into()))?;
+            let (pw, ph, _) = pix.dims();
+            if (pw, ph) != (w, h) {
+                return Err(K::Corrupt(format!("JPEG 2000 image is {pw}x{ph}, its dictionary says {w}x{h}")));
+            }
+            let gray = pix
+                .to_gray8()
+                .and_then(|g| g.to_gray())
+                .ok_or_else(|| K::Corrupt("the page's JPEG 2000 image cannot be converted".into()))?;
+            Ok(Decoded::new(gray, dpi, true, Embed::Jpx { data: stream.content.clone(), width: w, height: h }))
         }
         [b"CCITTFaxDecode"] => {
-            let parms = decode_parms(&doc, dict);
-            let p = |k: &[u8]| parms.and_then(|d| d.get(k).ok()).map(|o| deref(&doc, o));
+            let parms = decode_parms(doc, dict);
+            let p = |k: &[u8]| parms.and_then(|d| d.get(k).ok()).map(|o| deref(doc, o));
             let k = p(b"K").and_then(|o| o.as_i64().ok()).unwrap_or(0);
             if k >= 0 {
                 return Err(K::Unsupported("CCITT Group 3 images in PDFs are not supported yet".into()));
             }
             let black_is_1 = matches!(p(b"BlackIs1"), Some(Object::Boolean(true)));
             // A /Decode [1 0] array swaps black and white as well.
-            let decode_inv = has_inverted_decode(&doc, dict);
+            let decode_inv = has_inverted_decode(doc, dict);
             let cols = p(b"Columns").and_then(|o| o.as_i64().ok()).unwrap_or(1728) as u32;
             let invert = black_is_1 ^ decode_inv;
             let gray = decode::g4_to_gray(&stream.content, cols, h, invert)?;
@@ -100,20 +270,20 @@ pub fn decode_page(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
             } else {
                 Embed::G4 { data: stream.content.clone(), width: w, height: h, black_is_1 }
             };
-            Ok(Decoded { gray, dpi, dpi_from_page: true, embed })
+            Ok(Decoded::new(gray, dpi, true, embed))
         }
         [b"FlateDecode"] | [] => {
             let raw = stream
                 .decompressed_content_with_limit(decode::MAX_PIXELS as usize * 4)
                 .or_else(|_| if filters.is_empty() { Ok(stream.content.clone()) } else { Err(()) })
                 .map_err(|_| K::Corrupt("the page's image data cannot be inflated".into()))?;
-            let gray = raw_to_gray(&doc, dict, &raw, w, h, bits as u32, color, image_mask)?;
+            let gray = raw_to_gray(doc, dict, &raw, w, h, bits as u32, color, image_mask)?;
             let embed = if gray_is_bilevel(bits as u32) {
                 decode::bilevel_g4(&gray)
             } else {
-                flate_gray_or_rgb(&doc, dict, &raw, &gray, w, h, bits as u32, color)
+                flate_gray_or_rgb(doc, dict, &raw, &gray, w, h, bits as u32, color)
             };
-            Ok(Decoded { gray, dpi, dpi_from_page: true, embed })
+            Ok(Decoded::new(gray, dpi, true, embed))
         }
         other => {
             let names: Vec<String> = other.iter().map(|n| String::from_utf8_lossy(n).into_owned()).collect();
@@ -353,8 +523,55 @@ fn crop_width(g: &Gray, w: u32) -> Gray {
     out
 }
 
-/// The one image XObject a page draws, and the CTM in force when it is drawn.
-fn single_image(doc: &Document, page_id: ObjectId) -> Result<(ObjectId, [f32; 6]), K> {
+/// What a page's content draws.
+#[derive(Debug, Default)]
+struct Survey {
+    /// Image XObjects with the CTM in force when each is drawn.
+    images: Vec<(ObjectId, [f32; 6])>,
+    /// Form XObjects and inline images.
+    others: usize,
+    /// Painted paths.
+    vector: usize,
+    /// Paths painted after the first image (marks over the scan).
+    vector_after_image: usize,
+    /// Text shown in a visible render mode (not 3, not 7).
+    visible_text: usize,
+}
+
+impl Survey {
+    /// The page is one image and nothing visible over it.
+    fn lone_image(&self) -> Option<(ObjectId, [f32; 6])> {
+        (self.images.len() == 1 && self.others == 0 && self.vector_after_image == 0 && self.visible_text == 0)
+            .then(|| self.images[0])
+    }
+
+    /// Drawn area of each image in square points.
+    fn areas(&self) -> impl Iterator<Item = (f32, &(ObjectId, [f32; 6]))> {
+        self.images.iter().map(|im| {
+            let m = im.1;
+            ((m[0] * m[3] - m[1] * m[2]).abs(), im)
+        })
+    }
+
+    /// Some image covers half the page or more: the page is a scan.
+    fn has_page_image(&self, media: (f32, f32)) -> bool {
+        self.areas().any(|(a, _)| a >= 0.5 * media.0 * media.1)
+    }
+
+    /// Resolution of the largest image as drawn, when there is one: the
+    /// scan's own resolution, at which the page is rendered.
+    fn scan_dpi(&self, doc: &Document) -> Option<f32> {
+        let (area, (id, m)) = self.areas().max_by(|a, b| a.0.total_cmp(&b.0))?;
+        let drawn_w = (m[0] * m[0] + m[1] * m[1]).sqrt();
+        if area < 1.0 || drawn_w < 1.0 {
+            return None;
+        }
+        let w = doc.get_object(*id).ok()?.as_stream().ok()?.dict.get(b"Width").ok()?.as_i64().ok()?;
+        Some(w as f32 * 72.0 / drawn_w)
+    }
+}
+
+fn survey_page(doc: &Document, page_id: ObjectId) -> Result<Survey, K> {
     let content = doc
         .get_page_content_with_limit(page_id, 64 << 20)
         .map_err(|e| K::Corrupt(format!("page content cannot be read: {e}")))?;
@@ -362,47 +579,178 @@ fn single_image(doc: &Document, page_id: ObjectId) -> Result<(ObjectId, [f32; 6]
         .map_err(|_| K::Corrupt("page content cannot be parsed".into()))?
         .operations;
     let xobjects = page_xobjects(doc, page_id);
-    let mut stack: Vec<[f32; 6]> = Vec::new();
-    let mut ctm = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
-    let mut images = Vec::new();
-    let mut forms = 0;
-    let mut vector = 0;
+    // Graphics state: CTM and text render mode.
+    let mut stack: Vec<([f32; 6], i64)> = Vec::new();
+    let (mut ctm, mut mode) = ([1.0, 0.0, 0.0, 1.0, 0.0, 0.0], 0i64);
+    let mut s = Survey::default();
     for op in &ops {
         match op.operator.as_str() {
-            "q" => stack.push(ctm),
-            "Q" => ctm = stack.pop().unwrap_or(ctm),
+            "q" => stack.push((ctm, mode)),
+            "Q" => (ctm, mode) = stack.pop().unwrap_or((ctm, mode)),
             "cm" if op.operands.len() == 6 => {
                 let m: Vec<f32> = op.operands.iter().map(|o| o.as_float().unwrap_or(0.0)).collect();
                 ctm = mul(&[m[0], m[1], m[2], m[3], m[4], m[5]], &ctm);
             }
+            "Tr" => mode = op.operands.first().and_then(|o| o.as_i64().ok()).unwrap_or(0),
+            "Tj" | "TJ" | "'" | "\"" if mode != 3 && mode != 7 => s.visible_text += 1,
             "Do" => {
                 let Some(name) = op.operands.first().and_then(|o| o.as_name().ok()) else {
                     continue;
                 };
                 if let Some((_, id)) = xobjects.iter().find(|(n, _)| n.as_slice() == name) {
                     match doc.get_object(*id) {
-                        Ok(Object::Stream(s))
-                            if s.dict.get(b"Subtype").and_then(|o| o.as_name()).ok() == Some(b"Image") =>
+                        Ok(Object::Stream(st))
+                            if st.dict.get(b"Subtype").and_then(|o| o.as_name()).ok() == Some(b"Image") =>
                         {
-                            images.push((*id, ctm))
+                            s.images.push((*id, ctm))
                         }
-                        _ => forms += 1,
+                        _ => s.others += 1,
                     }
                 }
             }
-            "BI" => forms += 1,
-            "f" | "F" | "f*" | "B" | "B*" | "b" | "b*" | "S" | "s" => vector += 1,
+            "BI" => s.others += 1,
+            "f" | "F" | "f*" | "B" | "B*" | "b" | "b*" | "S" | "s" => {
+                s.vector += 1;
+                if !s.images.is_empty() {
+                    s.vector_after_image += 1;
+                }
+            }
             _ => {}
         }
     }
-    match (images.len(), forms) {
-        (1, 0) => Ok(images[0]),
-        (0, 0) if vector > 0 => Err(K::Unsupported("the page has vector drawings but no scanned image".into())),
-        (0, 0) => Err(K::Unsupported("the page has no scanned image".into())),
-        (n, f) => Err(K::Unsupported(format!(
-            "the page is not one scanned image ({n} images, {f} other objects); not supported yet"
-        ))),
+    Ok(s)
+}
+
+/// The page's size in points (MediaBox, inherited through the page tree).
+fn media_size(doc: &Document, page_id: ObjectId) -> (f32, f32) {
+    let mut node = doc.get_dictionary(page_id).ok();
+    for _ in 0..32 {
+        let Some(d) = node else { break };
+        if let Ok(Object::Array(a)) = d.get(b"MediaBox").map(|o| deref(doc, o)) {
+            let v: Vec<f32> = a.iter().map(|o| deref(doc, o).as_float().unwrap_or(0.0)).collect();
+            if v.len() == 4 {
+                return ((v[2] - v[0]).abs().max(1.0), (v[3] - v[1]).abs().max(1.0));
+            }
+        }
+        node = d.get(b"Parent").ok().and_then(|o| o.as_reference().ok()).and_then(|id| doc.get_dictionary(id).ok());
     }
+    (595.0, 842.0)
+}
+
+/// The resolution at which to render a page: at most `MAX_PIXELS`.
+fn render_dpi(wanted: f32, media: (f32, f32)) -> f32 {
+    let px = |d: f32| (media.0 / 72.0 * d) * (media.1 / 72.0 * d);
+    let mut dpi = wanted.clamp(72.0, 600.0);
+    while dpi > 36.0 && px(dpi) > decode::MAX_PIXELS as f32 {
+        dpi *= 0.8;
+    }
+    dpi.round()
+}
+
+/// Runs a poppler tool and returns its standard output, or an error naming
+/// the tool; a tool that runs past `TOOL_TIMEOUT` is killed.
+fn run_tool(program: &str, args: &[&str]) -> Result<Vec<u8>, K> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            K::Unsupported(format!(
+                "this page must be rendered by {program}, which cannot run ({e}); install it with: sudo apt-get install poppler-utils"
+            ))
+        })?;
+    let mut out = child.stdout.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut out, &mut v);
+        v
+    });
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) if started.elapsed() > TOOL_TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(K::Corrupt(format!(
+                    "{program} took longer than {} s on this page",
+                    TOOL_TIMEOUT.as_secs()
+                )));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(K::Io(e)),
+        }
+    };
+    let stdout = reader.join().unwrap_or_default();
+    if !status.success() {
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut err);
+        }
+        return Err(K::Corrupt(format!("{program} could not read this page: {}", err.trim())));
+    }
+    Ok(stdout)
+}
+
+/// Renders page `frame` with poppler at `dpi`.
+fn render(path: &Path, frame: u32, dpi: f32, media: (f32, f32)) -> Result<Decoded, K> {
+    let dpi = render_dpi(dpi, media);
+    let n = (frame + 1).to_string();
+    let r = format!("{dpi}");
+    let file = path.to_str().ok_or_else(|| K::Unsupported("the file name is not valid UTF-8".into()))?;
+    let png = run_tool("pdftoppm", &["-f", &n, "-l", &n, "-r", &r, "-png", "-singlefile", file])?;
+    if png.is_empty() {
+        return Err(K::Corrupt("pdftoppm rendered nothing for this page".into()));
+    }
+    let mut d = decode::decode_bytes(png, 0)?;
+    d.dpi = Some((dpi, dpi));
+    d.dpi_from_page = true;
+    d.origin = Origin::Rendered;
+    Ok(d)
+}
+
+/// A born-digital page: rendered for the archive copy, with its own text.
+fn born_digital(path: &Path, frame: u32, media: (f32, f32)) -> Result<Decoded, K> {
+    let mut d = render(path, frame, 200.0, media)?;
+    let dpi = d.dpi.map(|x| x.0).unwrap_or(200.0);
+    let n = (frame + 1).to_string();
+    let file = path.to_str().ok_or_else(|| K::Unsupported("the file name is not valid UTF-8".into()))?;
+    let xhtml = run_tool("pdftotext", &["-f", &n, "-l", &n, "-bbox-layout", file, "-"])?;
+    let text = String::from_utf8_lossy(&xhtml);
+    d.text = Some(parse_bbox_layout(&text, dpi / 72.0, d.gray.width, d.gray.height));
+    Ok(d)
+}
+
+/// Lines and words of `pdftotext -bbox-layout`, boxes scaled by `k`.
+fn parse_bbox_layout(xhtml: &str, k: f32, width: u32, height: u32) -> OcrPage {
+    let attr = |tag: &str, name: &str| -> f32 {
+        let key = format!("{name}=\"");
+        tag.find(&key).and_then(|i| tag[i + key.len()..].split('"').next()).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+    };
+    let bbox = |tag: &str| [attr(tag, "xMin") * k, attr(tag, "yMin") * k, attr(tag, "xMax") * k, attr(tag, "yMax") * k];
+    let mut page = OcrPage { width, height, lines: Vec::new() };
+    for chunk in xhtml.split("<line ").skip(1) {
+        let head = chunk.split('>').next().unwrap_or("");
+        let mut line = OcrLine { bbox: bbox(head), words: Vec::new() };
+        for w in chunk.split("<word ").skip(1) {
+            let Some((tag, rest)) = w.split_once('>') else { continue };
+            let raw = rest.split("</word>").next().unwrap_or("");
+            let text: String = unescape_xml(raw).nfc().collect();
+            if !text.trim().is_empty() {
+                line.words.push(OcrWord { text, bbox: bbox(tag), conf: 100.0 });
+            }
+        }
+        if !line.words.is_empty() {
+            page.lines.push(line);
+        }
+    }
+    page
+}
+
+fn unescape_xml(s: &str) -> String {
+    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
 }
 
 fn page_xobjects(doc: &Document, page_id: ObjectId) -> Vec<(Vec<u8>, ObjectId)> {
@@ -437,4 +785,18 @@ fn mul(a: &[f32; 6], b: &[f32; 6]) -> [f32; 6] {
         a[4] * b[0] + a[5] * b[2] + b[4],
         a[4] * b[1] + a[5] * b[3] + b[5],
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_dates_and_names() {
+        assert_eq!(pdf_date("D:20241203091500+07'00'").as_deref(), Some("2024-12-03T09:15:00+07:00"));
+        assert_eq!(pdf_date("D:20241203").as_deref(), Some("2024-12-03T00:00:00Z"));
+        let utf16: Vec<u8> =
+            [0xFE, 0xFF].into_iter().chain("Ủy ban".encode_utf16().flat_map(|u| u.to_be_bytes())).collect();
+        assert_eq!(pdf_text(&utf16), "Ủy ban");
+    }
 }

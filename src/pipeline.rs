@@ -8,7 +8,9 @@
 use crate::decode::{self, Decoded};
 use crate::error::{PageError, PageErrorKind, RunError};
 use crate::extract::{self, Pipeline};
-use crate::manifest::{DossierRecord, DossierStatus, Manifest, PageRecord, PageStatus, Settings, Summary};
+use crate::manifest::{
+    DossierRecord, DossierStatus, Manifest, OriginalRecord, PageRecord, PageStatus, Settings, Summary, TextSource,
+};
 use crate::model::{Geometry, OcrPage};
 use crate::ocr::Engine;
 use crate::pdf::{PageIn, PdfWriter};
@@ -64,6 +66,7 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
         None => Ok(Pipeline::builtin()),
     }
     .map_err(|e| RunError::Usage(e.to_string()))?;
+    crate::lept::silence();
     check_engine(opts)?;
     let out_abs = opts.out.canonicalize().unwrap_or_else(|_| opts.out.clone());
     let input_abs = opts.input.canonicalize().unwrap_or_else(|_| opts.input.clone());
@@ -192,8 +195,17 @@ fn process_dossier(
         pages,
         fields,
         skipped_files: d.skipped.clone(),
+        originals: Vec::new(),
         error: None,
     };
+    match keep_signed_originals(d, out) {
+        Ok(kept) => rec.originals = kept,
+        Err(e) => {
+            rec.status = DossierStatus::Failed;
+            rec.error = Some(e);
+            return rec;
+        }
+    }
     if writer.page_count() == 0 {
         rec.status = DossierStatus::Failed;
         rec.error = Some("no page of the dossier could be read".into());
@@ -202,7 +214,16 @@ fn process_dossier(
     let code = rec.fields.get("ma_ho_so").filter(|f| f.flags.is_empty()).map(|f| f.value.clone());
     let rel = pdf_rel_path(d, code.as_deref());
     let path = out.join(&rel);
-    let written = writer.finish(&d.rel).and_then(|bytes| fsutil::write_atomic(&path, &bytes).map(|_| bytes));
+    let note = (!rec.originals.is_empty()).then(|| {
+        let names: Vec<&str> = rec.originals.iter().map(|o| o.source.as_str()).collect();
+        format!(
+            "Bản số hóa (bản sao dẫn xuất) của tệp có chữ ký số: {}. Bản này không mang chữ ký số của bản gốc; \
+             bản gốc được lưu nguyên vẹn. Derivative copy of digitally signed input; it does not carry the signature.",
+            names.join(", ")
+        )
+    });
+    let written =
+        writer.finish(&d.rel, note.as_deref()).and_then(|bytes| fsutil::write_atomic(&path, &bytes).map(|_| bytes));
     match written {
         Ok(bytes) => {
             rec.pdf_sha256 = Some(hex(&Sha256::digest(&bytes)));
@@ -215,6 +236,32 @@ fn process_dossier(
         }
     }
     rec
+}
+
+/// Copies every digitally signed PDF of the dossier, byte for byte, to
+/// OUT/originals/<dossier>/: any rewrite would break its signature.
+fn keep_signed_originals(d: &DossierDir, out: &Path) -> Result<Vec<OriginalRecord>, String> {
+    let mut kept = Vec::new();
+    for f in d.files.iter().filter(|f| f.name.to_lowercase().ends_with(".pdf")) {
+        let Ok(bytes) = std::fs::read(&f.path) else { continue };
+        let signatures = crate::pdfin::signatures(&bytes);
+        if signatures.is_empty() {
+            continue;
+        }
+        let parts: Vec<String> = d.rel.split('/').map(scan::safe_file_name).collect();
+        let rel = format!("originals/{}/{}", parts.join("/"), scan::safe_file_name(&f.name));
+        let path = out.join(&rel);
+        fsutil::write_atomic(&path, &bytes)
+            .map_err(|e| format!("cannot keep the signed original {}: {e}", path.display()))?;
+        kept.push(OriginalRecord {
+            source: f.name.clone(),
+            path: rel,
+            sha256: hex(&Sha256::digest(&bytes)),
+            signed: true,
+            signatures,
+        });
+    }
+    Ok(kept)
 }
 
 fn hex(b: &[u8]) -> String {
@@ -253,6 +300,7 @@ fn error_page(index: usize, name: &str, frame: u32, e: &PageError) -> PageOut {
             words: 0,
             flags: vec![],
             pdf_page: None,
+            text_source: None,
         },
         pdf: None,
     }
@@ -272,18 +320,14 @@ fn process_page(index: usize, path: &Path, name: &str, frame: u32, opts: &Option
     if res.estimated {
         flags.push("dpi_estimated".to_string());
     }
-    let analysis = preprocess::analyse(&decoded.gray, res.dpi, |small, small_dpi| {
-        with_engine(opts, |e| e.detect_orientation(small, small_dpi))
-            .ok()
-            .flatten()
-            .filter(|(_, conf)| *conf >= 1.0)
-            .map(|(r, _)| r)
-    });
-    let mut record = PageRecord {
+    if decoded.origin == decode::Origin::Rendered {
+        flags.push("rendered".to_string());
+    }
+    let blank_record = |status, flags| PageRecord {
         index,
         source: name.to_string(),
         frame,
-        status: PageStatus::Ok,
+        status,
         error: None,
         width_px: w,
         height_px: h,
@@ -294,7 +338,26 @@ fn process_page(index: usize, path: &Path, name: &str, frame: u32, opts: &Option
         words: 0,
         flags,
         pdf_page: None,
+        text_source: None,
     };
+    if let Some(text) = decoded.text {
+        // Born digital: the page's own text, not OCR.
+        let mut record = blank_record(PageStatus::Ok, flags);
+        record.words = text.word_count();
+        record.text_source = Some(TextSource::Pdf);
+        if text.lines.is_empty() {
+            record.status = PageStatus::Blank;
+        }
+        return PageOut { record, pdf: Some((decoded.embed, res.dpi, Geometry::identity(w, h), Some(text))) };
+    }
+    let analysis = preprocess::analyse(&decoded.gray, res.dpi, |small, small_dpi| {
+        with_engine(opts, |e| e.detect_orientation(small, small_dpi))
+            .ok()
+            .flatten()
+            .filter(|(_, conf)| *conf >= 1.0)
+            .map(|(r, _)| r)
+    });
+    let mut record = blank_record(PageStatus::Ok, flags);
     if analysis.blank {
         record.status = PageStatus::Blank;
         return PageOut { record, pdf: Some((decoded.embed, res.dpi, Geometry::identity(w, h), None)) };
@@ -314,6 +377,7 @@ fn process_page(index: usize, path: &Path, name: &str, frame: u32, opts: &Option
             page.shift(dx, dy);
             (page.width, page.height) = geom.upright_size();
             record.words = page.word_count();
+            record.text_source = Some(TextSource::Ocr);
             record.ocr_confidence = page.mean_confidence().map(|c| (c * 10.0).round() / 10.0);
             PageOut { record, pdf: Some((decoded.embed, res.dpi, geom, Some(page))) }
         }

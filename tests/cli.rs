@@ -446,3 +446,112 @@ fn a_broken_pipeline_file_is_bad_usage() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("bad pattern"));
 }
+
+#[test]
+fn scanned_pdfs_as_offices_have_them() {
+    let input = fresh_dir("pdf-in");
+    let d = input.join("HS-PDF");
+    std::fs::create_dir_all(&d).unwrap();
+    for f in ["born-digital.pdf", "jpx.pdf", "junk.pdf", "overlay.pdf", "signed.pdf"] {
+        std::fs::copy(root().join("tests/fixtures/pdf").join(f), d.join(f)).unwrap();
+    }
+    // An encrypted copy, made with qpdf.
+    let enc = tool(
+        "qpdf",
+        &[
+            "--encrypt",
+            "user",
+            "owner",
+            "256",
+            "--",
+            d.join("junk.pdf").to_str().unwrap(),
+            d.join("z-encrypted.pdf").to_str().unwrap(),
+        ],
+    );
+    assert!(enc.status.success());
+    let out = fresh_dir("pdf-out");
+    let o = run(&input, &out, &["--quiet"]);
+    assert_eq!(o.status.code(), Some(1), "the encrypted file makes the dossier partial");
+    let m = manifest(&out);
+    let h = dossier(&m, "HS-PDF");
+    let pages = h["pages"].as_array().unwrap();
+    let page = |src: &str| pages.iter().find(|p| p["source"] == src).unwrap().clone();
+    let pdf = out.join(h["pdf"].as_str().unwrap());
+    let text = |src: &str| squash(&pdf_text(&pdf, Some(page(src)["pdf_page"].as_u64().unwrap() as usize)));
+
+    // Born digital: its own text is kept, not OCRed.
+    assert_eq!(page("born-digital.pdf")["text_source"], "pdf");
+    assert!(text("born-digital.pdf").contains("THONG BAO so 15/TB-UBND"));
+    // JPEG 2000: decoded, OCRed, and its bytes kept.
+    assert_eq!(page("jpx.pdf")["text_source"], "ocr");
+    assert_eq!(page("jpx.pdf")["dpi"], 240);
+    assert!(text("jpx.pdf").contains("Mã hồ sơ: 000.00.20.H40-240615-0021"), "{}", text("jpx.pdf"));
+    assert!(contains(&std::fs::read(&pdf).unwrap(), b"/JPXDecode"));
+    // The scanner's garbage text layer does not reach the output.
+    let junk = text("junk.pdf");
+    assert!(!junk.contains("JUNKWORD") && junk.contains("Mã hồ sơ: 000.00.20.H40-240617-0023"), "{junk}");
+    assert!(!squash(&pdf_text(&pdf, None)).contains("JUNKWORD"));
+    // A stamp drawn over the scan: the page is rendered and the stamp read too.
+    let overlay = text("overlay.pdf");
+    assert!(page("overlay.pdf")["flags"].as_array().unwrap().iter().any(|f| f == "rendered"));
+    assert!(overlay.contains("Mã hồ sơ: 000.00.20.H40-240616-0022") && overlay.contains("Ký bởi"), "{overlay}");
+    // The signed file is kept byte for byte; the manifest says who signed.
+    let orig = &h["originals"][0];
+    assert_eq!(orig["source"], "signed.pdf");
+    let kept = out.join(orig["path"].as_str().unwrap());
+    assert_eq!(std::fs::read(&kept).unwrap(), std::fs::read(d.join("signed.pdf")).unwrap());
+    assert_eq!(orig["sha256"].as_str().unwrap(), sha256_hex(&kept));
+    assert_eq!(orig["signatures"][0]["signer"], "Nguyễn Văn An");
+    assert_eq!(orig["signatures"][0]["signed_at"], "2024-06-18T09:15:00+07:00");
+    assert!(text("signed.pdf").contains("000.00.20.H40-240618-0024"));
+    assert!(contains(&std::fs::read(&pdf).unwrap(), b"/SohoaDerivativeNote"), "marked as a derivative");
+    // Encrypted: a page error with the reason; the batch went on.
+    let e = page("z-encrypted.pdf");
+    assert_eq!(e["status"], "error");
+    assert!(e["error"].as_str().unwrap().contains("encrypted"), "{e}");
+    assert_qpdf_ok(&pdf);
+}
+
+#[test]
+fn real_scanned_pdfs_give_their_text() {
+    let res = shared().join("external/ocrmypdf-resources");
+    if !res.is_dir() {
+        eprintln!("skipped: {} is not here", res.display());
+        return;
+    }
+    let input = fresh_dir("real-pdf-in");
+    for f in ["ccitt.pdf", "jbig2.pdf", "cardinal.pdf", "multipage.pdf", "skew.pdf", "kcs.pdf"] {
+        std::fs::create_dir_all(input.join("D")).unwrap();
+        std::fs::copy(res.join(f), input.join("D").join(f)).unwrap();
+    }
+    let out = fresh_dir("real-pdf-out");
+    let o = run(&input, &out, &["--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = manifest(&out);
+    let d = dossier(&m, "D");
+    let pdf = out.join(d["pdf"].as_str().unwrap());
+    for p in d["pages"].as_array().unwrap() {
+        assert_eq!(p["status"], "ok", "{p}");
+        let t = squash(&pdf_text(&pdf, Some(p["pdf_page"].as_u64().unwrap() as usize)));
+        match p["source"].as_str().unwrap() {
+            // cardinal: the same page turned four ways; JBIG2, G4, skewed.
+            "ccitt.pdf" | "jbig2.pdf" | "cardinal.pdf" | "skew.pdf" => {
+                assert!(t.contains("LinnSequencer") && t.contains("for the professional musician"), "{p} {t}")
+            }
+            "kcs.pdf" => assert!(t.contains("Capture"), "{t}"),
+            _ => {}
+        }
+    }
+    let cardinal: Vec<u64> = d["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["source"] == "cardinal.pdf")
+        .map(|p| p["rotation"].as_u64().unwrap())
+        .collect();
+    assert_eq!(cardinal.len(), 4);
+    let mut sorted = cardinal.clone();
+    sorted.sort();
+    assert_eq!(sorted, [0, 90, 180, 270], "each orientation found: {cardinal:?}");
+    assert_qpdf_ok(&pdf);
+}

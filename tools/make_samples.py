@@ -15,7 +15,7 @@ cases the field-extraction tests need: labels printed without diacritics (as
 OCR sometimes reads them), a dossier whose pages disagree on the applicant's
 name, and a birth registration whose child must not be taken as the applicant.
 """
-import os, random, shutil, unicodedata
+import io, os, random, shutil, unicodedata
 from PIL import Image, ImageDraw, ImageFont
 
 FONT_DIR = "/usr/share/fonts/truetype/liberation2"
@@ -189,6 +189,114 @@ def fixtures():
               os.path.join(d, "2.jpg"), 200)
 
 
+class Pdf:
+    """A minimal PDF writer: numbered objects, one xref table."""
+
+    def __init__(self):
+        self.objs = []
+
+    def add(self, body):
+        self.objs.append(body if isinstance(body, bytes) else body.encode("latin-1"))
+        return len(self.objs)
+
+    def stream(self, head, data):
+        return self.add(b"<<" + head.encode("latin-1") + b" /Length %d>>\nstream\n" % len(data) + data + b"\nendstream")
+
+    def save(self, path, root):
+        out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+        offsets = []
+        for i, body in enumerate(self.objs, 1):
+            offsets.append(len(out))
+            out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+        xref = len(out)
+        out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(self.objs) + 1)
+        for o in offsets:
+            out += b"%010d 00000 n \n" % o
+        out += b"trailer\n<</Size %d /Root %d 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(self.objs) + 1, root, xref)
+        with open(path, "wb") as f:
+            f.write(out)
+
+
+def utf16_hex(s):
+    return "<FEFF" + s.encode("utf-16-be").hex().upper() + ">"
+
+
+def pdf_fixtures():
+    out = os.path.join("tests", "fixtures", "pdf")
+    if os.path.isdir(out):
+        shutil.rmtree(out)
+    os.makedirs(out)
+    addr = "Xóm 5, xã Xuân Ninh, huyện Xuân Trường, tỉnh Nam Định"
+
+    def page(code, name, dpi, mode="L"):
+        img = scan(render(receipt(code, name, "Ông", "036088001111", "0906444555", addr, "1.001022",
+                                  "Đăng ký thường trú", "15/06/2024", "17/06/2024"), dpi), dpi)
+        return img.convert(mode)
+
+    # JPEG 2000 at 240 dpi, colour, as PaperPort-style drivers write it.
+    _write_scan_with(Pdf(), os.path.join(out, "jpx.pdf"), page("000.00.20.H40-240615-0021", "Lý Văn Phúc", 240, "RGB"),
+                     240, b"", "", "", kind="jpx")
+    # A scan with an e-signature stamp image and a vector mark drawn over it.
+    stamp = Image.new("L", (700, 180), 255)
+    sd = ImageDraw.Draw(stamp)
+    sd.rectangle((2, 2, 697, 177), outline=0, width=4)
+    sd.text((20, 30), "Ký bởi: Ủy ban nhân dân", font=font(40), fill=0)
+    sd.text((20, 95), "huyện Xuân Trường", font=font(40), fill=0)
+    sbuf = io.BytesIO()
+    stamp.save(sbuf, "JPEG", quality=85)
+    pdf = Pdf()
+    st = pdf.stream("/Type /XObject /Subtype /Image /Width 700 /Height 180 /ColorSpace /DeviceGray "
+                    "/BitsPerComponent 8 /Filter /DCTDecode", sbuf.getvalue())
+    _write_scan_with(pdf, os.path.join(out, "overlay.pdf"), page("000.00.20.H40-240616-0022", "Mai Văn Lộc", 200), 200,
+                     b"q 210 0 0 54 340 40 cm /Im1 Do Q\nq 1 0 0 RG 2 w 330 30 230 74 re S Q\n", f"/Im1 {st} 0 R", "")
+    # A scan under an invisible, garbage OCR layer from the scanner's software.
+    junk = b"BT 3 Tr /F1 12 Tf 72 700 Td (xQz JUNKWORD 0O0O llll Tlep nhan) Tj ET\n"
+    _write_scan_with(Pdf(), os.path.join(out, "junk.pdf"), page("000.00.20.H40-240617-0023", "Tạ Văn Khoa", 200), 200,
+                     junk, "", "")
+    # A digitally signed scan (a signature field whose value has a ByteRange).
+    pdf = Pdf()
+    sig = pdf.add("<</Type /Sig /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached /ByteRange [0 100 200 300] "
+                  "/Contents <" + "00" * 64 + "> /Name " + utf16_hex("Nguyễn Văn An") +
+                  " /M (D:20240618091500+07'00') /Reason " + utf16_hex("Phê duyệt") + ">>")
+    field = pdf.add(f"<</FT /Sig /T (Signature1) /V {sig} 0 R /Rect [0 0 0 0] /Subtype /Widget /F 132>>")
+    _write_scan_with(pdf, os.path.join(out, "signed.pdf"), page("000.00.20.H40-240618-0024", "Hà Văn Sơn", 200), 200,
+                     b"", "", f"/AcroForm <</Fields [{field} 0 R] /SigFlags 3>>")
+    # A born-digital page: real text, no scan.
+    pdf = Pdf()
+    text = b"BT /F1 14 Tf 72 760 Td (THONG BAO so 15/TB-UBND) Tj 0 -24 Td (Lich tiep cong dan thang 6 nam 2024) Tj ET\n"
+    cid = pdf.stream("", text)
+    font_id = pdf.add("<</Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding>>")
+    page_id = pdf.add(f"<</Type /Page /Parent 4 0 R /MediaBox [0 0 595 842] /Resources <</Font <</F1 {font_id} 0 R>>>> "
+                      f"/Contents {cid} 0 R>>")
+    pdf.add(f"<</Type /Pages /Kids [{page_id} 0 R] /Count 1>>")
+    root = pdf.add("<</Type /Catalog /Pages 4 0 R>>")
+    pdf.save(os.path.join(out, "born-digital.pdf"), root)
+
+
+def _write_scan_with(pdf, path, img, dpi, over, extra_res, catalog_extra, kind="jpeg"):
+    """One page: a full-page scan (JPEG or JPEG 2000), then `over` drawn on it."""
+    buf = io.BytesIO()
+    w, h = img.size
+    if kind == "jpx":
+        img.save(buf, "JPEG2000", quality_mode="rates", quality_layers=[80])
+        head = f"/Type /XObject /Subtype /Image /Width {w} /Height {h} /Filter /JPXDecode"
+    else:
+        img.save(buf, "JPEG", quality=75)
+        head = (f"/Type /XObject /Subtype /Image /Width {w} /Height {h} /ColorSpace /DeviceGray "
+                "/BitsPerComponent 8 /Filter /DCTDecode")
+    im = pdf.stream(head, buf.getvalue())
+    font_id = pdf.add("<</Type /Font /Subtype /Type1 /BaseFont /Helvetica>>")
+    pw, ph = w * 72 / dpi, h * 72 / dpi
+    cid = pdf.stream("", b"q %.2f 0 0 %.2f 0 0 cm /Im0 Do Q\n" % (pw, ph) + over)
+    pages_id = len(pdf.objs) + 2
+    page_id = pdf.add(f"<</Type /Page /Parent {pages_id} 0 R /MediaBox [0 0 {pw:.2f} {ph:.2f}] "
+                      f"/Resources <</XObject <</Im0 {im} 0 R {extra_res}>> /Font <</F1 {font_id} 0 R>>>> "
+                      f"/Contents {cid} 0 R>>")
+    assert pdf.add(f"<</Type /Pages /Kids [{page_id} 0 R] /Count 1>>") == pages_id
+    root = pdf.add(f"<</Type /Catalog /Pages {pages_id} 0 R {catalog_extra}>>")
+    pdf.save(path, root)
+
+
 def main():
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
@@ -231,6 +339,7 @@ def main():
                                   "Đăng ký khai sinh", "03/06/2024", "05/06/2024"), 200), 200, skew=-1.5),
               os.path.join(d3, "001.jpg"), 200)
     fixtures()
+    pdf_fixtures()
 
 
 if __name__ == "__main__":
