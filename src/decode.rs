@@ -655,6 +655,31 @@ pub fn g4_to_gray(data: &[u8], width: u32, rows: u32, invert: bool) -> Result<Gr
     Ok(g)
 }
 
+/// The payload as PDF/A with an sRGB output intent allows it: DeviceCMYK
+/// needs a CMYK intent, so a CMYK JPEG is stored as lossless RGB of its
+/// decoded pixels (the one case where the scanner's bytes cannot go through).
+pub fn for_pdfa(e: Embed) -> Embed {
+    match e {
+        Embed::Jpeg { ref data, width, height, color: Color::Cmyk, .. } => {
+            let mut reader = image::ImageReader::with_format(Cursor::new(data), image::ImageFormat::Jpeg);
+            reader.limits(image_limits());
+            match reader.decode() {
+                Ok(img) => Embed::Flate {
+                    data: zlib(&img.to_rgb8().into_raw()),
+                    width,
+                    height,
+                    color: Color::Rgb,
+                    bits: 8,
+                    png_predictor: false,
+                    palette: None,
+                },
+                Err(_) => e,
+            }
+        }
+        other => other,
+    }
+}
+
 /// A bilevel raster (values below 128 are black) encoded as CCITT G4:
 /// lossless, and the most compact form PDF readers know for such pages.
 pub fn bilevel_g4(g: &Gray) -> Embed {

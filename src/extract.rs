@@ -62,6 +62,25 @@ struct PipelineFile {
     pipeline: Meta,
     #[serde(default)]
     field: Vec<FieldSpec>,
+    #[serde(default)]
+    document: Vec<DocumentFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentFile {
+    #[serde(rename = "type")]
+    kind: String,
+    name: String,
+    titles: Vec<String>,
+}
+
+/// A document type: how its title reads, and its name (TypeName).
+#[derive(Debug)]
+pub struct DocumentType {
+    pub kind: String,
+    pub name: String,
+    pub titles: Vec<Vec<char>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,6 +92,10 @@ struct Meta {
     description: String,
     #[serde(default)]
     other_person_pages: Option<TitleList>,
+    /// Header lines that open a document whatever its title (the national
+    /// motto of Nghị định 30/2020).
+    #[serde(default)]
+    document_headers: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,6 +134,9 @@ pub struct Pipeline {
     pub name: String,
     pub fields: Vec<Field>,
     other_person_titles: Vec<Vec<char>>,
+    /// Document types, most specific title first.
+    pub documents: Vec<DocumentType>,
+    pub document_headers: Vec<Vec<char>>,
 }
 
 #[derive(Debug)]
@@ -170,7 +196,14 @@ impl Pipeline {
         }
         let other_person_titles =
             file.pipeline.other_person_pages.map(|t| t.titles.iter().map(|s| fold(s)).collect()).unwrap_or_default();
-        Ok(Pipeline { name: file.pipeline.name, fields, other_person_titles })
+        let mut documents: Vec<DocumentType> = file
+            .document
+            .into_iter()
+            .map(|d| DocumentType { kind: d.kind, name: d.name, titles: d.titles.iter().map(|t| fold(t)).collect() })
+            .collect();
+        documents.sort_by_key(|d| std::cmp::Reverse(d.titles.iter().map(Vec::len).max().unwrap_or(0)));
+        let document_headers = file.pipeline.document_headers.iter().map(|t| fold(t)).collect();
+        Ok(Pipeline { name: file.pipeline.name, fields, other_person_titles, documents, document_headers })
     }
 
     pub fn required_fields(&self) -> impl Iterator<Item = &str> {
@@ -270,7 +303,7 @@ impl<'a> Span<'a> {
 
 /// Finds `label` in `text` allowing a few edits; returns (start, end, edits)
 /// of the best occurrence that starts and ends at word boundaries.
-fn find_label(label: &[char], text: &[char], line_start: bool) -> Option<(usize, usize, usize)> {
+pub fn find_label(label: &[char], text: &[char], line_start: bool) -> Option<(usize, usize, usize)> {
     let (m, n) = (label.len(), text.len());
     if m == 0 || n == 0 {
         return None;

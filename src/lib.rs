@@ -10,6 +10,7 @@
 //! [`portal`] exports the portal's upload files. [`pipeline`] runs them in parallel.
 
 pub mod decode;
+pub mod documents;
 pub mod error;
 pub mod extract;
 pub mod fsutil;
@@ -18,6 +19,7 @@ pub mod manifest;
 pub mod model;
 pub mod ocr;
 pub mod pdf;
+pub mod pdfa;
 pub mod pdfin;
 pub mod pipeline;
 pub mod portal;
@@ -50,6 +52,8 @@ pub struct Options {
     pub show_text_layer: bool,
     /// Field extraction rules; the built-in `pipelines/tthc.toml` when None.
     pub pipeline: Option<PathBuf>,
+    /// Write PDF/A-2b (the default); plain PDF when false.
+    pub pdfa: bool,
 }
 
 impl Options {
@@ -63,6 +67,7 @@ impl Options {
             page_timeout: Duration::from_secs(120),
             show_text_layer: false,
             pipeline: None,
+            pdfa: true,
         }
     }
 }

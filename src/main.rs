@@ -46,6 +46,9 @@ enum Command {
         /// Field extraction rules (default: the built-in pipelines/tthc.toml).
         #[arg(long)]
         pipeline: Option<PathBuf>,
+        /// PDF/A-2b output (on) or plain PDF (off).
+        #[arg(long, value_parser = ["on", "off"], default_value = "on")]
+        pdfa: String,
         /// Draw the text layer visibly, to check its placement.
         #[arg(long, hide = true)]
         show_text_layer: bool,
@@ -62,7 +65,8 @@ fn main() {
             std::process::exit(code);
         }
     };
-    let Command::Run { input, out, jobs, lang, tessdata, page_timeout, quiet, pipeline, show_text_layer } = cli.command;
+    let Command::Run { input, out, jobs, lang, tessdata, page_timeout, quiet, pipeline, pdfa, show_text_layer } =
+        cli.command;
     let mut opts = Options::new(input, out);
     if let Some(j) = jobs {
         if j == 0 {
@@ -80,6 +84,7 @@ fn main() {
     opts.page_timeout = Duration::from_secs_f64(page_timeout.min(86_400.0));
     opts.show_text_layer = show_text_layer;
     opts.pipeline = pipeline;
+    opts.pdfa = pdfa == "on";
 
     let reporter = Reporter::new(quiet);
     match sohoa::run(&opts, &reporter) {

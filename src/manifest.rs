@@ -68,6 +68,9 @@ pub struct DossierRecord {
     pub pages: Vec<PageRecord>,
     /// Key fields found (absent when not found), see `extract`.
     pub fields: BTreeMap<String, FieldValue>,
+    /// The documents of the dossier, each with its own PDF.
+    #[serde(default)]
+    pub documents: Vec<crate::documents::Document>,
     /// Files in the folder that are not pages (not images), listed so that
     /// nothing is dropped silently.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

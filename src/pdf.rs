@@ -11,6 +11,7 @@
 use crate::decode::{Color, Embed};
 use crate::model::{Geometry, OcrPage};
 use lopdf::{dictionary, Dictionary, Document, Object, ObjectId, Stream, StringFormat};
+use sha2::Digest;
 use std::collections::BTreeMap;
 
 /// Ascent and descent of the glyphless font, in thousandths of the size.
@@ -18,6 +19,27 @@ const ASCENT: f32 = 0.8;
 const DESCENT: f32 = 0.2;
 /// Advance width of every glyph, in thousandths of the size.
 const ADVANCE: f32 = 0.5;
+
+/// What a finished PDF says about itself.
+pub struct DocInfo<'a> {
+    /// dc:title and the Info Title.
+    pub title: &'a str,
+    /// Set when the PDF derives from digitally signed files it cannot carry
+    /// the signatures of.
+    pub derivative_note: Option<&'a str>,
+    /// Write PDF/A-2b (XMP, output intent); plain PDF otherwise.
+    pub pdfa: bool,
+    /// Values of `pdfa::PROPERTIES` (Nghị định 30/2020 document metadata).
+    pub metadata: BTreeMap<String, String>,
+    pub created: time::OffsetDateTime,
+}
+
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn uuid_text(b: &[u8]) -> String {
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
 
 /// One page to write.
 pub struct PageIn<'a> {
@@ -172,28 +194,71 @@ impl PdfWriter {
         out
     }
 
-    /// Finishes the document and returns its bytes. `title` goes in the Info
-    /// dictionary; so does `derivative_note` (as `SohoaDerivativeNote`) when the
-    /// PDF is made from digitally signed files whose signatures it cannot carry.
-    pub fn finish(mut self, title: &str, derivative_note: Option<&str>) -> Result<Vec<u8>, std::io::Error> {
+    /// Finishes the document and returns its bytes.
+    pub fn finish(mut self, info: &DocInfo) -> Result<Vec<u8>, std::io::Error> {
         self.write_font();
         let count = self.kids.len() as i64;
         self.doc.objects.insert(
             self.pages_id,
             Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => self.kids, "Count" => count }),
         );
-        let catalog = self.doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => self.pages_id });
-        let info = self.doc.add_object(dictionary! {
-            "Title" => Object::String(utf16_text(title), StringFormat::Hexadecimal),
-            "Producer" => Object::string_literal(format!("sohoa {}", env!("CARGO_PKG_VERSION"))),
-        });
-        if let Some(note) = derivative_note {
-            if let Ok(Object::Dictionary(d)) = self.doc.get_object_mut(info) {
-                d.set("SohoaDerivativeNote", Object::String(utf16_text(note), StringFormat::Hexadecimal));
-            }
+        let producer = format!("sohoa {}", env!("CARGO_PKG_VERSION"));
+        let fmt = time::format_description::well_known::Rfc3339;
+        let xmp_date = info.created.format(&fmt).unwrap_or_default();
+        let pdf_date = format!(
+            "D:{:04}{:02}{:02}{:02}{:02}{:02}Z",
+            info.created.year(),
+            info.created.month() as u8,
+            info.created.day(),
+            info.created.hour(),
+            info.created.minute(),
+            info.created.second()
+        );
+        // A document ID from what identifies this file: title, time, content size.
+        let mut h = sha2::Sha256::new();
+        h.update(info.title.as_bytes());
+        h.update(xmp_date.as_bytes());
+        h.update(self.doc.objects.len().to_le_bytes());
+        h.update(std::process::id().to_le_bytes());
+        h.update(NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed).to_le_bytes());
+        let id: Vec<u8> = h.finalize()[..16].to_vec();
+        let mut catalog = dictionary! { "Type" => "Catalog", "Pages" => self.pages_id };
+        let mut info_dict = dictionary! {
+            "Title" => Object::String(utf16_text(info.title), StringFormat::Hexadecimal),
+            "Producer" => Object::string_literal(producer.clone()),
+            "CreationDate" => Object::string_literal(pdf_date.clone()),
+            "ModDate" => Object::string_literal(pdf_date),
+        };
+        let mut extra = info.metadata.clone();
+        if let Some(note) = info.derivative_note {
+            info_dict.set("SohoaDerivativeNote", Object::String(utf16_text(note), StringFormat::Hexadecimal));
+            extra.insert("DerivativeNote".into(), note.to_string());
         }
+        if info.pdfa {
+            let uuid = uuid_text(&id);
+            let xmp = crate::pdfa::xmp(info.title, &producer, &xmp_date, &format!("uuid:{uuid}"), &extra);
+            let meta = self.doc.add_object(
+                Stream::new(dictionary! { "Type" => "Metadata", "Subtype" => "XML" }, xmp).with_compression(false),
+            );
+            let mut icc = Stream::new(dictionary! { "N" => 3 }, crate::pdfa::srgb_icc());
+            let _ = icc.compress();
+            let icc_id = self.doc.add_object(icc);
+            let intent = dictionary! {
+                "Type" => "OutputIntent",
+                "S" => "GTS_PDFA1",
+                "OutputConditionIdentifier" => Object::string_literal("sRGB IEC61966-2.1"),
+                "Info" => Object::string_literal("sRGB IEC61966-2.1"),
+                "DestOutputProfile" => icc_id,
+            };
+            catalog.set("Metadata", meta);
+            catalog.set("OutputIntents", vec![Object::Dictionary(intent)]);
+        }
+        let catalog = self.doc.add_object(catalog);
+        let info_id = self.doc.add_object(info_dict);
         self.doc.trailer.set("Root", catalog);
-        self.doc.trailer.set("Info", info);
+        self.doc.trailer.set("Info", info_id);
+        let id_str = Object::String(id, StringFormat::Hexadecimal);
+        self.doc.trailer.set("ID", vec![id_str.clone(), id_str]);
         let mut out = Vec::new();
         self.doc.save_to(&mut out)?;
         Ok(out)

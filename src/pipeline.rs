@@ -6,6 +6,7 @@
 //! the batch.
 
 use crate::decode::{self, Decoded};
+use crate::documents;
 use crate::error::{PageError, PageErrorKind, RunError};
 use crate::extract::{self, Pipeline};
 use crate::manifest::{
@@ -13,13 +14,14 @@ use crate::manifest::{
 };
 use crate::model::{Geometry, OcrPage};
 use crate::ocr::Engine;
-use crate::pdf::{PageIn, PdfWriter};
+use crate::pdf::{DocInfo, PageIn, PdfWriter};
 use crate::preprocess;
 use crate::scan::{self, DossierDir};
 use crate::{fsutil, Options, Progress};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 thread_local! {
@@ -171,20 +173,24 @@ fn process_dossier(
         })
         .collect();
 
+    // Pages in dossier order; those with an image go into the PDFs.
     let mut pages = Vec::with_capacity(outs.len());
-    let mut writer = PdfWriter::new(opts.show_text_layer);
-    let mut page_text = Vec::with_capacity(outs.len());
+    let mut pdf_pages = Vec::with_capacity(outs.len());
     for mut o in outs {
         if let Some((embed, dpi, geom, ocr)) = o.pdf.take() {
-            writer.add_page(&PageIn { embed: &embed, dpi, geometry: geom, ocr: ocr.as_ref() });
-            o.record.pdf_page = Some(writer.page_count());
-            page_text.push((o.record.index, ocr));
+            let embed = if opts.pdfa { decode::for_pdfa(embed) } else { embed };
+            o.record.pdf_page = Some(pdf_pages.len() + 1);
+            pdf_pages.push((o.record.index, embed, dpi, geom, ocr));
         }
         pages.push(o.record);
     }
     let recognized: Vec<(usize, &OcrPage)> =
-        page_text.iter().filter_map(|(i, p)| p.as_ref().map(|p| (*i, p))).collect();
+        pdf_pages.iter().filter_map(|(i, _, _, _, p)| p.as_ref().map(|p| (*i, p))).collect();
     let fields = extract::extract(rules, &recognized);
+    let text_of = |i: usize| pdf_pages.iter().find(|p| p.0 == i).and_then(|p| p.4.as_ref());
+    let page_texts: Vec<documents::PageText> =
+        pages.iter().map(|p| (p.index, if p.status == PageStatus::Ok { text_of(p.index) } else { None })).collect();
+    let mut docs = documents::split(rules, &page_texts);
     let errors = pages.iter().filter(|p| p.status == PageStatus::Error).count();
     let mut rec = DossierRecord {
         source: d.rel.clone(),
@@ -194,6 +200,7 @@ fn process_dossier(
         pdf_bytes: None,
         pages,
         fields,
+        documents: Vec::new(),
         skipped_files: d.skipped.clone(),
         originals: Vec::new(),
         error: None,
@@ -206,14 +213,12 @@ fn process_dossier(
             return rec;
         }
     }
-    if writer.page_count() == 0 {
+    if pdf_pages.is_empty() {
         rec.status = DossierStatus::Failed;
         rec.error = Some("no page of the dossier could be read".into());
         return rec;
     }
     let code = rec.fields.get("ma_ho_so").filter(|f| f.flags.is_empty()).map(|f| f.value.clone());
-    let rel = pdf_rel_path(d, code.as_deref());
-    let path = out.join(&rel);
     let note = (!rec.originals.is_empty()).then(|| {
         let names: Vec<&str> = rec.originals.iter().map(|o| o.source.as_str()).collect();
         format!(
@@ -222,19 +227,56 @@ fn process_dossier(
             names.join(", ")
         )
     });
-    let written =
-        writer.finish(&d.rel, note.as_deref()).and_then(|bytes| fsutil::write_atomic(&path, &bytes).map(|_| bytes));
-    match written {
+    let created =
+        time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    // Writes the pages `which` (dossier indexes) as one PDF at `rel`.
+    let write = |which: &dyn Fn(usize) -> bool, rel: &str, title: &str, metadata: BTreeMap<String, String>| {
+        let mut writer = PdfWriter::new(opts.show_text_layer);
+        for (_, embed, dpi, geom, ocr) in pdf_pages.iter().filter(|p| which(p.0)) {
+            writer.add_page(&PageIn { embed, dpi: *dpi, geometry: *geom, ocr: ocr.as_ref() });
+        }
+        let info = DocInfo { title, derivative_note: note.as_deref(), pdfa: opts.pdfa, metadata, created };
+        let path = out.join(rel);
+        writer
+            .finish(&info)
+            .and_then(|bytes| fsutil::write_atomic(&path, &bytes).map(|_| bytes))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    let rel = pdf_rel_path(d, code.as_deref());
+    let title = code.clone().unwrap_or_else(|| d.rel.clone());
+    match write(&|_| true, &rel, &title, BTreeMap::new()) {
         Ok(bytes) => {
             rec.pdf_sha256 = Some(hex(&Sha256::digest(&bytes)));
             rec.pdf_bytes = Some(bytes.len() as u64);
-            rec.pdf = Some(rel);
+            rec.pdf = Some(rel.clone());
         }
         Err(e) => {
             rec.status = DossierStatus::Failed;
-            rec.error = Some(format!("cannot write {}: {e}", path.display()));
+            rec.error = Some(e);
+            return rec;
         }
     }
+    // One PDF per document, `<ma_ho_so>.<NN>.pdf` beside the dossier's.
+    let stem = rel.strip_suffix(".pdf").unwrap_or(&rel).to_string();
+    for doc in &mut docs {
+        if !doc.pages.iter().any(|i| pdf_pages.iter().any(|p| p.0 == *i)) {
+            continue;
+        }
+        let doc_rel = format!("{stem}.{:02}.pdf", doc.ordinal);
+        let title = if doc.title.is_empty() { title.clone() } else { doc.title.clone() };
+        let pages_of = doc.pages.clone();
+        match write(&|i| pages_of.contains(&i), &doc_rel, &title, doc.metadata.clone()) {
+            Ok(bytes) => {
+                doc.pdf_sha256 = Some(hex(&Sha256::digest(&bytes)));
+                doc.pdf = Some(doc_rel);
+            }
+            Err(e) => {
+                rec.status = DossierStatus::Failed;
+                rec.error = Some(e);
+            }
+        }
+    }
+    rec.documents = docs;
     rec
 }
 

@@ -70,9 +70,12 @@ fn field(d: &DossierRecord, k: &str) -> String {
 }
 
 fn to_portal(d: &DossierRecord) -> PortalDossier {
-    let docs = d
-        .pdf
-        .iter()
+    // The dossier's documents one by one; the whole-dossier PDF when it has
+    // none of its own.
+    let doc_pdfs: Vec<&String> = d.documents.iter().filter_map(|x| x.pdf.as_ref()).collect();
+    let files: Vec<&String> = if doc_pdfs.is_empty() { d.pdf.iter().collect() } else { doc_pdfs };
+    let docs = files
+        .into_iter()
         .map(|p| TaiLieu {
             TenTepDinhKem: p.rsplit('/').next().unwrap_or(p).to_string(),
             DuongDanTaiTepTin: p.clone(),

@@ -75,6 +75,72 @@ fn assert_qpdf_ok(pdf: &Path) {
     assert!(o.status.success(), "qpdf --check {}: {}", pdf.display(), String::from_utf8_lossy(&o.stdout));
 }
 
+/// The PDF/A-2b points sohoa promises, checked on the file's structure.
+fn assert_pdfa(pdf: &Path) {
+    use lopdf::{Document, Object};
+    let doc = Document::load(pdf).unwrap_or_else(|e| panic!("{}: {e}", pdf.display()));
+    let what = pdf.display();
+    assert!(doc.trailer.get(b"Encrypt").is_err(), "{what}: encrypted");
+    let id = doc.trailer.get(b"ID").and_then(|o| o.as_array().cloned()).unwrap_or_default();
+    assert_eq!(id.len(), 2, "{what}: document ID");
+    let catalog = doc.catalog().unwrap();
+    let meta = doc.get_object(catalog.get(b"Metadata").unwrap().as_reference().unwrap()).unwrap().as_stream().unwrap();
+    assert!(meta.dict.get(b"Filter").is_err(), "{what}: XMP must not be compressed");
+    assert_eq!(meta.dict.get(b"Subtype").unwrap().as_name().unwrap(), b"XML");
+    let xmp = String::from_utf8(meta.content.clone()).unwrap();
+    assert!(xmp.contains("<pdfaid:part>2</pdfaid:part>") && xmp.contains("<pdfaid:conformance>B</pdfaid:conformance>"));
+    assert!(xmp.contains("<pdf:Producer>sohoa ") && xmp.contains("<xmpMM:DocumentID>uuid:"), "{what}");
+    let info = doc.get_dictionary(doc.trailer.get(b"Info").unwrap().as_reference().unwrap()).unwrap();
+    let title = match info.get(b"Title").unwrap() {
+        Object::String(b, _) if b.starts_with(&[0xFE, 0xFF]) => {
+            String::from_utf16(&b[2..].chunks(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect::<Vec<_>>()).unwrap()
+        }
+        Object::String(b, _) => String::from_utf8_lossy(b).into_owned(),
+        _ => panic!("{what}: title"),
+    };
+    let escaped = title.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    assert!(
+        xmp.contains(&format!("<rdf:li xml:lang=\"x-default\">{escaped}</rdf:li>")),
+        "{what}: dc:title = Info Title"
+    );
+    let intents = catalog.get(b"OutputIntents").unwrap().as_array().unwrap();
+    let intent = match &intents[0] {
+        Object::Dictionary(d) => d.clone(),
+        Object::Reference(r) => doc.get_dictionary(*r).unwrap().clone(),
+        _ => panic!("{what}: output intent"),
+    };
+    assert_eq!(intent.get(b"S").unwrap().as_name().unwrap(), b"GTS_PDFA1");
+    let icc = doc.get_object(intent.get(b"DestOutputProfile").unwrap().as_reference().unwrap()).unwrap();
+    assert_eq!(icc.as_stream().unwrap().dict.get(b"N").unwrap().as_i64().unwrap(), 3, "{what}: sRGB profile");
+    let mut fonts = 0;
+    for (_, o) in doc.objects.iter() {
+        let d = match o {
+            Object::Dictionary(d) => d,
+            Object::Stream(s) => &s.dict,
+            _ => continue,
+        };
+        for key in [&b"JS"[..], b"JavaScript", b"Encrypt"] {
+            assert!(d.get(key).is_err(), "{what}: /{} found", String::from_utf8_lossy(key));
+        }
+        if let Ok(f) = d.get(b"Filter") {
+            let names: Vec<Vec<u8>> = match f {
+                Object::Name(n) => vec![n.clone()],
+                Object::Array(a) => a.iter().filter_map(|x| x.as_name().ok().map(|n| n.to_vec())).collect(),
+                _ => vec![],
+            };
+            assert!(!names.iter().any(|n| n == b"LZWDecode"), "{what}: LZW");
+        }
+        if d.get(b"Type").and_then(|t| t.as_name()).ok() == Some(b"FontDescriptor") {
+            fonts += 1;
+            assert!(
+                [&b"FontFile"[..], b"FontFile2", b"FontFile3"].iter().any(|k| d.get(k).is_ok()),
+                "{what}: every font embedded"
+            );
+        }
+    }
+    assert!(fonts >= 1, "{what}: the text layer's font");
+}
+
 fn sha256_hex(path: &Path) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(std::fs::read(path).unwrap()).iter().map(|b| format!("{b:02x}")).collect()
@@ -142,7 +208,15 @@ fn samples_become_searchable_pdfs() {
 
     for d in m["dossiers"].as_array().unwrap() {
         assert_qpdf_ok(&out.join(d["pdf"].as_str().unwrap()));
+        assert_pdfa(&out.join(d["pdf"].as_str().unwrap()));
     }
+    // --pdfa off writes plain PDF.
+    let plain = fresh_dir("samples-plain");
+    let o = run(&root().join("samples/2024/06"), &plain, &["--quiet", "--pdfa", "off"]);
+    assert_eq!(o.status.code(), Some(0));
+    let m = manifest(&plain);
+    let bytes = std::fs::read(plain.join(m["dossiers"][0]["pdf"].as_str().unwrap())).unwrap();
+    assert!(!contains(&bytes, b"pdfaid:part") && !contains(&bytes, b"OutputIntents"));
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -312,14 +386,41 @@ fn corpus_dev_meets_the_accuracy_targets() {
     for (k, v) in hostile.as_object().unwrap() {
         assert_eq!(v, &Value::Bool(true), "hostile {k}: {hostile}");
     }
-    // One PDF page per source page, every PDF valid.
+    // One PDF page per source page, every PDF valid PDF/A; one document per
+    // template page, blank backs attached to the page before them.
     let truth: Value = serde_json::from_slice(&std::fs::read(corpus.join("truth.json")).unwrap()).unwrap();
     let m = manifest(&out);
     for t in truth["dossiers"].as_array().unwrap() {
         let d = dossier(&m, t["path"].as_str().unwrap());
         let pdf = out.join(d["pdf"].as_str().unwrap());
-        assert_eq!(pdf_pages(&pdf), t["pages"].as_array().unwrap().len(), "{}", t["path"]);
+        let tpages = t["pages"].as_array().unwrap();
+        assert_eq!(pdf_pages(&pdf), tpages.len(), "{}", t["path"]);
         assert_qpdf_ok(&pdf);
+        assert_pdfa(&pdf);
+        let mut want: Vec<Vec<u64>> = Vec::new();
+        for (i, p) in tpages.iter().enumerate() {
+            match (p["blank"].as_bool().unwrap(), want.last_mut()) {
+                (true, Some(last)) => last.push(i as u64 + 1),
+                _ => want.push(vec![i as u64 + 1]),
+            }
+        }
+        let docs = d["documents"].as_array().unwrap();
+        let got: Vec<Vec<u64>> =
+            docs.iter().map(|x| x["pages"].as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).collect()).collect();
+        assert_eq!(got, want, "documents of {}", t["path"]);
+        let whole = squash(&pdf_text(&pdf, None));
+        let mut parts = String::new();
+        for (k, x) in docs.iter().enumerate() {
+            assert_eq!(x["ordinal"], k as u64 + 1);
+            let dp = out.join(x["pdf"].as_str().unwrap());
+            assert!(x["pdf"].as_str().unwrap().ends_with(&format!(".{:02}.pdf", k + 1)));
+            assert_eq!(x["pdf_sha256"].as_str().unwrap(), sha256_hex(&dp));
+            assert_eq!(pdf_pages(&dp), x["pages"].as_array().unwrap().len());
+            assert_qpdf_ok(&dp);
+            assert_pdfa(&dp);
+            parts.push_str(&pdf_text(&dp, None));
+        }
+        assert_eq!(squash(&parts), whole, "the documents hold the dossier's text");
     }
 }
 
@@ -393,7 +494,12 @@ fn fields_are_read_from_labels_that_lost_their_diacritics() {
     assert_eq!(json["MaTTHC"], "1.001022");
     assert_eq!(json["NgayTiepNhan"], "2024-06-10");
     assert_eq!(json["HoSoCoThanhPhanSoHoa"], true);
-    assert_eq!(json["TaiLieuNop"][0]["DuongDanTaiTepTin"], d["pdf"]);
+    // Each document of the dossier is listed: here the receipt alone.
+    let docs = json["TaiLieuNop"].as_array().unwrap();
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0]["DuongDanTaiTepTin"], d["documents"][0]["pdf"]);
+    assert_eq!(docs[0]["TenTepDinhKem"], "000.00.20.H40-240610-0011.01.pdf");
+    assert_eq!(d["documents"][0]["type"], "giay_tiep_nhan");
     assert!(out.join(json["TaiLieuNop"][0]["DuongDanTaiTepTin"].as_str().unwrap()).is_file());
     let csv = std::fs::read_to_string(out.join("portal/upload.csv")).unwrap();
     assert_eq!(csv.lines().count(), 2, "{csv}");
