@@ -50,4 +50,6 @@ pub enum RunError {
     MissingDependency { what: String, install: String },
     #[error("{0}")]
     Usage(String),
+    #[error("another sohoa run (process {pid}) is using this output folder; its lock is {}", path.display())]
+    Busy { path: PathBuf, pid: u32 },
 }

@@ -12,6 +12,7 @@
 pub mod decode;
 pub mod documents;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod fsutil;
 mod lept;
@@ -25,7 +26,9 @@ pub mod pipeline;
 pub mod portal;
 pub mod preprocess;
 pub mod raster;
+pub mod report;
 pub mod scan;
+pub mod state;
 
 pub use error::{PageError, PageErrorKind, RunError};
 pub use manifest::{DossierRecord, Manifest, PageRecord};
@@ -54,6 +57,8 @@ pub struct Options {
     pub pipeline: Option<PathBuf>,
     /// Write PDF/A-2b (the default); plain PDF when false.
     pub pdfa: bool,
+    /// Redo every dossier, even those unchanged since the last run into OUT.
+    pub force: bool,
 }
 
 impl Options {
@@ -68,6 +73,7 @@ impl Options {
             show_text_layer: false,
             pipeline: None,
             pdfa: true,
+            force: false,
         }
     }
 }
@@ -77,9 +83,11 @@ pub trait Progress: Sync {
     fn start(&self, _dossiers: usize, _pages: usize) {}
     /// A multi-page file turned out to hold more pages than counted.
     fn add_pages(&self, _n: usize) {}
+    fn dossier_started(&self, _dossier: &str) {}
     fn page_done(&self, _dossier: &str, _page: &PageRecord) {}
     fn dossier_done(&self, _dossier: &DossierRecord) {}
     fn warn(&self, _message: &str) {}
+    fn finished(&self, _summary: &manifest::Summary) {}
 }
 
 /// A progress sink that says nothing.

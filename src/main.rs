@@ -3,7 +3,8 @@
 //!
 //! Exit codes: 0 every dossier ok; 1 the batch finished with partial or failed
 //! dossiers; 2 bad usage or input; 3 a missing dependency (Tesseract or its
-//! language data); 4 the output could not be written.
+//! language data); 4 the output could not be written (full disk, permissions);
+//! 5 another run is using the output folder.
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -21,6 +22,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Rebuild OUT/report.html and OUT/report.csv from OUT/manifest.json (no OCR).
+    Report {
+        out: PathBuf,
+        /// The pipeline the run used, for its required fields (default: built in).
+        #[arg(long)]
+        pipeline: Option<PathBuf>,
+    },
     /// Digitize every dossier folder under INPUT into OUT.
     Run {
         /// Folder tree of scans; each folder holding page files is a dossier.
@@ -49,6 +57,12 @@ enum Command {
         /// PDF/A-2b output (on) or plain PDF (off).
         #[arg(long, value_parser = ["on", "off"], default_value = "on")]
         pdfa: String,
+        /// Redo every dossier, even those unchanged since the last run into OUT.
+        #[arg(long)]
+        force: bool,
+        /// Also write one JSON object per event (dossier, page, error, summary) to FILE.
+        #[arg(long, value_name = "FILE")]
+        log_json: Option<PathBuf>,
         /// Draw the text layer visibly, to check its placement.
         #[arg(long, hide = true)]
         show_text_layer: bool,
@@ -65,8 +79,42 @@ fn main() {
             std::process::exit(code);
         }
     };
-    let Command::Run { input, out, jobs, lang, tessdata, page_timeout, quiet, pipeline, pdfa, show_text_layer } =
-        cli.command;
+    let command = cli.command;
+    if let Command::Report { out, pipeline } = command {
+        let r =
+            sohoa::pipeline::load_pipeline(pipeline.as_deref()).and_then(|rules| sohoa::report::rebuild(&out, &rules));
+        match r {
+            Ok(_) => {
+                eprintln!(
+                    "sohoa: wrote {} and {}",
+                    out.join("report.html").display(),
+                    out.join("report.csv").display()
+                );
+                std::process::exit(0);
+            }
+            Err(e) => {
+                eprintln!("sohoa: {e}");
+                std::process::exit(exit_code(&e));
+            }
+        }
+    }
+    let Command::Run {
+        input,
+        out,
+        jobs,
+        lang,
+        tessdata,
+        page_timeout,
+        quiet,
+        pipeline,
+        pdfa,
+        force,
+        log_json,
+        show_text_layer,
+    } = command
+    else {
+        unreachable!("report handled above")
+    };
     let mut opts = Options::new(input, out);
     if let Some(j) = jobs {
         if j == 0 {
@@ -85,9 +133,25 @@ fn main() {
     opts.show_text_layer = show_text_layer;
     opts.pipeline = pipeline;
     opts.pdfa = pdfa == "on";
+    opts.force = force;
 
     let reporter = Reporter::new(quiet);
-    match sohoa::run(&opts, &reporter) {
+    let json_log = match log_json.as_deref().map(sohoa::events::JsonLog::create).transpose() {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("sohoa: cannot write the JSON log {}: {e}", log_json.unwrap_or_default().display());
+            std::process::exit(4);
+        }
+    };
+    let both;
+    let progress: &dyn Progress = match &json_log {
+        Some(l) => {
+            both = sohoa::events::Both(&reporter, l);
+            &both
+        }
+        None => &reporter,
+    };
+    match sohoa::run(&opts, progress) {
         Ok(m) => {
             reporter.finish();
             let s = &m.summary;
@@ -103,12 +167,17 @@ fn main() {
         Err(e) => {
             reporter.finish();
             eprintln!("sohoa: {e}");
-            std::process::exit(match e {
-                RunError::Usage(_) | RunError::BadInput { .. } => 2,
-                RunError::MissingDependency { .. } => 3,
-                RunError::Output { .. } => 4,
-            });
+            std::process::exit(exit_code(&e));
         }
+    }
+}
+
+fn exit_code(e: &RunError) -> i32 {
+    match e {
+        RunError::Usage(_) | RunError::BadInput { .. } => 2,
+        RunError::MissingDependency { .. } => 3,
+        RunError::Output { .. } => 4,
+        RunError::Busy { .. } => 5,
     }
 }
 

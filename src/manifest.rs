@@ -16,6 +16,18 @@ pub struct Manifest {
     pub settings: Settings,
     pub summary: Summary,
     pub dossiers: Vec<DossierRecord>,
+    /// Dossiers of earlier runs whose folder is gone from the input: kept,
+    /// with when they went missing, so that no history is dropped silently.
+    #[serde(default)]
+    pub missing_dossiers: Vec<MissingDossier>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MissingDossier {
+    pub source: String,
+    /// Start of the first run that did not find the folder.
+    pub missing_since: String,
+    pub last_record: DossierRecord,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -38,6 +50,15 @@ pub struct Summary {
     pub pages_blank: usize,
     pub pages_error: usize,
     pub pages_low_dpi: usize,
+    /// Dossiers carried over unchanged from an earlier run (no OCR).
+    #[serde(default)]
+    pub dossiers_reused: usize,
+    /// Dossiers of earlier runs whose folder is gone (see `missing_dossiers`).
+    #[serde(default)]
+    pub dossiers_missing: usize,
+    /// Pages recognized by OCR in this run.
+    #[serde(default)]
+    pub pages_ocr: usize,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -66,6 +87,10 @@ pub struct DossierRecord {
     pub pdf_sha256: Option<String>,
     pub pdf_bytes: Option<u64>,
     pub pages: Vec<PageRecord>,
+    /// SHA-256 over the dossier's file names, sizes and contents and the
+    /// settings that shape its output; an unchanged dossier is not redone.
+    #[serde(default)]
+    pub fingerprint: Option<String>,
     /// Key fields found (absent when not found), see `extract`.
     pub fields: BTreeMap<String, FieldValue>,
     /// The documents of the dossier, each with its own PDF.
@@ -118,6 +143,9 @@ pub struct PageRecord {
     /// 1-based page number in the dossier PDF, when the page is in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pdf_page: Option<usize>,
+    /// SHA-256 of the source file (the same for every frame of a file).
+    #[serde(default)]
+    pub source_sha256: Option<String>,
     /// Where the page's text comes from: "ocr", or "pdf" for a born-digital
     /// PDF page whose own text was kept; null when the page has no text.
     #[serde(default)]

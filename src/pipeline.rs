@@ -10,13 +10,15 @@ use crate::documents;
 use crate::error::{PageError, PageErrorKind, RunError};
 use crate::extract::{self, Pipeline};
 use crate::manifest::{
-    DossierRecord, DossierStatus, Manifest, OriginalRecord, PageRecord, PageStatus, Settings, Summary, TextSource,
+    DossierRecord, DossierStatus, Manifest, MissingDossier, OriginalRecord, PageRecord, PageStatus, Settings, Summary,
+    TextSource,
 };
 use crate::model::{Geometry, OcrPage};
 use crate::ocr::Engine;
 use crate::pdf::{DocInfo, PageIn, PdfWriter};
 use crate::preprocess;
 use crate::scan::{self, DossierDir};
+use crate::state;
 use crate::{fsutil, Options, Progress};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -54,6 +56,15 @@ fn install_hint(lang: &str) -> String {
     format!("sudo apt-get install tesseract-ocr {}", pkgs.join(" "))
 }
 
+/// Loads the pipeline `path` names, or the built-in one.
+pub fn load_pipeline(path: Option<&Path>) -> Result<Pipeline, RunError> {
+    match path {
+        Some(p) => Pipeline::load(p),
+        None => Ok(Pipeline::builtin()),
+    }
+    .map_err(|e| RunError::Usage(e.to_string()))
+}
+
 pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError> {
     let started_at = now();
     if !opts.input.is_dir() {
@@ -63,43 +74,138 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
         return Err(RunError::Usage(format!("invalid language '{}'", opts.lang)));
     }
     std::fs::create_dir_all(&opts.out).map_err(|e| RunError::Output { path: opts.out.clone(), source: e })?;
-    let rules = match &opts.pipeline {
-        Some(p) => Pipeline::load(p),
-        None => Ok(Pipeline::builtin()),
-    }
-    .map_err(|e| RunError::Usage(e.to_string()))?;
+    let rules = load_pipeline(opts.pipeline.as_deref())?;
     crate::lept::silence();
-    check_engine(opts)?;
+    let _lock = state::Lock::acquire(&opts.out)?;
+    state::clean_temporaries(&opts.out);
     let out_abs = opts.out.canonicalize().unwrap_or_else(|_| opts.out.clone());
     let input_abs = opts.input.canonicalize().unwrap_or_else(|_| opts.input.clone());
+    let (prev_manifest, prev) = state::previous(&opts.out);
+    let journal = state::Journal::open(&opts.out)?;
     let (dossiers, walk_errors) = scan::find_dossiers(&input_abs, Some(&out_abs));
     for e in &walk_errors {
         progress.warn(&format!("cannot read part of the input: {e}"));
     }
     let total_files: usize = dossiers.iter().map(|d| d.files.len()).sum();
     progress.start(dossiers.len(), total_files);
+    // What shapes a dossier's output besides its files.
+    let pipeline_text = match &opts.pipeline {
+        Some(p) => std::fs::read(p).unwrap_or_default(),
+        None => extract::DEFAULT_PIPELINE.as_bytes().to_vec(),
+    };
+    let settings_key = format!(
+        "sohoa {}|lang {}|pdfa {}|pipeline {}",
+        env!("CARGO_PKG_VERSION"),
+        opts.lang,
+        opts.pdfa,
+        hex(&Sha256::digest(&pipeline_text))
+    );
 
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.max(1))
         .thread_name(|i| format!("sohoa-worker-{i}"))
         .build()
         .map_err(|e| RunError::Usage(format!("cannot start {} workers: {e}", opts.jobs)))?;
-    let mut records: Vec<DossierRecord> = pool.install(|| {
+    let abort = std::sync::atomic::AtomicBool::new(false);
+    let first_error: std::sync::Mutex<Option<RunError>> = std::sync::Mutex::new(None);
+    let fail = |e: RunError| {
+        abort.store(true, std::sync::atomic::Ordering::SeqCst);
+        first_error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+    };
+    // First the fingerprints: what is unchanged since the last run is carried
+    // over, and only what is left needs Tesseract.
+    let plans: Vec<(Option<String>, Option<&DossierRecord>)> = pool.install(|| {
         dossiers
             .par_iter()
             .map(|d| {
-                let r = process_dossier(d, opts, &rules, &out_abs, progress);
-                progress.dossier_done(&r);
-                r
+                let fp = state::fingerprint(d, &settings_key).ok();
+                let reuse = match (&fp, prev.get(&d.rel)) {
+                    (Some(fp), Some(p)) if !opts.force && state::reusable(p, fp, &opts.out) => Some(p),
+                    _ => None,
+                };
+                (fp, reuse)
+            })
+            .collect()
+    });
+    if plans.iter().any(|(_, reuse)| reuse.is_none()) {
+        check_engine(opts)?;
+    }
+    let results: Vec<(DossierRecord, bool)> = pool.install(|| {
+        dossiers
+            .par_iter()
+            .zip(plans.into_par_iter())
+            .filter_map(|(d, (fp, reuse))| {
+                if abort.load(std::sync::atomic::Ordering::SeqCst) {
+                    return None;
+                }
+                if let Some(p) = reuse {
+                    progress.add_pages(p.pages.len().saturating_sub(d.files.len()));
+                    for page in &p.pages {
+                        progress.page_done(&d.rel, page);
+                    }
+                    progress.dossier_done(p);
+                    return Some((p.clone(), true));
+                }
+                let hashes: Vec<Option<String>> = d.files.iter().map(|f| file_sha256(&f.path)).collect();
+                progress.dossier_started(&d.rel);
+                match process_dossier(d, &hashes, opts, &rules, &out_abs, progress) {
+                    Ok(mut r) => {
+                        r.fingerprint = fp;
+                        if let Err(e) = journal.append(&r) {
+                            fail(e);
+                            return None;
+                        }
+                        progress.dossier_done(&r);
+                        Some((r, false))
+                    }
+                    Err(e) => {
+                        fail(e);
+                        None
+                    }
+                }
             })
             .collect()
     });
     drop(pool);
-    records.sort_by(|a, b| scan::natural_cmp(&a.source, &b.source));
-    let mut summary = Summary::default();
-    for r in &records {
-        summary.add(r);
+    if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        // What finished is in the journal; the previous manifest stands.
+        return Err(e);
     }
+    let mut summary = Summary::default();
+    let mut records = Vec::with_capacity(results.len());
+    for (r, reused) in results {
+        summary.add(&r);
+        if reused {
+            summary.dossiers_reused += 1;
+        } else {
+            summary.pages_ocr += r.pages.iter().filter(|p| p.text_source == Some(TextSource::Ocr)).count();
+        }
+        records.push(r);
+    }
+    records.sort_by(|a, b| scan::natural_cmp(&a.source, &b.source));
+    // Dossiers seen before whose folder is gone stay on record.
+    let present: std::collections::HashSet<&str> = records.iter().map(|r| r.source.as_str()).collect();
+    let mut missing: Vec<MissingDossier> = Vec::new();
+    if let Some(m) = &prev_manifest {
+        for old in &m.missing_dossiers {
+            if !present.contains(old.source.as_str()) {
+                missing.push(old.clone());
+            }
+        }
+        for d in &m.dossiers {
+            if !present.contains(d.source.as_str()) && !missing.iter().any(|x| x.source == d.source) {
+                missing.push(MissingDossier {
+                    source: d.source.clone(),
+                    missing_since: started_at.clone(),
+                    last_record: d.clone(),
+                });
+            }
+        }
+    }
+    for m in &missing {
+        progress.warn(&format!("dossier folder no longer in the input: {}", m.source));
+    }
+    summary.dossiers_missing = missing.len();
     let manifest = Manifest {
         sohoa_version: env!("CARGO_PKG_VERSION").to_string(),
         started_at,
@@ -108,12 +214,20 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
         settings: Settings { lang: opts.lang.clone(), jobs: opts.jobs, pipeline: rules.name.clone() },
         summary,
         dossiers: records,
+        missing_dossiers: missing,
     };
     crate::portal::export(&opts.out, &manifest, &rules)?;
+    crate::report::write(&opts.out, &manifest, &rules)?;
     let path = opts.out.join("manifest.json");
     fsutil::write_atomic(&path, &crate::manifest::to_json(&manifest))
         .map_err(|e| RunError::Output { path, source: e })?;
+    journal.remove();
+    progress.finished(&manifest.summary);
     Ok(manifest)
+}
+
+fn file_sha256(path: &Path) -> Option<String> {
+    std::fs::read(path).ok().map(|b| hex(&Sha256::digest(&b)))
 }
 
 fn now() -> String {
@@ -139,13 +253,16 @@ pub fn pdf_rel_path(d: &DossierDir, code: Option<&str>) -> String {
     format!("dossiers/{}/{}.pdf", parts.join("/"), name)
 }
 
+/// Digitizes one dossier. Page and file problems go into the record; an
+/// output that cannot be written is an error that stops the run.
 fn process_dossier(
     d: &DossierDir,
+    file_hashes: &[Option<String>],
     opts: &Options,
     rules: &Pipeline,
     out: &Path,
     progress: &dyn Progress,
-) -> DossierRecord {
+) -> Result<DossierRecord, RunError> {
     // Every (file, frame) of the dossier, in order.
     let mut units: Vec<(usize, Option<u32>, Result<(), PageError>)> = Vec::new();
     for (i, f) in d.files.iter().enumerate() {
@@ -168,6 +285,8 @@ fn process_dossier(
                 Err(e) => error_page(idx + 1, &f.name, 0, &e),
                 Ok(()) => process_page(idx + 1, &f.path, &f.name, frame.unwrap_or(0), opts),
             };
+            let mut out = out;
+            out.record.source_sha256 = file_hashes.get(fi).cloned().flatten();
             progress.page_done(&d.rel, &out.record);
             out
         })
@@ -199,24 +318,17 @@ fn process_dossier(
         pdf_sha256: None,
         pdf_bytes: None,
         pages,
+        fingerprint: None,
         fields,
         documents: Vec::new(),
         skipped_files: d.skipped.clone(),
-        originals: Vec::new(),
+        originals: keep_signed_originals(d, out)?,
         error: None,
     };
-    match keep_signed_originals(d, out) {
-        Ok(kept) => rec.originals = kept,
-        Err(e) => {
-            rec.status = DossierStatus::Failed;
-            rec.error = Some(e);
-            return rec;
-        }
-    }
     if pdf_pages.is_empty() {
         rec.status = DossierStatus::Failed;
         rec.error = Some("no page of the dossier could be read".into());
-        return rec;
+        return Ok(rec);
     }
     let code = rec.fields.get("ma_ho_so").filter(|f| f.flags.is_empty()).map(|f| f.value.clone());
     let note = (!rec.originals.is_empty()).then(|| {
@@ -240,22 +352,14 @@ fn process_dossier(
         writer
             .finish(&info)
             .and_then(|bytes| fsutil::write_atomic(&path, &bytes).map(|_| bytes))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+            .map_err(|e| RunError::Output { path, source: e })
     };
     let rel = pdf_rel_path(d, code.as_deref());
     let title = code.clone().unwrap_or_else(|| d.rel.clone());
-    match write(&|_| true, &rel, &title, BTreeMap::new()) {
-        Ok(bytes) => {
-            rec.pdf_sha256 = Some(hex(&Sha256::digest(&bytes)));
-            rec.pdf_bytes = Some(bytes.len() as u64);
-            rec.pdf = Some(rel.clone());
-        }
-        Err(e) => {
-            rec.status = DossierStatus::Failed;
-            rec.error = Some(e);
-            return rec;
-        }
-    }
+    let bytes = write(&|_| true, &rel, &title, BTreeMap::new())?;
+    rec.pdf_sha256 = Some(hex(&Sha256::digest(&bytes)));
+    rec.pdf_bytes = Some(bytes.len() as u64);
+    rec.pdf = Some(rel.clone());
     // One PDF per document, `<ma_ho_so>.<NN>.pdf` beside the dossier's.
     let stem = rel.strip_suffix(".pdf").unwrap_or(&rel).to_string();
     for doc in &mut docs {
@@ -265,24 +369,17 @@ fn process_dossier(
         let doc_rel = format!("{stem}.{:02}.pdf", doc.ordinal);
         let title = if doc.title.is_empty() { title.clone() } else { doc.title.clone() };
         let pages_of = doc.pages.clone();
-        match write(&|i| pages_of.contains(&i), &doc_rel, &title, doc.metadata.clone()) {
-            Ok(bytes) => {
-                doc.pdf_sha256 = Some(hex(&Sha256::digest(&bytes)));
-                doc.pdf = Some(doc_rel);
-            }
-            Err(e) => {
-                rec.status = DossierStatus::Failed;
-                rec.error = Some(e);
-            }
-        }
+        let bytes = write(&|i| pages_of.contains(&i), &doc_rel, &title, doc.metadata.clone())?;
+        doc.pdf_sha256 = Some(hex(&Sha256::digest(&bytes)));
+        doc.pdf = Some(doc_rel);
     }
     rec.documents = docs;
-    rec
+    Ok(rec)
 }
 
 /// Copies every digitally signed PDF of the dossier, byte for byte, to
 /// OUT/originals/<dossier>/: any rewrite would break its signature.
-fn keep_signed_originals(d: &DossierDir, out: &Path) -> Result<Vec<OriginalRecord>, String> {
+fn keep_signed_originals(d: &DossierDir, out: &Path) -> Result<Vec<OriginalRecord>, RunError> {
     let mut kept = Vec::new();
     for f in d.files.iter().filter(|f| f.name.to_lowercase().ends_with(".pdf")) {
         let Ok(bytes) = std::fs::read(&f.path) else { continue };
@@ -293,8 +390,7 @@ fn keep_signed_originals(d: &DossierDir, out: &Path) -> Result<Vec<OriginalRecor
         let parts: Vec<String> = d.rel.split('/').map(scan::safe_file_name).collect();
         let rel = format!("originals/{}/{}", parts.join("/"), scan::safe_file_name(&f.name));
         let path = out.join(&rel);
-        fsutil::write_atomic(&path, &bytes)
-            .map_err(|e| format!("cannot keep the signed original {}: {e}", path.display()))?;
+        fsutil::write_atomic(&path, &bytes).map_err(|e| RunError::Output { path: path.clone(), source: e })?;
         kept.push(OriginalRecord {
             source: f.name.clone(),
             path: rel,
@@ -343,6 +439,7 @@ fn error_page(index: usize, name: &str, frame: u32, e: &PageError) -> PageOut {
             flags: vec![],
             pdf_page: None,
             text_source: None,
+            source_sha256: None,
         },
         pdf: None,
     }
@@ -381,6 +478,7 @@ fn process_page(index: usize, path: &Path, name: &str, frame: u32, opts: &Option
         flags,
         pdf_page: None,
         text_source: None,
+        source_sha256: None,
     };
     if let Some(text) = decoded.text {
         // Born digital: the page's own text, not OCR.

@@ -661,3 +661,198 @@ fn real_scanned_pdfs_give_their_text() {
     assert_eq!(sorted, [0, 90, 180, 270], "each orientation found: {cardinal:?}");
     assert_qpdf_ok(&pdf);
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+fn summary_of(out: &Path) -> Value {
+    manifest(out)["summary"].clone()
+}
+
+#[test]
+fn nightly_reruns_redo_only_what_changed() {
+    let input = fresh_dir("nightly-in");
+    copy_dir(&root().join("samples"), &input.join("samples"));
+    copy_dir(&root().join("tests/fixtures/fields"), &input.join("fields"));
+    let out = fresh_dir("nightly-out");
+    let t = std::time::Instant::now();
+    assert_eq!(run(&input, &out, &["--quiet"]).status.code(), Some(0));
+    let first = t.elapsed();
+    let s = summary_of(&out);
+    assert_eq!((s["dossiers"].as_u64(), s["dossiers_reused"].as_u64()), (Some(6), Some(0)));
+    assert!(s["pages_ocr"].as_u64().unwrap() >= 9);
+    let before = std::fs::read(out.join("dossiers/fields/conflict/000.00.20.H40-240611-0012.pdf")).unwrap();
+
+    // Nothing changed: no OCR, and a small fraction of the time.
+    let t = std::time::Instant::now();
+    assert_eq!(run(&input, &out, &["--quiet"]).status.code(), Some(0));
+    let second = t.elapsed();
+    let s = summary_of(&out);
+    assert_eq!((s["dossiers_reused"].as_u64(), s["pages_ocr"].as_u64()), (Some(6), Some(0)), "{s}");
+    assert!(second.as_secs_f64() < 0.05 * first.as_secs_f64(), "rerun {second:?} against first run {first:?}");
+    assert_eq!(std::fs::read(out.join("dossiers/fields/conflict/000.00.20.H40-240611-0012.pdf")).unwrap(), before);
+
+    // One page added to one dossier: only that dossier is redone.
+    std::fs::copy(
+        root().join("samples/2024/05/000.00.20.H40-240507-0002/scan 10.jpg"),
+        input.join("fields/birth/3.jpg"),
+    )
+    .unwrap();
+    assert_eq!(run(&input, &out, &["--quiet"]).status.code(), Some(0));
+    let s = summary_of(&out);
+    assert_eq!(s["dossiers_reused"], 5, "{s}");
+    assert_eq!(s["pages_ocr"], 3, "the birth dossier's three pages: {s}");
+    assert_eq!(dossier(&manifest(&out), "fields/birth")["pages"].as_array().unwrap().len(), 3);
+
+    // A dossier folder that disappeared is reported, not dropped.
+    std::fs::remove_dir_all(input.join("fields/conflict")).unwrap();
+    assert_eq!(run(&input, &out, &["--quiet"]).status.code(), Some(0));
+    let m = manifest(&out);
+    assert_eq!(m["summary"]["dossiers_missing"], 1);
+    assert_eq!(m["missing_dossiers"][0]["source"], "fields/conflict");
+    assert_eq!(m["missing_dossiers"][0]["last_record"]["fields"]["ma_ho_so"]["value"], "000.00.20.H40-240611-0012");
+
+    // --force redoes everything.
+    assert_eq!(run(&input, &out, &["--quiet", "--force"]).status.code(), Some(0));
+    assert_eq!(summary_of(&out)["dossiers_reused"], 0);
+}
+
+#[test]
+fn a_killed_run_is_finished_by_the_next_and_a_concurrent_run_is_refused() {
+    let input = fresh_dir("kill-in");
+    copy_dir(&root().join("samples"), &input.join("samples"));
+    copy_dir(&root().join("tests/fixtures/fields"), &input.join("fields"));
+    copy_dir(&root().join("tests/fixtures/pdf"), &input.join("pdf"));
+    let out = fresh_dir("kill-out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sohoa"))
+        .args(["run", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--jobs", "1"])
+        .spawn()
+        .unwrap();
+    // Wait until the first dossier is finished, then try a second run.
+    let journal = out.join(".sohoa-journal.jsonl");
+    let t = std::time::Instant::now();
+    while std::fs::read(&journal).map(|b| b.is_empty()).unwrap_or(true) && t.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let second = run(&input, &out, &["--quiet"]);
+    assert_eq!(second.status.code(), Some(5), "a concurrent run is refused");
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("another sohoa run"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    child.kill().unwrap(); // SIGKILL
+    let _ = child.wait();
+
+    // The next run takes over the stale lock and finishes the rest.
+    let o = run(&input, &out, &["--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = manifest(&out);
+    assert_eq!(m["summary"]["dossiers"], 7);
+    assert!(m["summary"]["dossiers_reused"].as_u64().unwrap() >= 1, "finished dossiers are kept: {}", m["summary"]);
+    for d in m["dossiers"].as_array().unwrap() {
+        let pdf = out.join(d["pdf"].as_str().unwrap());
+        assert_qpdf_ok(&pdf);
+        for doc in d["documents"].as_array().unwrap() {
+            assert_qpdf_ok(&out.join(doc["pdf"].as_str().unwrap()));
+        }
+    }
+    let left: Vec<PathBuf> = walk(&out)
+        .into_iter()
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().into_owned();
+            n.ends_with(".tmp") || n == ".sohoa.lock" || n == ".sohoa-journal.jsonl"
+        })
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn an_output_that_cannot_be_written_stops_the_run_with_exit_4() {
+    let base = fresh_dir("unwritable");
+    let input = root().join("samples/2024/06");
+    // OUT lies under a regular file.
+    std::fs::write(base.join("file"), b"x").unwrap();
+    let o = run(&input, &base.join("file/out"), &["--quiet"]);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("file/out"));
+    // A folder where the PDFs go cannot be made: the run stops, the earlier
+    // manifest stands.
+    let out = base.join("out");
+    assert_eq!(run(&input, &out, &["--quiet"]).status.code(), Some(0));
+    let before = std::fs::read(out.join("manifest.json")).unwrap();
+    std::fs::remove_dir_all(out.join("dossiers")).unwrap();
+    std::fs::write(out.join("dossiers"), b"not a folder").unwrap();
+    let o = run(&input, &out, &["--quiet", "--force"]);
+    assert_eq!(o.status.code(), Some(4), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read(out.join("manifest.json")).unwrap(), before);
+}
+
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
+}
+
+#[test]
+fn the_report_renders_in_a_browser_and_escapes_ocr_text() {
+    let out = fresh_dir("report-out");
+    let input = fresh_dir("report-in");
+    copy_dir(&root().join("tests/fixtures/report"), &input.join("report"));
+    copy_dir(&root().join("tests/fixtures/fields/conflict"), &input.join("conflict"));
+    assert_eq!(run(&input, &out, &["--quiet"]).status.code(), Some(0));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(!html.contains("<script"), "OCR text is escaped");
+    assert!(html.contains("&lt;script&gt;alert(1)"), "the OCRed markup is shown as text");
+    assert!(!html.contains("http://") && !html.contains("https://"), "no network");
+    let csv = std::fs::read_to_string(out.join("report.csv")).unwrap();
+    assert!(csv.contains("report/xss,") && csv.contains("missing so_dinh_danh"), "{csv}");
+    assert!(csv.contains("conflict,") && csv.contains("ho_ten"), "{csv}");
+    // Rebuilt from the manifest alone.
+    std::fs::remove_file(out.join("report.html")).unwrap();
+    let o = sohoa(&["report", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(out.join("report.html")).unwrap().len(), html.len());
+
+    let Some(browser) = chromium() else {
+        assert!(std::env::var_os("CI").is_none(), "CI must install chromium");
+        eprintln!("skipped the browser part: no chromium");
+        return;
+    };
+    let profile = fresh_dir("chromium-profile");
+    let shot = out.join("report.png");
+    let url = format!("file://{}", out.join("report.html").display());
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1100,1400",
+    ];
+    let user_dir = format!("--user-data-dir={}", profile.display());
+    let mut args: Vec<&str> = flags.to_vec();
+    args.push(&user_dir);
+    let dom_args: Vec<&str> = args.iter().copied().chain(["--dump-dom", url.as_str()]).collect();
+    let dom = String::from_utf8_lossy(&Command::new(browser).args(&dom_args).output().unwrap().stdout).into_owned();
+    assert!(dom.contains("id=\"summary\"") && dom.contains("Tổng hợp"), "summary rendered");
+    assert!(dom.contains("id=\"attention\"") && dom.contains("<table"), "attention table rendered");
+    assert!(!dom.contains("<script>alert"), "no script reached the page");
+    let shot_arg = format!("--screenshot={}", shot.display());
+    let shot_args: Vec<&str> = args.iter().copied().chain([shot_arg.as_str(), url.as_str()]).collect();
+    let _ = Command::new(browser).args(&shot_args).output().unwrap();
+    let png = std::fs::read(&shot).expect("screenshot taken");
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a real screenshot");
+}

@@ -297,6 +297,20 @@ def _write_scan_with(pdf, path, img, dpi, over, extra_res, catalog_extra, kind="
     pdf.save(path, root)
 
 
+def report_fixture():
+    """A dossier whose recognized text carries markup, and that lacks its ID
+    number, so the report lists it: the markup must come out escaped."""
+    d = os.path.join("tests", "fixtures", "report", "xss")
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    os.makedirs(d)
+    lines = [l for l in receipt("000.00.20.H40-240620-0031", "Đào Văn Nam", "Ông", "036087006666", "0907555666",
+                                "Xóm 6, xã Xuân Ninh, huyện Xuân Trường, tỉnh Nam Định", "1.001022",
+                                "Đăng ký <script>alert(1)</script>", "20/06/2024", "22/06/2024")
+             if not (l[0] or "").startswith("Số định danh")]
+    save_jpeg(scan(render(lines, 200), 200), os.path.join(d, "1.jpg"), 200)
+
+
 def main():
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
@@ -340,6 +354,7 @@ def main():
               os.path.join(d3, "001.jpg"), 200)
     fixtures()
     pdf_fixtures()
+    report_fixture()
 
 
 if __name__ == "__main__":

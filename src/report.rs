@@ -1,0 +1,429 @@
+//! The quality-check report for supervisors: `OUT/report.html`, one
+//! self-contained file (inline CSS and SVG, thumbnails as data URIs, no
+//! network) that prints well, and `OUT/report.csv` with a row per flagged page
+//! or field for spreadsheets. It is made from the manifest alone (and the PDFs
+//! for thumbnails), so `sohoa report OUT` rebuilds it without OCR. Every text
+//! that came from a scan is escaped: OCR output is data, never markup.
+
+use crate::error::RunError;
+use crate::extract::Pipeline;
+use crate::fsutil::write_atomic;
+use crate::manifest::{DossierRecord, DossierStatus, Manifest, PageStatus};
+use crate::portal::csv_cell;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Fields read with less confidence than this are listed for checking.
+pub const LOW_CONFIDENCE: f32 = 0.6;
+/// At most this many thumbnails go into the report (the file stays small).
+const MAX_THUMBNAILS: usize = 300;
+
+/// One reason a dossier needs attention; lower `rank` is worse.
+#[derive(Clone, Debug)]
+pub struct Concern {
+    pub rank: u8,
+    pub what: String,
+    /// The page concerned (dossier page index), if one is.
+    pub page: Option<usize>,
+    /// For the CSV: "dossier", "page" or "field".
+    pub kind: &'static str,
+    pub item: String,
+    pub value: String,
+}
+
+/// Everything in a dossier that a supervisor should look at, worst first.
+pub fn concerns(
+    d: &DossierRecord,
+    rules: &Pipeline,
+    dup_codes: &HashMap<String, Vec<String>>,
+    dup_pages: &HashMap<String, Vec<(String, String)>>,
+) -> Vec<Concern> {
+    let mut c = Vec::new();
+    let mut push = |rank, what: String, page, kind, item: &str, value: &str| {
+        c.push(Concern { rank, what, page, kind, item: item.to_string(), value: value.to_string() })
+    };
+    match d.status {
+        DossierStatus::Failed => push(
+            0,
+            format!("failed: {}", d.error.as_deref().unwrap_or("no page could be read")),
+            None,
+            "dossier",
+            "failed",
+            "",
+        ),
+        DossierStatus::Partial => {
+            push(1, "partial: some pages could not be read".into(), None, "dossier", "partial", "")
+        }
+        DossierStatus::Ok => {}
+    }
+    for p in &d.pages {
+        if p.status == PageStatus::Error {
+            push(
+                1,
+                format!("page {} ({}) unreadable: {}", p.index, p.source, p.error.as_deref().unwrap_or("")),
+                Some(p.index),
+                "page",
+                "error",
+                p.error.as_deref().unwrap_or(""),
+            );
+        }
+    }
+    for name in rules.required_fields() {
+        if !d.fields.contains_key(name) {
+            push(2, format!("missing {name}"), None, "field", name, "");
+        }
+    }
+    if let Some(f) = d.fields.get("ma_ho_so") {
+        if let Some(others) = dup_codes.get(&f.value).filter(|v| v.len() > 1) {
+            let other: Vec<&str> = others.iter().map(String::as_str).filter(|s| *s != d.source).collect();
+            push(
+                3,
+                format!("same dossier code also in {}", other.join(", ")),
+                Some(f.page),
+                "field",
+                "duplicate_code",
+                &f.value,
+            );
+        }
+    }
+    for (name, f) in &d.fields {
+        if f.flags.iter().any(|x| x == "conflict") {
+            let alts: Vec<&str> = f.alternatives.iter().map(|a| a.value.as_str()).collect();
+            push(
+                3,
+                format!("{name}: pages disagree ({} / {})", f.value, alts.join(" / ")),
+                Some(f.page),
+                "field",
+                name,
+                &f.value,
+            );
+        }
+        let checks: Vec<&str> = f.flags.iter().map(String::as_str).filter(|x| *x != "conflict").collect();
+        if !checks.is_empty() {
+            push(
+                4,
+                format!("{name}: failed check {} ({})", checks.join(", "), f.value),
+                Some(f.page),
+                "field",
+                name,
+                &f.value,
+            );
+        } else if f.confidence < LOW_CONFIDENCE && f.flags.is_empty() {
+            push(
+                5,
+                format!("{name}: low confidence {:.2} ({})", f.confidence, f.value),
+                Some(f.page),
+                "field",
+                name,
+                &f.value,
+            );
+        }
+    }
+    for p in &d.pages {
+        if let Some(h) = &p.source_sha256 {
+            if let Some(v) = dup_pages.get(h).filter(|v| v.len() > 1) {
+                let other: Vec<String> = v
+                    .iter()
+                    .filter(|(s, f)| !(s == &d.source && f == &p.source))
+                    .map(|(s, f)| format!("{s}/{f}"))
+                    .collect();
+                if !other.is_empty() && p.frame == 0 {
+                    push(
+                        5,
+                        format!("page {} ({}) is the same image as {}", p.index, p.source, other.join(", ")),
+                        Some(p.index),
+                        "page",
+                        "duplicate_image",
+                        &p.source,
+                    );
+                }
+            }
+        }
+        if p.flags.iter().any(|f| f == "low_dpi") {
+            push(
+                6,
+                format!("page {} ({}) scanned at {} dpi, under 200", p.index, p.source, p.dpi),
+                Some(p.index),
+                "page",
+                "low_dpi",
+                &p.dpi.to_string(),
+            );
+        }
+    }
+    if !d.pages.is_empty() && d.pages.iter().all(|p| p.status == PageStatus::Blank) {
+        push(7, "every page is blank".into(), Some(1), "dossier", "blank_only", "");
+    }
+    c.sort_by_key(|x| x.rank);
+    c
+}
+
+pub fn html_escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// A path for an href: each segment percent-encoded as needed.
+fn href(path: &str) -> String {
+    let mut o = String::new();
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            o.push(b as char);
+        } else {
+            let _ = write!(o, "%{b:02X}");
+        }
+    }
+    o
+}
+
+fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut o = String::with_capacity(data.len().div_ceil(3) * 4);
+    for c in data.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                o.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                o.push('=');
+            }
+        }
+    }
+    o
+}
+
+/// A small PNG of a page of a PDF sohoa wrote, stood upright.
+fn thumbnail(out: &Path, d: &DossierRecord, page_index: usize) -> Option<String> {
+    let p = d.pages.iter().find(|p| p.index == page_index)?;
+    let pdf = out.join(d.pdf.as_ref()?);
+    let bytes = std::fs::read(&pdf).ok()?;
+    let decoded = crate::pdfin::decode_page(&pdf, &bytes, p.pdf_page? as u32 - 1).ok()?;
+    let g = decoded.gray.rotate_cw(p.rotation / 90);
+    let f = (g.width / 120).max(1);
+    let small = g.shrink(f);
+    let mut png = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(&small.data, small.width, small.height, image::ExtendedColorType::L8)
+        .ok()?;
+    Some(format!("data:image/png;base64,{}", base64(&png)))
+}
+
+use image::ImageEncoder as _;
+
+/// Writes OUT/report.html and OUT/report.csv from the manifest.
+pub fn write(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<(), RunError> {
+    let mut dup_codes: HashMap<String, Vec<String>> = HashMap::new();
+    let mut dup_pages: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    for d in &m.dossiers {
+        if let Some(f) = d.fields.get("ma_ho_so") {
+            dup_codes.entry(f.value.clone()).or_default().push(d.source.clone());
+        }
+        for p in d.pages.iter().filter(|p| p.frame == 0) {
+            if let Some(h) = &p.source_sha256 {
+                dup_pages.entry(h.clone()).or_default().push((d.source.clone(), p.source.clone()));
+            }
+        }
+    }
+    let mut rows: Vec<(&DossierRecord, Vec<Concern>)> = m
+        .dossiers
+        .iter()
+        .map(|d| (d, concerns(d, rules, &dup_codes, &dup_pages)))
+        .filter(|(_, c)| !c.is_empty())
+        .collect();
+    rows.sort_by(|a, b| {
+        a.1[0].rank.cmp(&b.1[0].rank).then(b.1.len().cmp(&a.1.len())).then(a.0.source.cmp(&b.0.source))
+    });
+
+    // CSV: a row per flagged page or field.
+    let mut csv = String::from("dossier,pdf,page,kind,item,detail,value\r\n");
+    for (d, cs) in &rows {
+        for c in cs {
+            let page = c.page.map(|p| p.to_string()).unwrap_or_default();
+            let cells = [d.source.as_str(), d.pdf.as_deref().unwrap_or(""), &page, c.kind, &c.item, &c.what, &c.value];
+            csv.push_str(&cells.iter().map(|x| csv_cell(x)).collect::<Vec<_>>().join(","));
+            csv.push_str("\r\n");
+        }
+    }
+
+    let s = &m.summary;
+    let digitized = m.dossiers.iter().filter(|d| d.pdf.is_some()).count();
+    let rate = if s.dossiers > 0 { 100.0 * digitized as f64 / s.dossiers as f64 } else { 0.0 };
+    let confs: Vec<f32> = m.dossiers.iter().flat_map(|d| &d.pages).filter_map(|p| p.ocr_confidence).collect();
+    let mean_conf = if confs.is_empty() { 0.0 } else { confs.iter().sum::<f32>() / confs.len() as f32 };
+    let mut per_flag: BTreeMap<String, usize> = BTreeMap::new();
+    for p in m.dossiers.iter().flat_map(|d| &d.pages) {
+        for f in &p.flags {
+            *per_flag.entry(f.clone()).or_default() += 1;
+        }
+        if p.status == PageStatus::Error {
+            *per_flag.entry("error".into()).or_default() += 1;
+        }
+        if p.status == PageStatus::Blank {
+            *per_flag.entry("blank".into()).or_default() += 1;
+        }
+    }
+
+    let mut h = String::new();
+    h.push_str("<!DOCTYPE html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\">\n<title>Báo cáo kiểm tra chất lượng số hóa</title>\n<style>\n");
+    h.push_str(
+        "body{font-family:'Times New Roman',serif;margin:24px;color:#111}h1{font-size:22px}h2{font-size:18px;margin-top:28px}\
+         table{border-collapse:collapse;width:100%}th,td{border:1px solid #999;padding:4px 6px;vertical-align:top;font-size:13px}\
+         th{background:#eee;text-align:left}.num{font-size:24px;font-weight:bold}.cards{display:flex;flex-wrap:wrap;gap:12px}\
+         .card{border:1px solid #999;padding:8px 12px;min-width:140px}.r0,.r1{background:#fde2e2}.r2,.r3{background:#fff1d6}\
+         .r4,.r5{background:#fffbe0}img{border:1px solid #ccc;max-width:120px}ul{margin:0;padding-left:16px}\
+         @media print{body{margin:0}.card{break-inside:avoid}tr{break-inside:avoid}a{color:#000}}\n",
+    );
+    h.push_str("</style></head><body>\n<h1>Báo cáo kiểm tra chất lượng số hóa hồ sơ</h1>\n");
+    let _ = writeln!(
+        h,
+        "<p>Đầu vào: <code>{}</code> — chạy lúc {} đến {} — sohoa {}</p>",
+        html_escape(&m.input),
+        html_escape(&m.started_at),
+        html_escape(&m.finished_at),
+        html_escape(&m.sohoa_version)
+    );
+    h.push_str("<section id=\"summary\"><h2>Tổng hợp</h2><div class=\"cards\">\n");
+    let cards = [
+        ("Hồ sơ", s.dossiers.to_string()),
+        ("Đã số hóa", format!("{digitized} ({rate:.0}%)")),
+        ("Trang", s.pages.to_string()),
+        ("Trang đọc được", s.pages_ok.to_string()),
+        ("Trang trắng", s.pages_blank.to_string()),
+        ("Trang lỗi", s.pages_error.to_string()),
+        ("Trang dưới 200 dpi", s.pages_low_dpi.to_string()),
+        ("Độ tin cậy OCR trung bình", format!("{mean_conf:.1}")),
+        ("Hồ sơ cần kiểm tra", rows.len().to_string()),
+        ("Hồ sơ dùng lại (không OCR)", s.dossiers_reused.to_string()),
+        ("Hồ sơ không còn thư mục", s.dossiers_missing.to_string()),
+    ];
+    for (k, v) in cards {
+        let _ = writeln!(
+            h,
+            "<div class=\"card\"><div>{}</div><div class=\"num\">{}</div></div>",
+            html_escape(k),
+            html_escape(&v)
+        );
+    }
+    h.push_str("</div>\n<h2>Trang được đánh dấu theo lý do</h2>\n");
+    h.push_str(&bar_chart(&per_flag));
+    h.push_str("</section>\n<section id=\"attention\"><h2>Hồ sơ cần chú ý (nặng nhất trước)</h2>\n");
+    if rows.is_empty() {
+        h.push_str("<p>Không có hồ sơ nào cần chú ý.</p>\n");
+    } else {
+        h.push_str("<table><thead><tr><th>#</th><th>Hồ sơ</th><th>Trạng thái</th><th>Vấn đề</th><th>Trang</th></tr></thead><tbody>\n");
+        let mut thumbs = 0;
+        for (i, (d, cs)) in rows.iter().enumerate() {
+            let link = match &d.pdf {
+                Some(p) => format!("<a href=\"{}\">{}</a>", html_escape(&href(p)), html_escape(&d.source)),
+                None => html_escape(&d.source),
+            };
+            let status = format!("{:?}", d.status).to_lowercase();
+            let items: String = cs.iter().map(|c| format!("<li>{}</li>", html_escape(&c.what))).collect();
+            let page = cs.iter().find_map(|c| c.page).or_else(|| d.pages.first().map(|p| p.index));
+            let thumb = match page {
+                Some(pi) if thumbs < MAX_THUMBNAILS => match thumbnail(out, d, pi) {
+                    Some(uri) => {
+                        thumbs += 1;
+                        format!("<img alt=\"trang {pi}\" src=\"{uri}\"><br>trang {pi}")
+                    }
+                    None => format!("trang {pi}"),
+                },
+                Some(pi) => format!("trang {pi}"),
+                None => String::new(),
+            };
+            // Who and what, as read: a supervisor recognizes the dossier.
+            let key: Vec<String> = ["ma_ho_so", "ho_ten", "ten_thu_tuc"]
+                .iter()
+                .filter_map(|k| d.fields.get(*k).map(|f| html_escape(&f.value)))
+                .collect();
+            let _ = writeln!(
+                h,
+                "<tr class=\"r{}\"><td>{}</td><td>{}<br><small>{}</small></td><td>{}</td><td><ul>{}</ul></td><td>{}</td></tr>",
+                cs[0].rank,
+                i + 1,
+                link,
+                key.join(" · "),
+                html_escape(&status),
+                items,
+                thumb
+            );
+        }
+        h.push_str("</tbody></table>\n");
+    }
+    if !m.missing_dossiers.is_empty() {
+        h.push_str("<h2>Hồ sơ không còn trong thư mục đầu vào</h2><ul>\n");
+        for x in &m.missing_dossiers {
+            let _ = writeln!(h, "<li>{} (từ {})</li>", html_escape(&x.source), html_escape(&x.missing_since));
+        }
+        h.push_str("</ul>\n");
+    }
+    h.push_str("</section>\n</body></html>\n");
+
+    let p = out.join("report.html");
+    write_atomic(&p, h.as_bytes()).map_err(|e| RunError::Output { path: p, source: e })?;
+    let p = out.join("report.csv");
+    write_atomic(&p, csv.as_bytes()).map_err(|e| RunError::Output { path: p, source: e })?;
+    Ok(())
+}
+
+/// A horizontal bar chart as inline SVG.
+fn bar_chart(counts: &BTreeMap<String, usize>) -> String {
+    if counts.is_empty() {
+        return "<p>Không có trang nào bị đánh dấu.</p>\n".into();
+    }
+    let max = *counts.values().max().unwrap_or(&1) as f64;
+    let (w, row) = (560.0, 26.0);
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{}\" role=\"img\" aria-label=\"flags\">\n",
+        counts.len() as f64 * row + 10.0
+    );
+    for (i, (k, v)) in counts.iter().enumerate() {
+        let y = i as f64 * row + 5.0;
+        let bw = 300.0 * *v as f64 / max;
+        let _ = writeln!(
+            s,
+            "<text x=\"0\" y=\"{}\" font-size=\"13\">{}</text><rect x=\"170\" y=\"{y}\" width=\"{bw:.1}\" height=\"18\" fill=\"#4a6fa5\"/>\
+             <text x=\"{:.1}\" y=\"{}\" font-size=\"13\">{v}</text>",
+            y + 14.0,
+            html_escape(k),
+            175.0 + bw,
+            y + 14.0
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+/// `sohoa report OUT`: rebuilds the report from OUT/manifest.json.
+pub fn rebuild(out: &Path, rules: &Pipeline) -> Result<Manifest, RunError> {
+    let path = out.join("manifest.json");
+    let bytes = std::fs::read(&path).map_err(|e| RunError::BadInput { path: path.clone(), reason: e.to_string() })?;
+    let m: Manifest = serde_json::from_slice(&bytes)
+        .map_err(|e| RunError::BadInput { path: path.clone(), reason: format!("not a sohoa manifest: {e}") })?;
+    write(out, &m, rules)?;
+    Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_and_encodes() {
+        assert_eq!(html_escape("<script>alert(1)</script>"), "&lt;script&gt;alert(1)&lt;/script&gt;");
+        assert_eq!(base64(b"Ma"), "TWE=");
+        assert_eq!(base64(b"Man"), "TWFu");
+        assert_eq!(base64(b"M"), "TQ==");
+        assert_eq!(href("dossiers/a b/Lê.pdf"), "dossiers/a%20b/L%C3%AA.pdf");
+    }
+}
