@@ -60,6 +60,24 @@ pub enum Embed {
 }
 
 impl Embed {
+    /// Lossless 8-bit RGB pixels (Flate).
+    pub fn flate_rgb(rgb: &[u8], width: u32, height: u32) -> Embed {
+        Embed::Flate { data: zlib(rgb), width, height, color: Color::Rgb, bits: 8, png_predictor: false, palette: None }
+    }
+
+    /// Lossless 8-bit gray pixels (Flate).
+    pub fn flate_gray(gray: &[u8], width: u32, height: u32) -> Embed {
+        Embed::Flate {
+            data: zlib(gray),
+            width,
+            height,
+            color: Color::Gray,
+            bits: 8,
+            png_predictor: false,
+            palette: None,
+        }
+    }
+
     pub fn size(&self) -> (u32, u32) {
         match self {
             Embed::Jpeg { width, height, .. }
@@ -426,25 +444,9 @@ fn decode_png(bytes: Vec<u8>) -> Result<Decoded, K> {
         }
     } else if img.color().has_color() {
         let rgb = flatten_rgb(&img);
-        Embed::Flate {
-            data: zlib(&rgb),
-            width: w,
-            height: h,
-            color: Color::Rgb,
-            bits: 8,
-            png_predictor: false,
-            palette: None,
-        }
+        Embed::flate_rgb(&rgb, w, h)
     } else {
-        Embed::Flate {
-            data: zlib(&gray.data),
-            width: w,
-            height: h,
-            color: Color::Gray,
-            bits: 8,
-            png_predictor: false,
-            palette: None,
-        }
+        Embed::flate_gray(&gray.data, w, h)
     };
     Ok(Decoded::new(gray, info.dpi, false, embed))
 }
@@ -548,15 +550,7 @@ fn decode_tiff(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
     let (gray, embed) = match ct {
         tiff::ColorType::Gray(8) => {
             let g = Gray { width: w, height: h, data: buf };
-            let e = Embed::Flate {
-                data: zlib(&g.data),
-                width: w,
-                height: h,
-                color: Color::Gray,
-                bits: 8,
-                png_predictor: false,
-                palette: None,
-            };
+            let e = Embed::flate_gray(&g.data, w, h);
             (g, e)
         }
         tiff::ColorType::Gray(1) => {
@@ -576,15 +570,7 @@ fn decode_tiff(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
         }
         tiff::ColorType::RGB(8) => {
             let g = Gray { width: w, height: h, data: buf.chunks_exact(3).map(|p| luma(p[0], p[1], p[2])).collect() };
-            let e = Embed::Flate {
-                data: zlib(&buf),
-                width: w,
-                height: h,
-                color: Color::Rgb,
-                bits: 8,
-                png_predictor: false,
-                palette: None,
-            };
+            let e = Embed::flate_rgb(&buf, w, h);
             (g, e)
         }
         tiff::ColorType::RGBA(8) => {
@@ -596,15 +582,7 @@ fn decode_tiff(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
                 }
             }
             let g = Gray { width: w, height: h, data: rgb.chunks_exact(3).map(|p| luma(p[0], p[1], p[2])).collect() };
-            let e = Embed::Flate {
-                data: zlib(&rgb),
-                width: w,
-                height: h,
-                color: Color::Rgb,
-                bits: 8,
-                png_predictor: false,
-                palette: None,
-            };
+            let e = Embed::flate_rgb(&rgb, w, h);
             (g, e)
         }
         other => return Err(K::Unsupported(format!("TIFF colour type {other:?}"))),
@@ -664,15 +642,7 @@ pub fn for_pdfa(e: Embed) -> Embed {
             let mut reader = image::ImageReader::with_format(Cursor::new(data), image::ImageFormat::Jpeg);
             reader.limits(image_limits());
             match reader.decode() {
-                Ok(img) => Embed::Flate {
-                    data: zlib(&img.to_rgb8().into_raw()),
-                    width,
-                    height,
-                    color: Color::Rgb,
-                    bits: 8,
-                    png_predictor: false,
-                    palette: None,
-                },
+                Ok(img) => Embed::flate_rgb(&img.to_rgb8().into_raw(), width, height),
                 Err(_) => e,
             }
         }

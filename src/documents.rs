@@ -155,20 +155,7 @@ fn metadata(pipeline: &Pipeline, d: &Document, pages: &[(usize, &OcrPage)]) -> B
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{OcrLine, OcrWord};
-
-    fn page(lines: &[&str]) -> OcrPage {
-        let mut p = OcrPage { width: 1000, height: 1000, lines: vec![] };
-        for (i, l) in lines.iter().enumerate() {
-            let y = i as f32 * 30.0;
-            let words = l
-                .split(' ')
-                .map(|w| OcrWord { text: w.to_string(), bbox: [0.0, y, 10.0, y + 20.0], conf: 95.0 })
-                .collect();
-            p.lines.push(OcrLine { bbox: [0.0, y, 900.0, y + 20.0], words });
-        }
-        p
-    }
+    use crate::model::test_page as page;
 
     #[test]
     fn pages_split_into_documents_with_metadata() {

@@ -707,25 +707,7 @@ pub fn cccd_matches_birth_year(id: &str, year: i32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{OcrLine, OcrWord};
-
-    fn page(lines: &[&str]) -> OcrPage {
-        let mut p = OcrPage { width: 1000, height: 1000, lines: vec![] };
-        for (i, l) in lines.iter().enumerate() {
-            let y = i as f32 * 30.0;
-            let words = l
-                .split(' ')
-                .enumerate()
-                .map(|(k, w)| OcrWord {
-                    text: w.to_string(),
-                    bbox: [k as f32 * 50.0, y, k as f32 * 50.0 + 40.0, y + 20.0],
-                    conf: 95.0,
-                })
-                .collect();
-            p.lines.push(OcrLine { bbox: [0.0, y, 900.0, y + 20.0], words });
-        }
-        p
-    }
+    use crate::model::test_page as page;
 
     fn fields(lines: &[&str]) -> BTreeMap<String, FieldValue> {
         let p = page(lines);

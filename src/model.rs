@@ -120,6 +120,27 @@ impl Geometry {
     }
 }
 
+/// A page of the given lines, words 50 px apart, 30 px between lines, for
+/// tests of the stages that read the model.
+#[cfg(test)]
+pub fn test_page(lines: &[&str]) -> OcrPage {
+    let mut p = OcrPage { width: 1000, height: 1000, lines: vec![] };
+    for (i, l) in lines.iter().enumerate() {
+        let y = i as f32 * 30.0;
+        let words = l
+            .split(' ')
+            .enumerate()
+            .map(|(k, w)| OcrWord {
+                text: w.to_string(),
+                bbox: [k as f32 * 50.0, y, k as f32 * 50.0 + 40.0, y + 20.0],
+                conf: 95.0,
+            })
+            .collect();
+        p.lines.push(OcrLine { bbox: [0.0, y, 900.0, y + 20.0], words });
+    }
+    p
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

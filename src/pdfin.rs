@@ -465,26 +465,12 @@ fn flate_gray_or_rgb(
     bits: u32,
     color: Option<Color>,
 ) -> Embed {
-    let zl = |d: &[u8]| {
-        use std::io::Write;
-        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-        e.write_all(d).expect("write to Vec");
-        e.finish().expect("write to Vec")
-    };
     let plain_rgb = color == Some(Color::Rgb)
         && bits == 8
         && indexed_palette(doc, dict).is_none()
         && !has_inverted_decode(doc, dict);
     if plain_rgb && raw.len() >= (w * h * 3) as usize {
-        return Embed::Flate {
-            data: zl(&raw[..(w * h * 3) as usize]),
-            width: w,
-            height: h,
-            color: Color::Rgb,
-            bits: 8,
-            png_predictor: false,
-            palette: None,
-        };
+        return Embed::flate_rgb(&raw[..(w * h * 3) as usize], w, h);
     }
     if let (Some(p), 8) = (indexed_palette(doc, dict), bits) {
         let mut rgb = Vec::with_capacity((w * h * 3) as usize);
@@ -492,25 +478,9 @@ fn flate_gray_or_rgb(
             let i = i as usize * 3;
             rgb.extend_from_slice(p.get(i..i + 3).unwrap_or(&[255, 255, 255]));
         }
-        return Embed::Flate {
-            data: zl(&rgb),
-            width: w,
-            height: h,
-            color: Color::Rgb,
-            bits: 8,
-            png_predictor: false,
-            palette: None,
-        };
+        return Embed::flate_rgb(&rgb, w, h);
     }
-    Embed::Flate {
-        data: zl(&gray.data),
-        width: w,
-        height: h,
-        color: Color::Gray,
-        bits: 8,
-        png_predictor: false,
-        palette: None,
-    }
+    Embed::flate_gray(&gray.data, w, h)
 }
 
 fn crop_width(g: &Gray, w: u32) -> Gray {
