@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sohoa::{manifest::DossierStatus, manifest::PageStatus, DossierRecord, Options, PageRecord, Progress, RunError};
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 #[derive(Parser)]
@@ -202,12 +203,14 @@ fn ensure_single_threaded_tesseract() {
 struct Reporter {
     bar: Option<ProgressBar>,
     plain: bool,
+    dossiers_done: AtomicUsize,
+    dossiers_total: AtomicUsize,
 }
 
 impl Reporter {
     fn new(quiet: bool) -> Reporter {
         if quiet {
-            return Reporter { bar: None, plain: false };
+            return Reporter { bar: None, plain: false, dossiers_done: 0.into(), dossiers_total: 0.into() };
         }
         if std::io::stderr().is_terminal() {
             let bar = ProgressBar::new(0);
@@ -217,9 +220,9 @@ impl Reporter {
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
-            Reporter { bar: Some(bar), plain: false }
+            Reporter { bar: Some(bar), plain: false, dossiers_done: 0.into(), dossiers_total: 0.into() }
         } else {
-            Reporter { bar: None, plain: true }
+            Reporter { bar: None, plain: true, dossiers_done: 0.into(), dossiers_total: 0.into() }
         }
     }
 
@@ -235,6 +238,7 @@ impl Progress for Reporter {
         if let Some(b) = &self.bar {
             b.set_length(pages as u64);
             b.set_message(format!("0/{dossiers} dossiers"));
+            self.dossiers_total.store(dossiers, Ordering::Relaxed);
         } else if self.plain {
             eprintln!("sohoa: {dossiers} dossiers, {pages} page files");
         }
@@ -269,9 +273,8 @@ impl Progress for Reporter {
             DossierStatus::Failed => "failed",
         };
         if let Some(b) = &self.bar {
-            let done = b.message().split('/').next().and_then(|n| n.parse::<usize>().ok()).unwrap_or(0) + 1;
-            let total = b.message().split('/').nth(1).map(|s| s.to_string()).unwrap_or_default();
-            b.set_message(format!("{done}/{total}"));
+            let done = self.dossiers_done.fetch_add(1, Ordering::Relaxed) + 1;
+            b.set_message(format!("{done}/{} dossiers", self.dossiers_total.load(Ordering::Relaxed)));
         } else if self.plain {
             eprintln!("sohoa: {status}: {} ({} pages)", d.source, d.pages.len());
         }
