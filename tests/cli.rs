@@ -856,3 +856,44 @@ fn the_report_renders_in_a_browser_and_escapes_ocr_text() {
     let png = std::fs::read(&shot).expect("screenshot taken");
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a real screenshot");
 }
+
+#[test]
+fn a_full_disk_stops_the_run_and_the_next_run_finishes() {
+    // A 600 KiB tmpfs: room for the first dossier's PDFs, not for the rest.
+    let mnt = fresh_dir("full-disk");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=600k", "tmpfs", mnt.to_str().unwrap()])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a small tmpfs here (needs root)");
+        return;
+    }
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).output();
+        }
+    }
+    let _guard = Unmount(mnt.clone());
+    let out = mnt.join("out");
+    let o = run(&root().join("samples"), &out, &["--quiet", "--jobs", "1"]);
+    assert_eq!(o.status.code(), Some(4), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("No space left"), "{}", String::from_utf8_lossy(&o.stderr));
+    // What was written is whole.
+    for p in walk(&out) {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(!name.ends_with(".tmp"), "{name}");
+        if name.ends_with(".pdf") {
+            assert_qpdf_ok(&p);
+        }
+    }
+    // With room again, the next run keeps what was finished and does the rest.
+    let grown = Command::new("mount").args(["-o", "remount,size=20m", mnt.to_str().unwrap()]).output().unwrap();
+    assert!(grown.status.success());
+    let o = run(&root().join("samples"), &out, &["--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = summary_of(&out);
+    assert_eq!(s["dossiers"], 3);
+    assert!(s["dossiers_reused"].as_u64().unwrap() >= 1, "{s}");
+}
