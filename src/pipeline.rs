@@ -139,13 +139,13 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
     };
     // First the fingerprints: what is unchanged since the last run is carried
     // over, and only what is left needs Tesseract.
-    let plans: Vec<(Option<String>, Option<&DossierRecord>)> = pool.install(|| {
+    let plans: Vec<(Option<state::Fingerprint>, Option<&DossierRecord>)> = pool.install(|| {
         dossiers
             .par_iter()
             .map(|d| {
                 let fp = state::fingerprint(d, &settings_key).ok();
                 let reuse = match (&fp, prev.get(&d.rel)) {
-                    (Some(fp), Some(p)) if !opts.force && state::reusable(p, fp, &opts.out) => Some(p),
+                    (Some(fp), Some(p)) if !opts.force && state::reusable(p, &fp.digest, &opts.out) => Some(p),
                     _ => None,
                 };
                 (fp, reuse)
@@ -171,11 +171,14 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
                     progress.dossier_done(p);
                     return Some((p.clone(), true));
                 }
-                let hashes: Vec<Option<String>> = d.files.iter().map(|f| file_sha256(&f.path)).collect();
+                let hashes: Vec<Option<String>> = match &fp {
+                    Some(fp) => fp.files.iter().cloned().map(Some).collect(),
+                    None => vec![None; d.files.len()],
+                };
                 progress.dossier_started(&d.rel);
                 match process_dossier(d, &hashes, opts, &rules, &out_abs, progress) {
                     Ok(mut r) => {
-                        r.fingerprint = fp;
+                        r.fingerprint = fp.map(|f| f.digest);
                         if let Err(e) = journal.append(&r) {
                             fail(e);
                             return None;
@@ -249,10 +252,6 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
     journal.remove();
     progress.finished(&manifest.summary);
     Ok(manifest)
-}
-
-fn file_sha256(path: &Path) -> Option<String> {
-    std::fs::read(path).ok().map(|b| hex(&Sha256::digest(&b)))
 }
 
 fn now() -> String {

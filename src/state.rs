@@ -64,20 +64,33 @@ impl Drop for Lock {
     }
 }
 
-/// Identifies a dossier's input and the settings that shape its output: the
-/// file names, sizes and contents, and `settings` (language, pipeline, PDF/A,
-/// sohoa's version). Equal fingerprints mean equal outputs.
-pub fn fingerprint(d: &DossierDir, settings: &str) -> std::io::Result<String> {
+/// A dossier's fingerprint: its file names, sizes and contents, and
+/// `settings` (language, pipeline, PDF/A, sohoa's version). Equal fingerprints
+/// mean equal outputs.
+pub struct Fingerprint {
+    pub digest: String,
+    /// SHA-256 of each file, in the dossier's file order.
+    pub files: Vec<String>,
+}
+
+pub fn fingerprint(d: &DossierDir, settings: &str) -> std::io::Result<Fingerprint> {
     let mut h = Sha256::new();
     h.update(settings.as_bytes());
+    let mut files = Vec::with_capacity(d.files.len());
     for f in &d.files {
         let bytes = std::fs::read(&f.path)?;
+        let file_hash = Sha256::digest(&bytes);
         h.update(f.name.as_bytes());
         h.update([0]);
         h.update((bytes.len() as u64).to_le_bytes());
-        h.update(Sha256::digest(&bytes));
+        h.update(file_hash);
+        files.push(hex(&file_hash));
     }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(Fingerprint { digest: hex(&h.finalize()), files })
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Records of the previous runs into OUT: the manifest's, then the journal's
