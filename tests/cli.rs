@@ -17,6 +17,18 @@ fn shared() -> PathBuf {
     root().join("..").join("shared")
 }
 
+/// A folder of ../shared, or None (the test is skipped, saying so) when this
+/// checkout has no ../shared beside it.
+fn shared_input(rel: &str) -> Option<PathBuf> {
+    let p = shared().join(rel);
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!("skipped: {} is not here", p.display());
+        None
+    }
+}
+
 fn fresh_dir(name: &str) -> PathBuf {
     let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&d);
@@ -360,11 +372,7 @@ fn score(args: &[&str]) -> Value {
 
 #[test]
 fn corpus_dev_meets_the_accuracy_targets() {
-    let corpus = shared().join("corpus-dev");
-    if !corpus.is_dir() {
-        eprintln!("skipped: {} is not here", corpus.display());
-        return;
-    }
+    let Some(corpus) = shared_input("corpus-dev") else { return };
     if !python_with_rapidfuzz() {
         assert!(std::env::var_os("CI").is_none(), "CI must install rapidfuzz (pip install rapidfuzz)");
         eprintln!("skipped: python3 with rapidfuzz is not installed");
@@ -426,11 +434,7 @@ fn corpus_dev_meets_the_accuracy_targets() {
 
 #[test]
 fn ocrmypdf_resources_never_stop_the_batch() {
-    let res = shared().join("external/ocrmypdf-resources");
-    if !res.is_dir() {
-        eprintln!("skipped: {} is not here", res.display());
-        return;
-    }
+    let Some(res) = shared_input("external/ocrmypdf-resources") else { return };
     let out = fresh_dir("ocrmypdf-resources");
     let o = run(&res, &out, &["--quiet"]);
     assert!(matches!(o.status.code(), Some(0 | 1)), "finished: {:?} {}", o.status, String::from_utf8_lossy(&o.stderr));
@@ -620,11 +624,7 @@ fn scanned_pdfs_as_offices_have_them() {
 
 #[test]
 fn real_scanned_pdfs_give_their_text() {
-    let res = shared().join("external/ocrmypdf-resources");
-    if !res.is_dir() {
-        eprintln!("skipped: {} is not here", res.display());
-        return;
-    }
+    let Some(res) = shared_input("external/ocrmypdf-resources") else { return };
     let input = fresh_dir("real-pdf-in");
     for f in ["ccitt.pdf", "jbig2.pdf", "cardinal.pdf", "multipage.pdf", "skew.pdf", "kcs.pdf"] {
         std::fs::create_dir_all(input.join("D")).unwrap();
