@@ -33,6 +33,11 @@ use unicode_normalization::UnicodeNormalization;
 /// How long poppler may take to render or extract one page.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Parses a PDF once, so that all its pages are read from one parse.
+pub fn open(bytes: &[u8]) -> Result<Document, K> {
+    load(bytes)
+}
+
 fn load(bytes: &[u8]) -> Result<Document, K> {
     let doc = Document::load_mem(bytes).map_err(|e| K::Corrupt(format!("PDF cannot be read: {e}")))?;
     if doc.is_encrypted() {
@@ -51,12 +56,16 @@ pub fn page_count(bytes: &[u8]) -> Result<u32, K> {
 }
 
 pub fn decode_page(path: &Path, bytes: &[u8], frame: u32) -> Result<Decoded, K> {
-    let doc = load(bytes)?;
+    decode_page_of(&load(bytes)?, path, frame)
+}
+
+/// Page `frame` of a parsed PDF (`path` is where poppler reads it from).
+pub fn decode_page_of(doc: &Document, path: &Path, frame: u32) -> Result<Decoded, K> {
     let pages = doc.get_pages();
     let page_id = *pages.get(&(frame + 1)).ok_or_else(|| K::Corrupt(format!("the PDF has no page {}", frame + 1)))?;
-    let survey = survey_page(&doc, page_id)?;
+    let survey = survey_page(doc, page_id)?;
     if let Some((id, ctm)) = survey.lone_image() {
-        match image_page(&doc, id, ctm) {
+        match image_page(doc, id, ctm) {
             // An encoding read here: the scanner's bytes go through.
             Ok(d) => return Ok(d),
             // Otherwise poppler renders it below.
@@ -64,19 +73,19 @@ pub fn decode_page(path: &Path, bytes: &[u8], frame: u32) -> Result<Decoded, K> 
             Err(e) => return Err(e),
         }
     }
-    let media = media_size(&doc, page_id);
+    let media = media_size(doc, page_id);
     if survey.visible_text > 0 && !survey.has_page_image(media) {
         return born_digital(path, frame, media);
     }
     if survey.images.is_empty() && survey.visible_text == 0 && survey.vector == 0 && survey.others == 0 {
         return Err(K::Unsupported("the page is empty: no image, text or drawing".into()));
     }
-    let dpi = survey.scan_dpi(&doc).unwrap_or(300.0);
+    let dpi = survey.scan_dpi(doc).unwrap_or(300.0);
     let mut d = render(path, frame, dpi, media)?;
     d.origin = Origin::Rendered;
     // A lone JPEG 2000 scan rendered pixel for pixel keeps its own bytes.
     if let Some((id, _)) = survey.lone_image() {
-        if let Some(jpx) = jpx_stream(&doc, id) {
+        if let Some(jpx) = jpx_stream(doc, id) {
             if jpx.size() == (d.gray.width, d.gray.height) {
                 d.embed = jpx;
                 d.origin = Origin::Image;

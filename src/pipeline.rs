@@ -289,8 +289,30 @@ fn process_dossier(
 ) -> Result<DossierRecord, RunError> {
     // Every (file, frame) of the dossier, in order.
     let mut units: Vec<(usize, Option<u32>, Result<(), PageError>)> = Vec::new();
+    // A PDF is parsed once for all its pages, not once per page.
+    let mut pdfs: Vec<Option<lopdf::Document>> = Vec::with_capacity(d.files.len());
     for (i, f) in d.files.iter().enumerate() {
-        match guarded(|| decode::page_count(&f.path)) {
+        let opened = guarded(|| open_pdf(&f.path));
+        let count = match opened {
+            Ok(Some(doc)) => {
+                let n = doc.get_pages().len() as u32;
+                pdfs.push(Some(doc));
+                if n == 0 {
+                    Err(PageError::new(&f.path, None, PageErrorKind::Corrupt("the PDF has no pages".into())))
+                } else {
+                    Ok(n)
+                }
+            }
+            Ok(None) => {
+                pdfs.push(None);
+                guarded(|| decode::page_count(&f.path))
+            }
+            Err(e) => {
+                pdfs.push(None);
+                Err(e)
+            }
+        };
+        match count {
             Ok(n) => {
                 if n > 1 {
                     progress.add_pages(n as usize - 1);
@@ -307,7 +329,7 @@ fn process_dossier(
             let f = &d.files[fi];
             let out = match counted {
                 Err(e) => error_page(idx + 1, &f.name, 0, &e),
-                Ok(()) => process_page(idx + 1, &f.path, &f.name, frame.unwrap_or(0), opts),
+                Ok(()) => process_page(idx + 1, &f.path, &f.name, frame.unwrap_or(0), pdfs[fi].as_ref(), opts),
             };
             let mut out = out;
             out.record.source_sha256 = file_hashes.get(fi).cloned().flatten();
@@ -469,8 +491,28 @@ fn error_page(index: usize, name: &str, frame: u32, e: &PageError) -> PageOut {
     }
 }
 
-fn process_page(index: usize, path: &Path, name: &str, frame: u32, opts: &Options) -> PageOut {
-    let decoded: Decoded = match guarded(|| decode::decode(path, frame)) {
+/// The parsed document when `path` is a PDF; None for other formats.
+fn open_pdf(path: &Path) -> Result<Option<lopdf::Document>, PageError> {
+    let bytes = std::fs::read(path).map_err(|e| PageError::new(path, None, PageErrorKind::Io(e)))?;
+    match decode::sniff(&bytes) {
+        Ok(decode::Format::Pdf) => crate::pdfin::open(&bytes).map(Some).map_err(|k| PageError::new(path, None, k)),
+        _ => Ok(None),
+    }
+}
+
+fn process_page(
+    index: usize,
+    path: &Path,
+    name: &str,
+    frame: u32,
+    pdf: Option<&lopdf::Document>,
+    opts: &Options,
+) -> PageOut {
+    let read = || match pdf {
+        Some(doc) => crate::pdfin::decode_page_of(doc, path, frame).map_err(|k| PageError::new(path, Some(frame), k)),
+        None => decode::decode(path, frame),
+    };
+    let decoded: Decoded = match guarded(read) {
         Ok(d) => d,
         Err(e) => return error_page(index, name, frame, &e),
     };
