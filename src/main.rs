@@ -280,9 +280,11 @@ impl Progress for Reporter {
         }
     }
     fn warn(&self, message: &str) {
+        // With --quiet, warnings are in the manifest, the report and --log-json.
         match &self.bar {
             Some(b) => b.println(format!("sohoa: warning: {message}")),
-            None => eprintln!("sohoa: warning: {message}"),
+            None if self.plain => eprintln!("sohoa: warning: {message}"),
+            None => {}
         }
     }
 }
