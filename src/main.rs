@@ -71,7 +71,7 @@ enum Command {
 }
 
 fn main() {
-    ensure_single_threaded_tesseract();
+    ensure_start_environment();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -182,18 +182,30 @@ fn exit_code(e: &RunError) -> i32 {
     }
 }
 
-/// Tesseract's OpenMP reads OMP_THREAD_LIMIT when the library loads, before
-/// `main`; so when it is unset, the process restarts itself with it set.
-fn ensure_single_threaded_tesseract() {
-    if std::env::var_os("OMP_THREAD_LIMIT").is_some() {
+/// Environment the process must start with, because libraries read it when
+/// they load, before `main`:
+/// - Tesseract's OpenMP reads OMP_THREAD_LIMIT: one thread per engine, one
+///   engine per worker (about 3x faster than engines fighting over threads);
+/// - glibc's malloc reads its thresholds: page rasters (several MB each) are
+///   then reused from the heap instead of being mapped and unmapped for every
+///   page, which cost 0.8 s of kernel time per corpus run with two workers
+///   (BENCHMARKS.md).
+///
+/// Values the user set are kept.
+const START_ENV: [(&str, &str); 3] =
+    [("OMP_THREAD_LIMIT", "1"), ("MALLOC_MMAP_THRESHOLD_", "134217728"), ("MALLOC_TRIM_THRESHOLD_", "268435456")];
+
+/// Restarts the process once with `START_ENV` set, when some of it is missing.
+fn ensure_start_environment() {
+    let missing: Vec<(&str, &str)> = START_ENV.iter().copied().filter(|(k, _)| std::env::var_os(k).is_none()).collect();
+    if missing.is_empty() {
         return;
     }
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
         if let Ok(exe) = std::env::current_exe() {
-            let err =
-                std::process::Command::new(exe).args(std::env::args_os().skip(1)).env("OMP_THREAD_LIMIT", "1").exec();
+            let err = std::process::Command::new(exe).args(std::env::args_os().skip(1)).envs(missing).exec();
             eprintln!("sohoa: warning: could not restart with OMP_THREAD_LIMIT=1 ({err}); OCR may be slower");
         }
     }

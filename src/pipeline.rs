@@ -31,48 +31,29 @@ thread_local! {
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
 }
 
-/// The engine made to check that Tesseract works, handed to the first worker
-/// that needs one instead of being thrown away (loading a model costs ~0.3 s).
-/// Kept with the language and data folder it was made for.
-type Spare = Option<(String, Option<PathBuf>, Engine)>;
-static SPARE: std::sync::Mutex<Spare> = std::sync::Mutex::new(None);
-
-/// The spare engine, if it was made for these options.
-fn take_spare(opts: &Options) -> Option<Engine> {
-    let mut spare = SPARE.lock().unwrap_or_else(|p| p.into_inner());
-    match spare.take() {
-        Some((lang, data, e)) if lang == opts.lang && data == opts.tessdata => Some(e),
-        _ => None,
-    }
-}
-
 fn with_engine<T>(opts: &Options, f: impl FnOnce(&mut Engine) -> T) -> Result<T, PageErrorKind> {
     ENGINE.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
-            let e = match take_spare(opts) {
-                Some(e) => e,
-                None => {
-                    Engine::new(opts.tessdata.as_deref(), &opts.lang).map_err(|e| PageErrorKind::Ocr(e.to_string()))?
-                }
-            };
+            let e = Engine::new(opts.tessdata.as_deref(), &opts.lang).map_err(|e| PageErrorKind::Ocr(e.to_string()))?;
             *slot = Some(e);
         }
         Ok(f(slot.as_mut().expect("engine set above")))
     })
 }
 
-/// Checks that Tesseract and the language data load, before any work.
-pub fn check_engine(opts: &Options) -> Result<(), RunError> {
-    let engine = match take_spare(opts) {
-        Some(e) => e,
-        None => Engine::new(opts.tessdata.as_deref(), &opts.lang).map_err(|e| RunError::MissingDependency {
+/// Creates every worker's engine at once, in parallel (loading the model is
+/// the slow part), and so checks that Tesseract and its language data work
+/// before any page is read.
+fn start_engines(pool: &rayon::ThreadPool, opts: &Options) -> Result<(), RunError> {
+    let results = pool.broadcast(|_| with_engine(opts, |_| ()));
+    match results.into_iter().find_map(Result::err) {
+        None => Ok(()),
+        Some(e) => Err(RunError::MissingDependency {
             what: format!("Tesseract language data for '{}' ({e})", opts.lang),
             install: install_hint(&opts.lang),
-        })?,
-    };
-    *SPARE.lock().unwrap_or_else(|p| p.into_inner()) = Some((opts.lang.clone(), opts.tessdata.clone(), engine));
-    Ok(())
+        }),
+    }
 }
 
 fn install_hint(lang: &str) -> String {
@@ -153,7 +134,7 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
             .collect()
     });
     if plans.iter().any(|(_, reuse)| reuse.is_none()) {
-        check_engine(opts)?;
+        start_engines(&pool, opts)?;
     }
     let results: Vec<(DossierRecord, bool)> = pool.install(|| {
         dossiers
