@@ -86,14 +86,6 @@ impl Embed {
             | Embed::Flate { width, height, .. } => (*width, *height),
         }
     }
-
-    pub fn byte_len(&self) -> usize {
-        match self {
-            Embed::Jpeg { data, .. } | Embed::Jpx { data, .. } | Embed::G4 { data, .. } | Embed::Flate { data, .. } => {
-                data.len()
-            }
-        }
-    }
 }
 
 /// One decoded page.

@@ -287,7 +287,7 @@ fn image_page(doc: &Document, image_id: ObjectId, ctm: [f32; 6]) -> Result<Decod
                 .or_else(|_| if filters.is_empty() { Ok(stream.content.clone()) } else { Err(()) })
                 .map_err(|_| K::Corrupt("the page's image data cannot be inflated".into()))?;
             let gray = raw_to_gray(doc, dict, &raw, w, h, bits as u32, color, image_mask)?;
-            let embed = if gray_is_bilevel(bits as u32) {
+            let embed = if bits == 1 {
                 decode::bilevel_g4(&gray)
             } else {
                 flate_gray_or_rgb(doc, dict, &raw, &gray, w, h, bits as u32, color)
@@ -309,10 +309,6 @@ fn inflate(data: &[u8]) -> Result<Vec<u8>, K> {
         .read_to_end(&mut out)
         .map_err(|e| K::Corrupt(format!("the page's image data cannot be inflated: {e}")))?;
     Ok(out)
-}
-
-fn gray_is_bilevel(bits: u32) -> bool {
-    bits == 1
 }
 
 fn deref<'a>(doc: &'a Document, o: &'a Object) -> &'a Object {

@@ -15,11 +15,6 @@ impl Gray {
         Gray { width, height, data: vec![fill; width as usize * height as usize] }
     }
 
-    #[inline]
-    pub fn get(&self, x: u32, y: u32) -> u8 {
-        self.data[y as usize * self.width as usize + x as usize]
-    }
-
     /// Turns the image clockwise by `quarters` × 90°.
     pub fn rotate_cw(&self, quarters: u32) -> Gray {
         let (w, h) = (self.width as usize, self.height as usize);
