@@ -410,7 +410,9 @@ fn keep_signed_originals(d: &DossierDir, out: &Path) -> Result<Vec<OriginalRecor
     let mut kept = Vec::new();
     for f in d.files.iter().filter(|f| f.name.to_lowercase().ends_with(".pdf")) {
         let Ok(bytes) = std::fs::read(&f.path) else { continue };
-        let signatures = crate::pdfin::signatures(&bytes);
+        // A hostile file must not stop the run: a panic in the parser means no
+        // signature was found.
+        let signatures = std::panic::catch_unwind(|| crate::pdfin::signatures(&bytes)).unwrap_or_default();
         if signatures.is_empty() {
             continue;
         }
