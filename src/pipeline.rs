@@ -157,7 +157,11 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
                     None => vec![None; d.files.len()],
                 };
                 progress.dossier_started(&d.rel);
-                match process_dossier(d, &hashes, opts, &rules, &out_abs, progress) {
+                let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    process_dossier(d, &hashes, opts, &rules, &out_abs, progress)
+                }))
+                .unwrap_or_else(|p| Ok(crashed_dossier(d, &panic_text(&*p))));
+                match done {
                     Ok(mut r) => {
                         r.fingerprint = fp.map(|f| f.digest);
                         if let Err(e) = journal.append(&r) {
@@ -435,18 +439,38 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
+}
+
 /// Runs `f`, turning a panic inside a decoder into a page error.
 fn guarded<T>(f: impl FnOnce() -> Result<T, PageError>) -> Result<T, PageError> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(r) => r,
-        Err(p) => {
-            let msg = p
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            Err(PageError::new(PathBuf::new(), None, PageErrorKind::Corrupt(format!("the decoder gave up: {msg}"))))
-        }
+        Err(p) => Err(PageError::new(
+            PathBuf::new(),
+            None,
+            PageErrorKind::Corrupt(format!("the decoder gave up: {}", panic_text(&*p))),
+        )),
+    }
+}
+
+/// The record of a dossier whose processing hit a bug: failed, with the
+/// reason, so that the batch goes on and the dossier is redone next time.
+fn crashed_dossier(d: &DossierDir, why: &str) -> DossierRecord {
+    DossierRecord {
+        source: d.rel.clone(),
+        status: DossierStatus::Failed,
+        pdf: None,
+        pdf_sha256: None,
+        pdf_bytes: None,
+        pages: Vec::new(),
+        fingerprint: None,
+        fields: Default::default(),
+        documents: Vec::new(),
+        skipped_files: d.skipped.clone(),
+        originals: Vec::new(),
+        error: Some(format!("internal error, please report it: {why}")),
     }
 }
 
