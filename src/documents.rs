@@ -106,7 +106,7 @@ fn metadata(pipeline: &Pipeline, d: &Document, pages: &[(usize, &OcrPage)]) -> B
     }
     m.insert("PageAmount".into(), d.pages.len().to_string());
     let Some(&(_, first)) = pages.first() else { return m };
-    if let Some(f) = extract::extract(pipeline, pages).get("so_ky_hieu").filter(|f| f.flags.is_empty()) {
+    if let Some(f) = extract::extract_field(pipeline, "so_ky_hieu", pages).filter(|f| f.flags.is_empty()) {
         if let Some((num, notation)) = f.value.split_once('/') {
             m.insert("CodeNumber".into(), num.to_string());
             m.insert("CodeNotation".into(), notation.to_string());

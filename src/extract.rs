@@ -364,30 +364,44 @@ struct Candidate {
 /// Extracts every field of `pipeline` from a dossier's recognized pages
 /// (`(page index, page)`, 1-based as in the manifest).
 pub fn extract(pipeline: &Pipeline, pages: &[(usize, &OcrPage)]) -> BTreeMap<String, FieldValue> {
+    let other_person: Vec<bool> = pages.iter().map(|(_, p)| is_other_person_page(pipeline, p)).collect();
     let mut out = BTreeMap::new();
     for field in &pipeline.fields {
-        let mut cands = Vec::new();
-        for &(index, page) in pages {
-            let other_person = is_other_person_page(pipeline, page);
-            for (li, _) in page.lines.iter().enumerate() {
-                // One value per line and field: the most specific label wins.
-                for rule in &field.rules {
-                    if rule.applicant && other_person {
-                        continue;
-                    }
-                    if let Some(c) = apply_rule(rule, field.kind, page, li, index) {
-                        cands.push(c);
-                        break;
-                    }
-                }
-            }
-        }
-        if let Some(v) = decide(cands) {
+        if let Some(v) = read_field(field, pages, &other_person) {
             out.insert(field.name.clone(), v);
         }
     }
     cross_check(&mut out);
     out
+}
+
+/// One field of `pipeline` alone (no checks between fields), or None when
+/// the pipeline has no such field or no rule reads it.
+pub fn extract_field(pipeline: &Pipeline, name: &str, pages: &[(usize, &OcrPage)]) -> Option<FieldValue> {
+    let field = pipeline.fields.iter().find(|f| f.name == name)?;
+    let other_person: Vec<bool> = pages.iter().map(|(_, p)| is_other_person_page(pipeline, p)).collect();
+    read_field(field, pages, &other_person)
+}
+
+/// Reads one field on every page; `other_person[i]` says whether page i is
+/// about someone other than the applicant.
+fn read_field(field: &Field, pages: &[(usize, &OcrPage)], other_person: &[bool]) -> Option<FieldValue> {
+    let mut cands = Vec::new();
+    for (&(index, page), &other) in pages.iter().zip(other_person) {
+        for li in 0..page.lines.len() {
+            // One value per line and field: the most specific label wins.
+            for rule in &field.rules {
+                if rule.applicant && other {
+                    continue;
+                }
+                if let Some(c) = apply_rule(rule, field.kind, page, li, index) {
+                    cands.push(c);
+                    break;
+                }
+            }
+        }
+    }
+    decide(cands)
 }
 
 fn is_other_person_page(pipeline: &Pipeline, page: &OcrPage) -> bool {
