@@ -153,13 +153,11 @@ pub fn sniff(bytes: &[u8]) -> Result<Format, K> {
 }
 
 /// How many pages a file holds (frames of a TIFF, pages of a PDF, else 1).
-pub fn page_count(path: &Path) -> Result<u32, PageError> {
-    let err = |k| PageError::new(path, None, k);
-    let bytes = std::fs::read(path).map_err(|e| err(K::Io(e)))?;
-    match sniff(&bytes).map_err(err)? {
+pub fn page_count_of(bytes: &[u8]) -> Result<u32, K> {
+    match sniff(bytes)? {
         Format::Jpeg | Format::Png => Ok(1),
-        Format::Tiff => tiff_page_count(&bytes).map_err(err),
-        Format::Pdf => crate::pdfin::page_count(&bytes).map_err(err),
+        Format::Tiff => tiff_page_count(bytes),
+        Format::Pdf => crate::pdfin::page_count(bytes),
     }
 }
 

@@ -277,26 +277,12 @@ fn process_dossier(
     // A PDF is parsed once for all its pages, not once per page.
     let mut pdfs: Vec<Option<lopdf::Document>> = Vec::with_capacity(d.files.len());
     for (i, f) in d.files.iter().enumerate() {
-        let opened = guarded(|| open_pdf(&f.path));
-        let count = match opened {
-            Ok(Some(doc)) => {
-                let n = doc.get_pages().len() as u32;
-                pdfs.push(Some(doc));
-                if n == 0 {
-                    Err(PageError::new(&f.path, None, PageErrorKind::Corrupt("the PDF has no pages".into())))
-                } else {
-                    Ok(n)
-                }
-            }
-            Ok(None) => {
-                pdfs.push(None);
-                guarded(|| decode::page_count(&f.path))
-            }
-            Err(e) => {
-                pdfs.push(None);
-                Err(e)
-            }
+        // Read once: a PDF is parsed here, other files are only counted.
+        let (doc, count) = match guarded(|| open_file(&f.path)) {
+            Ok((doc, n)) => (doc, Ok(n)),
+            Err(e) => (None, Err(e)),
         };
+        pdfs.push(doc);
         match count {
             Ok(n) => {
                 if n > 1 {
@@ -498,12 +484,17 @@ fn error_page(index: usize, name: &str, frame: u32, e: &PageError) -> PageOut {
     }
 }
 
-/// The parsed document when `path` is a PDF; None for other formats.
-fn open_pdf(path: &Path) -> Result<Option<lopdf::Document>, PageError> {
-    let bytes = std::fs::read(path).map_err(|e| PageError::new(path, None, PageErrorKind::Io(e)))?;
-    match decode::sniff(&bytes) {
-        Ok(decode::Format::Pdf) => crate::pdfin::open(&bytes).map(Some).map_err(|k| PageError::new(path, None, k)),
-        _ => Ok(None),
+/// A page file's page count, with the parsed document when it is a PDF.
+fn open_file(path: &Path) -> Result<(Option<lopdf::Document>, u32), PageError> {
+    let err = |k| PageError::new(path, None, k);
+    let bytes = std::fs::read(path).map_err(|e| err(PageErrorKind::Io(e)))?;
+    if decode::sniff(&bytes).ok() != Some(decode::Format::Pdf) {
+        return decode::page_count_of(&bytes).map(|n| (None, n)).map_err(err);
+    }
+    let doc = crate::pdfin::open(&bytes).map_err(err)?;
+    match doc.get_pages().len() as u32 {
+        0 => Err(err(PageErrorKind::Corrupt("the PDF has no pages".into()))),
+        n => Ok((Some(doc), n)),
     }
 }
 
