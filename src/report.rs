@@ -384,7 +384,7 @@ fn bar_chart(counts: &BTreeMap<String, usize>) -> String {
     let max = *counts.values().max().unwrap_or(&1) as f64;
     let (w, row) = (560.0, 26.0);
     let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{}\" role=\"img\" aria-label=\"flags\">\n",
+        "<svg width=\"{w}\" height=\"{}\" role=\"img\" aria-label=\"flags\">\n",
         counts.len() as f64 * row + 10.0
     );
     for (i, (k, v)) in counts.iter().enumerate() {
