@@ -227,10 +227,23 @@ fn to_gray(img: &image::DynamicImage) -> Gray {
     Gray { width: w, height: h, data }
 }
 
+/// The gray level recognition sees for a colour pixel: its luminance, except
+/// for seal ink. A red seal (and, with blue ink, a signature) stamped over the
+/// text would otherwise read as dark strokes; taken at its brightest channel
+/// it fades to paper while black print, whose channels agree, stays black.
 #[inline]
 fn luma(r: u8, g: u8, b: u8) -> u8 {
+    let (ri, gi, bi) = (r as i32, g as i32, b as i32);
+    let red = ri - gi.max(bi);
+    let blue = bi - ri.max(gi);
+    if (red > SEAL_CHROMA && ri >= 140) || (SEAL_BLUE && blue > SEAL_CHROMA && bi >= 140) {
+        return r.max(g).max(b);
+    }
     ((r as u32 * 299 + g as u32 * 587 + b as u32 * 114 + 500) / 1000) as u8
 }
+
+const SEAL_CHROMA: i32 = 50;
+const SEAL_BLUE: bool = false;
 
 fn zlib(data: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::ZlibEncoder::new(Vec::with_capacity(data.len() / 4), flate2::Compression::default());

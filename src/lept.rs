@@ -107,6 +107,77 @@ impl Pix {
         (rc == 0).then_some((up, left))
     }
 
+    /// Scales an image by `factor` (linear interpolation with sharpening for
+    /// gray upscaling, area mapping for reduction).
+    pub fn scale(&self, factor: f32) -> Option<Pix> {
+        // SAFETY: `self.0` is a valid PIX owned by `self`; Leptonica returns a
+        // new image or null and never frees its input.
+        Pix::wrap(unsafe { l::pixScale(self.0, factor, factor) })
+    }
+
+    /// Flattens the background of an 8 bpp image to white (shadows, gray
+    /// paper, a photocopier's uneven toner), Leptonica's default tiling.
+    pub fn background_norm(&self) -> Option<Pix> {
+        // SAFETY: as in `scale`; null masks mean "none".
+        Pix::wrap(unsafe { l::pixBackgroundNormSimple(self.0, std::ptr::null_mut(), std::ptr::null_mut()) })
+    }
+
+    /// Sauvola's adaptive binarization of an 8 bpp image: `half` is the
+    /// half-width of the local window, `k` the usual factor (about 0.34).
+    pub fn sauvola(&self, half: i32, k: f32) -> Option<Pix> {
+        let mut out: *mut l::PIX = std::ptr::null_mut();
+        // SAFETY: `self.0` is valid; Leptonica writes a new image (or null)
+        // into `out`, which `wrap` then owns; the threshold image is not asked for.
+        let rc = unsafe { l::pixSauvolaBinarizeTiled(self.0, half, k, 1, 1, std::ptr::null_mut(), &mut out) };
+        if rc != 0 {
+            if !out.is_null() {
+                // SAFETY: `out` was allocated by Leptonica and is ours.
+                unsafe { l::pixDestroy(&mut out) };
+            }
+            return None;
+        }
+        Pix::wrap(out)
+    }
+
+    /// Removes connected components of a 1 bpp image smaller than `w`×`h`
+    /// pixels in both directions (toner specks).
+    pub fn despeckle(&self, w: i32, h: i32) -> Option<Pix> {
+        let mut changed = 0;
+        // SAFETY: `self.0` is valid; Leptonica returns a new image or null.
+        Pix::wrap(unsafe {
+            l::pixSelectBySize(
+                self.0,
+                w,
+                h,
+                8,
+                l::L_SELECT_IF_EITHER as i32,
+                l::L_SELECT_IF_GTE as i32,
+                &mut changed,
+            )
+        })
+    }
+
+    /// The connected components of a 1 bpp image at least `w`×`h` pixels
+    /// whose ink fills at least `fill` of their box: the black blobs a
+    /// photocopier or fax leaves (shadows, folds), not frames or text.
+    pub fn blobs(&self, w: i32, h: i32, fill: f32) -> Option<Pix> {
+        let mut changed = 0;
+        // SAFETY: `self.0` is valid; each call returns a new image or null,
+        // owned by the `Pix` that wraps it.
+        let big = Pix::wrap(unsafe {
+            l::pixSelectBySize(self.0, w, h, 8, l::L_SELECT_IF_BOTH as i32, l::L_SELECT_IF_GTE as i32, &mut changed)
+        })?;
+        // SAFETY: as above, on the image just made.
+        Pix::wrap(unsafe { l::pixSelectByAreaFraction(big.0, fill, 8, l::L_SELECT_IF_GTE as i32, &mut changed) })
+    }
+
+    /// This 1 bpp image less the ink of `mask` (same size).
+    pub fn minus(&self, mask: &Pix) -> Option<Pix> {
+        // SAFETY: both are valid images owned by their `Pix`; a null
+        // destination asks for a new image.
+        Pix::wrap(unsafe { l::pixSubtract(std::ptr::null_mut(), self.0, mask.0) })
+    }
+
     /// Rotates an 8 bpp image clockwise by `radians` about its centre,
     /// bringing in white. The canvas grows so that no pixel is lost, with the
     /// image staying centred.

@@ -29,6 +29,10 @@ pub mod raster;
 pub mod report;
 pub mod scan;
 pub mod state;
+mod syllable;
+mod clean;
+mod reading;
+mod aster;
 
 pub use error::{PageError, PageErrorKind, RunError};
 pub use manifest::{DossierRecord, Manifest, PageRecord};
@@ -59,6 +63,10 @@ pub struct Options {
     pub pdfa: bool,
     /// Redo every dossier, even those unchanged since the last run into OUT.
     pub force: bool,
+    /// Ask the second reader (AsterOCR) about words Tesseract is unsure of.
+    pub second_reader: bool,
+    /// Folder of the second reader's files; the default folders when None.
+    pub second_reader_dir: Option<PathBuf>,
 }
 
 impl Options {
@@ -74,6 +82,8 @@ impl Options {
             pipeline: None,
             pdfa: true,
             force: false,
+            second_reader: true,
+            second_reader_dir: None,
         }
     }
 }

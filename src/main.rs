@@ -67,6 +67,14 @@ enum Command {
         /// Draw the text layer visibly, to check its placement.
         #[arg(long, hide = true)]
         show_text_layer: bool,
+        /// Folder of the second reader (asternet.onnx, vocab.json,
+        /// libonnxruntime.so); default /usr/local/share/sohoa/asterocr, then
+        /// /usr/share/sohoa/asterocr.
+        #[arg(long, value_name = "DIR")]
+        second_reader: Option<PathBuf>,
+        /// Read with Tesseract alone, without the second reader.
+        #[arg(long, conflicts_with = "second_reader")]
+        no_second_reader: bool,
     },
 }
 
@@ -112,6 +120,8 @@ fn main() {
         force,
         log_json,
         show_text_layer,
+        second_reader,
+        no_second_reader,
     } = command
     else {
         unreachable!("report handled above")
@@ -135,6 +145,8 @@ fn main() {
     opts.pipeline = pipeline;
     opts.pdfa = pdfa == "on";
     opts.force = force;
+    opts.second_reader = !no_second_reader;
+    opts.second_reader_dir = second_reader;
 
     let reporter = Reporter::new(quiet);
     let json_log = match log_json.as_deref().map(sohoa::events::JsonLog::create).transpose() {

@@ -150,6 +150,10 @@ pub struct PageRecord {
     /// PDF page whose own text was kept; null when the page has no text.
     #[serde(default)]
     pub text_source: Option<TextSource>,
+    /// Words the recognizer read that were dropped from the text as junk
+    /// (implausible and read with low confidence: stamps, signatures, rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub junk_words: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]

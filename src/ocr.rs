@@ -80,7 +80,11 @@ fn init_api(datapath: Option<&Path>, lang: &str) -> Result<*mut t::TessBaseAPI, 
 fn set_image(api: *mut t::TessBaseAPI, g: &Gray, dpi: f32) {
     unsafe {
         t::TessBaseAPISetImage(api, g.data.as_ptr(), g.width as i32, g.height as i32, 1, g.width as i32);
-        t::TessBaseAPISetSourceResolution(api, dpi.round().max(70.0) as i32);
+        // An unknown resolution (0) lets Tesseract estimate it from the
+        // text's size, which beats a guess from the paper's proportions.
+        if dpi > 0.0 {
+            t::TessBaseAPISetSourceResolution(api, dpi.round().max(70.0) as i32);
+        }
     }
 }
 

@@ -17,6 +17,7 @@ use crate::model::{Geometry, OcrPage};
 use crate::ocr::Engine;
 use crate::pdf::{DocInfo, PageIn, PdfWriter};
 use crate::preprocess;
+use crate::raster::Gray;
 use crate::scan::{self, DossierDir};
 use crate::state;
 use crate::{fsutil, Options, Progress};
@@ -29,6 +30,49 @@ use std::path::{Path, PathBuf};
 thread_local! {
     /// The worker's engine, created on its first page and kept for the run.
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+    /// The worker's second reader, when the run has one.
+    static SECOND: RefCell<Option<crate::aster::Reader>> = const { RefCell::new(None) };
+}
+
+/// Finds the second reader and loads it on every worker. Its absence from
+/// the default folders is not an error: the run reads with Tesseract alone,
+/// after one warning. A folder the user named that does not hold it is bad
+/// usage, so that a typo in a nightly job is not a silent loss of accuracy.
+fn start_second_readers(pool: &rayon::ThreadPool, opts: &Options, progress: &dyn Progress) -> Result<bool, RunError> {
+    if !opts.second_reader {
+        return Ok(false);
+    }
+    let fail = |e: String| match &opts.second_reader_dir {
+        Some(d) => Err(RunError::Usage(format!("second reader in {}: {e}", d.display()))),
+        None => {
+            progress.warn(&format!("second reader not used ({e}); reading with Tesseract alone"));
+            Ok(false)
+        }
+    };
+    let files = match crate::aster::locate(opts.second_reader_dir.as_deref()) {
+        Ok(f) => f,
+        Err(e) => return fail(e),
+    };
+    let results = pool.broadcast(|_| {
+        SECOND.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            if slot.is_none() {
+                *slot = Some(crate::aster::Reader::load(&files)?);
+            }
+            Ok::<(), String>(())
+        })
+    });
+    match results.into_iter().find_map(Result::err) {
+        None => Ok(true),
+        Some(e) => {
+            pool.broadcast(|_| SECOND.with(|cell| cell.borrow_mut().take()));
+            fail(e)
+        }
+    }
+}
+
+fn with_second<T>(f: impl FnOnce(&mut crate::aster::Reader) -> T) -> Option<T> {
+    SECOND.with(|cell| cell.borrow_mut().as_mut().map(f))
 }
 
 fn with_engine<T>(opts: &Options, f: impl FnOnce(&mut Engine) -> T) -> Result<T, PageErrorKind> {
@@ -100,10 +144,13 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
         None => extract::DEFAULT_PIPELINE.as_bytes().to_vec(),
     };
     let settings_key = format!(
-        "sohoa {}|lang {}|pdfa {}|pipeline {}",
+        "sohoa {}|lang {}|pdfa {}|reading {}|second reader {}|text layer shown {}|pipeline {}",
         env!("CARGO_PKG_VERSION"),
         opts.lang,
         opts.pdfa,
+        crate::reading::VERSION,
+        opts.second_reader,
+        opts.show_text_layer,
         hex(&Sha256::digest(&pipeline_text))
     );
 
@@ -135,6 +182,7 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
     });
     if plans.iter().any(|(_, reuse)| reuse.is_none()) {
         start_engines(&pool, opts)?;
+        start_second_readers(&pool, opts, progress)?;
     }
     let results: Vec<(DossierRecord, bool)> = pool.install(|| {
         dossiers
@@ -479,6 +527,7 @@ fn error_page(index: usize, name: &str, frame: u32, e: &PageError) -> PageOut {
             pdf_page: None,
             text_source: None,
             source_sha256: None,
+            junk_words: None,
         },
         pdf: None,
     }
@@ -543,6 +592,7 @@ fn process_page(
         pdf_page: None,
         text_source: None,
         source_sha256: None,
+        junk_words: None,
     };
     if let Some(text) = decoded.text {
         // Born digital: the page's own text, not OCR.
@@ -566,27 +616,53 @@ fn process_page(
         record.status = PageStatus::Blank;
         return PageOut { record, pdf: Some((decoded.embed, res.dpi, Geometry::identity(w, h), None)) };
     }
-    if analysis.rotation.is_none() {
-        record.flags.push("orientation_uncertain".into());
-    }
-    let geom = Geometry { src_w: w, src_h: h, rotation: analysis.rotation.unwrap_or(0), skew_deg: analysis.skew_deg };
-    record.rotation = geom.rotation;
-    record.skew_deg = (geom.skew_deg * 100.0).round() / 100.0;
-    let (input, (dx, dy)) = preprocess::ocr_input(&decoded.gray, &geom);
+    // An estimated resolution is not told to Tesseract: it measures the text.
+    let known = !res.estimated;
+    let mut recognize = |g: &Gray, dpi: f32, scale: f32| {
+        let dpi = if known { dpi } else { 0.0 };
+        with_engine(opts, |e| e.recognize(g, dpi, scale, opts.page_timeout)).and_then(|r| r)
+    };
+    let second = SECOND.with(|cell| cell.borrow().is_some());
+    let mut read_word = |g: &Gray| with_second(|r| r.read(g)).flatten();
+    let read = crate::reading::read_page(
+        &decoded.gray,
+        res.dpi,
+        analysis.rotation,
+        analysis.skew_deg,
+        &mut recognize,
+        if second { Some(&mut read_word) } else { None },
+    );
     drop(decoded.gray);
-    let ocr = with_engine(opts, |e| e.recognize(&input, res.dpi, 1.0, opts.page_timeout)).and_then(|r| r);
-    drop(input);
-    match ocr {
-        Ok(mut page) => {
-            page.shift(dx, dy);
-            (page.width, page.height) = geom.upright_size();
+    match read {
+        Ok(reading) => {
+            let geom = reading.geometry;
+            if analysis.rotation.is_none() && !reading.turned {
+                record.flags.push("orientation_uncertain".into());
+            }
+            for (on, flag) in [
+                (reading.upscaled, Some("upscaled")),
+                (reading.turned, Some("orientation_by_recognition")),
+                (reading.second_reader_fixes > 0, Some("second_reader")),
+                (true, reading.cleaning.flag()),
+            ] {
+                if let (true, Some(f)) = (on, flag) {
+                    record.flags.push(f.to_string());
+                }
+            }
+            record.rotation = geom.rotation;
+            record.skew_deg = (geom.skew_deg * 100.0).round() / 100.0;
+            let page = reading.page;
             record.words = page.word_count();
+            record.junk_words = Some(reading.junk_dropped);
             record.text_source = Some(TextSource::Ocr);
             record.ocr_confidence = page.mean_confidence().map(|c| (c * 10.0).round() / 10.0);
             PageOut { record, pdf: Some((decoded.embed, res.dpi, geom, Some(page))) }
         }
         Err(kind) => {
             // The image is good: keep it in the PDF, without text.
+            let geom = Geometry { src_w: w, src_h: h, rotation: analysis.rotation.unwrap_or(0), skew_deg: analysis.skew_deg };
+            record.rotation = geom.rotation;
+            record.skew_deg = (geom.skew_deg * 100.0).round() / 100.0;
             record.status = PageStatus::Error;
             record.error = Some(kind.to_string());
             PageOut { record, pdf: Some((decoded.embed, res.dpi, geom, None)) }

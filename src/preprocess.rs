@@ -135,22 +135,40 @@ pub fn analyse(g: &Gray, dpi: f32, fallback: impl FnOnce(&Gray, f32) -> Option<u
         return Analysis { blank: true, ink, rotation: Some(0), skew_deg: 0.0 };
     }
     // Orientation and skew on a ~150 dpi binary image.
-    let f = ((dpi / 150.0).round() as u32).max(1);
-    let small = g.shrink(f);
-    let thresh = ink_threshold(&small) as i32;
-    let small_dpi = dpi / f as f32;
+    let (small, small_dpi, thresh) = analysis_copy(g, dpi);
     let rotation = Pix::from_gray(&small)
         .and_then(|p| p.threshold(thresh))
         .and_then(|b| orientation(&b))
         .or_else(|| fallback(&small, small_dpi));
-    let upright = small.rotate_cw(rotation.unwrap_or(0) / 90);
-    let skew_deg = Pix::from_gray(&upright)
+    let skew_deg = skew_of_small(&small, thresh, rotation.unwrap_or(0));
+    Analysis { blank: false, ink, rotation, skew_deg }
+}
+
+/// The ~150 dpi copy page analysis works on, its resolution and its ink
+/// threshold. The background is flattened first, so that a photocopy's
+/// shadow or gray paper is not taken for ink.
+fn analysis_copy(g: &Gray, dpi: f32) -> (Gray, f32, i32) {
+    let f = ((dpi / 150.0).round() as u32).max(1);
+    let small = g.shrink(f);
+    let small = crate::clean::normalize(&small).unwrap_or(small);
+    let thresh = ink_threshold(&small) as i32;
+    (small, dpi / f as f32, thresh)
+}
+
+fn skew_of_small(small: &Gray, thresh: i32, rotation: u32) -> f32 {
+    let upright = small.rotate_cw(rotation / 90);
+    Pix::from_gray(&upright)
         .and_then(|p| p.threshold(thresh))
         .and_then(|b| b.find_skew())
         .filter(|&(a, conf)| conf >= 2.0 && a.abs() >= 0.1)
         .map(|(a, _)| a)
-        .unwrap_or(0.0);
-    Analysis { blank: false, ink, rotation, skew_deg }
+        .unwrap_or(0.0)
+}
+
+/// The skew of the page once turned clockwise by `rotation`.
+pub(crate) fn skew_of(g: &Gray, dpi: f32, rotation: u32) -> f32 {
+    let (small, _, thresh) = analysis_copy(g, dpi);
+    skew_of_small(&small, thresh, rotation)
 }
 
 /// Clockwise rotation making the text upright, or None when unsure.

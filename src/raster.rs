@@ -11,6 +11,23 @@ pub struct Gray {
 }
 
 impl Gray {
+    /// The pixels inside `[x0, x1) × [y0, y1)`, clamped to the image; None
+    /// when nothing of the box is inside.
+    pub fn crop(&self, x0: f32, y0: f32, x1: f32, y1: f32) -> Option<Gray> {
+        let cl = |v: f32, hi: u32| (v.max(0.0) as u32).min(hi);
+        let (x0, x1) = (cl(x0, self.width), cl(x1.ceil(), self.width));
+        let (y0, y1) = (cl(y0, self.height), cl(y1.ceil(), self.height));
+        if x1 <= x0 || y1 <= y0 {
+            return None;
+        }
+        let w = self.width as usize;
+        let mut data = Vec::with_capacity(((x1 - x0) * (y1 - y0)) as usize);
+        for y in y0 as usize..y1 as usize {
+            data.extend_from_slice(self.data.get(y * w + x0 as usize..y * w + x1 as usize)?);
+        }
+        Some(Gray { width: x1 - x0, height: y1 - y0, data })
+    }
+
     pub fn new(width: u32, height: u32, fill: u8) -> Gray {
         Gray { width, height, data: vec![fill; width as usize * height as usize] }
     }

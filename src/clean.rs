@@ -1,0 +1,173 @@
+//! The raster Tesseract reads, made readable. A page's archive copy keeps the
+//! scanner's bytes; this module only builds the gray images recognition is
+//! tried on: the page brought to the text size Tesseract reads best, and the
+//! cleaned versions of a worn page (background flattened, then adaptively
+//! binarized and despeckled). Which of them is kept is decided per page by
+//! `reading`, from recognition evidence: cleaning that helps a photocopy can
+//! ruin a clean scan, so nothing here is applied blindly.
+
+use crate::lept::Pix;
+use crate::raster::Gray;
+
+/// Pages are recognized at least at this resolution: real 150-200 dpi
+/// scans read better enlarged to it (see BENCHMARKS.md).
+pub(crate) const OCR_DPI: f32 = 300.0;
+
+/// How a page's recognition raster was cleaned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cleaning {
+    /// The page as scanned (turned, levelled, maybe enlarged).
+    None,
+    /// Background flattened to white, contrast stretched.
+    Normalized,
+    /// Background flattened, then Sauvola binarization and despeckling.
+    Binarized,
+}
+
+impl Cleaning {
+    /// The page flag the manifest records, if any.
+    pub(crate) fn flag(self) -> Option<&'static str> {
+        match self {
+            Cleaning::None => None,
+            Cleaning::Normalized => Some("cleaned"),
+            Cleaning::Binarized => Some("binarized"),
+        }
+    }
+}
+
+/// Pages under this resolution are enlarged before reading. Enlarging pages
+/// of 150 to 200 dpi made real-dev read worse (recall 0.935 → 0.909), so only
+/// pages too coarse for Tesseract's line finder are.
+const UPSCALE_BELOW_DPI: f32 = 120.0;
+
+/// The factor that brings a page of `dpi` to [`OCR_DPI`] when it is under
+/// [`UPSCALE_BELOW_DPI`]; otherwise 1.
+pub(crate) fn upscale_factor(dpi: f32) -> f32 {
+    if dpi >= UPSCALE_BELOW_DPI {
+        1.0
+    } else {
+        (OCR_DPI / dpi).min(4.0)
+    }
+}
+
+/// `g` enlarged by `factor`, or None when Leptonica cannot.
+pub(crate) fn upscale(g: &Gray, factor: f32) -> Option<Gray> {
+    Pix::from_gray(g)?.scale(factor)?.to_gray8()?.to_gray()
+}
+
+/// Background flattened, then levels stretched so that the paper is white
+/// and the darkest ink black: faint toner on a gray photocopy becomes print.
+pub(crate) fn normalize(g: &Gray) -> Option<Gray> {
+    let mut g = g.clone();
+    flatten_streaks(&mut g);
+    let mut flat = Pix::from_gray(&g)?.background_norm()?.to_gray()?;
+    stretch(&mut flat);
+    Some(flat)
+}
+
+/// Streaks a copier's drum or a fax draws across the whole page: each row
+/// (then each column) is divided by its own paper level, the 60th
+/// percentile of its pixels (text covers far less of a row than that).
+fn flatten_streaks(g: &mut Gray) {
+    let (w, h) = (g.width as usize, g.height as usize);
+    if w < 8 || h < 8 {
+        return;
+    }
+    let level = |vals: &mut Vec<u8>| -> u32 {
+        let k = vals.len() * 6 / 10;
+        *vals.select_nth_unstable(k).1 as u32
+    };
+    let mut buf = Vec::with_capacity(w.max(h));
+    for y in 0..h {
+        buf.clear();
+        buf.extend_from_slice(&g.data[y * w..(y + 1) * w]);
+        let bg = level(&mut buf).max(32);
+        for v in &mut g.data[y * w..(y + 1) * w] {
+            *v = ((*v as u32 * 255) / bg).min(255) as u8;
+        }
+    }
+    for x in 0..w {
+        buf.clear();
+        buf.extend((0..h).map(|y| g.data[y * w + x]));
+        let bg = level(&mut buf).max(32);
+        for y in 0..h {
+            let v = &mut g.data[y * w + x];
+            *v = ((*v as u32 * 255) / bg).min(255) as u8;
+        }
+    }
+}
+
+/// Maps the paper level (the median: most of a page is paper) to white and
+/// the 1st percentile (ink) to black, linearly.
+fn stretch(g: &mut Gray) {
+    let hist = g.histogram();
+    let total: u64 = hist.iter().sum();
+    let level = |share: f64| {
+        let mut acc = 0u64;
+        for (v, &c) in hist.iter().enumerate() {
+            acc += c;
+            if acc as f64 >= share * total as f64 {
+                return v as i32;
+            }
+        }
+        255
+    };
+    let (lo, hi) = (level(0.01), level(0.5));
+    if hi - lo < 16 {
+        return;
+    }
+    let map: Vec<u8> = (0..256i32).map(|v| ((v - lo) * 255 / (hi - lo)).clamp(0, 255) as u8).collect();
+    for v in &mut g.data {
+        *v = map[*v as usize];
+    }
+}
+
+/// Background flattened and levels stretched (as [`normalize`]), then
+/// Sauvola-binarized, black blobs of half an inch and more (a copier's
+/// shadows) and specks smaller than about 1/100 inch removed; returned
+/// as 0/255 gray. `dpi` is `g`'s resolution.
+pub(crate) fn binarize(g: &Gray, dpi: f32) -> Option<Gray> {
+    let flat = Pix::from_gray(&normalize(g)?)?;
+    let half = ((dpi / 300.0) * 25.0).round().max(8.0) as i32;
+    let bin = flat.sauvola(half, 0.34)?;
+    // Blobs are found on a global threshold, where they are solid; Sauvola
+    // leaves only their outline, which the solid mask then removes too.
+    let blob = (dpi / 2.0).round() as i32;
+    let blobs = flat.threshold(128)?.blobs(blob, blob, 0.4)?;
+    let speck = ((dpi / 100.0).round() as i32).max(2);
+    bin.minus(&blobs)?.despeckle(speck, speck)?.to_gray8()?.to_gray()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upscale_only_below_ocr_resolution() {
+        assert_eq!(upscale_factor(300.0), 1.0);
+        assert_eq!(upscale_factor(150.0), 1.0);
+        assert_eq!(upscale_factor(100.0), 3.0);
+        assert_eq!(upscale_factor(50.0), 4.0);
+    }
+
+    #[test]
+    fn binarize_flattens_a_shadow() {
+        // A dark gradient (a photocopier's shadow) with a black bar of "text".
+        let (w, h) = (300u32, 200u32);
+        let mut g = Gray::new(w, h, 255);
+        for y in 0..h {
+            for x in 0..w {
+                g.data[(y * w + x) as usize] = (120 + x * 130 / w) as u8;
+            }
+        }
+        for y in 90..110 {
+            for x in 50..250 {
+                g.data[(y * w + x) as usize] = 20;
+            }
+        }
+        let b = binarize(&g, 300.0).unwrap();
+        assert_eq!((b.width, b.height), (w, h));
+        assert_eq!(b.data[(100 * w + 150) as usize], 0, "text stays black");
+        assert_eq!(b.data[(20 * w + 20) as usize], 255, "shadow becomes paper");
+    }
+}

@@ -1,0 +1,308 @@
+//! How one page is read: which turn, which cleaning and which resolution the
+//! recognizer sees, decided from recognition evidence rather than from the
+//! page's look alone. A clean scan is read once, as it is (enlarged to the
+//! resolution Tesseract reads best). A page read with low confidence, whose
+//! orientation the text's shape could not tell, or that is below 150 dpi is
+//! tried again on a strip of the page in the other turns and with cleaning,
+//! and the best full reading is kept; a turn or a cleaning that lowers the
+//! page's confidence is never kept. Last, words that are neither plausible
+//! Vietnamese nor confidently read (stamps, signatures, rules) are dropped.
+//!
+//! The recognizer is a closure, so this module knows no engine.
+
+use crate::clean::{self, Cleaning};
+use crate::error::PageErrorKind as K;
+use crate::model::{Geometry, OcrPage};
+use crate::preprocess;
+use crate::raster::Gray;
+use crate::syllable;
+
+/// Changes whenever the same page may be read differently: part of the
+/// settings fingerprint, so that a new version redoes what it reads better.
+pub(crate) const VERSION: u32 = 2;
+
+/// A page read at this mean confidence or better is kept as first read.
+const GOOD_CONF: f32 = 80.0;
+/// Under this, the other quarter turns are tried too, not only 180°.
+const LOST_CONF: f32 = 50.0;
+/// A turn found by reading is kept only if the page then reads at least
+/// this confidently (and clearly better than before).
+const TURN_MIN_CONF: f32 = 45.0;
+/// ... or at least this much more confidently than before (a worn
+/// low-resolution page turned right may still read under 45).
+const TURN_CONF_GAIN: f32 = 10.0;
+/// Pages under this resolution have their orientation checked by reading.
+const LOW_DPI: f32 = 150.0;
+/// An implausible word read under this confidence is junk.
+pub(crate) const JUNK_CONF: f32 = 60.0;
+
+/// Recognizes a gray raster at a resolution; boxes come back divided by the
+/// scale (the third argument).
+pub(crate) type Recognize<'a> = dyn FnMut(&Gray, f32, f32) -> Result<OcrPage, K> + 'a;
+
+/// The second reader: reads one word's crop, giving its text and the lowest
+/// probability of its characters.
+pub(crate) type ReadWord<'a> = dyn FnMut(&Gray) -> Option<(String, f32)> + 'a;
+
+/// Words read under this confidence are read again by the second reader.
+const SECOND_CONF: f32 = 95.0;
+/// The second reader's reading is taken when all its characters are at
+/// least this likely.
+const SECOND_MIN_P: f32 = 0.5;
+
+/// What reading a page gave, and what it took.
+pub(crate) struct Reading {
+    /// Words with boxes in the upright, deskewed page at source resolution.
+    pub page: OcrPage,
+    pub geometry: Geometry,
+    pub cleaning: Cleaning,
+    pub upscaled: bool,
+    /// The turn was changed by recognition evidence.
+    pub turned: bool,
+    /// The page was tried more than once.
+    pub retried: bool,
+    pub junk_dropped: usize,
+    /// Words whose diacritics the second reader corrected.
+    pub second_reader_fixes: usize,
+}
+
+/// How much real text a reading holds: characters of plausible words
+/// weighted by confidence, less half the characters of implausible ones.
+pub(crate) fn quality(p: &OcrPage) -> f32 {
+    let mut q = 0.0;
+    for w in p.lines.iter().flat_map(|l| &l.words) {
+        let n = w.text.chars().count() as f32;
+        if syllable::plausible(&w.text) {
+            q += n * w.conf / 100.0;
+        } else {
+            q -= 0.5 * n;
+        }
+    }
+    q
+}
+
+/// Reads a page. `g` is the source raster at `dpi`; `rotation` is what the
+/// text's shape said (None: it could not tell) and `skew_deg` the skew
+/// measured for it.
+pub(crate) fn read_page(
+    g: &Gray,
+    dpi: f32,
+    rotation: Option<u32>,
+    skew_deg: f32,
+    recognize: &mut Recognize,
+    second: Option<&mut ReadWord>,
+) -> Result<Reading, K> {
+    let k = clean::upscale_factor(dpi);
+    let geometry = Geometry { src_w: g.width, src_h: g.height, rotation: rotation.unwrap_or(0), skew_deg };
+    let first = read_full(g, dpi, k, &geometry, Cleaning::None, recognize)?;
+    let conf = first.page.mean_confidence().unwrap_or(0.0);
+    let mut full = first;
+    let mut reading = Reading {
+        page: OcrPage::default(),
+        geometry,
+        cleaning: Cleaning::None,
+        upscaled: k > 1.0,
+        turned: false,
+        retried: false,
+        junk_dropped: 0,
+        second_reader_fixes: 0,
+    };
+    if conf < GOOD_CONF || rotation.is_none() || dpi < LOW_DPI {
+        reading.retried = true;
+        if let Some((f, geom, c)) = retry(g, dpi, k, conf, rotation.is_none(), &full, &geometry, recognize)? {
+            reading.turned = geom.rotation != geometry.rotation;
+            reading.geometry = geom;
+            reading.cleaning = c;
+            full = f;
+        }
+    }
+    // A turn that reading cannot confirm on an unreadable page is not
+    // trusted: the text's shape misleads on noise, and scans are mostly fed
+    // upright. Such a page stays as scanned unless that reads worse.
+    let final_conf = full.page.mean_confidence().unwrap_or(0.0);
+    if reading.retried && !reading.turned && reading.geometry.rotation != 0 && final_conf < TURN_MIN_CONF {
+        let geom = geometry_for(g, dpi, 0);
+        let upright = read_full(g, dpi, k, &geom, reading.cleaning, recognize)?;
+        let upright_conf = upright.page.mean_confidence().unwrap_or(0.0);
+        if upright_conf > final_conf && quality(&upright.page) >= quality(&full.page) {
+            reading.geometry = geom;
+            reading.turned = true;
+            full = upright;
+        }
+    }
+    if let Some(second) = second {
+        reading.second_reader_fixes = second_pass(&mut full, second);
+    }
+    reading.page = full.page;
+    reading.junk_dropped = drop_junk(&mut reading.page);
+    Ok(reading)
+}
+
+/// Tries the other turns and cleanings on a strip of the page, then reads
+/// the whole page the best way found. Returns that reading when it is better
+/// than `first` (a turn must also raise the mean confidence).
+#[allow(clippy::too_many_arguments)]
+fn retry(
+    g: &Gray,
+    dpi: f32,
+    k: f32,
+    conf: f32,
+    unsure: bool,
+    first: &Full,
+    geometry: &Geometry,
+    recognize: &mut Recognize,
+) -> Result<Option<(Full, Geometry, Cleaning)>, K> {
+    let r0 = geometry.rotation;
+    let mut turns = vec![r0, (r0 + 180) % 360];
+    if unsure || conf < LOST_CONF {
+        turns.extend([(r0 + 90) % 360, (r0 + 270) % 360]);
+    }
+    let mut trials = Vec::new();
+    for &r in &turns {
+        let geom = if r == r0 { *geometry } else { geometry_for(g, dpi, r) };
+        let cleanings: &[Cleaning] = if r == r0 {
+            &[Cleaning::None, Cleaning::Normalized, Cleaning::Binarized]
+        } else {
+            &[Cleaning::None, Cleaning::Binarized]
+        };
+        for &c in cleanings {
+            let Some(raster) = raster_for(g, dpi, k, &geom, c) else { continue };
+            let strip = strip_of(&raster.0);
+            let q = match recognize(&strip, dpi * k, k) {
+                Ok(p) => quality(&p),
+                Err(K::OcrTimeout(s)) => return Err(K::OcrTimeout(s)),
+                Err(_) => continue,
+            };
+            trials.push((q, geom, c));
+        }
+    }
+    // The first reading's own strip is among the trials (r0, no cleaning).
+    trials.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let base_q = quality(&first.page);
+    let base_conf = first.page.mean_confidence().unwrap_or(0.0);
+    for (_, geom, c) in trials.into_iter().take(2) {
+        if geom.rotation == r0 && c == Cleaning::None {
+            return Ok(None);
+        }
+        let full = read_full(g, dpi, k, &geom, c, recognize)?;
+        let (q, pc) = (quality(&full.page), full.page.mean_confidence().unwrap_or(0.0));
+        let turn_ok = (pc >= TURN_MIN_CONF || pc >= base_conf + TURN_CONF_GAIN) && pc >= base_conf && q >= 1.5 * base_q.max(0.0) + 20.0;
+        if q > base_q && (geom.rotation == r0 || turn_ok) {
+            return Ok(Some((full, geom, c)));
+        }
+    }
+    Ok(None)
+}
+
+/// Asks the second reader about every word Tesseract read with less than
+/// [`SECOND_CONF`], and takes its reading where it differs only in
+/// diacritics (the same letters otherwise) and is confident. Returns how many
+/// words changed.
+fn second_pass(full: &mut Full, second: &mut ReadWord) -> usize {
+    let mut fixed = 0;
+    let (s, (dx, dy)) = (full.scale, full.offset);
+    for w in full.page.lines.iter_mut().flat_map(|l| l.words.iter_mut()) {
+        if w.conf >= SECOND_CONF || !w.text.chars().any(char::is_alphabetic) {
+            continue;
+        }
+        let b = w.bbox;
+        let (x0, y0, x1, y1) = ((b[0] + dx) * s, (b[1] + dy) * s, (b[2] + dx) * s, (b[3] + dy) * s);
+        let m = ((y1 - y0) / 6.0).max(2.0);
+        let Some(crop) = full.raster.crop(x0 - m, y0 - m, x1 + m, y1 + m) else { continue };
+        let Some((text, p)) = second(&crop) else { continue };
+        if p < SECOND_MIN_P || text == w.text {
+            continue;
+        }
+        if let Some(t) = same_letters(&w.text, &text) {
+            w.text = t;
+            fixed += 1;
+        }
+    }
+    fixed
+}
+
+/// When `other` spells the same letters as `word` with other diacritics,
+/// `other`'s diacritics in `word`'s letter case; otherwise None.
+fn same_letters(word: &str, other: &str) -> Option<String> {
+    let (a, b): (Vec<char>, Vec<char>) = (word.chars().collect(), other.chars().collect());
+    if a.len() != b.len() || a.iter().zip(&b).any(|(x, y)| bare(*x) != bare(*y)) {
+        return None;
+    }
+    let out: String = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| if x.is_uppercase() { y.to_uppercase().collect::<String>() } else { y.to_lowercase().collect() })
+        .collect();
+    Some(out)
+}
+
+/// A letter without its diacritics, lower case (đ counts as d).
+fn bare(c: char) -> char {
+    use unicode_normalization::UnicodeNormalization;
+    let base = std::iter::once(c).nfd().next().unwrap_or(c);
+    match base.to_lowercase().next().unwrap_or(base) {
+        'đ' => 'd',
+        l => l,
+    }
+}
+
+/// The geometry of the page turned by `rotation`, with skew measured anew.
+fn geometry_for(g: &Gray, dpi: f32, rotation: u32) -> Geometry {
+    let skew_deg = preprocess::skew_of(g, dpi, rotation);
+    Geometry { src_w: g.width, src_h: g.height, rotation, skew_deg }
+}
+
+/// The raster recognition reads for a geometry and cleaning, enlarged by
+/// `k`, with the offset of the upright page inside it (source pixels).
+fn raster_for(g: &Gray, dpi: f32, k: f32, geom: &Geometry, c: Cleaning) -> Option<(Gray, (f32, f32))> {
+    let (input, off) = preprocess::ocr_input(g, geom);
+    let input = if k > 1.0 { clean::upscale(&input, k)? } else { input };
+    let input = match c {
+        Cleaning::None => input,
+        Cleaning::Normalized => clean::normalize(&input)?,
+        Cleaning::Binarized => clean::binarize(&input, dpi * k)?,
+    };
+    Some((input, off))
+}
+
+/// A full reading with the raster it was read from.
+struct Full {
+    page: OcrPage,
+    raster: Gray,
+    /// Raster pixels per source pixel.
+    scale: f32,
+    /// Where the upright page's corner lies in the raster, in source pixels.
+    offset: (f32, f32),
+}
+
+fn read_full(g: &Gray, dpi: f32, k: f32, geom: &Geometry, c: Cleaning, recognize: &mut Recognize) -> Result<Full, K> {
+    let ((raster, offset), scale) = match raster_for(g, dpi, k, geom, c) {
+        Some(r) => (r, k),
+        // Leptonica could not enlarge or clean: read the page as it is.
+        None => (preprocess::ocr_input(g, geom), 1.0),
+    };
+    let mut page = recognize(&raster, dpi * scale, scale)?;
+    page.shift(offset.0, offset.1);
+    (page.width, page.height) = geom.upright_size();
+    Ok(Full { page, raster, scale, offset })
+}
+
+/// The band of a page where body text usually is: rows from 20% to 55%.
+fn strip_of(g: &Gray) -> Gray {
+    let (y0, y1) = (g.height as usize / 5, g.height as usize * 55 / 100);
+    let w = g.width as usize;
+    Gray { width: g.width, height: (y1 - y0) as u32, data: g.data[y0 * w..y1 * w].to_vec() }
+}
+
+/// Removes words that are both implausible and read with low confidence;
+/// returns how many.
+pub(crate) fn drop_junk(p: &mut OcrPage) -> usize {
+    let mut n = 0;
+    for l in &mut p.lines {
+        let before = l.words.len();
+        l.words.retain(|w| w.conf >= JUNK_CONF || syllable::plausible(&w.text));
+        n += before - l.words.len();
+    }
+    p.lines.retain(|l| !l.words.is_empty());
+    n
+}

@@ -1,0 +1,154 @@
+//! Is a recognized word something a Vietnamese administrative page can
+//! print? A Vietnamese syllable (onset, vowel cluster, final consonant, one
+//! tone mark), an upper-case abbreviation (UBND, QĐ), a number, a date or a
+//! document code (123/QĐ-UBND, 000.00.20.H40-231204-0001), or ordinary
+//! punctuation. Stamps, signatures, table rules and speckle come out of
+//! Tesseract as tokens that are none of these (`|`, `^`, `w`, `0ÿ`), so this
+//! is what tells junk from text when confidence alone cannot, and what scores
+//! competing readings of one page. It knows no words, only their shape:
+//! nothing here comes from a dictionary.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Tone marks as combining characters (grave, acute, tilde, hook, dot below).
+const TONES: [char; 5] = ['\u{300}', '\u{301}', '\u{303}', '\u{309}', '\u{323}'];
+
+const ONSETS: [&str; 27] = [
+    "ngh", "ng", "nh", "ch", "gh", "gi", "kh", "ph", "qu", "th", "tr", "b", "c", "d", "đ", "g", "h", "k", "l", "m",
+    "n", "p", "r", "s", "t", "v", "x",
+];
+
+const FINALS: [&str; 8] = ["ch", "ng", "nh", "c", "m", "n", "p", "t"];
+
+/// Vowel clusters of Vietnamese rhymes, tone marks removed.
+const NUCLEI: [&str; 47] = [
+    "a", "ă", "â", "e", "ê", "i", "o", "ô", "ơ", "u", "ư", "y", "ai", "ao", "au", "ay", "âu", "ây", "eo", "êu", "ia",
+    "iê", "iu", "oa", "oă", "oe", "oi", "ôi", "ơi", "oo", "ua", "uâ", "uê", "ui", "uô", "uơ", "uy", "ưa", "ưi", "ưu",
+    "ươ", "iêu", "yêu", "oai", "oay", "uôi", "ươi",
+];
+const NUCLEI_MORE: [&str; 8] = ["ươu", "uya", "uyê", "uyu", "oao", "oeo", "uây", "yê"];
+
+/// Punctuation a printed page uses on its own (a dash between words, an
+/// ellipsis in a form).
+const LONE_PUNCT: &str = "-–—.,:;…/()\"'“”";
+
+/// Characters that may surround a word.
+fn is_edge_punct(c: char) -> bool {
+    ",.;:!?\"'()[]“”‘’…*".contains(c)
+}
+
+/// The word's shape is one a Vietnamese page prints (see the module's text).
+pub fn plausible(word: &str) -> bool {
+    let w = word.trim_matches(is_edge_punct);
+    if w.is_empty() {
+        return !word.is_empty() && word.chars().all(|c| LONE_PUNCT.contains(c));
+    }
+    if w.chars().all(|c| LONE_PUNCT.contains(c)) {
+        return true;
+    }
+    if w.chars().any(|c| c.is_ascii_digit()) {
+        return w.chars().all(|c| c.is_ascii_alphanumeric() || "Đđ./-:,()%".contains(c));
+    }
+    // Letters, maybe joined by hyphens or slashes (QĐ-UBND, Lê-nin).
+    w.split(['-', '/']).all(|part| !part.is_empty() && (syllable(part) || abbreviation(part) || foreign(part)))
+}
+
+/// A word of another Latin-script language as pages print them (Capture,
+/// Email, Desktop): four or more unaccented letters with a vowel, in lower
+/// case, capitalized or all capitals. Junk from stamps and rules is short or
+/// has symbols, so this keeps names and English terms without letting it in.
+fn foreign(w: &str) -> bool {
+    let n = w.chars().count();
+    let letters = w.chars().all(|c| c.is_ascii_alphabetic());
+    let vowel = w.chars().any(|c| "aeiouyAEIOUY".contains(c));
+    let tail_lower = w.chars().skip(1).all(|c| c.is_ascii_lowercase());
+    let all_upper = w.chars().all(|c| c.is_ascii_uppercase());
+    (4..=20).contains(&n) && letters && vowel && (tail_lower || all_upper)
+}
+
+/// An upper-case abbreviation of Vietnamese letters without tone marks
+/// (UBND, HĐND, QĐ, TTHC), two to eight letters.
+fn abbreviation(w: &str) -> bool {
+    let n = w.chars().count();
+    (2..=8).contains(&n) && w.chars().all(|c| c.is_ascii_uppercase() || c == 'Đ')
+}
+
+/// One Vietnamese syllable, in any case, with at most one tone mark.
+pub fn syllable(w: &str) -> bool {
+    let lower = w.to_lowercase();
+    let mut tones = 0;
+    let base: String = lower
+        .nfd()
+        .filter(|c| {
+            let t = TONES.contains(c);
+            tones += t as usize;
+            !t
+        })
+        .nfc()
+        .collect();
+    if tones > 1 || base.is_empty() || base.chars().count() > 7 {
+        return false;
+    }
+    // Mixed case inside a word (hOa) is not print, except all capitals.
+    let upper_tail = w.chars().skip(1).any(char::is_uppercase);
+    let lower_tail = w.chars().skip(1).any(char::is_lowercase);
+    if upper_tail && lower_tail {
+        return false;
+    }
+    let rest = strip_onset(&base);
+    for fin in FINALS.iter().copied().chain(std::iter::once("")) {
+        if let Some(nucleus) = rest.strip_suffix(fin) {
+            if NUCLEI.contains(&nucleus) || NUCLEI_MORE.contains(&nucleus) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn strip_onset(base: &str) -> &str {
+    for o in ONSETS {
+        if let Some(rest) = base.strip_prefix(o) {
+            // "gi" before a consonant is g + i (gìn: the i is the vowel).
+            if o == "gi" && !rest.starts_with(|c: char| "aăâeêoôơuưy".contains(c)) {
+                return &base[1..];
+            }
+            return rest;
+        }
+    }
+    base
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vietnamese_words_are_plausible() {
+        for w in [
+            "Nguyễn", "Thị", "Hồng", "CỘNG", "HÒA", "nghĩa", "khuya", "giấy", "gìn", "quyết", "định", "Số:", "ngày",
+            "tháng", "năm", "(1)", "UBND", "QĐ-UBND", "123/QĐ-UBND", "000.00.20.H40-231204-0001", "07/05/2024", "-",
+            "Độc", "lập", "-", "Tự", "do", "phúc", "người", "khuyến", "xã", "huyện", "tỉnh", "Đăng", "ký", "a", "y",
+            "oanh", "TTHC", "chứng", "khoán", "thuở", "Điều", "1.", "khoản",
+        ] {
+            assert!(plausible(w), "{w}");
+        }
+    }
+
+    #[test]
+    fn words_of_other_languages_are_plausible() {
+        for w in ["Capture", "Desktop", "email", "KODAK"] {
+            assert!(plausible(w), "{w}");
+        }
+        for w in ["w", "Cpt", "rRrr", "0ÿ"] {
+            assert!(!plausible(w), "{w}");
+        }
+    }
+
+    #[test]
+    fn junk_is_not() {
+        for w in ["|", "^", "w", "g", "0ÿ", "~", "==", "hOa", "ffi", "Wj", "lll", "xyz", "ẩẫ", "trng", "ji"] {
+            assert!(!plausible(w), "{w}");
+        }
+    }
+}
