@@ -79,7 +79,14 @@ impl Reader {
             .map_err(Clone::clone)?;
         let vocab = read_vocab(&files.vocab)?;
         let session = ort::session::Session::builder(env)
-            .and_then(|b| Ok(b.with_intra_threads(1)?.with_inter_threads(1)?))
+            // No memory arena nor memory pattern: crops vary in width, and
+            // an arena sized for the widest stays for the run on every worker.
+            .and_then(|b| {
+                Ok(b.with_intra_threads(1)?
+                    .with_inter_threads(1)?
+                    .with_memory_pattern(false)?
+                    .with_execution_providers([ort::ep::CPU::default().with_arena_allocator(false).build()])?)
+            })
             .and_then(|mut b| b.commit_from_file(&files.model))
             .map_err(|e| format!("{}: {e}", files.model.display()))?;
         Ok(Reader { session, vocab })

@@ -50,6 +50,10 @@ pub enum RunError {
     MissingDependency { what: String, install: String },
     #[error("{0}")]
     Usage(String),
+    /// The input looks gone (an unmounted share, an emptied folder): the run
+    /// refuses before touching OUT, so that nothing recorded is lost.
+    #[error("input folder {}: {reason}; nothing was changed in the output (if this is intended, run with --max-missing 1)", path.display())]
+    InputVanished { path: PathBuf, reason: String },
     #[error("another sohoa run (process {pid}) is using this output folder; its lock is {}", path.display())]
     Busy { path: PathBuf, pid: u32 },
 }

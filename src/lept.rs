@@ -145,15 +145,7 @@ impl Pix {
         let mut changed = 0;
         // SAFETY: `self.0` is valid; Leptonica returns a new image or null.
         Pix::wrap(unsafe {
-            l::pixSelectBySize(
-                self.0,
-                w,
-                h,
-                8,
-                l::L_SELECT_IF_EITHER as i32,
-                l::L_SELECT_IF_GTE as i32,
-                &mut changed,
-            )
+            l::pixSelectBySize(self.0, w, h, 8, l::L_SELECT_IF_EITHER as i32, l::L_SELECT_IF_GTE as i32, &mut changed)
         })
     }
 

@@ -9,6 +9,8 @@
 //! rules, [`pdf`] writes the searchable PDF, [`manifest`] records the run and
 //! [`portal`] exports the portal's upload files. [`pipeline`] runs them in parallel.
 
+mod aster;
+mod clean;
 pub mod decode;
 pub mod documents;
 pub mod error;
@@ -26,13 +28,11 @@ pub mod pipeline;
 pub mod portal;
 pub mod preprocess;
 pub mod raster;
+mod reading;
 pub mod report;
 pub mod scan;
 pub mod state;
 mod syllable;
-mod clean;
-mod reading;
-mod aster;
 
 pub use error::{PageError, PageErrorKind, RunError};
 pub use manifest::{DossierRecord, Manifest, PageRecord};
@@ -67,6 +67,10 @@ pub struct Options {
     pub second_reader: bool,
     /// Folder of the second reader's files; the default folders when None.
     pub second_reader_dir: Option<PathBuf>,
+    /// The run refuses when more than this fraction of the previous run's
+    /// dossiers are missing from the input, or the input holds none (an
+    /// unmounted share); 1 never refuses.
+    pub max_missing: f64,
 }
 
 impl Options {
@@ -84,6 +88,7 @@ impl Options {
             force: false,
             second_reader: true,
             second_reader_dir: None,
+            max_missing: 0.5,
         }
     }
 }

@@ -75,6 +75,11 @@ enum Command {
         /// Read with Tesseract alone, without the second reader.
         #[arg(long, conflicts_with = "second_reader")]
         no_second_reader: bool,
+        /// Refuse the run (exit 6) when the input holds no dossier or more
+        /// than this fraction of the last run's dossiers are missing from it
+        /// (an unmounted share); 1 never refuses.
+        #[arg(long, value_name = "FRACTION", default_value_t = 0.5)]
+        max_missing: f64,
     },
 }
 
@@ -122,6 +127,7 @@ fn main() {
         show_text_layer,
         second_reader,
         no_second_reader,
+        max_missing,
     } = command
     else {
         unreachable!("report handled above")
@@ -147,6 +153,11 @@ fn main() {
     opts.force = force;
     opts.second_reader = !no_second_reader;
     opts.second_reader_dir = second_reader;
+    if !(0.0..=1.0).contains(&max_missing) {
+        eprintln!("sohoa: --max-missing must be a fraction from 0 to 1");
+        std::process::exit(2);
+    }
+    opts.max_missing = max_missing;
 
     let reporter = Reporter::new(quiet);
     let json_log = match log_json.as_deref().map(sohoa::events::JsonLog::create).transpose() {
@@ -175,6 +186,11 @@ fn main() {
                     s.pages_error, s.pages_low_dpi, opts.out.join("manifest.json").display()
                 );
             }
+            if quiet {
+                // Under cron, output is mail: nothing when all went well, a
+                // short list of what needs a person otherwise.
+                print_attention(&m);
+            }
             std::process::exit(if s.dossiers_partial + s.dossiers_failed > 0 { 1 } else { 0 });
         }
         Err(e) => {
@@ -185,12 +201,32 @@ fn main() {
     }
 }
 
+/// The dossiers that failed or are partial, and the input that could not be
+/// read, one line each (for `--quiet`).
+fn print_attention(m: &sohoa::manifest::Manifest) {
+    use sohoa::manifest::DossierStatus;
+    let bad: Vec<_> = m.dossiers.iter().filter(|d| d.status != DossierStatus::Ok).collect();
+    if bad.is_empty() && m.input_errors.is_empty() {
+        return;
+    }
+    eprintln!("sohoa: {} of {} dossiers need attention:", bad.len(), m.dossiers.len());
+    for d in bad {
+        let status = if d.status == DossierStatus::Failed { "failed" } else { "partial" };
+        let first = d.pages.iter().find_map(|p| p.error.as_deref()).unwrap_or("");
+        eprintln!("  {status}: {} ({first})", d.source);
+    }
+    for e in &m.input_errors {
+        eprintln!("  not read: {} ({})", e.path, e.error);
+    }
+}
+
 fn exit_code(e: &RunError) -> i32 {
     match e {
         RunError::Usage(_) | RunError::BadInput { .. } => 2,
         RunError::MissingDependency { .. } => 3,
         RunError::Output { .. } => 4,
         RunError::Busy { .. } => 5,
+        RunError::InputVanished { .. } => 6,
     }
 }
 

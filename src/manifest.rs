@@ -20,6 +20,20 @@ pub struct Manifest {
     /// with when they went missing, so that no history is dropped silently.
     #[serde(default)]
     pub missing_dossiers: Vec<MissingDossier>,
+    /// Parts of the input that could not be read (a folder without
+    /// permission, a broken link) or were not followed (a link to outside
+    /// the input), each with its path: never dropped silently.
+    #[serde(default)]
+    pub input_errors: Vec<InputError>,
+}
+
+/// A part of the input that is not in any dossier because it could not be
+/// read or was not followed.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct InputError {
+    /// Path relative to the input, `/`-separated, NFC.
+    pub path: String,
+    pub error: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

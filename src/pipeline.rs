@@ -115,6 +115,49 @@ pub fn load_pipeline(path: Option<&Path>) -> Result<Pipeline, RunError> {
     .map_err(|e| RunError::Usage(e.to_string()))
 }
 
+/// `p` made absolute with symlinks resolved, also when its last parts do
+/// not exist yet (the output folder before its first run).
+fn resolved(p: &Path) -> PathBuf {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut rest = Vec::new();
+    let mut cur = abs.as_path();
+    loop {
+        if let Ok(c) = cur.canonicalize() {
+            return rest.iter().rev().fold(c, |acc: PathBuf, part| acc.join(part));
+        }
+        match (cur.parent(), cur.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                cur = parent;
+            }
+            _ => return abs,
+        }
+    }
+}
+
+/// Refuses a run whose input holds no dossier, or lacks more than
+/// `opts.max_missing` of the dossiers the last run into OUT recorded.
+fn check_not_vanished(opts: &Options, dossiers: &[scan::DossierDir], prev: Option<&Manifest>) -> Result<(), RunError> {
+    if opts.max_missing >= 1.0 {
+        return Ok(());
+    }
+    let vanished = |reason: String| Err(RunError::InputVanished { path: opts.input.clone(), reason });
+    if dossiers.is_empty() {
+        return vanished("holds no dossier (is the share mounted?)".into());
+    }
+    let Some(prev) = prev else { return Ok(()) };
+    let here: std::collections::HashSet<&str> = dossiers.iter().map(|d| d.rel.as_str()).collect();
+    let before = prev.dossiers.len();
+    let missing = prev.dossiers.iter().filter(|d| !here.contains(d.source.as_str())).count();
+    if before > 0 && missing as f64 > opts.max_missing * before as f64 {
+        return vanished(format!(
+            "{missing} of the {before} dossiers of the last run are missing (more than {:.0}%; is the share mounted?)",
+            opts.max_missing * 100.0
+        ));
+    }
+    Ok(())
+}
+
 pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError> {
     let started_at = now();
     if !opts.input.is_dir() {
@@ -123,18 +166,34 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
     if opts.lang.is_empty() || opts.lang.contains(|c: char| c == '/' || c.is_whitespace()) {
         return Err(RunError::Usage(format!("invalid language '{}'", opts.lang)));
     }
-    std::fs::create_dir_all(&opts.out).map_err(|e| RunError::Output { path: opts.out.clone(), source: e })?;
     let rules = load_pipeline(opts.pipeline.as_deref())?;
+    let input_abs = opts
+        .input
+        .canonicalize()
+        .map_err(|e| RunError::BadInput { path: opts.input.clone(), reason: e.to_string() })?;
+    let out_abs = resolved(&opts.out);
+    if out_abs.starts_with(&input_abs) || input_abs.starts_with(&out_abs) {
+        return Err(RunError::Usage(format!(
+            "the input {} and the output {} overlap (one is inside the other{}); choose an output folder outside the input",
+            opts.input.display(),
+            opts.out.display(),
+            if out_abs == input_abs { ", or they are the same" } else { "" }
+        )));
+    }
+    // The input is walked and compared with the last run before OUT is
+    // touched: an unmounted share must not become an empty night.
+    let (dossiers, walk_errors) = scan::find_dossiers(&input_abs);
+    let (prev_manifest, _) = state::previous(&opts.out);
+    check_not_vanished(opts, &dossiers, prev_manifest.as_ref())?;
+    std::fs::create_dir_all(&opts.out).map_err(|e| RunError::Output { path: opts.out.clone(), source: e })?;
     crate::lept::silence();
     let _lock = state::Lock::acquire(&opts.out)?;
     state::clean_temporaries(&opts.out);
-    let out_abs = opts.out.canonicalize().unwrap_or_else(|_| opts.out.clone());
-    let input_abs = opts.input.canonicalize().unwrap_or_else(|_| opts.input.clone());
+    // Read again under the lock: another run may have finished meanwhile.
     let (prev_manifest, prev) = state::previous(&opts.out);
     let journal = state::Journal::open(&opts.out)?;
-    let (dossiers, walk_errors) = scan::find_dossiers(&input_abs, Some(&out_abs));
     for e in &walk_errors {
-        progress.warn(&format!("cannot read part of the input: {e}"));
+        progress.warn(&format!("cannot read part of the input: {}: {}", e.path, e.error));
     }
     let total_files: usize = dossiers.iter().map(|d| d.files.len()).sum();
     progress.start(dossiers.len(), total_files);
@@ -276,6 +335,7 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
         summary,
         dossiers: records,
         missing_dossiers: missing,
+        input_errors: walk_errors,
     };
     crate::portal::export(&opts.out, &manifest, &rules)?;
     crate::report::write(&opts.out, &manifest, &rules)?;
@@ -660,7 +720,8 @@ fn process_page(
         }
         Err(kind) => {
             // The image is good: keep it in the PDF, without text.
-            let geom = Geometry { src_w: w, src_h: h, rotation: analysis.rotation.unwrap_or(0), skew_deg: analysis.skew_deg };
+            let geom =
+                Geometry { src_w: w, src_h: h, rotation: analysis.rotation.unwrap_or(0), skew_deg: analysis.skew_deg };
             record.rotation = geom.rotation;
             record.skew_deg = (geom.skew_deg * 100.0).round() / 100.0;
             record.status = PageStatus::Error;

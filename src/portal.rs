@@ -115,7 +115,8 @@ fn csv_row(cells: &[&str]) -> String {
 
 /// Writes OUT/portal/: `<ma_ho_so>.json` per exported dossier, `upload.csv`,
 /// `needs_review.csv`. JSON files of dossiers no longer exported are removed,
-/// so the folder always matches the manifest.
+/// so the folder always matches the manifest, except those of dossiers whose
+/// folder is missing (never deleted: the share may return).
 pub fn export(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<(), RunError> {
     let dir = out.join("portal");
     let err = |path: &Path, e: std::io::Error| RunError::Output { path: path.to_path_buf(), source: e };
@@ -172,6 +173,17 @@ pub fn export(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<(), RunError
             d.pdf.as_deref().unwrap_or(""),
             &d.source,
         ]));
+    }
+    // A folder that cannot be read is a dossier nobody has seen: a clerk must.
+    for e in &m.input_errors {
+        review.push_str(&csv_row(&[&e.path, "", &format!("not read: {}", e.error)]));
+    }
+    // A missing dossier's export stays: its folder may come back (a share
+    // remounted), and the portal already has it.
+    for d in &m.missing_dossiers {
+        if let Some(f) = d.last_record.fields.get("ma_ho_so") {
+            written.insert(format!("{}.json", safe_file_name(&f.value)));
+        }
     }
     for (name, body) in [("upload.csv", &upload), ("needs_review.csv", &review)] {
         let path = dir.join(name);

@@ -186,7 +186,9 @@ fn retry(
         }
         let full = read_full(g, dpi, k, &geom, c, recognize)?;
         let (q, pc) = (quality(&full.page), full.page.mean_confidence().unwrap_or(0.0));
-        let turn_ok = (pc >= TURN_MIN_CONF || pc >= base_conf + TURN_CONF_GAIN) && pc >= base_conf && q >= 1.5 * base_q.max(0.0) + 20.0;
+        let turn_ok = (pc >= TURN_MIN_CONF || pc >= base_conf + TURN_CONF_GAIN)
+            && pc >= base_conf
+            && q >= 1.5 * base_q.max(0.0) + 20.0;
         if q > base_q && (geom.rotation == r0 || turn_ok) {
             return Ok(Some((full, geom, c)));
         }

@@ -254,6 +254,11 @@ pub fn write(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<(), RunError>
             csv.push_str("\r\n");
         }
     }
+    for e in &m.input_errors {
+        let cells = [e.path.as_str(), "", "", "input", "", "not read", e.error.as_str()];
+        csv.push_str(&cells.iter().map(|x| csv_cell(x)).collect::<Vec<_>>().join(","));
+        csv.push_str("\r\n");
+    }
 
     let s = &m.summary;
     let digitized = m.dossiers.iter().filter(|d| d.pdf.is_some()).count();
@@ -364,6 +369,13 @@ pub fn write(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<(), RunError>
         h.push_str("<h2>Hồ sơ không còn trong thư mục đầu vào</h2><ul>\n");
         for x in &m.missing_dossiers {
             let _ = writeln!(h, "<li>{} (từ {})</li>", html_escape(&x.source), html_escape(&x.missing_since));
+        }
+        h.push_str("</ul>\n");
+    }
+    if !m.input_errors.is_empty() {
+        h.push_str("<h2>Phần đầu vào không đọc được</h2><ul>\n");
+        for x in &m.input_errors {
+            let _ = writeln!(h, "<li>{}: {}</li>", html_escape(&x.path), html_escape(&x.error));
         }
         h.push_str("</ul>\n");
     }

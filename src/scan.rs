@@ -3,6 +3,7 @@
 //! "scan 10"). It exists so that what counts as a dossier and as a page is
 //! decided in one place. It reads names only, never file contents.
 
+use crate::manifest::InputError;
 use std::path::{Path, PathBuf};
 use unicode_normalization::UnicodeNormalization;
 
@@ -48,22 +49,43 @@ pub fn nfc(s: &str) -> String {
     s.nfc().collect()
 }
 
-/// Walks `input`, skipping `exclude` (the output folder, if it lies inside).
-/// Folders that cannot be read are returned as errors beside the dossiers.
-pub fn find_dossiers(input: &Path, exclude: Option<&Path>) -> (Vec<DossierDir>, Vec<String>) {
+/// Walks `input` (absolute, symlinks resolved). A symlink is followed only
+/// when it leads to a place inside `input`: a link to a folder elsewhere
+/// would put files from outside the share into the archive, so it is
+/// reported instead. Folders that cannot be read and links not followed are
+/// returned as errors beside the dossiers.
+pub fn find_dossiers(input: &Path) -> (Vec<DossierDir>, Vec<InputError>) {
     let mut by_dir: std::collections::BTreeMap<PathBuf, DossierDir> = Default::default();
-    let mut errors = Vec::new();
+    let outside = std::cell::RefCell::new(Vec::new());
     let walker = walkdir::WalkDir::new(input).follow_links(true).into_iter().filter_entry(|e| {
         let name = e.file_name().to_string_lossy();
         let hidden = e.depth() > 0 && name.starts_with('.');
-        let excluded = exclude.is_some_and(|x| e.path() == x);
-        !hidden && !excluded
+        if hidden {
+            return false;
+        }
+        if e.depth() > 0 && e.path_is_symlink() {
+            let inside = e.path().canonicalize().is_ok_and(|t| t.starts_with(input));
+            if !inside {
+                outside.borrow_mut().push(InputError {
+                    path: rel_path(input, e.path()),
+                    error: "a link to outside the input, not followed".into(),
+                });
+                return false;
+            }
+        }
+        true
     });
+    let mut errors = Vec::new();
     for entry in walker {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                errors.push(e.to_string());
+                let path = e.path().map(|p| rel_path(input, p)).unwrap_or_default();
+                let error = match e.io_error() {
+                    Some(io) => format!("cannot be read: {io}"),
+                    None => e.to_string(),
+                };
+                errors.push(InputError { path, error });
                 continue;
             }
         };
@@ -95,6 +117,7 @@ pub fn find_dossiers(input: &Path, exclude: Option<&Path>) -> (Vec<DossierDir>, 
         d.skipped.sort();
     }
     out.sort_by(|a, b| natural_cmp(&a.rel, &b.rel));
+    errors.extend(outside.into_inner());
     (out, errors)
 }
 

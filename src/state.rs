@@ -18,49 +18,34 @@ use std::sync::Mutex;
 pub const LOCK_FILE: &str = ".sohoa.lock";
 pub const JOURNAL_FILE: &str = ".sohoa-journal.jsonl";
 
-/// The output folder's lock, held for the run and removed when dropped.
+/// The output folder's lock: an OS lock (`flock`) on `.sohoa.lock`, held for
+/// the run. The kernel releases it when its holder exits, however it exits,
+/// so a lock never outlives its run and a reused PID means nothing; taking it
+/// is one atomic call, so of two runs started together exactly one runs. The
+/// file stays (removing it would let a waiting run lock a deleted file while
+/// a third locks a new one); it holds the holder's PID, for the message.
 pub struct Lock {
-    path: PathBuf,
-}
-
-fn process_alive(pid: u32) -> bool {
-    Path::new("/proc").join(pid.to_string()).exists()
+    _file: std::fs::File,
 }
 
 impl Lock {
-    /// Takes OUT's lock. A lock left by a process that no longer runs is taken
-    /// over; a live one refuses the run.
+    /// Takes OUT's lock, or refuses the run when another process holds it.
     pub fn acquire(out: &Path) -> Result<Lock, RunError> {
         let path = out.join(LOCK_FILE);
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut f) => {
-                    writeln!(f, "{}", std::process::id())
-                        .map_err(|e| RunError::Output { path: path.clone(), source: e })?;
-                    return Ok(Lock { path });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u32>().ok());
-                    match holder {
-                        Some(pid) if pid != std::process::id() && process_alive(pid) => {
-                            return Err(RunError::Busy { path, pid });
-                        }
-                        // Stale (its process is gone) or unreadable: take it over.
-                        _ => {
-                            let _ = std::fs::remove_file(&path);
-                        }
-                    }
-                }
-                Err(e) => return Err(RunError::Output { path, source: e }),
+        let io = |e: std::io::Error| RunError::Output { path: path.clone(), source: e };
+        let mut file =
+            std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let pid = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u32>().ok()).unwrap_or(0);
+                return Err(RunError::Busy { path, pid });
             }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }
-        Err(RunError::Output { path, source: std::io::Error::other("the lock could not be taken") })
-    }
-}
-
-impl Drop for Lock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        file.set_len(0).map_err(io)?;
+        writeln!(file, "{}", std::process::id()).map_err(io)?;
+        Ok(Lock { _file: file })
     }
 }
 
@@ -100,6 +85,10 @@ pub fn previous(out: &Path) -> (Option<Manifest>, HashMap<String, DossierRecord>
         std::fs::read(out.join("manifest.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
     let mut by_source: HashMap<String, DossierRecord> = HashMap::new();
     if let Some(m) = &manifest {
+        // A folder that comes back (a share remounted) is carried over, not redone.
+        for d in &m.missing_dossiers {
+            by_source.insert(d.source.clone(), d.last_record.clone());
+        }
         for d in &m.dossiers {
             by_source.insert(d.source.clone(), d.clone());
         }
@@ -156,11 +145,21 @@ impl Journal {
     }
 }
 
+/// Whether a file name has the form `fsutil::write_atomic` gives its
+/// temporaries (`.<name>.<pid>.tmp`): cleanup touches nothing else.
+fn is_our_temporary(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else { return false };
+    match rest.rsplit_once('.') {
+        Some((stem, pid)) => !stem.is_empty() && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()),
+        None => false,
+    }
+}
+
 /// Removes temporary files a killed run left behind (see `fsutil`).
 pub fn clean_temporaries(out: &Path) {
     for e in walkdir::WalkDir::new(out).into_iter().flatten() {
         let name = e.file_name().to_string_lossy();
-        if e.file_type().is_file() && name.starts_with('.') && name.ends_with(".tmp") {
+        if e.file_type().is_file() && is_our_temporary(&name) {
             let _ = std::fs::remove_file(e.path());
         }
     }
@@ -171,19 +170,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_stale_lock_is_taken_over_and_a_live_one_refuses() {
+    fn only_our_own_temporaries_are_cleaned() {
+        assert!(is_our_temporary(".hs1.pdf.4242.tmp"));
+        for n in [".scan.tmp", "hs1.pdf.4242.tmp", ".x.42a.tmp", "..1.tmp", ".hs1.pdf"] {
+            assert!(!is_our_temporary(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn a_stale_lock_is_taken_over_and_a_held_one_refuses() {
         let dir = std::env::temp_dir().join(format!("sohoa-lock-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        // A PID that cannot be running.
-        std::fs::write(dir.join(LOCK_FILE), "4294967\n").unwrap();
+        // A lock file left by a killed run, naming a PID that now belongs to
+        // another program (1 always runs): nobody holds the OS lock.
+        std::fs::write(dir.join(LOCK_FILE), "1\n").unwrap();
         let lock = Lock::acquire(&dir).expect("stale lock taken over");
         assert_eq!(std::fs::read_to_string(dir.join(LOCK_FILE)).unwrap().trim(), std::process::id().to_string());
+        // Held: a second taker (another open file, as another process has) is refused.
+        match Lock::acquire(&dir) {
+            Err(RunError::Busy { pid, .. }) => assert_eq!(pid, std::process::id()),
+            other => panic!("{:?}", other.err()),
+        }
         drop(lock);
-        assert!(!dir.join(LOCK_FILE).exists());
-        // PID 1 always runs.
-        std::fs::write(dir.join(LOCK_FILE), "1\n").unwrap();
-        assert!(matches!(Lock::acquire(&dir), Err(RunError::Busy { pid: 1, .. })));
+        Lock::acquire(&dir).expect("released when dropped");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -312,6 +312,12 @@ fn hostile_files_are_page_errors_and_the_batch_goes_on() {
     // Nothing half-written is left behind.
     let leftovers: Vec<_> = walk(&out).into_iter().filter(|p| p.to_string_lossy().ends_with(".tmp")).collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+    // Under cron (--quiet) the mail says what needs a person, and only that.
+    let q = run(&input, &out, &["--quiet"]);
+    assert_eq!(q.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&q.stderr);
+    assert!(err.contains("1 of 2 dossiers need attention") && err.contains("partial: 2024/HOSTILE"), "{err}");
+    assert!(!err.contains("2024/GOOD"), "{err}");
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -525,7 +531,8 @@ fn worn_photocopies_are_turned_right_and_cleaned() {
 fn a_missing_second_reader_is_named_or_warned_about() {
     let input = fresh_dir("second-in");
     std::fs::create_dir_all(input.join("D")).unwrap();
-    std::fs::copy(root().join("samples/2024/05/000.00.20.H40-240506-0001/trang_1.jpg"), input.join("D/trang_1.jpg")).unwrap();
+    std::fs::copy(root().join("samples/2024/05/000.00.20.H40-240506-0001/trang_1.jpg"), input.join("D/trang_1.jpg"))
+        .unwrap();
     let out = fresh_dir("second-out");
     let o = run(&input, &out, &["--second-reader", "/nonexistent/asterocr"]);
     assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
@@ -876,7 +883,7 @@ fn a_killed_run_is_finished_by_the_next_and_a_concurrent_run_is_refused() {
         .into_iter()
         .filter(|p| {
             let n = p.file_name().unwrap().to_string_lossy().into_owned();
-            n.ends_with(".tmp") || n == ".sohoa.lock" || n == ".sohoa-journal.jsonl"
+            n.ends_with(".tmp") || n == ".sohoa-journal.jsonl"
         })
         .collect();
     assert!(left.is_empty(), "{left:?}");
@@ -1002,4 +1009,153 @@ fn a_full_disk_stops_the_run_and_the_next_run_finishes() {
     let s = summary_of(&out);
     assert_eq!(s["dossiers"], 3);
     assert!(s["dossiers_reused"].as_u64().unwrap() >= 1, "{s}");
+}
+
+/// A small input of three dossiers (the samples).
+fn three_dossiers(name: &str) -> PathBuf {
+    let input = fresh_dir(name);
+    copy_dir(&root().join("samples"), &input);
+    input
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn input_and_output_never_overlap_and_links_stay_inside_the_input() {
+    let base = fresh_dir("overlap");
+    let input = base.join("share");
+    copy_dir(&root().join("samples/2024/06"), &input.join("06"));
+    // The same folder, OUT inside INPUT, INPUT inside OUT, and OUT inside
+    // INPUT reached through a symlink: bad usage, and nothing is written.
+    std::fs::write(input.join(".scanner.tmp"), b"a scanner's file").unwrap();
+    std::os::unix::fs::symlink(&input, base.join("link")).unwrap();
+    let outside_out = base.join("archive");
+    std::fs::create_dir_all(&outside_out).unwrap();
+    let cases = [
+        (input.clone(), input.clone()),
+        (input.clone(), input.join("out")),
+        (base.join("link"), input.join("sohoa-out")),
+        (input.clone(), base.join("link/nested/out")),
+        (outside_out.join("in"), outside_out.clone()),
+    ];
+    copy_dir(&root().join("samples/2024/06"), &outside_out.join("in"));
+    for (i, o) in &cases {
+        let r = run(i, o, &["--quiet", "--no-second-reader"]);
+        assert_eq!(r.status.code(), Some(2), "{} -> {}: {}", i.display(), o.display(), stderr(&r));
+        assert!(stderr(&r).contains("overlap"), "{}", stderr(&r));
+    }
+    assert!(!input.join("out").exists() && !input.join("sohoa-out").exists() && !input.join("nested").exists());
+    assert!(!outside_out.join("manifest.json").exists());
+    assert!(input.join(".scanner.tmp").exists(), "nothing on the share is cleaned up");
+
+    // A link inside the input to a folder outside it is listed, not followed;
+    // a link to a folder inside it is read once, as that folder.
+    let elsewhere = base.join("elsewhere");
+    copy_dir(&root().join("samples/2024/06"), &elsewhere);
+    std::os::unix::fs::symlink(&elsewhere, input.join("to-elsewhere")).unwrap();
+    let out = base.join("out");
+    let r = run(&input, &out, &["--quiet", "--no-second-reader"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert!(stderr(&r).contains("not read: to-elsewhere"), "cron is told: {}", stderr(&r));
+    let m = manifest(&out);
+    let sources: Vec<&str> = m["dossiers"].as_array().unwrap().iter().map(|d| d["source"].as_str().unwrap()).collect();
+    assert_eq!(sources.len(), 1);
+    assert!(sources[0].starts_with("06/240603-0003"), "{sources:?}");
+    assert_eq!(m["input_errors"][0]["path"], "to-elsewhere");
+    assert!(m["input_errors"][0]["error"].as_str().unwrap().contains("outside the input"));
+    let review = std::fs::read_to_string(out.join("portal/needs_review.csv")).unwrap();
+    assert!(review.contains("to-elsewhere") && review.contains("not read"), "{review}");
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("to-elsewhere"));
+}
+
+#[test]
+fn a_vanished_share_is_refused_and_its_return_reuses_everything() {
+    let input = three_dossiers("vanish-in");
+    let out = fresh_dir("vanish-out").join("out");
+    // An empty input before any run: refused, OUT not even made.
+    let empty = fresh_dir("vanish-empty");
+    let r = run(&empty, &out, &["--quiet", "--no-second-reader"]);
+    assert_eq!(r.status.code(), Some(6), "{}", stderr(&r));
+    assert!(stderr(&r).contains("no dossier") && !out.exists(), "{}", stderr(&r));
+
+    assert_eq!(run(&input, &out, &["--quiet", "--no-second-reader"]).status.code(), Some(0));
+    let manifest_before = std::fs::read(out.join("manifest.json")).unwrap();
+    let exports = |out: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(out.join("portal"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".json"))
+            .collect();
+        v.sort();
+        v
+    };
+    let exported = exports(&out);
+    assert!(!exported.is_empty());
+
+    // The share is unmounted (empty mount point), then half-mounted (two of
+    // three dossiers gone): refused with exit 6, OUT untouched.
+    let parked = fresh_dir("vanish-parked");
+    std::fs::rename(&input, parked.join("2024")).unwrap();
+    std::fs::create_dir_all(&input).unwrap();
+    let r = run(&input, &out, &["--quiet", "--no-second-reader"]);
+    assert_eq!(r.status.code(), Some(6), "{}", stderr(&r));
+    std::fs::remove_dir_all(&input).unwrap();
+    std::fs::rename(parked.join("2024"), &input).unwrap();
+    let held = fresh_dir("vanish-held");
+    std::fs::rename(input.join("2024/05"), held.join("05")).unwrap();
+    let r = run(&input, &out, &["--quiet", "--no-second-reader"]);
+    assert_eq!(r.status.code(), Some(6), "{}", stderr(&r));
+    assert!(stderr(&r).contains("2 of the 3 dossiers"), "{}", stderr(&r));
+    assert_eq!(std::fs::read(out.join("manifest.json")).unwrap(), manifest_before);
+    assert_eq!(exports(&out), exported);
+
+    // Told that this is intended: the run goes on, the missing dossiers stay
+    // on record and their portal files stay.
+    let r = run(&input, &out, &["--quiet", "--no-second-reader", "--max-missing", "1"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let m = manifest(&out);
+    assert_eq!(m["summary"]["dossiers_missing"], 2);
+    assert_eq!(exports(&out), exported, "exports of missing dossiers are never deleted");
+
+    // The share returns: everything is reused, nothing is read again.
+    std::fs::rename(held.join("05"), input.join("2024/05")).unwrap();
+    let r = run(&input, &out, &["--quiet", "--no-second-reader"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let s = summary_of(&out);
+    assert_eq!(
+        (s["dossiers_reused"].as_u64(), s["pages_ocr"].as_u64(), s["dossiers_missing"].as_u64()),
+        (Some(3), Some(0), Some(0)),
+        "{s}"
+    );
+    assert_eq!(exports(&out), exported);
+
+    let r = sohoa(&["run", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--max-missing", "1.5"]);
+    assert_eq!(r.status.code(), Some(2));
+}
+
+#[test]
+fn two_runs_started_together_on_one_output_exactly_one_runs() {
+    let input = fresh_dir("together-in");
+    copy_dir(&root().join("samples/2024/06"), &input.join("06"));
+    for k in 0..3 {
+        let out = fresh_dir(&format!("together-out-{k}"));
+        let start = || {
+            Command::new(env!("CARGO_BIN_EXE_sohoa"))
+                .args(["run", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--no-second-reader"])
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = (start(), start());
+        let mut codes = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()]
+            .iter()
+            .map(|o| o.status.code().unwrap_or(-1))
+            .collect::<Vec<_>>();
+        codes.sort();
+        assert_eq!(codes, [0, 5], "try {k}");
+    }
 }
