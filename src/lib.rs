@@ -17,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod fsutil;
+mod layout;
 mod lept;
 pub mod manifest;
 pub mod model;

@@ -9,6 +9,7 @@ use crate::decode::{self, Decoded};
 use crate::documents;
 use crate::error::{PageError, PageErrorKind, RunError};
 use crate::extract::{self, Pipeline};
+use crate::layout::Layout;
 use crate::manifest::{
     DossierRecord, DossierStatus, Manifest, MissingDossier, OriginalRecord, PageRecord, PageStatus, Settings, Summary,
     TextSource,
@@ -192,6 +193,9 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
     // Read again under the lock: another run may have finished meanwhile.
     let (prev_manifest, prev) = state::previous(&opts.out);
     let journal = state::Journal::open(&opts.out)?;
+    // Every output name is decided here, before anything is written.
+    let layout = Layout::plan(&dossiers, &prev);
+    layout.clear_the_way(&opts.out);
     for e in &walk_errors {
         progress.warn(&format!("cannot read part of the input: {}: {}", e.path, e.error));
     }
@@ -232,7 +236,11 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
             .map(|d| {
                 let fp = state::fingerprint(d, &settings_key).ok();
                 let reuse = match (&fp, prev.get(&d.rel)) {
-                    (Some(fp), Some(p)) if !opts.force && state::reusable(p, &fp.digest, &opts.out) => Some(p),
+                    (Some(fp), Some(p))
+                        if !opts.force && state::reusable(p, &fp.digest, &opts.out) && layout.still_fits(p) =>
+                    {
+                        Some(p)
+                    }
                     _ => None,
                 };
                 (fp, reuse)
@@ -265,7 +273,7 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
                 };
                 progress.dossier_started(&d.rel);
                 let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    process_dossier(d, &hashes, opts, &rules, &out_abs, progress)
+                    process_dossier(d, &hashes, opts, &rules, &out_abs, &layout, progress)
                 }))
                 .unwrap_or_else(|p| Ok(crashed_dossier(d, &panic_text(&*p))));
                 match done {
@@ -358,18 +366,6 @@ struct PageOut {
     pdf: Option<(decode::Embed, f32, Geometry, Option<OcrPage>)>,
 }
 
-/// The output path of a dossier's PDF, relative to OUT: under the dossier's
-/// own relative path, named after its dossier code when that was read cleanly,
-/// else after its folder.
-pub fn pdf_rel_path(d: &DossierDir, code: Option<&str>) -> String {
-    let parts: Vec<String> = d.rel.split('/').map(scan::safe_file_name).collect();
-    let name = match code {
-        Some(c) => scan::safe_file_name(c),
-        None => parts.last().cloned().unwrap_or_else(|| "dossier".into()),
-    };
-    format!("dossiers/{}/{}.pdf", parts.join("/"), name)
-}
-
 /// Digitizes one dossier. Page and file problems go into the record; an
 /// output that cannot be written is an error that stops the run.
 fn process_dossier(
@@ -378,6 +374,7 @@ fn process_dossier(
     opts: &Options,
     rules: &Pipeline,
     out: &Path,
+    layout: &Layout,
     progress: &dyn Progress,
 ) -> Result<DossierRecord, RunError> {
     // Every (file, frame) of the dossier, in order.
@@ -447,7 +444,7 @@ fn process_dossier(
         fields,
         documents: Vec::new(),
         skipped_files: d.skipped.clone(),
-        originals: keep_signed_originals(d, out)?,
+        originals: keep_signed_originals(d, out, layout)?,
         error: None,
     };
     if pdf_pages.is_empty() {
@@ -479,7 +476,7 @@ fn process_dossier(
             .and_then(|bytes| fsutil::write_atomic(&path, &bytes).map(|_| bytes))
             .map_err(|e| RunError::Output { path, source: e })
     };
-    let rel = pdf_rel_path(d, code.as_deref());
+    let rel = layout.pdf_path(&d.rel, code.as_deref());
     let title = code.clone().unwrap_or_else(|| d.rel.clone());
     let bytes = write(&|_| true, &rel, &title, BTreeMap::new())?;
     rec.pdf_sha256 = Some(hex(&Sha256::digest(&bytes)));
@@ -504,18 +501,21 @@ fn process_dossier(
 
 /// Copies every digitally signed PDF of the dossier, byte for byte, to
 /// OUT/originals/<dossier>/: any rewrite would break its signature.
-fn keep_signed_originals(d: &DossierDir, out: &Path) -> Result<Vec<OriginalRecord>, RunError> {
-    let mut kept = Vec::new();
+fn keep_signed_originals(d: &DossierDir, out: &Path, layout: &Layout) -> Result<Vec<OriginalRecord>, RunError> {
+    let mut signed = Vec::new();
     for f in d.files.iter().filter(|f| f.name.to_lowercase().ends_with(".pdf")) {
         let Ok(bytes) = std::fs::read(&f.path) else { continue };
         // A hostile file must not stop the run: a panic in the parser means no
         // signature was found.
         let signatures = std::panic::catch_unwind(|| crate::pdfin::signatures(&bytes)).unwrap_or_default();
-        if signatures.is_empty() {
-            continue;
+        if !signatures.is_empty() {
+            signed.push((f, bytes, signatures));
         }
-        let parts: Vec<String> = d.rel.split('/').map(scan::safe_file_name).collect();
-        let rel = format!("originals/{}/{}", parts.join("/"), scan::safe_file_name(&f.name));
+    }
+    let names: Vec<(&Path, &str)> = signed.iter().map(|(f, _, _)| (f.path.as_path(), f.name.as_str())).collect();
+    let paths = layout.original_paths(&d.rel, &names);
+    let mut kept = Vec::new();
+    for ((f, bytes, signatures), rel) in signed.into_iter().zip(paths) {
         let path = out.join(&rel);
         fsutil::write_atomic(&path, &bytes).map_err(|e| RunError::Output { path: path.clone(), source: e })?;
         kept.push(OriginalRecord {
@@ -728,33 +728,5 @@ fn process_page(
             record.error = Some(kind.to_string());
             PageOut { record, pdf: Some((decoded.embed, res.dpi, geom, None)) }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn dossier(rel: &str) -> DossierDir {
-        DossierDir { dir: PathBuf::from(rel), rel: rel.into(), files: vec![], skipped: vec![] }
-    }
-
-    #[test]
-    fn no_ocr_text_can_move_a_pdf_out_of_its_folder() {
-        let d = dossier("2023/12/hs1");
-        for code in ["../../../etc/passwd", "..", "/abs/path", "a\\..\\b", "CON", "x\u{0}y\nz", "..\\..\\win"] {
-            let rel = pdf_rel_path(&d, Some(code));
-            assert!(rel.starts_with("dossiers/2023/12/hs1/"), "{code:?} -> {rel}");
-            let name = &rel["dossiers/2023/12/hs1/".len()..];
-            assert!(!name.contains('/') && !name.contains('\\') && !name.starts_with('.'), "{code:?} -> {rel}");
-            assert!(!name.chars().any(char::is_control), "{code:?} -> {rel}");
-            let p = std::path::Path::new(&rel);
-            assert!(p.components().all(|c| matches!(c, std::path::Component::Normal(_))), "{rel}");
-        }
-        assert_eq!(pdf_rel_path(&d, None), "dossiers/2023/12/hs1/hs1.pdf");
-        assert_eq!(
-            pdf_rel_path(&d, Some("000.00.20.H40-231204-0001")),
-            "dossiers/2023/12/hs1/000.00.20.H40-231204-0001.pdf"
-        );
     }
 }

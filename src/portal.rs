@@ -123,9 +123,12 @@ pub fn export(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<(), RunError
     std::fs::create_dir_all(&dir).map_err(|e| err(&dir, e))?;
     // The same code in two folders: neither goes up until a clerk decides.
     let mut by_code: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    // Codes that become one file name (after cleaning, or case folded) count
+    // as the same code: their JSON files would overwrite each other.
+    let key = |code: &str| safe_file_name(code).to_lowercase();
     for d in &m.dossiers {
         if let Some(f) = d.fields.get("ma_ho_so") {
-            by_code.entry(f.value.clone()).or_default().push(&d.source);
+            by_code.entry(key(&f.value)).or_default().push(&d.source);
         }
     }
     let header = [
@@ -146,7 +149,7 @@ pub fn export(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<(), RunError
     for d in &m.dossiers {
         let mut why = review_reasons(d, rules);
         let code = field(d, "ma_ho_so");
-        if let Some(others) = by_code.get(&code).filter(|v| v.len() > 1) {
+        if let Some(others) = by_code.get(&key(&code)).filter(|v| v.len() > 1) {
             let other: Vec<&str> = others.iter().copied().filter(|s| *s != d.source).collect();
             why.push(format!("duplicate ma_ho_so, also in {}", other.join("; ")));
         }

@@ -116,9 +116,28 @@ pub fn find_dossiers(input: &Path) -> (Vec<DossierDir>, Vec<InputError>) {
         d.files.sort_by(|a, b| natural_cmp(&a.name, &b.name));
         d.skipped.sort();
     }
-    out.sort_by(|a, b| natural_cmp(&a.rel, &b.rel));
+    out.sort_by(|a, b| natural_cmp(&a.rel, &b.rel).then_with(|| a.dir.cmp(&b.dir)));
+    distinct_sources(&mut out);
     errors.extend(outside.into_inner());
     (out, errors)
+}
+
+/// Two folders whose names are one after NFC (or after undecodable bytes
+/// are replaced) would be one dossier in the manifest: every one after the
+/// first gets `#` and eight hex digits of its raw path's hash, stable from
+/// night to night.
+fn distinct_sources(dossiers: &mut [DossierDir]) {
+    use sha2::{Digest, Sha256};
+    use std::os::unix::ffi::OsStrExt;
+    let mut seen = std::collections::HashSet::new();
+    for d in dossiers.iter_mut() {
+        if !seen.insert(d.rel.clone()) {
+            let h = Sha256::digest(d.dir.as_os_str().as_bytes());
+            let tag: String = h.iter().take(4).map(|b| format!("{b:02x}")).collect();
+            d.rel = format!("{}#{tag}", d.rel);
+            seen.insert(d.rel.clone());
+        }
+    }
 }
 
 fn rel_path(input: &Path, dir: &Path) -> String {

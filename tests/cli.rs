@@ -1159,3 +1159,97 @@ fn two_runs_started_together_on_one_output_exactly_one_runs() {
         assert_eq!(codes, [0, 5], "try {k}");
     }
 }
+
+#[test]
+fn names_that_collide_never_overwrite_each_other() {
+    use std::os::unix::ffi::OsStrExt;
+    let input = fresh_dir("collide-in");
+    let page = std::fs::read(root().join("samples/2024/05/000.00.20.H40-240506-0001/trang_1.jpg")).unwrap();
+    let signed = std::fs::read(root().join("tests/fixtures/pdf/signed.pdf")).unwrap();
+    let nfc = "Hồ sơ".nfc().collect::<String>();
+    let nfd = "Hồ sơ".nfd().collect::<String>();
+    let raw = |b: &[u8]| PathBuf::from(std::ffi::OsStr::from_bytes(b));
+    let folders: Vec<PathBuf> = vec![
+        "hs:01".into(),
+        "hs_01".into(),
+        "hs02.".into(),
+        "hs02".into(),
+        nfc.clone().into(),
+        nfd.clone().into(),
+        raw(b"bad\xff"),
+        raw(b"bad\xfe"),
+        "zz/HS".into(),
+        "zz/HS/HS.pdf".into(),
+    ];
+    for f in &folders {
+        std::fs::create_dir_all(input.join(f)).unwrap();
+        std::fs::write(input.join(f).join("1.jpg"), &page).unwrap();
+    }
+    // Two signed originals whose names are one after NFC, in one dossier.
+    let two = input.join("signed");
+    std::fs::create_dir_all(&two).unwrap();
+    std::fs::write(two.join(format!("{nfc}.pdf")), &signed).unwrap();
+    let mut other = signed.clone();
+    other.extend_from_slice(b"\n% another copy\n");
+    std::fs::write(two.join(format!("{nfd}.pdf")), &other).unwrap();
+
+    let out = fresh_dir("collide-out");
+    let o = run(&input, &out, &["--quiet", "--no-second-reader"]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+    let m = manifest(&out);
+    let ds = m["dossiers"].as_array().unwrap();
+    assert_eq!(ds.len(), folders.len() + 1, "every folder is a dossier of its own");
+    let sources: std::collections::HashSet<&str> = ds.iter().map(|d| d["source"].as_str().unwrap()).collect();
+    assert_eq!(sources.len(), ds.len(), "sources are distinct: {sources:?}");
+    let mut files = std::collections::HashSet::new();
+    for d in ds {
+        let pdf = d["pdf"].as_str().unwrap_or_else(|| panic!("{d}"));
+        assert!(files.insert(pdf.to_lowercase()), "{pdf} twice");
+        assert_eq!(sha256_hex(&out.join(pdf)), d["pdf_sha256"].as_str().unwrap(), "{pdf}");
+        for doc in d["documents"].as_array().unwrap() {
+            let p = doc["pdf"].as_str().unwrap();
+            assert!(files.insert(p.to_lowercase()), "{p} twice");
+            assert_eq!(sha256_hex(&out.join(p)), doc["pdf_sha256"].as_str().unwrap(), "{p}");
+        }
+    }
+    let kept = dossier(&m, "signed")["originals"].as_array().unwrap().clone();
+    assert_eq!(kept.len(), 2);
+    assert_ne!(kept[0]["path"], kept[1]["path"]);
+    for k in &kept {
+        assert_eq!(sha256_hex(&out.join(k["path"].as_str().unwrap())), k["sha256"].as_str().unwrap());
+    }
+    // The same names tomorrow: everything is carried over.
+    let o = run(&input, &out, &["--quiet", "--no-second-reader"]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+    assert_eq!(summary_of(&out)["dossiers_reused"].as_u64(), Some(ds.len() as u64));
+    let again = manifest(&out);
+    for d in again["dossiers"].as_array().unwrap() {
+        let before = ds.iter().find(|x| x["source"] == d["source"]).unwrap();
+        assert_eq!(d["pdf"], before["pdf"]);
+    }
+}
+
+#[test]
+fn a_folder_named_like_a_pdf_that_appears_later_does_not_stop_the_night() {
+    let input = fresh_dir("clash-in");
+    let page = std::fs::read(root().join("samples/2024/05/000.00.20.H40-240506-0001/trang_1.jpg")).unwrap();
+    std::fs::create_dir_all(input.join("zz/HS")).unwrap();
+    std::fs::write(input.join("zz/HS/1.jpg"), &page).unwrap();
+    let out = fresh_dir("clash-out");
+    assert_eq!(run(&input, &out, &["--quiet", "--no-second-reader"]).status.code(), Some(0));
+    let first = manifest(&out);
+    let old_pdf = dossier(&first, "zz/HS")["pdf"].as_str().unwrap().to_string();
+    // A folder appears exactly where the first dossier's PDF is.
+    let clash = input.join(old_pdf.strip_prefix("dossiers/").unwrap());
+    std::fs::create_dir_all(&clash).unwrap();
+    std::fs::write(clash.join("1.jpg"), &page).unwrap();
+    let o = run(&input, &out, &["--quiet", "--no-second-reader"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let m = manifest(&out);
+    assert_eq!(m["dossiers"].as_array().unwrap().len(), 2);
+    for d in m["dossiers"].as_array().unwrap() {
+        let pdf = out.join(d["pdf"].as_str().unwrap());
+        assert!(pdf.is_file(), "{}", pdf.display());
+        assert_eq!(sha256_hex(&pdf), d["pdf_sha256"].as_str().unwrap());
+    }
+}
