@@ -24,6 +24,34 @@ pub enum PageErrorKind {
     Ocr(String),
 }
 
+impl PageErrorKind {
+    /// Whether the same bytes may pass next time: a read that failed (a
+    /// share that hiccuped), a time limit (a loaded machine), the engine
+    /// failing. Bad bytes (empty, unsupported, corrupt, too large) fail again
+    /// until the file changes, which its fingerprint notices anyway.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, PageErrorKind::Io(_) | PageErrorKind::OcrTimeout(_) | PageErrorKind::Ocr(_))
+    }
+
+    pub fn class(&self) -> ErrorClass {
+        if self.is_transient() {
+            ErrorClass::Transient
+        } else {
+            ErrorClass::Permanent
+        }
+    }
+}
+
+/// Whether a page error is retried by the next run without `--force`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorClass {
+    /// The bytes are bad: retried only when the file changes.
+    Permanent,
+    /// It may pass next time: the dossier is redone by the next run.
+    Transient,
+}
+
 /// A page error with its place: the file and, for multi-page files, the frame.
 #[derive(Debug, thiserror::Error)]
 #[error("{}{}: {kind}", path.display(), frame.map(|f| format!(" (page {})", f + 1)).unwrap_or_default())]

@@ -168,6 +168,10 @@ pub struct PageRecord {
     /// (implausible and read with low confidence: stamps, signatures, rules).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub junk_words: Option<usize>,
+    /// For a page in error: "transient" (a read failure, a time limit: the
+    /// next run redoes the dossier) or "permanent" (the bytes are bad).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_class: Option<crate::error::ErrorClass>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]

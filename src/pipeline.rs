@@ -576,6 +576,7 @@ fn error_page(index: usize, name: &str, frame: u32, e: &PageError) -> PageOut {
             frame,
             status: PageStatus::Error,
             error: Some(e.kind.to_string()),
+            error_class: Some(e.kind.class()),
             width_px: 0,
             height_px: 0,
             dpi: 0,
@@ -619,7 +620,7 @@ fn process_page(
         Some(doc) => crate::pdfin::decode_page_of(doc, path, frame).map_err(|k| PageError::new(path, Some(frame), k)),
         None => decode::decode(path, frame),
     };
-    let decoded: Decoded = match guarded(read) {
+    let mut decoded: Decoded = match guarded(read) {
         Ok(d) => d,
         Err(e) => return error_page(index, name, frame, &e),
     };
@@ -634,6 +635,12 @@ fn process_page(
     }
     if decoded.origin == decode::Origin::Rendered {
         flags.push("rendered".to_string());
+    }
+    // A negative is read as a positive (the archive copy keeps the scan).
+    let negative = decoded.text.is_none() && preprocess::is_negative(&decoded.gray, res.dpi);
+    if negative {
+        decoded.gray.invert();
+        flags.push("negative".to_string());
     }
     let blank_record = |status, flags| PageRecord {
         index,
@@ -653,6 +660,7 @@ fn process_page(
         text_source: None,
         source_sha256: None,
         junk_words: None,
+        error_class: None,
     };
     if let Some(text) = decoded.text {
         // Born digital: the page's own text, not OCR.
@@ -672,6 +680,13 @@ fn process_page(
             .map(|(r, _)| r)
     });
     let mut record = blank_record(PageStatus::Ok, flags);
+    if analysis.blank && negative {
+        // Dark all over with nothing on it: a failed scan, not a blank back.
+        record.status = PageStatus::Error;
+        record.error = Some("the page is dark all over with nothing readable on it (a failed scan?)".into());
+        record.error_class = Some(crate::error::ErrorClass::Permanent);
+        return PageOut { record, pdf: Some((decoded.embed, res.dpi, Geometry::identity(w, h), None)) };
+    }
     if analysis.blank {
         record.status = PageStatus::Blank;
         return PageOut { record, pdf: Some((decoded.embed, res.dpi, Geometry::identity(w, h), None)) };
@@ -726,6 +741,7 @@ fn process_page(
             record.skew_deg = (geom.skew_deg * 100.0).round() / 100.0;
             record.status = PageStatus::Error;
             record.error = Some(kind.to_string());
+            record.error_class = Some(kind.class());
             PageOut { record, pdf: Some((decoded.embed, res.dpi, geom, None)) }
         }
     }

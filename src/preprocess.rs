@@ -123,6 +123,24 @@ pub fn ink_ratio(g: &Gray, dpi: f32) -> f32 {
     dark as f32 / total as f32
 }
 
+/// Whether a page is a negative (light marks on a dark ground, as from a
+/// microfilm reader or a scanner set wrong): most of it is dark. Such a page
+/// is read inverted; without that, its dark ground would be taken for the
+/// paper and the page for a blank back.
+pub fn is_negative(g: &Gray, dpi: f32) -> bool {
+    let f = ((dpi / 50.0).round() as u32).max(1);
+    let hist = g.shrink(f).histogram();
+    let total: u64 = hist.iter().sum();
+    let mut acc = 0;
+    for (v, &c) in hist.iter().enumerate() {
+        acc += c;
+        if acc * 2 >= total {
+            return v < 96;
+        }
+    }
+    false
+}
+
 /// A page is blank under this share of dark pixels.
 pub const BLANK_INK: f32 = 0.0015;
 
@@ -230,6 +248,19 @@ mod tests {
         assert_eq!(r, Resolution { dpi: 200.0, estimated: true });
         let r = resolution(1654, 2338, Some((1.0, 1.0)), false);
         assert_eq!(r.dpi, 200.0);
+    }
+
+    #[test]
+    fn a_negative_is_told_from_a_page() {
+        let mut g = Gray::new(400, 600, 245);
+        for y in 100..110 {
+            for x in 50..350 {
+                g.data[y * 400 + x] = 20;
+            }
+        }
+        assert!(!is_negative(&g, 100.0));
+        g.invert();
+        assert!(is_negative(&g, 100.0));
     }
 
     #[test]

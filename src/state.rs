@@ -105,10 +105,12 @@ pub fn previous(out: &Path) -> (Option<Manifest>, HashMap<String, DossierRecord>
 }
 
 /// Whether a previous record can stand for this run: same fingerprint, not
-/// failed, and every file it names still in OUT.
+/// failed, no page error that may pass now, and every file it names still
+/// in OUT.
 pub fn reusable(prev: &DossierRecord, fingerprint: &str, out: &Path) -> bool {
     prev.fingerprint.as_deref() == Some(fingerprint)
         && prev.status != crate::manifest::DossierStatus::Failed
+        && !prev.pages.iter().any(|p| p.error_class == Some(crate::error::ErrorClass::Transient))
         && prev.pdf.iter().chain(prev.documents.iter().filter_map(|d| d.pdf.as_ref())).all(|p| out.join(p).is_file())
         && prev.originals.iter().all(|o| out.join(&o.path).is_file())
 }

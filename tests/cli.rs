@@ -1253,3 +1253,56 @@ fn a_folder_named_like_a_pdf_that_appears_later_does_not_stop_the_night() {
         assert_eq!(sha256_hex(&pdf), d["pdf_sha256"].as_str().unwrap());
     }
 }
+
+#[test]
+fn errors_that_may_pass_are_retried_and_no_bad_page_passes_for_blank() {
+    let input = fresh_dir("retry-in");
+    let src = root().join("samples/2024/05/000.00.20.H40-240506-0001/trang_1.jpg");
+    std::fs::create_dir_all(input.join("D")).unwrap();
+    std::fs::copy(&src, input.join("D/1.jpg")).unwrap();
+    // A negative scan, a page dark all over, and a PDF whose JPEG 2000
+    // image is damaged (its codestream zeroed after the header).
+    let mut neg = image::open(&src).unwrap().to_luma8();
+    image::imageops::invert(&mut neg);
+    std::fs::create_dir_all(input.join("E")).unwrap();
+    neg.save(input.join("E/negative.png")).unwrap();
+    image::GrayImage::from_pixel(1240, 1754, image::Luma([12])).save(input.join("E/dark.png")).unwrap();
+    let mut jpx = std::fs::read(root().join("tests/fixtures/pdf/jpx.pdf")).unwrap();
+    let start = jpx.windows(7).position(|w| w == b"stream\n").unwrap() + 7;
+    let end = jpx.windows(9).position(|w| w == b"endstream").unwrap();
+    jpx[start + 400..end - 1].fill(0);
+    std::fs::write(input.join("E/damaged.pdf"), &jpx).unwrap();
+
+    let out = fresh_dir("retry-out");
+    // A time limit no page meets: a transient error.
+    let o = run(&input, &out, &["--page-timeout", "0.02", "--quiet", "--no-second-reader"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let m = manifest(&out);
+    let p = &dossier(&m, "D")["pages"][0];
+    assert_eq!((p["status"].as_str(), p["error_class"].as_str()), (Some("error"), Some("transient")), "{p}");
+    // The next night, without --force, the dossier is redone and passes.
+    let o = run(&input, &out, &["--quiet", "--no-second-reader"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let m = manifest(&out);
+    let d = dossier(&m, "D");
+    assert_eq!(d["status"], "ok", "{d}");
+    assert!(d["pages"][0]["words"].as_u64().unwrap() > 20);
+
+    let pages = dossier(&m, "E")["pages"].as_array().unwrap().clone();
+    let by = |name: &str| pages.iter().find(|p| p["source"] == name).unwrap().clone();
+    for p in &pages {
+        assert_ne!(p["status"], "blank", "{p}");
+    }
+    let n = by("negative.png");
+    assert_eq!(n["status"], "ok", "{n}");
+    assert!(n["flags"].as_array().unwrap().iter().any(|f| f == "negative"), "{n}");
+    assert!(n["words"].as_u64().unwrap() > 20, "the negative is read: {n}");
+    let dark = by("dark.png");
+    assert_eq!((dark["status"].as_str(), dark["error_class"].as_str()), (Some("error"), Some("permanent")), "{dark}");
+    let dmg = by("damaged.pdf");
+    assert_eq!(dmg["status"], "error", "{dmg}");
+    assert!(dmg["error"].as_str().unwrap().contains("JPEG 2000"), "{dmg}");
+    // Permanent errors are not redone on an unchanged file.
+    run(&input, &out, &["--quiet", "--no-second-reader"]);
+    assert_eq!(summary_of(&out)["dossiers_reused"], 2);
+}
