@@ -123,15 +123,21 @@ pub fn concerns(
     for p in &d.pages {
         if let Some(h) = &p.source_sha256 {
             if let Some(v) = dup_pages.get(h).filter(|v| v.len() > 1) {
+                // At most a few others by name: the listing stays linear in
+                // the number of pages however many files are the same.
+                const NAMED: usize = 3;
                 let other: Vec<String> = v
                     .iter()
                     .filter(|(s, f)| !(s == &d.source && f == &p.source))
+                    .take(NAMED)
                     .map(|(s, f)| format!("{s}/{f}"))
                     .collect();
-                if !other.is_empty() && p.frame == 0 {
+                let more = (v.len() - 1).saturating_sub(other.len());
+                let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+                if !other.is_empty() && p.frame == 0 && p.status != PageStatus::Error {
                     push(
                         5,
-                        format!("page {} ({}) is the same image as {}", p.index, p.source, other.join(", ")),
+                        format!("page {} ({}) is the same image as {}{more}", p.index, p.source, other.join(", ")),
                         Some(p.index),
                         "page",
                         "duplicate_image",

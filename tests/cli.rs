@@ -1306,3 +1306,29 @@ fn errors_that_may_pass_are_retried_and_no_bad_page_passes_for_blank() {
     run(&input, &out, &["--quiet", "--no-second-reader"]);
     assert_eq!(summary_of(&out)["dossiers_reused"], 2);
 }
+
+#[test]
+fn thousands_of_identical_files_give_a_report_of_linear_size() {
+    let input = fresh_dir("same-in");
+    let mut png = Vec::new();
+    image::GrayImage::from_pixel(850, 1100, image::Luma([250]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let n = 2000;
+    for i in 0..n {
+        let d = input.join(format!("d{:02}", i % 20));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join(format!("{i}.png")), &png).unwrap();
+        std::fs::write(d.join(format!("{i} empty.jpg")), b"").unwrap();
+    }
+    let out = fresh_dir("same-out");
+    let o = run(&input, &out, &["--quiet", "--no-second-reader"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let report = std::fs::metadata(out.join("report.html")).unwrap().len();
+    let csv = std::fs::metadata(out.join("report.csv")).unwrap().len();
+    // A few hundred bytes per page, not a line per pair of pages.
+    assert!(report < 1000 * 2 * n, "report.html is {report} bytes");
+    assert!(csv < 1000 * 2 * n, "report.csv is {csv} bytes");
+    let text = std::fs::read_to_string(out.join("report.csv")).unwrap();
+    assert!(text.contains("more"), "the other copies are counted, not listed");
+}
