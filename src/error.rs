@@ -22,6 +22,8 @@ pub enum PageErrorKind {
     OcrTimeout(f32),
     #[error("OCR failed: {0}")]
     Ocr(String),
+    #[error("{program} took longer than the page time limit of {secs} s and was stopped")]
+    ToolTimeout { program: String, secs: f32 },
 }
 
 impl PageErrorKind {
@@ -30,7 +32,13 @@ impl PageErrorKind {
     /// failing. Bad bytes (empty, unsupported, corrupt, too large) fail again
     /// until the file changes, which its fingerprint notices anyway.
     pub fn is_transient(&self) -> bool {
-        matches!(self, PageErrorKind::Io(_) | PageErrorKind::OcrTimeout(_) | PageErrorKind::Ocr(_))
+        matches!(
+            self,
+            PageErrorKind::Io(_)
+                | PageErrorKind::OcrTimeout(_)
+                | PageErrorKind::Ocr(_)
+                | PageErrorKind::ToolTimeout { .. }
+        )
     }
 
     pub fn class(&self) -> ErrorClass {

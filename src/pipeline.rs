@@ -617,7 +617,10 @@ fn process_page(
     opts: &Options,
 ) -> PageOut {
     let read = || match pdf {
-        Some(doc) => crate::pdfin::decode_page_of(doc, path, frame).map_err(|k| PageError::new(path, Some(frame), k)),
+        Some(doc) => {
+            crate::pdfin::with_time_limit(opts.page_timeout, || crate::pdfin::decode_page_of(doc, path, frame))
+                .map_err(|k| PageError::new(path, Some(frame), k))
+        }
         None => decode::decode(path, frame),
     };
     let mut decoded: Decoded = match guarded(read) {

@@ -1332,3 +1332,62 @@ fn thousands_of_identical_files_give_a_report_of_linear_size() {
     let text = std::fs::read_to_string(out.join("report.csv")).unwrap();
     assert!(text.contains("more"), "the other copies are counted, not listed");
 }
+
+/// A small valid PDF whose one page takes poppler very long to draw: form
+/// XObjects nested eight deep, each drawing the next ten times (10^8 paths).
+fn drawing_bomb_pdf() -> Vec<u8> {
+    let levels = 8;
+    let mut objects: Vec<String> = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".into(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".into(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /X 5 0 R >> >> /Contents 4 0 R >>"
+            .into(),
+    ];
+    let stream = |dict: &str, body: &str| format!("<< {dict} /Length {} >>\nstream\n{body}\nendstream", body.len());
+    objects.push(stream("", "q /X Do Q"));
+    for l in 0..levels {
+        let id = 5 + l;
+        let body =
+            if l + 1 < levels { "q /X Do Q ".repeat(10) } else { "0.5 w 10 10 m 585 832 l 10 832 l h S".to_string() };
+        let res =
+            if l + 1 < levels { format!("/Resources << /XObject << /X {} 0 R >> >>", id + 1) } else { String::new() };
+        objects.push(stream(&format!("/Type /XObject /Subtype /Form /BBox [0 0 595 842] {res}"), &body));
+    }
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
+    pdf
+}
+
+#[test]
+fn the_page_time_limit_covers_rendering() {
+    let input = fresh_dir("bomb-in");
+    std::fs::create_dir_all(input.join("D")).unwrap();
+    std::fs::write(input.join("D/drawing.pdf"), drawing_bomb_pdf()).unwrap();
+    std::fs::copy(root().join("samples/2024/05/000.00.20.H40-240506-0001/trang_1.jpg"), input.join("D/2.jpg")).unwrap();
+    let out = fresh_dir("bomb-out");
+    let t = std::time::Instant::now();
+    let o = run(&input, &out, &["--page-timeout", "3", "--quiet", "--no-second-reader"]);
+    let took = t.elapsed();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let m = manifest(&out);
+    let pages = dossier(&m, "D")["pages"].as_array().unwrap().clone();
+    let p = pages.iter().find(|p| p["source"] == "drawing.pdf").unwrap();
+    assert_eq!(p["status"], "error", "{p}");
+    assert!(p["error"].as_str().unwrap().contains("pdftoppm took longer"), "{p}");
+    assert_eq!(p["error_class"], "transient");
+    assert_eq!(pages.iter().find(|p| p["source"] == "2.jpg").unwrap()["status"], "ok");
+    // Not a correctness bound, a sanity one: poppler was stopped, not waited for.
+    assert!(took.as_secs() < 60, "{took:?}");
+}
