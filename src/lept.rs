@@ -9,6 +9,7 @@ use leptonica_sys as l;
 /// Silences Leptonica's messages on stderr: every failure it reports reaches
 /// the caller as a null result, which sohoa turns into a page error.
 pub fn silence() {
+    // SAFETY: sets a process-wide integer; no pointer is passed.
     unsafe { l::setMsgSeverity(l::L_SEVERITY_NONE as i32) };
 }
 
@@ -22,6 +23,7 @@ unsafe impl Send for Pix {}
 impl Drop for Pix {
     fn drop(&mut self) {
         if !self.0.is_null() {
+            // SAFETY: `self.0` is non-null and owned by this `Pix` alone; it is destroyed once, here.
             unsafe { l::pixDestroy(&mut self.0) };
         }
     }
@@ -38,7 +40,10 @@ impl Pix {
 
     /// Copies an 8-bit gray raster into a new 8 bpp PIX.
     pub fn from_gray(g: &Gray) -> Option<Pix> {
+        // SAFETY: plain integers in, a new image or null out (null is handled by `wrap`).
         let pix = Pix::wrap(unsafe { l::pixCreate(g.width as i32, g.height as i32, 8) })?;
+        // SAFETY: `pix` is a new 8 bpp image of g's size; each row is `wpl`
+        // 32-bit words, so every slice made here lies inside its data.
         unsafe {
             let wpl = l::pixGetWpl(pix.0) as usize;
             let data = l::pixGetData(pix.0) as *mut u8;
@@ -53,21 +58,25 @@ impl Pix {
 
     /// Decodes JPEG 2000 bytes (through OpenJPEG, which Leptonica links).
     pub fn read_jp2k(bytes: &[u8]) -> Option<Pix> {
+        // SAFETY: the pointer and length come from one live slice; Leptonica only reads it and returns a new image or null.
         Pix::wrap(unsafe { l::pixReadMemJp2k(bytes.as_ptr(), bytes.len(), 1, std::ptr::null_mut(), 0, 0) })
     }
 
     /// Width, height and bits per pixel.
     pub fn dims(&self) -> (u32, u32, u32) {
+        // SAFETY: `self.0` is a valid PIX owned by `self`; these only read its header.
         unsafe { (l::pixGetWidth(self.0) as u32, l::pixGetHeight(self.0) as u32, l::pixGetDepth(self.0) as u32) }
     }
 
     /// Any depth to 8 bpp gray.
     pub fn to_gray8(&self) -> Option<Pix> {
+        // SAFETY: `self.0` is a valid PIX owned by `self`; a new image or null comes back, the input is not freed.
         Pix::wrap(unsafe { l::pixConvertTo8(self.0, 0) })
     }
 
     /// Copies an 8 bpp PIX back into a gray raster.
     pub fn to_gray(&self) -> Option<Gray> {
+        // SAFETY: `self.0` is a valid PIX; its depth is checked to be 8 first; rows of `wpl` words lie inside its data, and `out` has w*h bytes.
         unsafe {
             if l::pixGetDepth(self.0) != 8 {
                 return None;
@@ -87,6 +96,7 @@ impl Pix {
 
     /// Binarizes an 8 bpp image at a fixed threshold (pixels below are ink).
     pub fn threshold(&self, thresh: i32) -> Option<Pix> {
+        // SAFETY: `self.0` is a valid PIX owned by `self`; a new image or null comes back.
         Pix::wrap(unsafe { l::pixThresholdToBinary(self.0, thresh) })
     }
 
@@ -95,6 +105,7 @@ impl Pix {
     /// clockwise by it levels them.
     pub fn find_skew(&self) -> Option<(f32, f32)> {
         let (mut angle, mut conf) = (0f32, 0f32);
+        // SAFETY: `self.0` is a valid PIX; the out-pointers are to live locals.
         let rc = unsafe { l::pixFindSkew(self.0, &mut angle, &mut conf) };
         (rc == 0).then_some((angle, conf))
     }
@@ -103,6 +114,7 @@ impl Pix {
     /// Leptonica's `pixOrientDetect` gives them.
     pub fn orient_confidences(&self) -> Option<(f32, f32)> {
         let (mut up, mut left) = (0f32, 0f32);
+        // SAFETY: `self.0` is a valid PIX; the out-pointers are to live locals.
         let rc = unsafe { l::pixOrientDetect(self.0, &mut up, &mut left, 0, 0) };
         (rc == 0).then_some((up, left))
     }
@@ -174,7 +186,9 @@ impl Pix {
     /// bringing in white. The canvas grows so that no pixel is lost, with the
     /// image staying centred.
     pub fn rotate(&self, radians: f32) -> Option<Pix> {
+        // SAFETY: `self.0` is a valid PIX owned by `self`; these only read its header.
         let (w, h) = unsafe { (l::pixGetWidth(self.0), l::pixGetHeight(self.0)) };
+        // SAFETY: `self.0` is a valid PIX owned by `self`; a new image or null comes back.
         Pix::wrap(unsafe {
             l::pixRotate(self.0, radians, l::L_ROTATE_AREA_MAP as i32, l::L_BRING_IN_WHITE as i32, w, h)
         })

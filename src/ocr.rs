@@ -37,6 +37,8 @@ unsafe impl Send for Engine {}
 
 impl Drop for Engine {
     fn drop(&mut self) {
+        // SAFETY: the handles were made by `init_api`, are owned by this
+        // engine alone, and are ended and deleted once, here.
         unsafe {
             t::TessBaseAPIEnd(self.api);
             t::TessBaseAPIDelete(self.api);
@@ -58,6 +60,7 @@ fn init_api(datapath: Option<&Path>, lang: &str) -> Result<*mut t::TessBaseAPI, 
         Some(p) => Some(CString::new(p.to_string_lossy().as_bytes()).map_err(|_| err())?),
         None => None,
     };
+    // SAFETY: the C strings outlive the calls; a handle whose init failed is deleted before returning, so no handle leaks or is used twice.
     unsafe {
         let api = t::TessBaseAPICreate();
         let rc = t::TessBaseAPIInit2(
@@ -78,6 +81,7 @@ fn init_api(datapath: Option<&Path>, lang: &str) -> Result<*mut t::TessBaseAPI, 
 }
 
 fn set_image(api: *mut t::TessBaseAPI, g: &Gray, dpi: f32) {
+    // SAFETY: `api` is a live handle; `g.data` holds width*height bytes (one byte per pixel, stride = width) and outlives recognition, which ends before `g` is dropped.
     unsafe {
         t::TessBaseAPISetImage(api, g.data.as_ptr(), g.width as i32, g.height as i32, 1, g.width as i32);
         // An unknown resolution (0) lets Tesseract estimate it from the
@@ -100,6 +104,7 @@ impl Engine {
     pub fn recognize(&mut self, g: &Gray, dpi: f32, scale: f32, timeout: Duration) -> Result<OcrPage, K> {
         set_image(self.api, g, dpi);
         let started = Instant::now();
+        // SAFETY: `self.api` is a live handle with an image set; the monitor is created and deleted here; the text pointer is checked for null, copied, then freed with Tesseract's own function.
         let tsv = unsafe {
             let monitor = t::TessMonitorCreate();
             t::TessMonitorSetDeadlineMSecs(monitor, timeout.as_millis().min(i32::MAX as u128) as i32);
@@ -133,12 +138,14 @@ impl Engine {
     pub fn detect_orientation(&mut self, g: &Gray, dpi: f32) -> Option<(u32, f32)> {
         if self.osd.is_none() {
             let api = init_api(self.datapath.as_deref(), "osd").ok()?;
+            // SAFETY: `api` was just created by `init_api` and is live.
             unsafe { t::TessBaseAPISetPageSegMode(api, t::TessPageSegMode_PSM_OSD_ONLY) };
             self.osd = Some(api);
         }
         let api = self.osd?;
         set_image(api, g, dpi);
         let (mut deg, mut conf, mut script, mut sconf) = (0i32, 0f32, std::ptr::null(), 0f32);
+        // SAFETY: `api` is a live handle with an image set; the out-pointers are to live locals; `script` is not read.
         let ok = unsafe {
             let ok = t::TessBaseAPIDetectOrientationScript(api, &mut deg, &mut conf, &mut script, &mut sconf);
             t::TessBaseAPIClear(api);

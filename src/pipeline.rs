@@ -623,7 +623,7 @@ fn process_page(
         }
         None => decode::decode(path, frame),
     };
-    let mut decoded: Decoded = match guarded(read) {
+    let decoded: Decoded = match guarded(read) {
         Ok(d) => d,
         Err(e) => return error_page(index, name, frame, &e),
     };
@@ -638,12 +638,6 @@ fn process_page(
     }
     if decoded.origin == decode::Origin::Rendered {
         flags.push("rendered".to_string());
-    }
-    // A negative is read as a positive (the archive copy keeps the scan).
-    let negative = decoded.text.is_none() && preprocess::is_negative(&decoded.gray, res.dpi);
-    if negative {
-        decoded.gray.invert();
-        flags.push("negative".to_string());
     }
     let blank_record = |status, flags| PageRecord {
         index,
@@ -683,10 +677,14 @@ fn process_page(
             .map(|(r, _)| r)
     });
     let mut record = blank_record(PageStatus::Ok, flags);
-    if analysis.blank && negative {
-        // Dark all over with nothing on it: a failed scan, not a blank back.
+    if analysis.blank
+        && (preprocess::is_negative(&decoded.gray, res.dpi) || preprocess::is_dark_all_over(&decoded.gray, res.dpi))
+    {
+        // A dark ground (a negative, a failed scan) is not a blank back. A
+        // negative is not read inverted yet: the test for it also caught a
+        // worn fax, so it is only asked of pages that would pass for blank.
         record.status = PageStatus::Error;
-        record.error = Some("the page is dark all over with nothing readable on it (a failed scan?)".into());
+        record.error = Some("the page is dark all over: a negative or a failed scan, not read".into());
         record.error_class = Some(crate::error::ErrorClass::Permanent);
         return PageOut { record, pdf: Some((decoded.embed, res.dpi, Geometry::identity(w, h), None)) };
     }

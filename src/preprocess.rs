@@ -131,14 +131,31 @@ pub fn is_negative(g: &Gray, dpi: f32) -> bool {
     let f = ((dpi / 50.0).round() as u32).max(1);
     let hist = g.shrink(f).histogram();
     let total: u64 = hist.iter().sum();
-    let mut acc = 0;
-    for (v, &c) in hist.iter().enumerate() {
-        acc += c;
-        if acc * 2 >= total {
-            return v < 96;
+    let pct = |q: u64| {
+        let mut acc = 0;
+        for (v, &c) in hist.iter().enumerate() {
+            acc += c;
+            if acc * 100 >= total * q {
+                return v as i32;
+            }
         }
-    }
-    false
+        255
+    };
+    let (lo, mid, hi) = (pct(2), pct(50), pct(99));
+    // A near-black ground, marks far brighter than it and nothing darker: a
+    // dark photocopy or fax has a gray ground with its marks below it.
+    mid < 48 && hi - mid > 120 && mid - lo < 16
+}
+
+/// Whether a page is dark all over with no light marks at all (a scan with
+/// the lid open, a failed capture): not a blank back.
+pub fn is_dark_all_over(g: &Gray, dpi: f32) -> bool {
+    let f = ((dpi / 50.0).round() as u32).max(1);
+    let hist = g.shrink(f).histogram();
+    let total: u64 = hist.iter().sum();
+    let bright: u64 = hist[96..].iter().sum();
+    let dark: u64 = hist[..48].iter().sum();
+    dark * 100 >= total * 98 && bright * 1000 < total
 }
 
 /// A page is blank under this share of dark pixels.
