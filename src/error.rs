@@ -27,25 +27,15 @@ pub enum PageErrorKind {
 }
 
 impl PageErrorKind {
-    /// Whether the same bytes may pass next time: a read that failed (a
-    /// share that hiccuped), a time limit (a loaded machine), the engine
+    /// Transient when the same bytes may pass next time: a read that failed
+    /// (a share that hiccuped), a time limit (a loaded machine), the engine
     /// failing. Bad bytes (empty, unsupported, corrupt, too large) fail again
     /// until the file changes, which its fingerprint notices anyway.
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            PageErrorKind::Io(_)
-                | PageErrorKind::OcrTimeout(_)
-                | PageErrorKind::Ocr(_)
-                | PageErrorKind::ToolTimeout { .. }
-        )
-    }
-
     pub fn class(&self) -> ErrorClass {
-        if self.is_transient() {
-            ErrorClass::Transient
-        } else {
-            ErrorClass::Permanent
+        use PageErrorKind as K;
+        match self {
+            K::Io(_) | K::OcrTimeout(_) | K::Ocr(_) | K::ToolTimeout { .. } => ErrorClass::Transient,
+            K::Empty | K::Unsupported(_) | K::Corrupt(_) | K::TooLarge { .. } => ErrorClass::Permanent,
         }
     }
 }

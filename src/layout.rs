@@ -13,10 +13,8 @@
 //! one's archive copy.
 
 use crate::manifest::DossierRecord;
-use crate::scan::{self, DossierDir};
-use sha2::{Digest, Sha256};
+use crate::scan::{self, path_tag as tag, DossierDir};
 use std::collections::{HashMap, HashSet};
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// Where each dossier's output goes, relative to OUT's `dossiers/` and
@@ -26,18 +24,14 @@ pub(crate) struct Layout {
     dirs: HashMap<String, String>,
     /// Every folder the layout makes, and its ancestors, case folded.
     folders: HashSet<String>,
+    /// Folded folder → the folded names of the folders directly in it.
+    children: HashMap<String, Vec<String>>,
     /// Dossier source → the hash suffix of its raw path.
     tags: HashMap<String, String>,
 }
 
 fn fold(s: &str) -> String {
     s.to_lowercase()
-}
-
-/// Eight hex digits of the hash of a path's raw bytes.
-fn tag(raw: &Path) -> String {
-    let h = Sha256::digest(raw.as_os_str().as_bytes());
-    h.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
 /// A dossier's folder before collisions are resolved.
@@ -90,17 +84,21 @@ impl Layout {
             dirs.insert(d.rel.clone(), dir);
         }
         let mut folders = HashSet::new();
+        let mut children: HashMap<String, Vec<String>> = HashMap::new();
         for dir in dirs.values() {
             let mut acc = String::new();
             for part in dir.split('/') {
+                let parent = fold(&acc);
                 if !acc.is_empty() {
                     acc.push('/');
                 }
                 acc.push_str(part);
-                folders.insert(fold(&acc));
+                if folders.insert(fold(&acc)) {
+                    children.entry(parent).or_default().push(fold(part));
+                }
             }
         }
-        Layout { dirs, folders, tags }
+        Layout { dirs, folders, children, tags }
     }
 
     fn dir(&self, rel: &str) -> String {
@@ -122,10 +120,11 @@ impl Layout {
             Some(c) => scan::safe_file_name(c),
             None => dir.rsplit('/').next().unwrap_or("dossier").to_string(),
         };
+        // Only the folders directly in `dir` can meet its PDFs' names.
+        let inside = self.children.get(&fold(&dir)).map(Vec::as_slice).unwrap_or(&[]);
         let clashes = |stem: &str| {
-            let prefix = fold(&format!("{dir}/{stem}."));
-            self.is_folder(&format!("{dir}/{stem}.pdf"))
-                || self.folders.iter().any(|f| f.starts_with(&prefix) && f.ends_with(".pdf"))
+            let prefix = fold(&format!("{stem}."));
+            inside.iter().any(|f| f.starts_with(&prefix) && f.ends_with(".pdf"))
         };
         let stem = if clashes(&base) { format!("{base}~{}", self.tag_of(rel)) } else { base };
         format!("dossiers/{dir}/{stem}.pdf")
@@ -181,7 +180,7 @@ impl Layout {
                 let mut acc = out.join(root);
                 for part in dir.split('/') {
                     acc.push(part);
-                    if acc.is_file() && part.to_lowercase().ends_with(".pdf") {
+                    if part.to_lowercase().ends_with(".pdf") && acc.is_file() {
                         let _ = std::fs::remove_file(&acc);
                     }
                 }

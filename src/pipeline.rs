@@ -677,9 +677,7 @@ fn process_page(
             .map(|(r, _)| r)
     });
     let mut record = blank_record(PageStatus::Ok, flags);
-    if analysis.blank
-        && (preprocess::is_negative(&decoded.gray, res.dpi) || preprocess::is_dark_all_over(&decoded.gray, res.dpi))
-    {
+    if analysis.blank && preprocess::has_dark_ground(&decoded.gray, res.dpi) {
         // A dark ground (a negative, a failed scan) is not a blank back. A
         // negative is not read inverted yet: the test for it also caught a
         // worn fax, so it is only asked of pages that would pass for blank.

@@ -107,7 +107,12 @@ pub fn csv_cell(s: &str) -> String {
     }
 }
 
-fn csv_row(cells: &[&str]) -> String {
+/// The file name of a dossier's portal JSON.
+fn json_name(code: &str) -> String {
+    format!("{}.json", safe_file_name(code))
+}
+
+pub(crate) fn csv_row(cells: &[&str]) -> String {
     let mut r = cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(",");
     r.push_str("\r\n");
     r
@@ -158,7 +163,7 @@ pub fn export(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<(), RunError
             continue;
         }
         let p = to_portal(d);
-        let name = format!("{}.json", safe_file_name(&p.MaHoSo));
+        let name = json_name(&p.MaHoSo);
         let mut json = serde_json::to_vec_pretty(&p).expect("plain data serializes");
         json.push(b'\n');
         let path = dir.join(&name);
@@ -185,7 +190,7 @@ pub fn export(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<(), RunError
     // remounted), and the portal already has it.
     for d in &m.missing_dossiers {
         if let Some(f) = d.last_record.fields.get("ma_ho_so") {
-            written.insert(format!("{}.json", safe_file_name(&f.value)));
+            written.insert(json_name(&f.value));
         }
     }
     for (name, body) in [("upload.csv", &upload), ("needs_review.csv", &review)] {

@@ -123,11 +123,12 @@ pub fn ink_ratio(g: &Gray, dpi: f32) -> f32 {
     dark as f32 / total as f32
 }
 
-/// Whether a page is a negative (light marks on a dark ground, as from a
-/// microfilm reader or a scanner set wrong): most of it is dark. Such a page
-/// is read inverted; without that, its dark ground would be taken for the
-/// paper and the page for a blank back.
-pub fn is_negative(g: &Gray, dpi: f32) -> bool {
+/// Whether a page that would pass for blank has a dark ground instead of
+/// paper: a negative (light marks on near-black, as from a microfilm reader or
+/// a scanner set wrong) or a page dark all over (the lid open, a failed
+/// capture). Blank detection takes the ground for the paper, so without this
+/// both would be recorded as blank backs.
+pub fn has_dark_ground(g: &Gray, dpi: f32) -> bool {
     let f = ((dpi / 50.0).round() as u32).max(1);
     let hist = g.shrink(f).histogram();
     let total: u64 = hist.iter().sum();
@@ -144,18 +145,11 @@ pub fn is_negative(g: &Gray, dpi: f32) -> bool {
     let (lo, mid, hi) = (pct(2), pct(50), pct(99));
     // A near-black ground, marks far brighter than it and nothing darker: a
     // dark photocopy or fax has a gray ground with its marks below it.
-    mid < 48 && hi - mid > 120 && mid - lo < 16
-}
-
-/// Whether a page is dark all over with no light marks at all (a scan with
-/// the lid open, a failed capture): not a blank back.
-pub fn is_dark_all_over(g: &Gray, dpi: f32) -> bool {
-    let f = ((dpi / 50.0).round() as u32).max(1);
-    let hist = g.shrink(f).histogram();
-    let total: u64 = hist.iter().sum();
+    let negative = mid < 48 && hi - mid > 120 && mid - lo < 16;
     let bright: u64 = hist[96..].iter().sum();
     let dark: u64 = hist[..48].iter().sum();
-    dark * 100 >= total * 98 && bright * 1000 < total
+    let dark_all_over = dark * 100 >= total * 98 && bright * 1000 < total;
+    negative || dark_all_over
 }
 
 /// A page is blank under this share of dark pixels.
@@ -268,16 +262,20 @@ mod tests {
     }
 
     #[test]
-    fn a_negative_is_told_from_a_page() {
-        let mut g = Gray::new(400, 600, 245);
-        for y in 100..110 {
-            for x in 50..350 {
-                g.data[y * 400 + x] = 20;
+    fn a_dark_ground_is_told_from_paper() {
+        // A form line on paper, the same as a negative, and a page dark all over.
+        let line = |ground: u8, ink: u8| {
+            let mut g = Gray::new(400, 600, ground);
+            for y in 100..110 {
+                for x in 50..350 {
+                    g.data[y * 400 + x] = ink;
+                }
             }
-        }
-        assert!(!is_negative(&g, 100.0));
-        g.invert();
-        assert!(is_negative(&g, 100.0));
+            g
+        };
+        assert!(!has_dark_ground(&line(245, 20), 100.0));
+        assert!(has_dark_ground(&line(10, 235), 100.0));
+        assert!(has_dark_ground(&Gray::new(400, 600, 12), 100.0));
     }
 
     #[test]

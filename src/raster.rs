@@ -84,13 +84,6 @@ impl Gray {
     }
 
     /// Histogram of gray levels.
-    /// Black for white: a negative scan made a positive.
-    pub fn invert(&mut self) {
-        for v in &mut self.data {
-            *v = 255 - *v;
-        }
-    }
-
     pub fn histogram(&self) -> [u64; 256] {
         let mut h = [0u64; 256];
         for &v in &self.data {

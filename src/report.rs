@@ -9,7 +9,7 @@ use crate::error::RunError;
 use crate::extract::Pipeline;
 use crate::fsutil::write_atomic;
 use crate::manifest::{DossierRecord, DossierStatus, Manifest, PageStatus};
-use crate::portal::csv_cell;
+use crate::portal::csv_row;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -255,15 +255,19 @@ pub fn write(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<(), RunError>
     for (d, cs) in &rows {
         for c in cs {
             let page = c.page.map(|p| p.to_string()).unwrap_or_default();
-            let cells = [d.source.as_str(), d.pdf.as_deref().unwrap_or(""), &page, c.kind, &c.item, &c.what, &c.value];
-            csv.push_str(&cells.iter().map(|x| csv_cell(x)).collect::<Vec<_>>().join(","));
-            csv.push_str("\r\n");
+            csv.push_str(&csv_row(&[
+                d.source.as_str(),
+                d.pdf.as_deref().unwrap_or(""),
+                &page,
+                c.kind,
+                &c.item,
+                &c.what,
+                &c.value,
+            ]));
         }
     }
     for e in &m.input_errors {
-        let cells = [e.path.as_str(), "", "", "input", "", "not read", e.error.as_str()];
-        csv.push_str(&cells.iter().map(|x| csv_cell(x)).collect::<Vec<_>>().join(","));
-        csv.push_str("\r\n");
+        csv.push_str(&csv_row(&[&e.path, "", "", "input", "", "not read", &e.error]));
     }
 
     let s = &m.summary;

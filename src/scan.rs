@@ -122,19 +122,23 @@ pub fn find_dossiers(input: &Path) -> (Vec<DossierDir>, Vec<InputError>) {
     (out, errors)
 }
 
+/// Eight hex digits of the SHA-256 of a path's raw bytes: tells apart, the
+/// same way every night, names that are one once made text.
+pub(crate) fn path_tag(raw: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    use std::os::unix::ffi::OsStrExt;
+    Sha256::digest(raw.as_os_str().as_bytes()).iter().take(4).map(|b| format!("{b:02x}")).collect()
+}
+
 /// Two folders whose names are one after NFC (or after undecodable bytes
 /// are replaced) would be one dossier in the manifest: every one after the
 /// first gets `#` and eight hex digits of its raw path's hash, stable from
 /// night to night.
 fn distinct_sources(dossiers: &mut [DossierDir]) {
-    use sha2::{Digest, Sha256};
-    use std::os::unix::ffi::OsStrExt;
     let mut seen = std::collections::HashSet::new();
     for d in dossiers.iter_mut() {
         if !seen.insert(d.rel.clone()) {
-            let h = Sha256::digest(d.dir.as_os_str().as_bytes());
-            let tag: String = h.iter().take(4).map(|b| format!("{b:02x}")).collect();
-            d.rel = format!("{}#{tag}", d.rel);
+            d.rel = format!("{}#{}", d.rel, path_tag(&d.dir));
             seen.insert(d.rel.clone());
         }
     }
