@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// Where the second reader is looked for when no folder is given.
-pub(crate) const DEFAULT_DIRS: [&str; 2] = ["/usr/local/share/sohoa/asterocr", "/usr/share/sohoa/asterocr"];
+pub(crate) const DEFAULT_DIRS: [&str; 3] =
+    ["/usr/local/share/sohoa/asterocr", "/usr/share/sohoa/asterocr", "/usr/lib/sohoa/asterocr"];
 
 /// The network's input height; width follows the crop's aspect.
 const HEIGHT: u32 = 32;

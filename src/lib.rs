@@ -11,6 +11,7 @@
 
 mod aster;
 mod clean;
+pub mod config;
 pub mod decode;
 pub mod documents;
 pub mod error;

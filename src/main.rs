@@ -15,11 +15,25 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "sohoa", version, about = "Digitize scanned dossiers into searchable PDFs and manifests")]
+#[command(
+    name = "sohoa",
+    version,
+    about = "Digitize scanned dossiers into searchable PDFs and manifests",
+    after_long_help = AFTER_HELP
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
+
+/// Exit codes and files, for `--help` and the manual page.
+const AFTER_HELP: &str = "Exit status: 0 every dossier ok; 1 the batch finished with partial or failed \
+dossiers; 2 bad usage, input or config file; 3 a missing dependency (Tesseract or its language data); \
+4 the output could not be written; 5 another run is using the output folder; 6 the input looks \
+gone (an unmounted share) and nothing was changed.
+
+Files: /etc/sohoa/sohoa.toml, the settings `sohoa run` reads when given no INPUT; \
+OUT/manifest.json, OUT/report.html, OUT/portal/, OUT/dossiers/.";
 
 #[derive(Subcommand)]
 enum Command {
@@ -31,45 +45,59 @@ enum Command {
         pipeline: Option<PathBuf>,
     },
     /// Digitize every dossier folder under INPUT into OUT.
+    ///
+    /// Settings may come from a file (--config FILE, or /etc/sohoa/sohoa.toml
+    /// when neither INPUT nor --config is given); the command line overrides it.
     Run {
-        /// Folder tree of scans; each folder holding page files is a dossier.
-        input: PathBuf,
-        /// Output folder (PDFs under OUT/dossiers, OUT/manifest.json).
+        /// Folder tree of scans; each folder holding page files is a dossier
+        /// (default: `input` of the config file).
+        input: Option<PathBuf>,
+        /// Output folder (PDFs under OUT/dossiers, OUT/manifest.json)
+        /// (default: `output` of the config file).
         #[arg(long)]
-        out: PathBuf,
-        /// Worker threads (default: number of cores).
+        out: Option<PathBuf>,
+        /// Settings file (TOML; keys: input, output, jobs, lang, tessdata,
+        /// page_timeout, pipeline, pdfa, second_reader, second_reader_dir,
+        /// max_missing, log_file, log_json, quiet).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Worker threads [default: number of cores].
         #[arg(long)]
         jobs: Option<usize>,
-        /// Tesseract language.
-        #[arg(long, default_value = "vie")]
-        lang: String,
+        /// Tesseract language [default: vie].
+        #[arg(long)]
+        lang: Option<String>,
         /// Folder with Tesseract's traineddata files.
         #[arg(long)]
         tessdata: Option<PathBuf>,
-        /// Seconds after which one page's OCR is abandoned as an error.
-        #[arg(long, default_value_t = 120.0)]
-        page_timeout: f64,
+        /// Seconds after which one page's OCR is abandoned as an error [default: 120].
+        #[arg(long, value_name = "SECONDS")]
+        page_timeout: Option<f64>,
         /// No progress output (for cron).
         #[arg(long, short)]
         quiet: bool,
         /// Field extraction rules (default: the built-in pipelines/tthc.toml).
         #[arg(long)]
         pipeline: Option<PathBuf>,
-        /// PDF/A-2b output (on) or plain PDF (off).
-        #[arg(long, value_parser = ["on", "off"], default_value = "on")]
-        pdfa: String,
+        /// PDF/A-2b output (on) or plain PDF (off) [default: on].
+        #[arg(long, value_parser = ["on", "off"])]
+        pdfa: Option<String>,
         /// Redo every dossier, even those unchanged since the last run into OUT.
         #[arg(long)]
         force: bool,
         /// Also write one JSON object per event (dossier, page, error, summary) to FILE.
         #[arg(long, value_name = "FILE")]
         log_json: Option<PathBuf>,
+        /// Also append a plain-text log of the run (dossiers, errors, summary,
+        /// with local times) to FILE.
+        #[arg(long, value_name = "FILE")]
+        log_file: Option<PathBuf>,
         /// Draw the text layer visibly, to check its placement.
         #[arg(long, hide = true)]
         show_text_layer: bool,
         /// Folder of the second reader (asternet.onnx, vocab.json,
         /// libonnxruntime.so); default /usr/local/share/sohoa/asterocr, then
-        /// /usr/share/sohoa/asterocr.
+        /// /usr/share/sohoa/asterocr, then /usr/lib/sohoa/asterocr.
         #[arg(long, value_name = "DIR")]
         second_reader: Option<PathBuf>,
         /// Read with Tesseract alone, without the second reader.
@@ -77,9 +105,17 @@ enum Command {
         no_second_reader: bool,
         /// Refuse the run (exit 6) when the input holds no dossier or more
         /// than this fraction of the last run's dossiers are missing from it
-        /// (an unmounted share); 1 never refuses.
-        #[arg(long, value_name = "FRACTION", default_value_t = 0.5)]
-        max_missing: f64,
+        /// (an unmounted share); 1 never refuses [default: 0.5].
+        #[arg(long, value_name = "FRACTION")]
+        max_missing: Option<f64>,
+    },
+    /// Write the manual pages (man: sohoa.1, sohoa-run.1, sohoa-report.1)
+    /// or a shell completion script into DIR (for packaging).
+    #[command(hide = true)]
+    Generate {
+        #[arg(value_parser = ["man", "bash", "zsh", "fish"])]
+        what: String,
+        dir: PathBuf,
     },
 }
 
@@ -112,9 +148,13 @@ fn main() {
             }
         }
     }
+    if let Command::Generate { what, dir } = command {
+        std::process::exit(generate(&what, &dir));
+    }
     let Command::Run {
         input,
         out,
+        config,
         jobs,
         lang,
         tessdata,
@@ -124,42 +164,75 @@ fn main() {
         pdfa,
         force,
         log_json,
+        log_file,
         show_text_layer,
         second_reader,
         no_second_reader,
         max_missing,
     } = command
     else {
-        unreachable!("report handled above")
+        unreachable!("report and generate handled above")
+    };
+    // The settings file, when one is named or when the packaged service's
+    // file exists and the command line names no input.
+    let config_path = config.or_else(|| {
+        let default = PathBuf::from(sohoa::config::DEFAULT_PATH);
+        (input.is_none() && default.is_file()).then_some(default)
+    });
+    let cfg = match config_path.as_deref().map(sohoa::config::RunConfig::load).transpose() {
+        Ok(c) => c.unwrap_or_default(),
+        Err(e) => usage(&e.to_string()),
+    };
+    let Some(input) = input.or(cfg.input) else {
+        usage(&format!(
+            "no input folder: give INPUT, or `input` in a config file (--config FILE, or {})",
+            sohoa::config::DEFAULT_PATH
+        ))
+    };
+    let Some(out) = out.or(cfg.output) else {
+        usage("no output folder: give --out OUT, or `output` in the config file")
     };
     let mut opts = Options::new(input, out);
-    if let Some(j) = jobs {
+    if let Some(j) = jobs.or(cfg.jobs) {
         if j == 0 {
-            eprintln!("sohoa: --jobs must be at least 1");
-            std::process::exit(2);
+            usage("--jobs must be at least 1");
         }
         opts.jobs = j;
     }
-    opts.lang = lang;
-    opts.tessdata = tessdata;
+    if let Some(l) = lang.or(cfg.lang) {
+        opts.lang = l;
+    }
+    opts.tessdata = tessdata.or(cfg.tessdata);
+    let page_timeout = page_timeout.or(cfg.page_timeout).unwrap_or(120.0);
     if !(page_timeout.is_finite() && page_timeout > 0.0) {
-        eprintln!("sohoa: --page-timeout must be a positive number of seconds");
-        std::process::exit(2);
+        usage("--page-timeout must be a positive number of seconds");
     }
     opts.page_timeout = Duration::from_secs_f64(page_timeout.min(86_400.0));
     opts.show_text_layer = show_text_layer;
-    opts.pipeline = pipeline;
-    opts.pdfa = pdfa == "on";
+    opts.pipeline = pipeline.or(cfg.pipeline);
+    opts.pdfa = match pdfa {
+        Some(p) => p == "on",
+        None => cfg.pdfa.unwrap_or(true),
+    };
     opts.force = force;
-    opts.second_reader = !no_second_reader;
-    opts.second_reader_dir = second_reader;
+    opts.second_reader = !no_second_reader && (second_reader.is_some() || cfg.second_reader.unwrap_or(true));
+    opts.second_reader_dir = second_reader.or(cfg.second_reader_dir);
+    let max_missing = max_missing.or(cfg.max_missing).unwrap_or(0.5);
     if !(0.0..=1.0).contains(&max_missing) {
-        eprintln!("sohoa: --max-missing must be a fraction from 0 to 1");
-        std::process::exit(2);
+        usage("--max-missing must be a fraction from 0 to 1");
     }
     opts.max_missing = max_missing;
+    let quiet = quiet || cfg.quiet.unwrap_or(false);
+    let log_json = log_json.or(cfg.log_json);
+    let log_file = match log_file.or(cfg.log_file).map(|p| open_log(&p).map_err(|e| (p, e))).transpose() {
+        Ok(f) => f,
+        Err((p, e)) => {
+            eprintln!("sohoa: cannot write the log file {}: {e}", p.display());
+            std::process::exit(4);
+        }
+    };
 
-    let reporter = Reporter::new(quiet);
+    let reporter = Reporter::new(quiet, log_file);
     let json_log = match log_json.as_deref().map(sohoa::events::JsonLog::create).transpose() {
         Ok(l) => l,
         Err(e) => {
@@ -179,44 +252,90 @@ fn main() {
         Ok(m) => {
             reporter.finish();
             let s = &m.summary;
+            let summary = format!(
+                "{} dossiers ({} ok, {} partial, {} failed), {} pages ({} ok, {} blank, {} error, {} low dpi) -> {}",
+                s.dossiers,
+                s.dossiers_ok,
+                s.dossiers_partial,
+                s.dossiers_failed,
+                s.pages,
+                s.pages_ok,
+                s.pages_blank,
+                s.pages_error,
+                s.pages_low_dpi,
+                opts.out.join("manifest.json").display()
+            );
+            reporter.log(&format!("done: {summary}"));
             if !quiet {
-                eprintln!(
-                    "sohoa: {} dossiers ({} ok, {} partial, {} failed), {} pages ({} ok, {} blank, {} error, {} low dpi) -> {}",
-                    s.dossiers, s.dossiers_ok, s.dossiers_partial, s.dossiers_failed, s.pages, s.pages_ok, s.pages_blank,
-                    s.pages_error, s.pages_low_dpi, opts.out.join("manifest.json").display()
-                );
+                eprintln!("sohoa: {summary}");
             }
-            if quiet {
-                // Under cron, output is mail: nothing when all went well, a
-                // short list of what needs a person otherwise.
-                print_attention(&m);
-            }
+            // Under cron, output is mail: nothing when all went well, a
+            // short list of what needs a person otherwise.
+            print_attention(&m, &reporter, quiet);
             std::process::exit(if s.dossiers_partial + s.dossiers_failed > 0 { 1 } else { 0 });
         }
         Err(e) => {
             reporter.finish();
+            reporter.log(&format!("stopped: {e}"));
             eprintln!("sohoa: {e}");
             std::process::exit(exit_code(&e));
         }
     }
 }
 
+/// Bad usage: the message and exit code 2.
+fn usage(message: &str) -> ! {
+    eprintln!("sohoa: {message}");
+    std::process::exit(2);
+}
+
+/// Writes the manual pages or a completion script, made from the argument
+/// definitions above, into `dir` (`scripts/package` calls this).
+fn generate(what: &str, dir: &std::path::Path) -> i32 {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let result = std::fs::create_dir_all(dir).and_then(|()| match what {
+        "man" => clap_mangen::generate_to(cmd, dir),
+        shell => {
+            let shell = match shell {
+                "bash" => clap_complete::Shell::Bash,
+                "zsh" => clap_complete::Shell::Zsh,
+                _ => clap_complete::Shell::Fish,
+            };
+            clap_complete::generate_to(shell, &mut cmd.clone(), "sohoa", dir).map(|_| ())
+        }
+    });
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("sohoa: {}: {e}", dir.display());
+            4
+        }
+    }
+}
+
 /// The dossiers that failed or are partial, and the input that could not be
-/// read, one line each (for `--quiet`).
-fn print_attention(m: &sohoa::manifest::Manifest) {
+/// read, one line each: into the log file, and on stderr with `--quiet`.
+fn print_attention(m: &sohoa::manifest::Manifest, reporter: &Reporter, print: bool) {
     use sohoa::manifest::DossierStatus;
     let bad: Vec<_> = m.dossiers.iter().filter(|d| d.status != DossierStatus::Ok).collect();
     if bad.is_empty() && m.input_errors.is_empty() {
         return;
     }
-    eprintln!("sohoa: {} of {} dossiers need attention:", bad.len(), m.dossiers.len());
+    let mut lines = vec![format!("{} of {} dossiers need attention:", bad.len(), m.dossiers.len())];
     for d in bad {
         let status = if d.status == DossierStatus::Failed { "failed" } else { "partial" };
         let first = d.pages.iter().find_map(|p| p.error.as_deref()).unwrap_or("");
-        eprintln!("  {status}: {} ({first})", d.source);
+        lines.push(format!("  {status}: {} ({first})", d.source));
     }
     for e in &m.input_errors {
-        eprintln!("  not read: {} ({})", e.path, e.error);
+        lines.push(format!("  not read: {} ({})", e.path, e.error));
+    }
+    for (i, line) in lines.iter().enumerate() {
+        reporter.log(line);
+        if print {
+            eprintln!("{}{line}", if i == 0 { "sohoa: " } else { "" });
+        }
     }
 }
 
@@ -265,12 +384,32 @@ struct Reporter {
     plain: bool,
     dossiers_done: AtomicUsize,
     dossiers_total: AtomicUsize,
+    /// The plain-text log file (`--log-file`), written whatever `--quiet` says.
+    log: Option<Log>,
+}
+
+/// An appended log file whose lines start with the local time.
+struct Log {
+    file: std::sync::Mutex<std::fs::File>,
+    offset: time::UtcOffset,
+}
+
+/// Opens FILE for appending (creating it and its folder). The local offset
+/// is read here, while the process has one thread (the time crate refuses to
+/// read it later).
+fn open_log(path: &std::path::Path) -> std::io::Result<Log> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    let offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
+    Ok(Log { file: std::sync::Mutex::new(file), offset })
 }
 
 impl Reporter {
-    fn new(quiet: bool) -> Reporter {
+    fn new(quiet: bool, log: Option<Log>) -> Reporter {
         if quiet {
-            return Reporter { bar: None, plain: false, dossiers_done: 0.into(), dossiers_total: 0.into() };
+            return Reporter { bar: None, plain: false, dossiers_done: 0.into(), dossiers_total: 0.into(), log };
         }
         if std::io::stderr().is_terminal() {
             let bar = ProgressBar::new(0);
@@ -280,9 +419,24 @@ impl Reporter {
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
-            Reporter { bar: Some(bar), plain: false, dossiers_done: 0.into(), dossiers_total: 0.into() }
+            Reporter { bar: Some(bar), plain: false, dossiers_done: 0.into(), dossiers_total: 0.into(), log }
         } else {
-            Reporter { bar: None, plain: true, dossiers_done: 0.into(), dossiers_total: 0.into() }
+            Reporter { bar: None, plain: true, dossiers_done: 0.into(), dossiers_total: 0.into(), log }
+        }
+    }
+
+    /// Appends one line to the log file, if there is one. A log that cannot
+    /// be written does not stop the run (the manifest is the record).
+    fn log(&self, line: &str) {
+        use std::io::Write;
+        let Some(log) = &self.log else { return };
+        let now = time::OffsetDateTime::now_utc().to_offset(log.offset);
+        let fmt = time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second][offset_hour sign:mandatory]:[offset_minute]"
+        );
+        let stamp = now.format(&fmt).unwrap_or_default();
+        if let Ok(mut f) = log.file.lock() {
+            let _ = writeln!(f, "{stamp} {line}");
         }
     }
 
@@ -302,6 +456,7 @@ impl Progress for Reporter {
         } else if self.plain {
             eprintln!("sohoa: {dossiers} dossiers, {pages} page files");
         }
+        self.log(&format!("start: {dossiers} dossiers, {pages} page files"));
     }
     fn add_pages(&self, n: usize) {
         if let Some(b) = &self.bar {
@@ -319,6 +474,7 @@ impl Progress for Reporter {
                 p.frame + 1,
                 p.error.as_deref().unwrap_or("")
             );
+            self.log(msg.trim_start_matches("sohoa: "));
             match &self.bar {
                 Some(b) => b.println(msg),
                 None if self.plain => eprintln!("{msg}"),
@@ -338,9 +494,11 @@ impl Progress for Reporter {
         } else if self.plain {
             eprintln!("sohoa: {status}: {} ({} pages)", d.source, d.pages.len());
         }
+        self.log(&format!("{status}: {} ({} pages)", d.source, d.pages.len()));
     }
     fn warn(&self, message: &str) {
-        // With --quiet, warnings are in the manifest, the report and --log-json.
+        // With --quiet, warnings are in the manifest, the report and the logs.
+        self.log(&format!("warning: {message}"));
         match &self.bar {
             Some(b) => b.println(format!("sohoa: warning: {message}")),
             None if self.plain => eprintln!("sohoa: warning: {message}"),

@@ -1456,3 +1456,73 @@ fn architecture_invariants_hold() {
         }
     }
 }
+
+/// The config file an IT officer writes: its keys run the night, the command
+/// line overrides them key by key, relative paths are the file's, a typo is
+/// refused naming the key, and the plain log gets a line per dossier.
+#[test]
+fn a_config_file_runs_the_night_and_the_command_line_overrides_it() {
+    let dir = fresh_dir("config-file");
+    let samples = root().join("samples");
+    let conf = dir.join("sohoa.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "input = \"{}\"\noutput = \"from-config\"\nsecond_reader = false\njobs = 2\npdfa = false\nlog_file = \"log/sohoa.log\"\n",
+            samples.display()
+        ),
+    )
+    .unwrap();
+    let o = sohoa(&["run", "--config", conf.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = manifest(&dir.join("from-config"));
+    assert_eq!(m["summary"]["dossiers"], 3);
+    let log = std::fs::read_to_string(dir.join("log/sohoa.log")).expect("log_file written beside the config");
+    assert_eq!(log.lines().filter(|l| l.contains(" ok: ")).count(), 3, "{log}");
+    assert!(log.lines().last().unwrap().contains("done: 3 dossiers"), "{log}");
+    let pdf = walk_pdfs(&dir.join("from-config"));
+    assert!(!pdf.is_empty());
+    assert!(!std::fs::read(&pdf[0]).unwrap().windows(13).any(|w| w == b"pdfaid:part"), "pdfa = false was applied");
+
+    // The command line wins: another output folder, PDF/A on.
+    let other = dir.join("from-cli");
+    let o = sohoa(&["run", "--config", conf.to_str().unwrap(), "--out", other.to_str().unwrap(), "--pdfa", "on"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let pdf = walk_pdfs(&other);
+    assert!(std::fs::read(&pdf[0]).unwrap().windows(11).any(|w| w == b"pdfaid:part"), "--pdfa on overrode the file");
+
+    // A typo is refused before anything is done, naming the key and the file.
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, format!("input = \"{}\"\noutput = \"bad-out\"\njbos = 2\n", samples.display())).unwrap();
+    let o = sohoa(&["run", "--config", bad.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("jbos") && err.contains("bad.toml"), "{err}");
+    assert!(!dir.join("bad-out").exists());
+
+    // No input anywhere: a usage error that says where input comes from
+    // (unless this machine has the packaged service's settings).
+    if Path::new("/etc/sohoa/sohoa.toml").exists() {
+        return;
+    }
+    let o = sohoa(&["run", "--out", dir.join("x").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("config"));
+}
+
+fn walk_pdfs(dir: &Path) -> Vec<PathBuf> {
+    let mut found = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "pdf") {
+                found.push(p);
+            }
+        }
+    }
+    found.sort();
+    found
+}
