@@ -35,6 +35,8 @@ gone (an unmounted share) and nothing was changed.
 Files: /etc/sohoa/sohoa.toml, the settings `sohoa run` reads when given no INPUT; \
 OUT/manifest.json, OUT/report.html, OUT/portal/, OUT/dossiers/.";
 
+// Parsed once per process: the size of the Run variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Rebuild OUT/report.html and OUT/report.csv from OUT/manifest.json (no OCR).

@@ -1526,3 +1526,42 @@ fn walk_pdfs(dir: &Path) -> Vec<PathBuf> {
     found.sort();
     found
 }
+
+/// `scripts/quickstart` on a machine without cargo, or with Debian's old one,
+/// reaches the Rust install (rustup) before anything else; curl is faked, so
+/// nothing is downloaded, and the fake installer installs nothing, so the
+/// script then stops saying so.
+#[test]
+fn quickstart_installs_rust_when_cargo_is_missing_or_old() {
+    use std::os::unix::fs::PermissionsExt;
+    for old_cargo in [false, true] {
+        let dir = fresh_dir(if old_cargo { "quickstart-old-cargo" } else { "quickstart-no-cargo" });
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let shim = |name: &str, body: &str| {
+            let p = bin.join(name);
+            std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        };
+        // The fake curl records its arguments and serves a fake installer.
+        let calls = dir.join("curl-calls");
+        shim("curl", &format!("echo \"$@\" >> '{}'\necho 'echo FAKE-RUSTUP \"$@\"'", calls.display()));
+        if old_cargo {
+            shim("cargo", "echo 'cargo 1.63.0'");
+        }
+        let o = Command::new("bash")
+            .arg(root().join("scripts/quickstart"))
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("HOME", &dir)
+            .output()
+            .unwrap();
+        let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        let said = if old_cargo { "is older than the Rust" } else { "cargo not found; installing Rust" };
+        assert!(out.contains(said), "{out}{err}");
+        let curl = std::fs::read_to_string(&calls).expect("curl was asked for rustup");
+        assert!(curl.contains("https://sh.rustup.rs"), "{curl}");
+        assert!(out.contains("FAKE-RUSTUP -y --profile minimal"), "the installer ran unattended: {out}");
+        assert_eq!(o.status.code(), Some(1), "stops when no new cargo appeared: {out}{err}");
+        assert!(err.contains("did not give cargo"), "{err}");
+    }
+}
