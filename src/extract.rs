@@ -54,6 +54,8 @@ pub enum Kind {
     ProcedureCode,
     /// Number and symbol of a document, such as 1267/QĐ-UBND.
     DocNumber,
+    /// A time of day ("09 giờ 15 phút", "9h15", "09:15"), normalized to HH:MM.
+    Time,
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,6 +66,8 @@ struct PipelineFile {
     field: Vec<FieldSpec>,
     #[serde(default)]
     document: Vec<DocumentFile>,
+    #[serde(default)]
+    portal: crate::portal::PortalSettings,
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,6 +141,8 @@ pub struct Pipeline {
     /// Document types, most specific title first.
     pub documents: Vec<DocumentType>,
     pub document_headers: Vec<Vec<char>>,
+    /// The portal's fields that no scan carries (`[portal]`).
+    pub portal: crate::portal::PortalSettings,
 }
 
 #[derive(Debug)]
@@ -203,7 +209,14 @@ impl Pipeline {
             .collect();
         documents.sort_by_key(|d| std::cmp::Reverse(d.titles.iter().map(Vec::len).max().unwrap_or(0)));
         let document_headers = file.pipeline.document_headers.iter().map(|t| fold(t)).collect();
-        Ok(Pipeline { name: file.pipeline.name, fields, other_person_titles, documents, document_headers })
+        Ok(Pipeline {
+            name: file.pipeline.name,
+            fields,
+            other_person_titles,
+            documents,
+            document_headers,
+            portal: file.portal,
+        })
     }
 
     pub fn required_fields(&self) -> impl Iterator<Item = &str> {
@@ -236,6 +249,21 @@ pub struct Alternative {
     pub confidence: f32,
     pub page: usize,
     pub source_text: String,
+}
+
+/// Hours and minutes of "09 giờ 15 phút", "9 gio 15", "9h15", "09:15".
+fn parse_time(raw: &str) -> Option<(u32, u32)> {
+    let nums: Vec<u32> = raw
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().ok())
+        .collect::<Option<_>>()?;
+    let (h, m) = match nums[..] {
+        [h] => (h, 0),
+        [h, m] => (h, m),
+        _ => return None,
+    };
+    (h < 24 && m < 60).then_some((h, m))
 }
 
 /// Folds text for label matching: no diacritics, đ→d, lower case; one output
@@ -546,6 +574,13 @@ pub fn normalize(kind: Kind, raw: &str) -> (String, Vec<String>) {
             }
             None => {
                 flags.push("invalid_date".into());
+                collapse(&raw)
+            }
+        },
+        Kind::Time => match parse_time(&raw) {
+            Some((h, m)) => format!("{h:02}:{m:02}"),
+            None => {
+                flags.push("invalid_time".into());
                 collapse(&raw)
             }
         },
@@ -909,6 +944,10 @@ mod tests {
         ok(Kind::ProcedureCode, "1 : 001193", "1.001193");
         bad(Kind::ProcedureCode, "1.0011", "invalid_procedure_code");
         ok(Kind::DocNumber, "1267 / qđ - ubnd", "1267/QĐ-UBND");
+        ok(Kind::Time, "09 giờ 15 phút", "09:15");
+        ok(Kind::Time, "9h5", "09:05");
+        ok(Kind::Time, "14 gio", "14:00");
+        bad(Kind::Time, "25 giờ 10", "invalid_time");
     }
 
     #[test]

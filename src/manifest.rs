@@ -121,6 +121,11 @@ pub struct DossierRecord {
     /// Why the dossier failed as a whole (e.g. its PDF could not be written).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// When this record was made (RFC 3339, UTC). A dossier carried over
+    /// unchanged keeps the time of the run that digitized it, so the run's
+    /// own work is the dossiers digitized at or after `started_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digitized_at: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -345,7 +345,9 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
         missing_dossiers: missing,
         input_errors: walk_errors,
     };
-    crate::portal::export(&opts.out, &manifest, &rules)?;
+    for w in crate::portal::export(&opts.out, &manifest, &rules)? {
+        progress.warn(&w);
+    }
     crate::report::write(&opts.out, &manifest, &rules)?;
     let path = opts.out.join("manifest.json");
     fsutil::write_atomic(&path, &crate::manifest::to_json(&manifest))
@@ -446,6 +448,7 @@ fn process_dossier(
         skipped_files: d.skipped.clone(),
         originals: keep_signed_originals(d, out, layout)?,
         error: None,
+        digitized_at: Some(now()),
     };
     if pdf_pages.is_empty() {
         rec.status = DossierStatus::Failed;
@@ -565,6 +568,7 @@ fn crashed_dossier(d: &DossierDir, why: &str) -> DossierRecord {
         skipped_files: d.skipped.clone(),
         originals: Vec::new(),
         error: Some(format!("internal error, please report it: {why}")),
+        digitized_at: Some(now()),
     }
 }
 

@@ -15,30 +15,146 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// One dossier as the portal's sync takes it.
+/// The national portal's dossier sync service: one body holds the envelope
+/// and the dossiers (VietOpenCPS `DVCQGIntegrationActionImpl`, service
+/// `DongBoHoSoMC`; the schema is `docs/portal/DongBoHoSoMC.schema.json`).
+pub const SERVICE: &str = "DongBoHoSoMC";
+
+/// What the pipeline file's `[portal]` table says about the fields no scan
+/// carries: values for every dossier, values per procedure (keyed by MaTTHC,
+/// overriding), MaThanhPhanHoSo per document type, and the public base URL
+/// under which OUT is served to the portal.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalSettings {
+    /// e.g. "https://sohoa.xuantruong.namdinh.gov.vn/out/": a PDF's path
+    /// under OUT is appended (percent-encoded). Without it, paths stay
+    /// relative to OUT and `sohoa push` refuses to send.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub values: SyncValues,
+    #[serde(default)]
+    pub procedures: BTreeMap<String, SyncValues>,
+    /// MaThanhPhanHoSo per document type of the pipeline's `[[document]]`.
+    #[serde(default)]
+    pub documents: BTreeMap<String, String>,
+}
+
+/// The sync's fields that come from the office's settings, in the sync's
+/// own names.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(non_snake_case)]
+pub struct SyncValues {
+    pub MaLinhVuc: Option<String>,
+    pub TenLinhVuc: Option<String>,
+    pub LoaiDoiTuong: Option<String>,
+    pub TrangThaiHoSo: Option<String>,
+    pub HinhThuc: Option<String>,
+    pub DonViXuLy: Option<String>,
+    pub KenhThucHien: Option<String>,
+    pub NoiNopHoSo: Option<String>,
+}
+
+impl PortalSettings {
+    /// The value of a settings field for a procedure: its own, else the
+    /// common one, else "".
+    fn value(&self, procedure: &str, get: impl Fn(&SyncValues) -> &Option<String>) -> String {
+        self.procedures
+            .get(procedure)
+            .and_then(|v| get(v).clone())
+            .or_else(|| get(&self.values).clone())
+            .unwrap_or_default()
+    }
+}
+
+/// The sync's fields that must not be empty, and that only the settings
+/// can fill: a body lacking one is written (so the IT officer sees it) but
+/// never pushed.
+pub const SETTINGS_REQUIRED: [&str; 6] =
+    ["MaLinhVuc", "TenLinhVuc", "LoaiDoiTuong", "TrangThaiHoSo", "HinhThuc", "DonViXuLy"];
+
+/// A request body of the sync: the envelope and its dossiers.
 #[derive(Debug, Serialize)]
+#[allow(non_snake_case)]
+pub struct SyncBody {
+    pub service: &'static str,
+    /// "True" when the portal already holds these dossiers (an update).
+    pub isUpdating: String,
+    pub data: Vec<PortalDossier>,
+}
+
+/// One dossier as the portal's sync takes it: every value a string, dates
+/// `yyyyMMddHHmmss` in Vietnam time, flags "1"/"0".
+#[derive(Clone, Debug, Serialize)]
 #[allow(non_snake_case)]
 pub struct PortalDossier {
     pub MaHoSo: String,
     pub MaTTHC: String,
     pub TenTTHC: String,
+    pub MaLinhVuc: String,
+    pub TenLinhVuc: String,
+    pub KenhThucHien: String,
     pub ChuHoSo: String,
+    pub LoaiDoiTuong: String,
     pub SoGiayToChuHoSo: String,
+    pub MaDoiTuong: String,
+    pub ThongTinKhac: String,
+    pub Email: String,
+    pub Fax: String,
     pub SoDienThoai: String,
-    /// yyyy-mm-dd
+    pub TrichYeuHoSo: String,
     pub NgayTiepNhan: String,
     pub NgayHenTra: String,
-    pub HoSoCoThanhPhanSoHoa: bool,
+    pub TrangThaiHoSo: String,
+    pub NgayTra: String,
+    pub ThongTinTra: String,
+    pub HinhThuc: String,
+    pub NgayKetThucXuLy: String,
+    pub DonViXuLy: String,
+    pub GhiChu: String,
     pub TaiLieuNop: Vec<TaiLieu>,
+    pub DanhSachLePhi: Vec<serde_json::Value>,
+    pub DanhSachTepDinhKemKhac: Vec<serde_json::Value>,
+    pub DanhSachHoSoBoSung: Vec<serde_json::Value>,
+    pub DanhSachGiayToKetQua: Vec<serde_json::Value>,
+    pub NoiNopHoSo: String,
+    pub HoSoCoThanhPhanSoHoa: String,
+    pub TaiKhoanDuocXacThucVoiVNeID: String,
+    pub DuocThanhToanTrucTuyen: String,
+    pub NgayTuChoi: String,
+    pub DinhDanhCHS: Vec<DinhDanh>,
+    pub NgayNopHoSo: String,
+    pub DSKetNoiCSDL: Vec<serde_json::Value>,
 }
 
-#[derive(Debug, Serialize)]
+/// One submitted document: its PDF, digitized.
+#[derive(Clone, Debug, Serialize)]
 #[allow(non_snake_case)]
 pub struct TaiLieu {
+    pub TepDinhKemId: String,
+    /// The document's title (its type's name in the pipeline, else the title
+    /// line read on its first page, else the file name).
     pub TenTepDinhKem: String,
-    /// Path of the file relative to OUT.
+    pub IsDeleted: String,
+    pub MaThanhPhanHoSo: String,
+    /// The PDF's public URL (`[portal] base_url` + its path under OUT), or
+    /// its path under OUT when no base URL is set.
     pub DuongDanTaiTepTin: String,
-    pub DuocSoHoa: bool,
+    pub DuocSoHoa: String,
+    pub DuocTaiSuDung: String,
+    pub DuocLayTuKhoDMQG: String,
+    pub MaKetQuaThayThe: String,
+}
+
+/// The applicant's identity number: LoaiDinhDanh "1" for a 12-digit citizen
+/// ID (CCCD), "2" for a 9-digit old ID card (CMND).
+#[derive(Clone, Debug, Serialize)]
+#[allow(non_snake_case)]
+pub struct DinhDanh {
+    pub LoaiDinhDanh: String,
+    pub SoDinhDanh: String,
 }
 
 /// Why a dossier is held back, or None when it can go to the portal.
@@ -69,31 +185,128 @@ fn field(d: &DossierRecord, k: &str) -> String {
     d.fields.get(k).map(|f| f.value.clone()).unwrap_or_default()
 }
 
-fn to_portal(d: &DossierRecord) -> PortalDossier {
-    // The dossier's documents one by one; the whole-dossier PDF when it has
-    // none of its own.
-    let doc_pdfs: Vec<&String> = d.documents.iter().filter_map(|x| x.pdf.as_ref()).collect();
-    let files: Vec<&String> = if doc_pdfs.is_empty() { d.pdf.iter().collect() } else { doc_pdfs };
-    let docs = files
-        .into_iter()
-        .map(|p| TaiLieu {
-            TenTepDinhKem: p.rsplit('/').next().unwrap_or(p).to_string(),
-            DuongDanTaiTepTin: p.clone(),
-            DuocSoHoa: true,
+/// A scanned date (yyyy-mm-dd, printed in Vietnam) and time of day (HH:MM)
+/// as the sync's `yyyyMMddHHmmss` in Asia/Ho_Chi_Minh; "" without a date,
+/// midnight without a time.
+pub fn sync_time(date: &str, time_of_day: &str) -> String {
+    let d: String = date.chars().filter(char::is_ascii_digit).collect();
+    if d.len() != 8 {
+        return String::new();
+    }
+    let t: String = time_of_day.chars().filter(char::is_ascii_digit).collect();
+    let t = if t.len() == 4 { t } else { "0000".into() };
+    format!("{d}{t}00")
+}
+
+/// A path under OUT as a URL path: each segment percent-encoded (RFC 3986
+/// unreserved characters kept), `/` kept.
+fn url_path(p: &str) -> String {
+    let mut s = String::new();
+    for b in p.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s
+}
+
+/// The files a dossier sends: each document's PDF with its title and type,
+/// or the whole-dossier PDF when it has no documents of its own.
+fn files_of<'a>(d: &'a DossierRecord, rules: &'a Pipeline) -> Vec<(&'a str, String, &'a str)> {
+    let named = |kind: &str| rules.documents.iter().find(|t| t.kind == kind).map(|t| t.name.clone());
+    let docs: Vec<_> = d
+        .documents
+        .iter()
+        .filter_map(|x| {
+            let pdf = x.pdf.as_deref()?;
+            let file = pdf.rsplit('/').next().unwrap_or(pdf).to_string();
+            let title = named(&x.kind).or_else(|| (!x.title.trim().is_empty()).then(|| x.title.trim().to_string()));
+            Some((pdf, title.unwrap_or(file), x.kind.as_str()))
         })
-        .collect::<Vec<_>>();
+        .collect();
+    if !docs.is_empty() {
+        return docs;
+    }
+    d.pdf.as_deref().map(|p| (p, p.rsplit('/').next().unwrap_or(p).to_string(), "")).into_iter().collect()
+}
+
+pub fn to_portal(d: &DossierRecord, rules: &Pipeline) -> PortalDossier {
+    let settings = &rules.portal;
+    let procedure = field(d, "ma_thu_tuc");
+    let value = |get: fn(&SyncValues) -> &Option<String>| settings.value(&procedure, get);
+    let docs: Vec<TaiLieu> = files_of(d, rules)
+        .into_iter()
+        .map(|(pdf, title, kind)| TaiLieu {
+            TepDinhKemId: String::new(),
+            TenTepDinhKem: title,
+            IsDeleted: "0".into(),
+            MaThanhPhanHoSo: settings.documents.get(kind).cloned().unwrap_or_default(),
+            DuongDanTaiTepTin: match &settings.base_url {
+                Some(base) => format!("{}/{}", base.trim_end_matches('/'), url_path(pdf)),
+                None => pdf.to_string(),
+            },
+            DuocSoHoa: "1".into(),
+            DuocTaiSuDung: "0".into(),
+            DuocLayTuKhoDMQG: "0".into(),
+            MaKetQuaThayThe: String::new(),
+        })
+        .collect();
+    let id = field(d, "so_dinh_danh");
+    let dinh_danh = match id.len() {
+        12 => vec![DinhDanh { LoaiDinhDanh: "1".into(), SoDinhDanh: id.clone() }],
+        9 => vec![DinhDanh { LoaiDinhDanh: "2".into(), SoDinhDanh: id.clone() }],
+        _ => Vec::new(),
+    };
+    let received = sync_time(&field(d, "ngay_tiep_nhan"), &field(d, "gio_tiep_nhan"));
+    let ten_tthc = field(d, "ten_thu_tuc");
+    let chu = field(d, "ho_ten");
     PortalDossier {
         MaHoSo: field(d, "ma_ho_so"),
-        MaTTHC: field(d, "ma_thu_tuc"),
-        TenTTHC: field(d, "ten_thu_tuc"),
-        ChuHoSo: field(d, "ho_ten"),
-        SoGiayToChuHoSo: field(d, "so_dinh_danh"),
+        MaTTHC: procedure.clone(),
+        TrichYeuHoSo: if chu.is_empty() { ten_tthc.clone() } else { format!("{ten_tthc} - {chu}") },
+        TenTTHC: ten_tthc,
+        MaLinhVuc: value(|v| &v.MaLinhVuc),
+        TenLinhVuc: value(|v| &v.TenLinhVuc),
+        KenhThucHien: value(|v| &v.KenhThucHien),
+        ChuHoSo: chu,
+        LoaiDoiTuong: value(|v| &v.LoaiDoiTuong),
+        SoGiayToChuHoSo: id,
+        MaDoiTuong: String::new(),
+        ThongTinKhac: String::new(),
+        Email: String::new(),
+        Fax: String::new(),
         SoDienThoai: field(d, "so_dien_thoai"),
-        NgayTiepNhan: field(d, "ngay_tiep_nhan"),
-        NgayHenTra: field(d, "ngay_hen_tra"),
-        HoSoCoThanhPhanSoHoa: !docs.is_empty(),
+        NgayTiepNhan: received.clone(),
+        NgayHenTra: sync_time(&field(d, "ngay_hen_tra"), &field(d, "gio_hen_tra")),
+        TrangThaiHoSo: value(|v| &v.TrangThaiHoSo),
+        NgayTra: String::new(),
+        ThongTinTra: String::new(),
+        HinhThuc: value(|v| &v.HinhThuc),
+        NgayKetThucXuLy: String::new(),
+        DonViXuLy: value(|v| &v.DonViXuLy),
+        GhiChu: String::new(),
+        HoSoCoThanhPhanSoHoa: if docs.is_empty() { "0" } else { "1" }.into(),
         TaiLieuNop: docs,
+        DanhSachLePhi: Vec::new(),
+        DanhSachTepDinhKemKhac: Vec::new(),
+        DanhSachHoSoBoSung: Vec::new(),
+        DanhSachGiayToKetQua: Vec::new(),
+        NoiNopHoSo: value(|v| &v.NoiNopHoSo),
+        TaiKhoanDuocXacThucVoiVNeID: "0".into(),
+        DuocThanhToanTrucTuyen: "0".into(),
+        NgayTuChoi: String::new(),
+        DinhDanhCHS: dinh_danh,
+        NgayNopHoSo: received,
+        DSKetNoiCSDL: Vec::new(),
     }
+}
+
+/// The settings-only fields a body lacks (empty), by name.
+pub fn missing_settings(p: &PortalDossier) -> Vec<&'static str> {
+    let v = [&p.MaLinhVuc, &p.TenLinhVuc, &p.LoaiDoiTuong, &p.TrangThaiHoSo, &p.HinhThuc, &p.DonViXuLy];
+    SETTINGS_REQUIRED.iter().zip(v).filter(|(_, v)| v.is_empty()).map(|(k, _)| *k).collect()
 }
 
 /// A CSV cell: quoted when needed, and never read as a formula by a
@@ -118,11 +331,28 @@ pub(crate) fn csv_row(cells: &[&str]) -> String {
     r
 }
 
-/// Writes OUT/portal/: `<ma_ho_so>.json` per exported dossier, `upload.csv`,
-/// `needs_review.csv`. JSON files of dossiers no longer exported are removed,
-/// so the folder always matches the manifest, except those of dossiers whose
-/// folder is missing (never deleted: the share may return).
-pub fn export(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<(), RunError> {
+/// The byte order mark that makes Excel read a CSV as UTF-8 (without it,
+/// "Nguyễn" shows as "Nguyá»…n" on a Vietnamese Windows PC).
+pub const BOM: &str = "\u{FEFF}";
+
+/// The name of the night's batch body in OUT/portal/.
+pub const BATCH: &str = "batch.json";
+
+fn body_bytes(data: Vec<PortalDossier>) -> Vec<u8> {
+    let body = SyncBody { service: SERVICE, isUpdating: "False".into(), data };
+    let mut json = serde_json::to_vec_pretty(&body).expect("plain data serializes");
+    json.push(b'\n');
+    json
+}
+
+/// Writes OUT/portal/: `<ma_ho_so>.json` per exported dossier (a sync body
+/// holding that dossier), `batch.json` (one body with the dossiers this run
+/// digitized, for the night's push), `upload.csv`, `needs_review.csv`. JSON
+/// files of dossiers no longer exported are removed, so the folder always
+/// matches the manifest, except those of dossiers whose folder is missing
+/// (never deleted: the share may return). Returns warnings for the IT
+/// officer: settings the portal needs that the pipeline's `[portal]` lacks.
+pub fn export(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<Vec<String>, RunError> {
     let dir = out.join("portal");
     let err = |path: &Path, e: std::io::Error| RunError::Output { path: path.to_path_buf(), source: e };
     std::fs::create_dir_all(&dir).map_err(|e| err(&dir, e))?;
@@ -148,9 +378,11 @@ pub fn export(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<(), RunError
         "TepDinhKem",
         "source",
     ];
-    let mut upload = csv_row(&header);
-    let mut review = csv_row(&["source", "ma_ho_so", "reason"]);
-    let mut written = std::collections::BTreeSet::new();
+    let mut upload = format!("{BOM}{}", csv_row(&header));
+    let mut review = format!("{BOM}{}", csv_row(&["source", "ma_ho_so", "reason"]));
+    let mut written = std::collections::BTreeSet::from([BATCH.to_string()]);
+    let mut batch = Vec::new();
+    let mut lacking: BTreeMap<&'static str, std::collections::BTreeSet<String>> = BTreeMap::new();
     for d in &m.dossiers {
         let mut why = review_reasons(d, rules);
         let code = field(d, "ma_ho_so");
@@ -162,13 +394,15 @@ pub fn export(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<(), RunError
             review.push_str(&csv_row(&[&d.source, &code, &why.join("; ")]));
             continue;
         }
-        let p = to_portal(d);
+        let p = to_portal(d, rules);
+        for k in missing_settings(&p) {
+            lacking.entry(k).or_default().insert(p.MaTTHC.clone());
+        }
         let name = json_name(&p.MaHoSo);
-        let mut json = serde_json::to_vec_pretty(&p).expect("plain data serializes");
-        json.push(b'\n');
         let path = dir.join(&name);
-        write_atomic(&path, &json).map_err(|e| err(&path, e))?;
+        write_atomic(&path, &body_bytes(vec![p.clone()])).map_err(|e| err(&path, e))?;
         written.insert(name);
+        let files: Vec<&str> = p.TaiLieuNop.iter().map(|t| t.DuongDanTaiTepTin.as_str()).collect();
         upload.push_str(&csv_row(&[
             &p.MaHoSo,
             &p.MaTTHC,
@@ -176,11 +410,14 @@ pub fn export(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<(), RunError
             &p.ChuHoSo,
             &p.SoGiayToChuHoSo,
             &p.SoDienThoai,
-            &p.NgayTiepNhan,
-            &p.NgayHenTra,
-            d.pdf.as_deref().unwrap_or(""),
+            &field(d, "ngay_tiep_nhan"),
+            &field(d, "ngay_hen_tra"),
+            &files.join("; "),
             &d.source,
         ]));
+        if d.digitized_at.as_deref().is_some_and(|t| t >= m.started_at.as_str()) {
+            batch.push(p);
+        }
     }
     // A folder that cannot be read is a dossier nobody has seen: a clerk must.
     for e in &m.input_errors {
@@ -193,6 +430,8 @@ pub fn export(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<(), RunError
             written.insert(json_name(&f.value));
         }
     }
+    let batch_path = dir.join(BATCH);
+    write_atomic(&batch_path, &body_bytes(batch)).map_err(|e| err(&batch_path, e))?;
     for (name, body) in [("upload.csv", &upload), ("needs_review.csv", &review)] {
         let path = dir.join(name);
         write_atomic(&path, body.as_bytes()).map_err(|e| err(&path, e))?;
@@ -205,12 +444,41 @@ pub fn export(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<(), RunError
             }
         }
     }
-    Ok(())
+    let exported = written.len() > 1;
+    let mut warnings: Vec<String> = lacking
+        .into_iter()
+        .map(|(k, procs)| {
+            let procs: Vec<String> = procs.into_iter().collect();
+            format!(
+                "portal files lack {k} (MaTTHC {}): set it in the pipeline's [portal] table; sohoa push will not send them",
+                procs.join(", ")
+            )
+        })
+        .collect();
+    if exported && rules.portal.base_url.is_none() {
+        warnings.push(
+            "portal files name PDFs by their path under the output folder, not by URL: set base_url in the \
+             pipeline's [portal] table; sohoa push will not send them"
+                .into(),
+        );
+    }
+    Ok(warnings)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sync_times_are_local_digits_with_the_time_of_day() {
+        assert_eq!(sync_time("2024-05-07", "09:15"), "20240507091500");
+        assert_eq!(sync_time("2024-05-07", ""), "20240507000000");
+        assert_eq!(sync_time("", "09:15"), "");
+        assert_eq!(
+            url_path("dossiers/2024/06/240603-0003 Lê Văn Tâm/a.01.pdf"),
+            "dossiers/2024/06/240603-0003%20L%C3%AA%20V%C4%83n%20T%C3%A2m/a.01.pdf"
+        );
+    }
 
     #[test]
     fn csv_cells_are_quoted_and_defused() {

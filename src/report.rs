@@ -251,7 +251,7 @@ pub fn write(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<(), RunError>
     });
 
     // CSV: a row per flagged page or field.
-    let mut csv = String::from("dossier,pdf,page,kind,item,detail,value\r\n");
+    let mut csv = format!("{}dossier,pdf,page,kind,item,detail,value\r\n", crate::portal::BOM);
     for (d, cs) in &rows {
         for c in cs {
             let page = c.page.map(|p| p.to_string()).unwrap_or_default();

@@ -603,19 +603,20 @@ fn fields_are_read_from_labels_that_lost_their_diacritics() {
     // Clean and complete: exported to the portal, PDF named by its code.
     let d = dossier(&manifest(&out), "no-diacritics").clone();
     assert_eq!(d["pdf"], "dossiers/no-diacritics/000.00.20.H40-240610-0011.pdf");
-    let json: Value =
+    let body: Value =
         serde_json::from_slice(&std::fs::read(out.join("portal/000.00.20.H40-240610-0011.json")).unwrap()).unwrap();
+    let json = &body["data"][0];
     assert_eq!(json["MaHoSo"], "000.00.20.H40-240610-0011");
     assert_eq!(json["ChuHoSo"], "Phạm Thị Thu Hà");
     assert_eq!(json["SoGiayToChuHoSo"], "036190002345");
     assert_eq!(json["MaTTHC"], "1.001022");
-    assert_eq!(json["NgayTiepNhan"], "2024-06-10");
-    assert_eq!(json["HoSoCoThanhPhanSoHoa"], true);
+    assert_eq!(&json["NgayTiepNhan"].as_str().unwrap()[..8], "20240610");
+    assert_eq!(json["HoSoCoThanhPhanSoHoa"], "1");
     // Each document of the dossier is listed: here the receipt alone.
     let docs = json["TaiLieuNop"].as_array().unwrap();
     assert_eq!(docs.len(), 1);
     assert_eq!(docs[0]["DuongDanTaiTepTin"], d["documents"][0]["pdf"]);
-    assert_eq!(docs[0]["TenTepDinhKem"], "000.00.20.H40-240610-0011.01.pdf");
+    assert_eq!(docs[0]["TenTepDinhKem"], "Giấy tiếp nhận hồ sơ và hẹn trả kết quả");
     assert_eq!(d["documents"][0]["type"], "giay_tiep_nhan");
     assert!(out.join(json["TaiLieuNop"][0]["DuongDanTaiTepTin"].as_str().unwrap()).is_file());
     let csv = std::fs::read_to_string(out.join("portal/upload.csv")).unwrap();
@@ -1564,4 +1565,113 @@ fn quickstart_installs_rust_when_cargo_is_missing_or_old() {
         assert_eq!(o.status.code(), Some(1), "stops when no new cargo appeared: {out}{err}");
         assert!(err.contains("did not give cargo"), "{err}");
     }
+}
+
+/// The pipeline an office would write: the built-in rules with its portal
+/// settings filled in.
+fn office_pipeline(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(root().join("pipelines/tthc.toml")).unwrap();
+    let text = text
+        .replace(
+            "# base_url = \"https://sohoa.example.gov.vn/out/\"",
+            "base_url = \"https://sohoa.xuantruong.example.vn/out/\"",
+        )
+        .replace("# DonViXuLy = \"UBND huyện ...\"", "DonViXuLy = \"UBND huyện Xuân Trường\"")
+        .replace("TenLinhVuc = \"Hộ tịch\"", "TenLinhVuc = \"Hộ tịch\"\nMaLinhVuc = \"HT\"")
+        .replace(
+            "TenLinhVuc = \"Đăng ký, quản lý cư trú\"",
+            "TenLinhVuc = \"Đăng ký, quản lý cư trú\"\nMaLinhVuc = \"CT\"",
+        )
+        .replace("# giay_tiep_nhan = \"<MaThanhPhanHoSo>\"", "giay_tiep_nhan = \"TP-GTN\"\ndon_de_nghi = \"TP-DDN\"");
+    assert!(
+        text.contains("DonViXuLy = \"UBND") && text.contains("MaLinhVuc = \"HT\""),
+        "the built-in [portal] changed"
+    );
+    let p = dir.join("office.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Every portal body is what the sync (DongBoHoSoMC) takes, checked against
+/// the JSON Schema written from the public implementations: the envelope,
+/// dates yyyyMMddHHmmss with the receipt's time of day, string codes, titles,
+/// URLs; upload.csv names the same files; CSVs open in Excel as UTF-8.
+#[test]
+fn portal_bodies_follow_the_sync_schema() {
+    let dir = fresh_dir("portal-schema");
+    let out = dir.join("out");
+    let pipeline = office_pipeline(&dir);
+    let o = run(&root().join("samples"), &out, &["--no-second-reader", "--pipeline", pipeline.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains("portal files lack"), "the office pipeline has every setting: {err}");
+    let portal = out.join("portal");
+    let mut bodies: Vec<PathBuf> = std::fs::read_dir(&portal)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    bodies.sort();
+    assert_eq!(bodies.len(), 3, "two dossiers and the night's batch: {bodies:?}");
+    let schema = root().join("docs/portal/DongBoHoSoMC.schema.json");
+    let check = r#"
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1], encoding="utf-8"))
+jsonschema.Draft202012Validator.check_schema(schema)
+v = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+bad = 0
+for path in sys.argv[2:]:
+    for e in v.iter_errors(json.load(open(path, encoding="utf-8"))):
+        bad += 1
+        print(path, list(e.absolute_path), e.message)
+sys.exit(1 if bad else 0)
+"#;
+    let mut args = vec!["-c".to_string(), check.to_string(), schema.display().to_string()];
+    args.extend(bodies.iter().map(|p| p.display().to_string()));
+    let v = Command::new("python3").args(&args).output().expect("python3 with jsonschema (scripts/install-deps)");
+    assert!(v.status.success(), "{}{}", String::from_utf8_lossy(&v.stdout), String::from_utf8_lossy(&v.stderr));
+
+    let body: Value =
+        serde_json::from_slice(&std::fs::read(portal.join("000.00.20.H40-240506-0001.json")).unwrap()).unwrap();
+    assert_eq!(body["service"], "DongBoHoSoMC");
+    assert_eq!(body["isUpdating"], "False");
+    let d = &body["data"][0];
+    assert_eq!(d["NgayTiepNhan"], "20240506091500", "the receipt's 09 giờ 15 phút is kept");
+    assert_eq!(d["HoSoCoThanhPhanSoHoa"], "1");
+    assert_eq!(d["DonViXuLy"], "UBND huyện Xuân Trường");
+    assert_eq!(d["MaLinhVuc"], "CT");
+    assert_eq!(d["DinhDanhCHS"][0]["SoDinhDanh"], "036184001234");
+    assert_eq!(d["DinhDanhCHS"][0]["LoaiDinhDanh"], "1");
+    let docs = d["TaiLieuNop"].as_array().unwrap();
+    assert_eq!(docs[0]["TenTepDinhKem"], "Giấy tiếp nhận hồ sơ và hẹn trả kết quả");
+    assert_eq!(docs[0]["MaThanhPhanHoSo"], "TP-GTN");
+    assert_eq!(
+        docs[0]["DuongDanTaiTepTin"],
+        "https://sohoa.xuantruong.example.vn/out/dossiers/2024/05/000.00.20.H40-240506-0001/000.00.20.H40-240506-0001.01.pdf"
+    );
+    // A folder name with diacritics and spaces becomes a valid URL.
+    let tam: Value =
+        serde_json::from_slice(&std::fs::read(portal.join("000.00.20.H40-240603-0003.json")).unwrap()).unwrap();
+    let url = tam["data"][0]["TaiLieuNop"][0]["DuongDanTaiTepTin"].as_str().unwrap();
+    assert!(url.contains("240603-0003%20L%C3%AA%20V%C4%83n%20T%C3%A2m/"), "{url}");
+
+    // upload.csv names the files the JSON names; both CSVs start with the BOM.
+    let csv = std::fs::read_to_string(portal.join("upload.csv")).unwrap();
+    assert!(csv.starts_with('\u{FEFF}'), "upload.csv has no BOM");
+    assert!(std::fs::read_to_string(portal.join("needs_review.csv")).unwrap().starts_with('\u{FEFF}'));
+    assert!(std::fs::read_to_string(out.join("report.csv")).unwrap().starts_with('\u{FEFF}'));
+    let row = csv.lines().find(|l| l.starts_with("000.00.20.H40-240506-0001,")).unwrap();
+    let urls: Vec<&str> = docs.iter().map(|t| t["DuongDanTaiTepTin"].as_str().unwrap()).collect();
+    assert!(row.contains(&urls.join("; ")), "{row}");
+
+    // The night's batch holds what this run digitized; a second run that
+    // redoes nothing sends nothing new.
+    let batch: Value = serde_json::from_slice(&std::fs::read(portal.join("batch.json")).unwrap()).unwrap();
+    assert_eq!(batch["data"].as_array().unwrap().len(), 2);
+    let o = run(&root().join("samples"), &out, &["--no-second-reader", "--pipeline", pipeline.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let batch: Value = serde_json::from_slice(&std::fs::read(portal.join("batch.json")).unwrap()).unwrap();
+    assert_eq!(batch["data"].as_array().unwrap().len(), 0, "{batch}");
+    assert!(portal.join("000.00.20.H40-240506-0001.json").is_file(), "carried-over dossiers keep their body");
 }
