@@ -50,6 +50,8 @@ pub struct RunConfig {
     pub log_json: Option<PathBuf>,
     /// Print only what needs a person (for cron mail).
     pub quiet: Option<bool>,
+    /// Where `sohoa push` sends the portal files (`[portal]`).
+    pub portal: Option<crate::push::PushConfig>,
 }
 
 impl RunConfig {
@@ -72,6 +74,7 @@ impl RunConfig {
         ]
         .into_iter()
         .flatten()
+        .chain(c.portal.as_mut().map(|p| &mut p.credentials_file))
         {
             if p.is_relative() {
                 *p = base.join(&*p);

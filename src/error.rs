@@ -82,4 +82,8 @@ pub enum RunError {
     InputVanished { path: PathBuf, reason: String },
     #[error("another sohoa run (process {pid}) is using this output folder; its lock is {}", path.display())]
     Busy { path: PathBuf, pid: u32 },
+    /// The portal's endpoint could not be reached or refused the login:
+    /// nothing was sent, nothing marked sent.
+    #[error("portal {url}: {reason}; nothing was sent")]
+    Portal { url: String, reason: String },
 }

@@ -29,6 +29,7 @@ pub mod pdfin;
 pub mod pipeline;
 pub mod portal;
 pub mod preprocess;
+pub mod push;
 pub mod raster;
 mod reading;
 pub mod report;

@@ -30,7 +30,8 @@ struct Cli {
 const AFTER_HELP: &str = "Exit status: 0 every dossier ok; 1 the batch finished with partial or failed \
 dossiers; 2 bad usage, input or config file; 3 a missing dependency (Tesseract or its language data); \
 4 the output could not be written; 5 another run is using the output folder; 6 the input looks \
-gone (an unmounted share) and nothing was changed.
+gone (an unmounted share) and nothing was changed; 7 (push) the portal could not be reached or \
+refused the login, and nothing was sent.
 
 Files: /etc/sohoa/sohoa.toml, the settings `sohoa run` reads when given no INPUT; \
 OUT/manifest.json, OUT/report.html, OUT/portal/, OUT/dossiers/.";
@@ -111,6 +112,18 @@ enum Command {
         #[arg(long, value_name = "FRACTION")]
         max_missing: Option<f64>,
     },
+    /// Send the exported dossiers (OUT/portal) to the portal's sync endpoint:
+    /// only those changed since it last accepted them.
+    ///
+    /// The endpoint, credentials file and unit code come from the config
+    /// file's [portal] section (--config FILE, or /etc/sohoa/sohoa.toml).
+    Push {
+        /// Output folder of `sohoa run` (default: `output` of the config file).
+        out: Option<PathBuf>,
+        /// Settings file with a [portal] section.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Write the manual pages (man: sohoa.1, sohoa-run.1, sohoa-report.1)
     /// or a shell completion script into DIR (for packaging).
     #[command(hide = true)]
@@ -152,6 +165,9 @@ fn main() {
     }
     if let Command::Generate { what, dir } = command {
         std::process::exit(generate(&what, &dir));
+    }
+    if let Command::Push { out, config } = command {
+        std::process::exit(push(out, config));
     }
     let Command::Run {
         input,
@@ -285,6 +301,41 @@ fn main() {
     }
 }
 
+/// `sohoa push`: 0 when everything changed was accepted (or nothing
+/// changed), 1 when some dossier was held back, refused or not delivered.
+fn push(out: Option<PathBuf>, config: Option<PathBuf>) -> i32 {
+    let path = config.unwrap_or_else(|| PathBuf::from(sohoa::config::DEFAULT_PATH));
+    let cfg = match sohoa::config::RunConfig::load(&path) {
+        Ok(c) => c,
+        Err(e) => usage(&e.to_string()),
+    };
+    let Some(out) = out.or(cfg.output) else { usage("no output folder: give OUT, or `output` in the config file") };
+    let Some(portal) = cfg.portal else {
+        usage(&format!("config file {}: no [portal] section (auth_url, sync_url, credentials_file)", path.display()))
+    };
+    match sohoa::push::push(&out, &portal, &|line| eprintln!("sohoa: {line}")) {
+        Ok(r) => {
+            eprintln!(
+                "sohoa: push: {} sent, {} unchanged, {} held back, {} refused, {} not delivered",
+                r.sent.len(),
+                r.unchanged,
+                r.held.len(),
+                r.refused.len(),
+                r.failed.len()
+            );
+            if r.all_sent() {
+                0
+            } else {
+                1
+            }
+        }
+        Err(e) => {
+            eprintln!("sohoa: {e}");
+            exit_code(&e)
+        }
+    }
+}
+
 /// Bad usage: the message and exit code 2.
 fn usage(message: &str) -> ! {
     eprintln!("sohoa: {message}");
@@ -348,6 +399,7 @@ fn exit_code(e: &RunError) -> i32 {
         RunError::Output { .. } => 4,
         RunError::Busy { .. } => 5,
         RunError::InputVanished { .. } => 6,
+        RunError::Portal { .. } => 7,
     }
 }
 

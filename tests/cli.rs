@@ -1428,6 +1428,7 @@ fn architecture_invariants_hold() {
     only_in("clap", &["main.rs"]);
     only_in("Command::new", &["pdfin.rs", "main.rs"]);
     only_in("WalkDir::new", &["scan.rs", "state.rs"]);
+    only_in("ureq", &["push.rs"]);
     for (name, text) in sources() {
         // Every module says why it exists, and is on the codemap.
         assert!(text.starts_with("//!"), "src/{name} does not open with a //! paragraph");
@@ -1674,4 +1675,202 @@ sys.exit(1 if bad else 0)
     let batch: Value = serde_json::from_slice(&std::fs::read(portal.join("batch.json")).unwrap()).unwrap();
     assert_eq!(batch["data"].as_array().unwrap().len(), 0, "{batch}");
     assert!(portal.join("000.00.20.H40-240506-0001.json").is_file(), "carried-over dossiers keep their body");
+}
+
+/// A local endpoint that implements the sync's contract as the public
+/// implementations use it: POST /auth {"username","password"} gives a
+/// session; POST /sync {"session","madonvi","service","isUpdating","data"}
+/// answers {"error_code","message"}. Some dossier codes misbehave once: one
+/// is refused, one times out, one has its connection dropped.
+struct FakePortal {
+    port: u16,
+    /// Every sync request's body, in order (the dropped and timed-out included).
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+const REFUSE_ONCE: &str = "000.00.20.H40-240603-0003";
+const SLOW_ONCE: &str = "000.00.20.H40-240506-0098";
+const DROP_ONCE: &str = "000.00.20.H40-240506-0099";
+
+impl FakePortal {
+    fn start() -> FakePortal {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                    let mut len = 0;
+                    loop {
+                        let mut h = String::new();
+                        reader.read_line(&mut h).unwrap();
+                        if h == "\r\n" || h.is_empty() {
+                            break;
+                        }
+                        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap();
+                        }
+                    }
+                    let mut body = vec![0; len];
+                    reader.read_exact(&mut body).unwrap();
+                    let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    let answer = if path == "/auth" {
+                        if req["username"] == "motcua" && req["password"] == "mật-khẩu" {
+                            serde_json::json!({"session": "phien-1", "error_code": 0})
+                        } else {
+                            serde_json::json!({"error_code": 1, "message": "Sai tên đăng nhập hoặc mật khẩu"})
+                        }
+                    } else {
+                        let code = req["data"][0]["MaHoSo"].as_str().unwrap_or("").to_string();
+                        let before = {
+                            let mut l = log.lock().unwrap();
+                            let n = l.iter().filter(|r| r["data"][0]["MaHoSo"] == code.as_str()).count();
+                            l.push(req.clone());
+                            n
+                        };
+                        if req["session"] != "phien-1"
+                            || req["service"] != "DongBoHoSoMC"
+                            || req["madonvi"] != "000.00.20.H40"
+                        {
+                            serde_json::json!({"error_code": "401", "message": "phiên không hợp lệ"})
+                        } else if code == REFUSE_ONCE && before == 0 {
+                            serde_json::json!({"error_code": "99", "message": "Mã TTHC chưa được ánh xạ"})
+                        } else if code == SLOW_ONCE && before == 0 {
+                            std::thread::sleep(std::time::Duration::from_secs(3));
+                            return;
+                        } else if code == DROP_ONCE && before == 0 {
+                            return; // the connection closes with no answer
+                        } else {
+                            serde_json::json!({"error_code": "00", "message": "Thành công"})
+                        }
+                    };
+                    let text = answer.to_string();
+                    let mut s = stream;
+                    let _ = write!(
+                        s,
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                        text.len()
+                    );
+                });
+            }
+        });
+        FakePortal { port, seen }
+    }
+
+    fn sync_requests(&self) -> Vec<Value> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// `sohoa push` against a local endpoint with the sync's contract: accepted,
+/// refused, timed-out and dropped requests; only accepted dossiers are
+/// journaled; a second push resends only what was not accepted, a third
+/// sends nothing, a changed dossier goes again as an update; a wrong
+/// password or an unreachable endpoint sends nothing (exit 7); credentials
+/// readable by others are refused (exit 2).
+#[test]
+fn push_sends_what_changed_and_never_marks_a_refusal_sent() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = fresh_dir("push");
+    let out = dir.join("out");
+    let pipeline = office_pipeline(&dir);
+    let o = run(&root().join("samples"), &out, &["--no-second-reader", "--pipeline", pipeline.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Two more dossiers, copies of a real body under other codes.
+    let portal = out.join("portal");
+    let one = std::fs::read_to_string(portal.join("000.00.20.H40-240506-0001.json")).unwrap();
+    for code in [SLOW_ONCE, DROP_ONCE] {
+        std::fs::write(portal.join(format!("{code}.json")), one.replace("000.00.20.H40-240506-0001", code)).unwrap();
+    }
+    let server = FakePortal::start();
+    let creds = dir.join("portal.cred");
+    std::fs::write(&creds, "username = \"motcua\"\npassword = \"mật-khẩu\"\n").unwrap();
+    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let conf = dir.join("sohoa.toml");
+    let write_conf = |port: u16, cred: &str| {
+        std::fs::write(
+            &conf,
+            format!(
+                "output = \"out\"\n[portal]\nauth_url = \"http://127.0.0.1:{port}/auth\"\nsync_url = \"http://127.0.0.1:{port}/sync\"\n\
+                 credentials_file = \"{cred}\"\nmadonvi = \"000.00.20.H40\"\ndstcode = \"DVCQG\"\ntimeout = 1.0\nattempts = 3\nbackoff = 0.05\n"
+            ),
+        )
+        .unwrap();
+    };
+    write_conf(server.port, "portal.cred");
+    let push = || sohoa(&["push", "--config", conf.to_str().unwrap()]);
+    let journal = || std::fs::read_to_string(portal.join(".push-journal.jsonl")).unwrap_or_default();
+
+    // First push: three accepted (two after a retry), one refused.
+    let o = push();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("refused: {REFUSE_ONCE}: error_code \"99\": Mã TTHC chưa được ánh xạ")), "{err}");
+    assert!(err.contains("3 sent, 0 unchanged, 0 held back, 1 refused, 0 not delivered"), "{err}");
+    let j = journal();
+    assert_eq!(j.lines().count(), 3, "{j}");
+    assert!(!j.contains(REFUSE_ONCE), "a refusal is never marked sent: {j}");
+    let reqs = server.sync_requests();
+    assert_eq!(
+        reqs.iter().filter(|r| r["data"][0]["MaHoSo"] == SLOW_ONCE).count(),
+        2,
+        "the timed-out request was retried"
+    );
+    assert_eq!(
+        reqs.iter().filter(|r| r["data"][0]["MaHoSo"] == DROP_ONCE).count(),
+        2,
+        "the dropped request was retried"
+    );
+    assert!(reqs.iter().all(|r| r["isUpdating"] == "False"));
+
+    // Second push: only the refused one goes again; third: nothing at all.
+    let o = push();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1 sent, 3 unchanged"), "{}", stderr(&o));
+    let n = server.sync_requests().len();
+    let o = push();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("0 sent, 4 unchanged"), "{}", stderr(&o));
+    assert_eq!(server.sync_requests().len(), n, "a push with nothing changed sends nothing");
+
+    // A corrected dossier goes again, as an update.
+    let p = portal.join("000.00.20.H40-240506-0001.json");
+    std::fs::write(&p, std::fs::read_to_string(&p).unwrap().replace("Nguyễn Thị Hồng Nhung", "Nguyễn Thị Hồng Nhụng"))
+        .unwrap();
+    let o = push();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let last = server.sync_requests().pop().unwrap();
+    assert_eq!(last["data"][0]["MaHoSo"], "000.00.20.H40-240506-0001");
+    assert_eq!(last["isUpdating"], "True");
+
+    // A wrong password, an unreachable endpoint: exit 7, nothing sent.
+    std::fs::write(p.clone(), std::fs::read_to_string(&p).unwrap().replace("Nhụng", "Nhung")).unwrap();
+    let bad = dir.join("bad.cred");
+    std::fs::write(&bad, "username = \"motcua\"\npassword = \"sai\"\n").unwrap();
+    std::fs::set_permissions(&bad, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let before = journal();
+    write_conf(server.port, "bad.cred");
+    let o = push();
+    assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Sai tên đăng nhập"), "{}", stderr(&o));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    write_conf(closed, "portal.cred");
+    let o = push();
+    assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
+    assert_eq!(journal(), before);
+    // Credentials readable by everyone are refused before anything is sent.
+    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o644)).unwrap();
+    write_conf(server.port, "portal.cred");
+    let o = push();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("chmod 600"), "{}", stderr(&o));
 }
