@@ -34,6 +34,7 @@ pub mod raster;
 mod reading;
 pub mod report;
 pub mod scan;
+mod sheets;
 pub mod state;
 mod syllable;
 

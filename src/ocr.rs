@@ -24,6 +24,45 @@ pub struct EngineError {
     pub datapath: String,
 }
 
+/// Where Tesseract looks for language data when no folder is given: the
+/// TESSDATA_PREFIX variable, then Debian's and the usual install folders.
+fn default_tessdata_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(p) = std::env::var_os("TESSDATA_PREFIX") {
+        let p = PathBuf::from(p);
+        dirs.push(p.join("tessdata"));
+        dirs.push(p);
+    }
+    for d in [
+        "/usr/share/tesseract-ocr/5/tessdata",
+        "/usr/share/tesseract-ocr/4.00/tessdata",
+        "/usr/share/tessdata",
+        "/usr/local/share/tessdata",
+    ] {
+        dirs.push(PathBuf::from(d));
+    }
+    dirs
+}
+
+/// The languages whose data is installed (`<lang>.traineddata`, without the
+/// orientation model `osd`), sorted, for the message when a language is not.
+pub fn installed_languages(datapath: Option<&Path>) -> Vec<String> {
+    let dirs = match datapath {
+        Some(d) => vec![d.to_path_buf()],
+        None => default_tessdata_dirs(),
+    };
+    let mut langs: Vec<String> = dirs
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flat_map(|entries| entries.flatten())
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".traineddata")).map(str::to_string))
+        .filter(|l| l != "osd")
+        .collect();
+    langs.sort();
+    langs.dedup();
+    langs
+}
+
 /// A Tesseract instance, initialized once for a language.
 pub struct Engine {
     api: *mut t::TessBaseAPI,

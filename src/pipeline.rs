@@ -94,10 +94,14 @@ fn start_engines(pool: &rayon::ThreadPool, opts: &Options) -> Result<(), RunErro
     let results = pool.broadcast(|_| with_engine(opts, |_| ()));
     match results.into_iter().find_map(Result::err) {
         None => Ok(()),
-        Some(e) => Err(RunError::MissingDependency {
-            what: format!("Tesseract language data for '{}' ({e})", opts.lang),
-            install: install_hint(&opts.lang),
-        }),
+        Some(e) => {
+            let installed = crate::ocr::installed_languages(opts.tessdata.as_deref());
+            let listed = if installed.is_empty() { "none found".to_string() } else { installed.join(", ") };
+            Err(RunError::MissingDependency {
+                what: format!("Tesseract language data for '{}' ({e}; installed languages: {listed})", opts.lang),
+                install: install_hint(&opts.lang),
+            })
+        }
     }
 }
 
@@ -247,6 +251,13 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
             })
             .collect()
     });
+    if !opts.lang.split('+').any(|l| l == "vie") {
+        progress.warn(&format!(
+            "language '{}' is not Vietnamese (vie): names, addresses and titles are read without their diacritics \
+             and exported so; run with --lang vie",
+            opts.lang
+        ));
+    }
     if plans.iter().any(|(_, reuse)| reuse.is_none()) {
         start_engines(&pool, opts)?;
         start_second_readers(&pool, opts, progress)?;

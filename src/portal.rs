@@ -325,6 +325,16 @@ fn json_name(code: &str) -> String {
     format!("{}.json", safe_file_name(code))
 }
 
+/// A CSV file for Excel: the BOM, the header, the rows.
+pub(crate) fn csv_text(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut s = format!("{BOM}{}", csv_row(header));
+    for r in rows {
+        let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+        s.push_str(&csv_row(&cells));
+    }
+    s
+}
+
 pub(crate) fn csv_row(cells: &[&str]) -> String {
     let mut r = cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(",");
     r.push_str("\r\n");
@@ -378,8 +388,9 @@ pub fn export(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<Vec<String>,
         "TepDinhKem",
         "source",
     ];
-    let mut upload = format!("{BOM}{}", csv_row(&header));
-    let mut review = format!("{BOM}{}", csv_row(&["source", "ma_ho_so", "reason"]));
+    let review_header = ["source", "ma_ho_so", "reason"];
+    let mut upload: Vec<Vec<String>> = Vec::new();
+    let mut review: Vec<Vec<String>> = Vec::new();
     let mut written = std::collections::BTreeSet::from([BATCH.to_string()]);
     let mut batch = Vec::new();
     let mut lacking: BTreeMap<&'static str, std::collections::BTreeSet<String>> = BTreeMap::new();
@@ -391,7 +402,7 @@ pub fn export(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<Vec<String>,
             why.push(format!("duplicate ma_ho_so, also in {}", other.join("; ")));
         }
         if !why.is_empty() {
-            review.push_str(&csv_row(&[&d.source, &code, &why.join("; ")]));
+            review.push(vec![d.source.clone(), code, why.join("; ")]);
             continue;
         }
         let p = to_portal(d, rules);
@@ -403,25 +414,25 @@ pub fn export(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<Vec<String>,
         write_atomic(&path, &body_bytes(vec![p.clone()])).map_err(|e| err(&path, e))?;
         written.insert(name);
         let files: Vec<&str> = p.TaiLieuNop.iter().map(|t| t.DuongDanTaiTepTin.as_str()).collect();
-        upload.push_str(&csv_row(&[
-            &p.MaHoSo,
-            &p.MaTTHC,
-            &p.TenTTHC,
-            &p.ChuHoSo,
-            &p.SoGiayToChuHoSo,
-            &p.SoDienThoai,
-            &field(d, "ngay_tiep_nhan"),
-            &field(d, "ngay_hen_tra"),
-            &files.join("; "),
-            &d.source,
-        ]));
+        upload.push(vec![
+            p.MaHoSo.clone(),
+            p.MaTTHC.clone(),
+            p.TenTTHC.clone(),
+            p.ChuHoSo.clone(),
+            p.SoGiayToChuHoSo.clone(),
+            p.SoDienThoai.clone(),
+            field(d, "ngay_tiep_nhan"),
+            field(d, "ngay_hen_tra"),
+            files.join("; "),
+            d.source.clone(),
+        ]);
         if d.digitized_at.as_deref().is_some_and(|t| t >= m.started_at.as_str()) {
             batch.push(p);
         }
     }
     // A folder that cannot be read is a dossier nobody has seen: a clerk must.
     for e in &m.input_errors {
-        review.push_str(&csv_row(&[&e.path, "", &format!("not read: {}", e.error)]));
+        review.push(vec![e.path.clone(), String::new(), format!("not read: {}", e.error)]);
     }
     // A missing dossier's export stays: its folder may come back (a share
     // remounted), and the portal already has it.
@@ -432,9 +443,11 @@ pub fn export(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<Vec<String>,
     }
     let batch_path = dir.join(BATCH);
     write_atomic(&batch_path, &body_bytes(batch)).map_err(|e| err(&batch_path, e))?;
-    for (name, body) in [("upload.csv", &upload), ("needs_review.csv", &review)] {
-        let path = dir.join(name);
-        write_atomic(&path, body.as_bytes()).map_err(|e| err(&path, e))?;
+    for (name, head, rows) in [("upload", &header[..], &upload), ("needs_review", &review_header[..], &review)] {
+        let path = dir.join(format!("{name}.csv"));
+        write_atomic(&path, csv_text(head, rows).as_bytes()).map_err(|e| err(&path, e))?;
+        let sheet = crate::sheets::Sheet { name, header: head, rows };
+        crate::sheets::write(&dir.join(format!("{name}.xlsx")), &[sheet])?;
     }
     if let Ok(entries) = std::fs::read_dir(&dir) {
         for e in entries.flatten() {

@@ -9,7 +9,7 @@ use crate::error::RunError;
 use crate::extract::Pipeline;
 use crate::fsutil::write_atomic;
 use crate::manifest::{DossierRecord, DossierStatus, Manifest, PageStatus};
-use crate::portal::csv_row;
+use crate::portal::csv_text;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -46,14 +46,14 @@ pub fn concerns(
     match d.status {
         DossierStatus::Failed => push(
             0,
-            format!("failed: {}", d.error.as_deref().unwrap_or("no page could be read")),
+            format!("không số hóa được: {}", d.error.as_deref().unwrap_or("không đọc được trang nào")),
             None,
             "dossier",
             "failed",
             "",
         ),
         DossierStatus::Partial => {
-            push(1, "partial: some pages could not be read".into(), None, "dossier", "partial", "")
+            push(1, "thiếu trang: có trang không đọc được".into(), None, "dossier", "partial", "")
         }
         DossierStatus::Ok => {}
     }
@@ -61,7 +61,7 @@ pub fn concerns(
         if p.status == PageStatus::Error {
             push(
                 1,
-                format!("page {} ({}) unreadable: {}", p.index, p.source, p.error.as_deref().unwrap_or("")),
+                format!("trang {} ({}) không đọc được: {}", p.index, p.source, p.error.as_deref().unwrap_or("")),
                 Some(p.index),
                 "page",
                 "error",
@@ -71,7 +71,7 @@ pub fn concerns(
     }
     for name in rules.required_fields() {
         if !d.fields.contains_key(name) {
-            push(2, format!("missing {name}"), None, "field", name, "");
+            push(2, format!("thiếu {}", field_label(name)), None, "field", name, "");
         }
     }
     if let Some(f) = d.fields.get("ma_ho_so") {
@@ -79,7 +79,7 @@ pub fn concerns(
             let other: Vec<&str> = others.iter().map(String::as_str).filter(|s| *s != d.source).collect();
             push(
                 3,
-                format!("same dossier code also in {}", other.join(", ")),
+                format!("mã hồ sơ trùng với hồ sơ {}", other.join(", ")),
                 Some(f.page),
                 "field",
                 "duplicate_code",
@@ -92,7 +92,7 @@ pub fn concerns(
             let alts: Vec<&str> = f.alternatives.iter().map(|a| a.value.as_str()).collect();
             push(
                 3,
-                format!("{name}: pages disagree ({} / {})", f.value, alts.join(" / ")),
+                format!("{}: các trang ghi khác nhau ({} / {})", field_label(name), f.value, alts.join(" / ")),
                 Some(f.page),
                 "field",
                 name,
@@ -103,7 +103,12 @@ pub fn concerns(
         if !checks.is_empty() {
             push(
                 4,
-                format!("{name}: failed check {} ({})", checks.join(", "), f.value),
+                format!(
+                    "{}: {} ({})",
+                    field_label(name),
+                    checks.iter().map(|c| flag_label(c)).collect::<Vec<_>>().join(", "),
+                    f.value
+                ),
                 Some(f.page),
                 "field",
                 name,
@@ -112,7 +117,7 @@ pub fn concerns(
         } else if f.confidence < LOW_CONFIDENCE && f.flags.is_empty() {
             push(
                 5,
-                format!("{name}: low confidence {:.2} ({})", f.confidence, f.value),
+                format!("{}: độ tin cậy thấp {:.2} ({})", field_label(name), f.confidence, f.value),
                 Some(f.page),
                 "field",
                 name,
@@ -133,11 +138,11 @@ pub fn concerns(
                     .map(|(s, f)| format!("{s}/{f}"))
                     .collect();
                 let more = (v.len() - 1).saturating_sub(other.len());
-                let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+                let more = if more > 0 { format!(" và {more} trang khác") } else { String::new() };
                 if !other.is_empty() && p.frame == 0 && p.status != PageStatus::Error {
                     push(
                         5,
-                        format!("page {} ({}) is the same image as {}{more}", p.index, p.source, other.join(", ")),
+                        format!("trang {} ({}) trùng ảnh với {}{more}", p.index, p.source, other.join(", ")),
                         Some(p.index),
                         "page",
                         "duplicate_image",
@@ -149,7 +154,7 @@ pub fn concerns(
         if p.flags.iter().any(|f| f == "low_dpi") {
             push(
                 6,
-                format!("page {} ({}) scanned at {} dpi, under 200", p.index, p.source, p.dpi),
+                format!("trang {} ({}) quét {} dpi, dưới 200", p.index, p.source, p.dpi),
                 Some(p.index),
                 "page",
                 "low_dpi",
@@ -158,10 +163,83 @@ pub fn concerns(
         }
     }
     if !d.pages.is_empty() && d.pages.iter().all(|p| p.status == PageStatus::Blank) {
-        push(7, "every page is blank".into(), Some(1), "dossier", "blank_only", "");
+        push(7, "mọi trang đều trắng".into(), Some(1), "dossier", "blank_only", "");
     }
     c.sort_by_key(|x| x.rank);
     c
+}
+
+/// The Vietnamese name of a field of the built-in pipeline (a custom
+/// pipeline's own field names are shown as they are).
+pub fn field_label(name: &str) -> &str {
+    match name {
+        "ma_ho_so" => "Mã hồ sơ",
+        "ho_ten" => "Họ tên",
+        "so_dinh_danh" => "Số định danh",
+        "ngay_sinh" => "Ngày sinh",
+        "so_dien_thoai" => "Số điện thoại",
+        "dia_chi" => "Địa chỉ",
+        "ma_thu_tuc" => "Mã thủ tục",
+        "ten_thu_tuc" => "Tên thủ tục",
+        "ngay_tiep_nhan" => "Ngày tiếp nhận",
+        "ngay_hen_tra" => "Ngày hẹn trả",
+        "gio_tiep_nhan" => "Giờ tiếp nhận",
+        "gio_hen_tra" => "Giờ hẹn trả",
+        "so_ky_hieu" => "Số, ký hiệu",
+        other => other,
+    }
+}
+
+/// What a page or field flag means, in Vietnamese.
+pub fn flag_label(flag: &str) -> String {
+    match flag {
+        "low_dpi" => "độ phân giải dưới 200 dpi",
+        "dpi_estimated" => "độ phân giải ước lượng",
+        "orientation_uncertain" => "chiều trang chưa chắc chắn",
+        "orientation_by_recognition" => "chiều trang xác định qua nhận dạng",
+        "upscaled" => "phóng to để nhận dạng",
+        "cleaned" => "làm sạch nền",
+        "binarized" => "chuyển đen trắng",
+        "second_reader" => "đọc lại bằng bộ đọc thứ hai",
+        "rendered" => "dựng ảnh từ PDF",
+        "error" => "trang lỗi",
+        "blank" => "trang trắng",
+        "conflict" => "các trang ghi khác nhau",
+        "invalid_name" => "họ tên không hợp lệ",
+        "invalid_dossier_code" => "mã hồ sơ sai dạng",
+        "invalid_date_in_code" => "ngày trong mã hồ sơ không có thật",
+        "invalid_id_length" => "số định danh không đủ 12 chữ số",
+        "unknown_province_code" => "mã tỉnh trong số định danh không có",
+        "invalid_date" => "ngày không có thật",
+        "implausible_date" => "ngày khó tin",
+        "invalid_phone" => "số điện thoại sai dạng",
+        "unknown_phone_prefix" => "đầu số điện thoại không có",
+        "invalid_procedure_code" => "mã thủ tục sai dạng",
+        "invalid_time" => "giờ không hợp lệ",
+        "id_birth_mismatch" => "số định danh không khớp ngày sinh",
+        "code_date_mismatch" => "ngày trong mã hồ sơ khác ngày tiếp nhận",
+        "before_received" => "ngày hẹn trả trước ngày tiếp nhận",
+        other => return other.replace('_', " "),
+    }
+    .to_string()
+}
+
+/// Vietnam time (UTC+7, no daylight saving) of an RFC 3339 time, to the
+/// second: "06/05/2024 21:03:12".
+pub fn local_time(rfc3339: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    let Ok(t) = time::OffsetDateTime::parse(rfc3339, &Rfc3339) else { return rfc3339.to_string() };
+    let vn = time::UtcOffset::from_hms(7, 0, 0).expect("a valid offset");
+    let t = t.to_offset(vn);
+    format!(
+        "{:02}/{:02}/{} {:02}:{:02}:{:02}",
+        t.day(),
+        u8::from(t.month()),
+        t.year(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 pub fn html_escape(s: &str) -> String {
@@ -250,25 +328,35 @@ pub fn write(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<(), RunError>
         a.1[0].rank.cmp(&b.1[0].rank).then(b.1.len().cmp(&a.1.len())).then(a.0.source.cmp(&b.0.source))
     });
 
-    // CSV: a row per flagged page or field.
-    let mut csv = format!("{}dossier,pdf,page,kind,item,detail,value\r\n", crate::portal::BOM);
+    // CSV and xlsx: a row per flagged page or field.
+    let table_header = ["dossier", "pdf", "page", "kind", "item", "detail", "value"];
+    let mut table: Vec<Vec<String>> = Vec::new();
     for (d, cs) in &rows {
         for c in cs {
             let page = c.page.map(|p| p.to_string()).unwrap_or_default();
-            csv.push_str(&csv_row(&[
-                d.source.as_str(),
-                d.pdf.as_deref().unwrap_or(""),
-                &page,
-                c.kind,
-                &c.item,
-                &c.what,
-                &c.value,
-            ]));
+            table.push(vec![
+                d.source.clone(),
+                d.pdf.clone().unwrap_or_default(),
+                page,
+                c.kind.to_string(),
+                c.item.clone(),
+                c.what.clone(),
+                c.value.clone(),
+            ]);
         }
     }
     for e in &m.input_errors {
-        csv.push_str(&csv_row(&[&e.path, "", "", "input", "", "not read", &e.error]));
+        table.push(vec![
+            e.path.clone(),
+            "".into(),
+            "".into(),
+            "input".into(),
+            "".into(),
+            "not read".into(),
+            e.error.clone(),
+        ]);
     }
+    let csv = csv_text(&table_header, &table);
 
     let s = &m.summary;
     let digitized = m.dossiers.iter().filter(|d| d.pdf.is_some()).count();
@@ -278,13 +366,13 @@ pub fn write(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<(), RunError>
     let mut per_flag: BTreeMap<String, usize> = BTreeMap::new();
     for p in m.dossiers.iter().flat_map(|d| &d.pages) {
         for f in &p.flags {
-            *per_flag.entry(f.clone()).or_default() += 1;
+            *per_flag.entry(flag_label(f)).or_default() += 1;
         }
         if p.status == PageStatus::Error {
-            *per_flag.entry("error".into()).or_default() += 1;
+            *per_flag.entry(flag_label("error")).or_default() += 1;
         }
         if p.status == PageStatus::Blank {
-            *per_flag.entry("blank".into()).or_default() += 1;
+            *per_flag.entry(flag_label("blank")).or_default() += 1;
         }
     }
 
@@ -296,20 +384,28 @@ pub fn write(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<(), RunError>
          th{background:#eee;text-align:left}.num{font-size:24px;font-weight:bold}.cards{display:flex;flex-wrap:wrap;gap:12px}\
          .card{border:1px solid #999;padding:8px 12px;min-width:140px}.r0,.r1{background:#fde2e2}.r2,.r3{background:#fff1d6}\
          .r4,.r5{background:#fffbe0}img{border:1px solid #ccc;max-width:120px}ul{margin:0;padding-left:16px}\
-         @media print{body{margin:0}.card{break-inside:avoid}tr{break-inside:avoid}a{color:#000}}\n",
+         @page{size:A4;margin:15mm}@media print{body{margin:0}.card{break-inside:avoid}tr{break-inside:avoid}a{color:#000}}\n",
     );
     h.push_str("</style></head><body>\n<h1>Báo cáo kiểm tra chất lượng số hóa hồ sơ</h1>\n");
     let _ = writeln!(
         h,
-        "<p>Đầu vào: <code>{}</code> — chạy lúc {} đến {} — sohoa {}</p>",
+        "<p>Đầu vào: <code>{}</code> — chạy từ {} đến {} (giờ Việt Nam) — sohoa {}</p>",
         html_escape(&m.input),
-        html_escape(&m.started_at),
-        html_escape(&m.finished_at),
+        html_escape(&local_time(&m.started_at)),
+        html_escape(&local_time(&m.finished_at)),
         html_escape(&m.sohoa_version)
     );
     h.push_str("<section id=\"summary\"><h2>Tổng hợp</h2><div class=\"cards\">\n");
     let cards = [
         ("Hồ sơ", s.dossiers.to_string()),
+        (
+            "Số hóa trong lần chạy này",
+            m.dossiers
+                .iter()
+                .filter(|d| d.digitized_at.as_deref().is_some_and(|t| t >= m.started_at.as_str()))
+                .count()
+                .to_string(),
+        ),
         ("Đã số hóa", format!("{digitized} ({rate:.0}%)")),
         ("Trang", s.pages.to_string()),
         ("Trang đọc được", s.pages_ok.to_string()),
@@ -335,50 +431,24 @@ pub fn write(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<(), RunError>
     if rows.is_empty() {
         h.push_str("<p>Không có hồ sơ nào cần chú ý.</p>\n");
     } else {
-        h.push_str("<table><thead><tr><th>#</th><th>Hồ sơ</th><th>Trạng thái</th><th>Vấn đề</th><th>Trang</th></tr></thead><tbody>\n");
+        // Tonight's work first, then what earlier runs left to check.
+        let tonight = |d: &DossierRecord| d.digitized_at.as_deref().is_some_and(|t| t >= m.started_at.as_str());
+        let (new, old): (Vec<_>, Vec<_>) = rows.iter().partition(|(d, _)| tonight(d));
         let mut thumbs = 0;
-        for (i, (d, cs)) in rows.iter().enumerate() {
-            let link = match &d.pdf {
-                Some(p) => format!("<a href=\"{}\">{}</a>", html_escape(&href(p)), html_escape(&d.source)),
-                None => html_escape(&d.source),
-            };
-            let status = format!("{:?}", d.status).to_lowercase();
-            let items: String = cs.iter().map(|c| format!("<li>{}</li>", html_escape(&c.what))).collect();
-            let page = cs.iter().find_map(|c| c.page).or_else(|| d.pages.first().map(|p| p.index));
-            let thumb = match page {
-                Some(pi) if thumbs < MAX_THUMBNAILS => match thumbnail(out, d, pi) {
-                    Some(uri) => {
-                        thumbs += 1;
-                        format!("<img alt=\"trang {pi}\" src=\"{uri}\"><br>trang {pi}")
-                    }
-                    None => format!("trang {pi}"),
-                },
-                Some(pi) => format!("trang {pi}"),
-                None => String::new(),
-            };
-            // Who and what, as read: a supervisor recognizes the dossier.
-            let key: Vec<String> = ["ma_ho_so", "ho_ten", "ten_thu_tuc"]
-                .iter()
-                .filter_map(|k| d.fields.get(*k).map(|f| html_escape(&f.value)))
-                .collect();
-            let _ = writeln!(
-                h,
-                "<tr class=\"r{}\"><td>{}</td><td>{}<br><small>{}</small></td><td>{}</td><td><ul>{}</ul></td><td>{}</td></tr>",
-                cs[0].rank,
-                i + 1,
-                link,
-                key.join(" · "),
-                html_escape(&status),
-                items,
-                thumb
-            );
+        for (title, part) in [("Số hóa trong lần chạy này", new), ("Từ các lần chạy trước (không đổi)", old)]
+        {
+            if part.is_empty() {
+                continue;
+            }
+            let _ = writeln!(h, "<h3>{} ({} hồ sơ)</h3>", html_escape(title), part.len());
+            attention_table(&mut h, &part, out, &mut thumbs);
         }
-        h.push_str("</tbody></table>\n");
     }
     if !m.missing_dossiers.is_empty() {
         h.push_str("<h2>Hồ sơ không còn trong thư mục đầu vào</h2><ul>\n");
         for x in &m.missing_dossiers {
-            let _ = writeln!(h, "<li>{} (từ {})</li>", html_escape(&x.source), html_escape(&x.missing_since));
+            let _ =
+                writeln!(h, "<li>{} (từ {})</li>", html_escape(&x.source), html_escape(&local_time(&x.missing_since)));
         }
         h.push_str("</ul>\n");
     }
@@ -395,7 +465,62 @@ pub fn write(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<(), RunError>
     write_atomic(&p, h.as_bytes()).map_err(|e| RunError::Output { path: p, source: e })?;
     let p = out.join("report.csv");
     write_atomic(&p, csv.as_bytes()).map_err(|e| RunError::Output { path: p, source: e })?;
+    let sheet = crate::sheets::Sheet { name: "report", header: &table_header, rows: &table };
+    crate::sheets::write(&out.join("report.xlsx"), &[sheet])?;
     Ok(())
+}
+
+/// How a dossier in the attention list stands, in words a clerk uses: a
+/// dossier with missing or doubtful key fields needs checking even when every
+/// page was read.
+fn status_label(d: &DossierRecord, cs: &[Concern]) -> &'static str {
+    match d.status {
+        DossierStatus::Failed => "Không số hóa được",
+        DossierStatus::Partial => "Thiếu trang",
+        DossierStatus::Ok if cs.iter().any(|c| c.rank <= 4) => "Cần kiểm tra",
+        DossierStatus::Ok => "Đạt, nên xem lại",
+    }
+}
+
+/// The table of dossiers that need attention, worst first.
+fn attention_table(h: &mut String, rows: &[&(&DossierRecord, Vec<Concern>)], out: &Path, thumbs: &mut usize) {
+    h.push_str("<table><thead><tr><th>#</th><th>Hồ sơ</th><th>Tình trạng</th><th>Vấn đề</th><th>Trang</th></tr></thead><tbody>\n");
+    for (i, (d, cs)) in rows.iter().enumerate() {
+        let link = match &d.pdf {
+            Some(p) => format!("<a href=\"{}\">{}</a>", html_escape(&href(p)), html_escape(&d.source)),
+            None => html_escape(&d.source),
+        };
+        let items: String = cs.iter().map(|c| format!("<li>{}</li>", html_escape(&c.what))).collect();
+        let page = cs.iter().find_map(|c| c.page).or_else(|| d.pages.first().map(|p| p.index));
+        let thumb = match page {
+            Some(pi) if *thumbs < MAX_THUMBNAILS => match thumbnail(out, d, pi) {
+                Some(uri) => {
+                    *thumbs += 1;
+                    format!("<img alt=\"trang {pi}\" src=\"{uri}\"><br>trang {pi}")
+                }
+                None => format!("trang {pi}"),
+            },
+            Some(pi) => format!("trang {pi}"),
+            None => String::new(),
+        };
+        // Who and what, as read: a supervisor recognizes the dossier.
+        let key: Vec<String> = ["ma_ho_so", "ho_ten", "ten_thu_tuc"]
+            .iter()
+            .filter_map(|k| d.fields.get(*k).map(|f| html_escape(&f.value)))
+            .collect();
+        let _ = writeln!(
+            h,
+            "<tr class=\"r{}\"><td>{}</td><td>{}<br><small>{}</small></td><td>{}</td><td><ul>{}</ul></td><td>{}</td></tr>",
+            cs[0].rank,
+            i + 1,
+            link,
+            key.join(" · "),
+            status_label(d, cs),
+            items,
+            thumb
+        );
+    }
+    h.push_str("</tbody></table>\n");
 }
 
 /// A horizontal bar chart as inline SVG.
@@ -406,7 +531,7 @@ fn bar_chart(counts: &BTreeMap<String, usize>) -> String {
     let max = *counts.values().max().unwrap_or(&1) as f64;
     let (w, row) = (560.0, 26.0);
     let mut s = format!(
-        "<svg width=\"{w}\" height=\"{}\" role=\"img\" aria-label=\"flags\">\n",
+        "<svg width=\"{w}\" height=\"{}\" role=\"img\" aria-label=\"số trang theo lý do\">\n",
         counts.len() as f64 * row + 10.0
     );
     for (i, (k, v)) in counts.iter().enumerate() {

@@ -362,7 +362,12 @@ fn exit_codes_for_usage_and_missing_language() {
     assert_eq!(o.status.code(), Some(3));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("apt-get install") && err.contains("tesseract-ocr-xyz"), "{err}");
+    assert!(err.contains("installed languages: ") && err.contains("vie"), "the installed ones are listed: {err}");
     assert_eq!(sohoa(&["--version"]).status.code(), Some(0));
+    // A language that is not Vietnamese: the run warns that names lose their marks.
+    let o = run(&root().join("tests/fixtures/fields/no-diacritics"), &out, &["--lang", "eng", "--no-second-reader"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("'eng' is not Vietnamese"), "{}", stderr(&o));
 }
 
 fn python_with_rapidfuzz() -> bool {
@@ -911,6 +916,31 @@ fn an_output_that_cannot_be_written_stops_the_run_with_exit_4() {
     assert_eq!(std::fs::read(out.join("manifest.json")).unwrap(), before);
 }
 
+/// The text a reader sees in a DOM: styles dropped, tags removed.
+fn visible_text(dom: &str) -> String {
+    let mut s = dom.to_string();
+    while let (Some(a), Some(b)) = (s.find("<style"), s.find("</style>")) {
+        if b < a {
+            break;
+        }
+        s.replace_range(a..b + "</style>".len(), " ");
+    }
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+}
+
 fn chromium() -> Option<&'static str> {
     ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
@@ -922,15 +952,16 @@ fn the_report_renders_in_a_browser_and_escapes_ocr_text() {
     let out = fresh_dir("report-out");
     let input = fresh_dir("report-in");
     copy_dir(&root().join("tests/fixtures/report"), &input.join("report"));
-    copy_dir(&root().join("tests/fixtures/fields/conflict"), &input.join("conflict"));
+    // Named in Vietnamese: folder names are shown, and must not read as status words.
+    copy_dir(&root().join("tests/fixtures/fields/conflict"), &input.join("ho-so-ghi-khac"));
     assert_eq!(run(&input, &out, &["--quiet"]).status.code(), Some(0));
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(!html.contains("<script"), "OCR text is escaped");
     assert!(html.contains("&lt;script&gt;alert(1)"), "the OCRed markup is shown as text");
     assert!(!html.contains("http://") && !html.contains("https://"), "no network");
     let csv = std::fs::read_to_string(out.join("report.csv")).unwrap();
-    assert!(csv.contains("report/xss,") && csv.contains("missing so_dinh_danh"), "{csv}");
-    assert!(csv.contains("conflict,") && csv.contains("ho_ten"), "{csv}");
+    assert!(csv.contains("report/xss,") && csv.contains(",field,so_dinh_danh,thiếu Số định danh"), "{csv}");
+    assert!(csv.contains("ho-so-ghi-khac,") && csv.contains("ho_ten"), "{csv}");
     // Rebuilt from the manifest alone.
     std::fs::remove_file(out.join("report.html")).unwrap();
     let o = sohoa(&["report", out.to_str().unwrap()]);
@@ -964,6 +995,36 @@ fn the_report_renders_in_a_browser_and_escapes_ocr_text() {
     assert!(dom.contains("id=\"summary\"") && dom.contains("Tổng hợp"), "summary rendered");
     assert!(dom.contains("id=\"attention\"") && dom.contains("<table"), "attention table rendered");
     assert!(!dom.contains("<script>alert"), "no script reached the page");
+    // Vietnamese throughout: no English status word or field key in what the
+    // page shows; Vietnam time to the second; printed on A4.
+    let shown = visible_text(&dom);
+    let words: Vec<&str> =
+        shown.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
+    let english =
+        ["ok", "partial", "failed", "error", "blank", "missing", "conflict", "low_dpi", "duplicate", "page", "pages"];
+    let keys = [
+        "ma_ho_so",
+        "ho_ten",
+        "so_dinh_danh",
+        "ngay_sinh",
+        "so_dien_thoai",
+        "dia_chi",
+        "ma_thu_tuc",
+        "ten_thu_tuc",
+        "ngay_tiep_nhan",
+        "ngay_hen_tra",
+    ];
+    for w in &words {
+        assert!(!english.contains(&w.to_lowercase().as_str()), "English word {w:?} shown: {shown}");
+        assert!(!keys.contains(w), "field key {w:?} shown: {shown}");
+    }
+    assert!(shown.contains("thiếu Số định danh"), "a dossier missing a required field is listed: {shown}");
+    assert!(shown.contains("Cần kiểm tra"), "and shown as needing review, not ok: {shown}");
+    assert!(shown.contains("(giờ Việt Nam)"), "{shown}");
+    let m = manifest(&out);
+    assert!(!shown.contains(m["started_at"].as_str().unwrap()), "no raw UTC time with fractions");
+    assert!(html.contains("@page{size:A4"), "A4 print");
+    assert!(shown.contains("Số hóa trong lần chạy này"), "tonight's work apart: {shown}");
     let shot_arg = format!("--screenshot={}", shot.display());
     let shot_args: Vec<&str> = args.iter().copied().chain([shot_arg.as_str(), url.as_str()]).collect();
     let _ = Command::new(browser).args(&shot_args).output().unwrap();
@@ -1662,6 +1723,30 @@ sys.exit(1 if bad else 0)
     assert!(csv.starts_with('\u{FEFF}'), "upload.csv has no BOM");
     assert!(std::fs::read_to_string(portal.join("needs_review.csv")).unwrap().starts_with('\u{FEFF}'));
     assert!(std::fs::read_to_string(out.join("report.csv")).unwrap().starts_with('\u{FEFF}'));
+    // The xlsx copies open with a reader library: IDs and phones are text
+    // cells with their leading zero, the header is frozen and filterable, and
+    // no cell is a formula.
+    let read = r#"
+import sys, openpyxl
+for path in sys.argv[1:]:
+    ws = openpyxl.load_workbook(path).active
+    assert ws.freeze_panes == "A2", (path, ws.freeze_panes)
+    assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:"), (path, ws.auto_filter.ref)
+    for row in ws.iter_rows():
+        for c in row:
+            assert c.data_type in ("s", "n") and (c.value is None or isinstance(c.value, str)), (path, c.coordinate, c.value, c.data_type)
+            if c.value is not None:
+                print(c.value)
+"#;
+    let xlsx = [portal.join("upload.xlsx"), portal.join("needs_review.xlsx"), out.join("report.xlsx")];
+    let mut args = vec!["-c".to_string(), read.to_string()];
+    args.extend(xlsx.iter().map(|p| p.display().to_string()));
+    let r = Command::new("python3").args(&args).output().expect("python3 with openpyxl (scripts/install-deps)");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let cells = String::from_utf8_lossy(&r.stdout);
+    assert!(cells.lines().any(|l| l == "036184001234"), "the ID keeps its leading zero as text: {cells}");
+    assert!(cells.lines().any(|l| l == "0912345678"), "{cells}");
+    assert!(cells.lines().any(|l| l == "Nguyễn Thị Hồng Nhung"), "{cells}");
     let row = csv.lines().find(|l| l.starts_with("000.00.20.H40-240506-0001,")).unwrap();
     let urls: Vec<&str> = docs.iter().map(|t| t["DuongDanTaiTepTin"].as_str().unwrap()).collect();
     assert!(row.contains(&urls.join("; ")), "{row}");
