@@ -157,25 +157,28 @@ pub struct DinhDanh {
     pub SoDinhDanh: String,
 }
 
-/// Why a dossier is held back, or None when it can go to the portal.
+/// Why a dossier is held back (in Vietnamese, for the clerks who read
+/// needs_review), or nothing when it can go to the portal.
 pub fn review_reasons(d: &DossierRecord, rules: &Pipeline) -> Vec<String> {
+    use crate::report::{field_label, flag_label};
     let mut why = Vec::new();
     match d.status {
-        DossierStatus::Failed => why.push("no page could be read".to_string()),
+        DossierStatus::Failed => why.push("không đọc được trang nào".to_string()),
         DossierStatus::Partial => {
             let n = d.pages.iter().filter(|p| p.status == crate::manifest::PageStatus::Error).count();
-            why.push(format!("{n} page(s) could not be read"));
+            why.push(format!("{n} trang không đọc được"));
         }
         DossierStatus::Ok => {}
     }
     for name in rules.required_fields() {
         if !d.fields.contains_key(name) {
-            why.push(format!("missing {name}"));
+            why.push(format!("thiếu {}", field_label(name)));
         }
     }
     for (name, f) in &d.fields {
         if !f.flags.is_empty() {
-            why.push(format!("{name}: {}", f.flags.join(", ")));
+            let flags: Vec<String> = f.flags.iter().map(|x| flag_label(x)).collect();
+            why.push(format!("{}: {}", field_label(name), flags.join(", ")));
         }
     }
     why
@@ -394,12 +397,18 @@ pub fn export(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<Vec<String>,
     let mut written = std::collections::BTreeSet::from([BATCH.to_string()]);
     let mut batch = Vec::new();
     let mut lacking: BTreeMap<&'static str, std::collections::BTreeSet<String>> = BTreeMap::new();
+    // Read without the Vietnamese model, names and addresses lost their
+    // diacritics: nothing of such a run goes to the portal.
+    let not_vietnamese = !m.settings.lang.split('+').any(|l| l == "vie");
     for d in &m.dossiers {
         let mut why = review_reasons(d, rules);
+        if not_vietnamese {
+            why.push(format!("đọc bằng ngôn ngữ '{}', không phải tiếng Việt (vie): tên và địa chỉ mất dấu", m.settings.lang));
+        }
         let code = field(d, "ma_ho_so");
         if let Some(others) = by_code.get(&key(&code)).filter(|v| v.len() > 1) {
             let other: Vec<&str> = others.iter().copied().filter(|s| *s != d.source).collect();
-            why.push(format!("duplicate ma_ho_so, also in {}", other.join("; ")));
+            why.push(format!("mã hồ sơ trùng với hồ sơ {}", other.join("; ")));
         }
         if !why.is_empty() {
             review.push(vec![d.source.clone(), code, why.join("; ")]);
@@ -432,7 +441,7 @@ pub fn export(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<Vec<String>,
     }
     // A folder that cannot be read is a dossier nobody has seen: a clerk must.
     for e in &m.input_errors {
-        review.push(vec![e.path.clone(), String::new(), format!("not read: {}", e.error)]);
+        review.push(vec![e.path.clone(), String::new(), format!("không đọc được: {}", e.error)]);
     }
     // A missing dossier's export stays: its folder may come back (a share
     // remounted), and the portal already has it.

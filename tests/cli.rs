@@ -368,6 +368,10 @@ fn exit_codes_for_usage_and_missing_language() {
     let o = run(&root().join("tests/fixtures/fields/no-diacritics"), &out, &["--lang", "eng", "--no-second-reader"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("'eng' is not Vietnamese"), "{}", stderr(&o));
+    // and nothing it read goes to the portal.
+    let review = std::fs::read_to_string(out.join("portal/needs_review.csv")).unwrap();
+    assert!(review.contains("không phải tiếng Việt"), "{review}");
+    assert!(!out.join("portal/000.00.20.H40-240610-0011.json").exists());
 }
 
 fn python_with_rapidfuzz() -> bool {
@@ -646,7 +650,7 @@ fn pages_that_disagree_are_flagged_and_held_for_review() {
     assert!(f["so_dinh_danh"]["flags"].as_array().unwrap().is_empty());
     assert!(!out.join("portal/000.00.20.H40-240611-0012.json").exists(), "a conflict is not exported");
     let review = std::fs::read_to_string(out.join("portal/needs_review.csv")).unwrap();
-    assert!(review.contains("conflict,000.00.20.H40-240611-0012,ho_ten: conflict"), "{review}");
+    assert!(review.contains("conflict,000.00.20.H40-240611-0012,Họ tên: các trang ghi khác nhau"), "{review}");
 }
 
 #[test]
@@ -1128,7 +1132,7 @@ fn input_and_output_never_overlap_and_links_stay_inside_the_input() {
     assert_eq!(m["input_errors"][0]["path"], "to-elsewhere");
     assert!(m["input_errors"][0]["error"].as_str().unwrap().contains("outside the input"));
     let review = std::fs::read_to_string(out.join("portal/needs_review.csv")).unwrap();
-    assert!(review.contains("to-elsewhere") && review.contains("not read"), "{review}");
+    assert!(review.contains("to-elsewhere") && review.contains("không đọc được"), "{review}");
     let report = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(report.contains("to-elsewhere"));
 }
