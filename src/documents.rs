@@ -112,7 +112,7 @@ fn metadata(pipeline: &Pipeline, d: &Document, pages: &[(usize, &OcrPage)]) -> B
             m.insert("CodeNotation".into(), notation.to_string());
         }
     }
-    let date = Regex::new(r",\s*ngay\s+(\d{1,2})\s+thang\s+(\d{1,2})\s+nam\s+(\d{4})").expect("valid");
+    let date = Regex::new(r",\s*ngay\s+([0-9]{1,2})\s+thang\s+([0-9]{1,2})\s+nam\s+([0-9]{4})").expect("valid");
     let subject = Regex::new(r"^(?:v/v|ve viec)\s*[:.]?\s*").expect("valid");
     for i in 0..first.lines.len() {
         let text = line_text(first, i);

@@ -537,15 +537,12 @@ pub fn normalize(kind: Kind, raw: &str) -> (String, Vec<String>) {
                 .filter(|c| !c.is_whitespace())
                 .map(|c| if c == ':' || c == ',' { '.' } else { c.to_ascii_uppercase() })
                 .collect();
-            let re = Regex::new(r"^[0-9A-Z]+(\.[0-9A-Z]+)*-(\d{6})-\d{4}$").expect("valid");
+            let re = Regex::new(r"^[0-9A-Z]+(\.[0-9A-Z]+)*-([0-9]{6})-[0-9]{4}$").expect("valid");
             match re.captures(&v) {
                 Some(c) => {
                     let d = &c[2];
-                    let (y, m, dd) = (
-                        2000 + d[0..2].parse::<i32>().unwrap_or(0),
-                        d[2..4].parse().unwrap_or(0),
-                        d[4..6].parse().unwrap_or(0),
-                    );
+                    let num = |r: std::ops::Range<usize>| d.get(r).and_then(|x| x.parse::<u32>().ok()).unwrap_or(0);
+                    let (y, m, dd) = (2000 + num(0..2) as i32, num(2..4), num(4..6));
                     if !valid_date(y, m, dd) {
                         flags.push("invalid_date_in_code".into());
                     }
@@ -558,7 +555,7 @@ pub fn normalize(kind: Kind, raw: &str) -> (String, Vec<String>) {
             let v = digits(&raw);
             if v.len() != 12 {
                 flags.push("invalid_id_length".into());
-            } else if !PROVINCE_CODES.contains(&&v[0..3]) {
+            } else if !v.get(0..3).is_some_and(|p| PROVINCE_CODES.contains(&p)) {
                 flags.push("unknown_province_code".into());
             }
             v
@@ -599,7 +596,7 @@ pub fn normalize(kind: Kind, raw: &str) -> (String, Vec<String>) {
                 .filter(|c| !c.is_whitespace())
                 .map(|c| if c == ',' || c == ':' { '.' } else { c })
                 .collect();
-            if !Regex::new(r"^\d\.\d{6}$").expect("valid").is_match(&v) {
+            if !Regex::new(r"^[0-9]\.[0-9]{6}$").expect("valid").is_match(&v) {
                 flags.push("invalid_procedure_code".into());
             }
             v
@@ -709,8 +706,13 @@ fn cross_check(fields: &mut BTreeMap<String, FieldValue>) {
     let date = |fields: &BTreeMap<String, FieldValue>, k: &str| {
         fields.get(k).and_then(|f| {
             let v = &f.value;
-            (v.len() == 10)
-                .then(|| (v[0..4].parse::<i32>().ok(), v[5..7].parse::<u32>().ok(), v[8..10].parse::<u32>().ok()))
+            (v.len() == 10).then(|| {
+                (
+                    v.get(0..4).and_then(|x| x.parse::<i32>().ok()),
+                    v.get(5..7).and_then(|x| x.parse::<u32>().ok()),
+                    v.get(8..10).and_then(|x| x.parse::<u32>().ok()),
+                )
+            })
         })
     };
     if let (Some((Some(y), _, _)), Some(id)) =
@@ -779,6 +781,28 @@ mod tests {
         // Short labels must match exactly and at word boundaries.
         assert!(find_label(&fold("Số"), &fold("Sốt cao"), true).is_none());
         assert!(find_label(&fold("Số"), &fold("Số: 12/QĐ-UBND"), true).is_some());
+    }
+
+    #[test]
+    fn digits_of_other_scripts_never_panic() {
+        // Full-width and Arabic-Indic digits (a born-digital PDF may carry
+        // them) are not read as numbers, and nothing panics on them.
+        let f = fields(&[
+            "Mã hồ sơ: 000.00.20.H40-２３１２０４-０００１",
+            "Mã hồ sơ: 000.00.20.H40-٢٣١٢٠٤-٠٠٠١",
+            "Số định danh cá nhân: ０３６１８４００１２３４",
+            "Sinh ngày: ١٢/٠٣/١٩٨٤",
+            "Thời gian nhận hồ sơ: ０９ giờ 15 phút, ngày ０４/12/2023",
+            "Mã thủ tục: ١.٠٠١٠٢٢",
+        ]);
+        for (k, v) in &f {
+            assert!(v.value.is_ascii() || k == "ma_ho_so", "{k}: {}", v.value);
+        }
+        for kind in [Kind::DossierCode, Kind::Cccd, Kind::Date, Kind::BirthDate, Kind::Phone, Kind::ProcedureCode, Kind::Time] {
+            for raw in ["２３１２０４", "٢٣١٢٠٤-٠٠٠١", "000.00.20.H40-２３１２０４-０００１", "０３６１８４００１２３４"] {
+                let _ = normalize(kind, raw);
+            }
+        }
     }
 
     #[test]
