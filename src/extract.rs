@@ -241,6 +241,16 @@ pub struct FieldValue {
     /// Other values found for the field when pages disagree (flag `conflict`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alternatives: Vec<Alternative>,
+    /// "correction" when a clerk set the value (`OUT/corrections.jsonl`);
+    /// absent when OCR read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// What OCR read, kept when a correction replaced it (null: not found).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocr_value: Option<String>,
+    /// A clerk said the dossier does not hold this field: settled, empty.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub absent: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -686,6 +696,9 @@ fn decide(cands: Vec<Candidate>) -> Option<FieldValue> {
         source_text: lead.source_text.clone(),
         flags,
         alternatives,
+        source: None,
+        ocr_value: None,
+        absent: false,
     })
 }
 
@@ -798,8 +811,12 @@ mod tests {
         for (k, v) in &f {
             assert!(v.value.is_ascii() || k == "ma_ho_so", "{k}: {}", v.value);
         }
-        for kind in [Kind::DossierCode, Kind::Cccd, Kind::Date, Kind::BirthDate, Kind::Phone, Kind::ProcedureCode, Kind::Time] {
-            for raw in ["２３１２０４", "٢٣١٢٠٤-٠٠٠١", "000.00.20.H40-２３１２０４-０００１", "０３６１８４００１２３４"] {
+        for kind in
+            [Kind::DossierCode, Kind::Cccd, Kind::Date, Kind::BirthDate, Kind::Phone, Kind::ProcedureCode, Kind::Time]
+        {
+            for raw in
+                ["２３１２０４", "٢٣١٢٠٤-٠٠٠١", "000.00.20.H40-２３１２０４-０００１", "０３６１８４００１２３４"]
+            {
                 let _ = normalize(kind, raw);
             }
         }

@@ -12,6 +12,7 @@
 mod aster;
 mod clean;
 pub mod config;
+pub mod corrections;
 pub mod decode;
 pub mod documents;
 pub mod error;

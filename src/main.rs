@@ -124,6 +124,33 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Correct one field of one dossier (a clerk's check), kept in
+    /// OUT/corrections.jsonl and applied by every later run; refreshes the
+    /// manifest, portal files and report at once (no OCR).
+    Correct {
+        out: PathBuf,
+        /// The dossier's code (ma_ho_so) or its folder under the input.
+        #[arg(long)]
+        dossier: String,
+        /// The field's name in the pipeline (e.g. ho_ten).
+        #[arg(long)]
+        field: String,
+        /// The right value (checked like a value read by OCR).
+        #[arg(long, required_unless_present = "absent")]
+        value: Option<String>,
+        /// The dossier does not hold this field.
+        #[arg(long, conflicts_with = "value")]
+        absent: bool,
+        /// Who corrects (default: the login name).
+        #[arg(long)]
+        by: Option<String>,
+        /// Keep a value that fails the field's checks.
+        #[arg(long)]
+        force: bool,
+        /// The pipeline the run used (default: built in).
+        #[arg(long)]
+        pipeline: Option<PathBuf>,
+    },
     /// Write the manual pages (man: sohoa.1, sohoa-run.1, sohoa-report.1)
     /// or a shell completion script into DIR (for packaging).
     #[command(hide = true)]
@@ -165,6 +192,37 @@ fn main() {
     }
     if let Command::Generate { what, dir } = command {
         std::process::exit(generate(&what, &dir));
+    }
+    if let Command::Correct { out, dossier, field, value, absent, by, force, pipeline } = command {
+        let by = by
+            .or_else(|| std::env::var("SUDO_USER").ok())
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "unknown".into());
+        let value = if absent { None } else { value };
+        let req =
+            sohoa::corrections::Request { dossier: &dossier, field: &field, value: value.as_deref(), by: &by, force };
+        let r = sohoa::pipeline::load_pipeline(pipeline.as_deref())
+            .and_then(|rules| sohoa::corrections::correct(&out, &rules, &req));
+        match r {
+            Ok((c, warnings)) => {
+                for w in warnings {
+                    eprintln!("sohoa: warning: {w}");
+                }
+                eprintln!(
+                    "sohoa: {} of {}: {} -> {} (by {})",
+                    c.field,
+                    c.dossier,
+                    c.old.as_deref().unwrap_or("(not found)"),
+                    c.new.as_deref().unwrap_or("(not in the dossier)"),
+                    c.by
+                );
+                std::process::exit(0);
+            }
+            Err(e) => {
+                eprintln!("sohoa: {e}");
+                std::process::exit(exit_code(&e));
+            }
+        }
     }
     if let Command::Push { out, config } = command {
         std::process::exit(push(out, config));

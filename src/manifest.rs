@@ -126,6 +126,10 @@ pub struct DossierRecord {
     /// own work is the dossiers digitized at or after `started_at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digitized_at: Option<String>,
+    /// Corrections made on pages that have changed since: not applied, to be
+    /// confirmed by a clerk (`corrections`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub corrections_to_confirm: Vec<crate::corrections::Correction>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -322,6 +322,14 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
         records.push(r);
     }
     records.sort_by(|a, b| scan::natural_cmp(&a.source, &b.source));
+    // Clerks' corrections last across runs (or wait for confirmation when
+    // the pages changed).
+    let corrections = crate::corrections::load(&opts.out);
+    if !corrections.is_empty() {
+        for r in &mut records {
+            crate::corrections::apply(r, &corrections);
+        }
+    }
     // Dossiers seen before whose folder is gone stay on record.
     let present: std::collections::HashSet<&str> = records.iter().map(|r| r.source.as_str()).collect();
     let mut missing: Vec<MissingDossier> = Vec::new();
@@ -460,6 +468,7 @@ fn process_dossier(
         originals: keep_signed_originals(d, out, layout)?,
         error: None,
         digitized_at: Some(now()),
+        corrections_to_confirm: Vec::new(),
     };
     if pdf_pages.is_empty() {
         rec.status = DossierStatus::Failed;
@@ -580,6 +589,7 @@ fn crashed_dossier(d: &DossierDir, why: &str) -> DossierRecord {
         originals: Vec::new(),
         error: Some(format!("internal error, please report it: {why}")),
         digitized_at: Some(now()),
+        corrections_to_confirm: Vec::new(),
     }
 }
 

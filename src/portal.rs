@@ -181,6 +181,15 @@ pub fn review_reasons(d: &DossierRecord, rules: &Pipeline) -> Vec<String> {
             why.push(format!("{}: {}", field_label(name), flags.join(", ")));
         }
     }
+    for c in &d.corrections_to_confirm {
+        why.push(format!(
+            "{}: sửa thành \"{}\" ({}, {}) cần xác nhận lại vì các trang đã đổi",
+            field_label(&c.field),
+            c.new.as_deref().unwrap_or("không có trong hồ sơ"),
+            c.by,
+            c.at
+        ));
+    }
     why
 }
 
@@ -403,7 +412,10 @@ pub fn export(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<Vec<String>,
     for d in &m.dossiers {
         let mut why = review_reasons(d, rules);
         if not_vietnamese {
-            why.push(format!("đọc bằng ngôn ngữ '{}', không phải tiếng Việt (vie): tên và địa chỉ mất dấu", m.settings.lang));
+            why.push(format!(
+                "đọc bằng ngôn ngữ '{}', không phải tiếng Việt (vie): tên và địa chỉ mất dấu",
+                m.settings.lang
+            ));
         }
         let code = field(d, "ma_ho_so");
         if let Some(others) = by_code.get(&key(&code)).filter(|v| v.len() > 1) {

@@ -162,6 +162,22 @@ pub fn concerns(
             );
         }
     }
+    for x in &d.corrections_to_confirm {
+        push(
+            2,
+            format!(
+                "{}: sửa thành \"{}\" ({}, {}) cần xác nhận lại vì các trang đã đổi",
+                field_label(&x.field),
+                x.new.as_deref().unwrap_or("không có trong hồ sơ"),
+                x.by,
+                x.at
+            ),
+            None,
+            "field",
+            &x.field,
+            x.new.as_deref().unwrap_or(""),
+        );
+    }
     if !d.pages.is_empty() && d.pages.iter().all(|p| p.status == PageStatus::Blank) {
         push(7, "mọi trang đều trắng".into(), Some(1), "dossier", "blank_only", "");
     }

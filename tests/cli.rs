@@ -1963,3 +1963,65 @@ fn push_sends_what_changed_and_never_marks_a_refusal_sent() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("chmod 600"), "{}", stderr(&o));
 }
+
+/// A clerk's correction lasts: `sohoa correct` records it apart from OCR's
+/// value, exports the dossier at once, a later run on the same pages keeps
+/// it, and a run on changed pages shows it "to confirm" instead.
+#[test]
+fn corrections_last_and_wait_for_confirmation_when_pages_change() {
+    let dir = fresh_dir("corrections");
+    let (input, out) = (dir.join("in"), dir.join("out"));
+    copy_dir(&root().join("tests/fixtures/fields/conflict"), &input.join("conflict"));
+    let args = ["--no-second-reader"];
+    assert_eq!(run(&input, &out, &args).status.code(), Some(0));
+    let code = "000.00.20.H40-240611-0012";
+    let json = out.join(format!("portal/{code}.json"));
+    assert!(!json.exists(), "held back: the pages disagree on ho_ten");
+    let correct = |extra: &[&str]| {
+        let mut a = vec!["correct", out.to_str().unwrap(), "--dossier", code];
+        a.extend_from_slice(extra);
+        sohoa(&a)
+    };
+    // Refused: an unknown field or dossier, a value that fails the checks.
+    assert_eq!(correct(&["--field", "ten_me", "--value", "x"]).status.code(), Some(2));
+    let o = correct(&["--field", "so_dinh_danh", "--value", "12345"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("không đủ 12 chữ số"), "{}", stderr(&o));
+    let o = sohoa(&["correct", out.to_str().unwrap(), "--dossier", "nope", "--field", "ho_ten", "--value", "A B"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!out.join("corrections.jsonl").exists(), "nothing refused is recorded");
+
+    let o = correct(&["--field", "ho_ten", "--value", "Vũ Văn Hùng", "--by", "Chị Lan"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lines = std::fs::read_to_string(out.join("corrections.jsonl")).unwrap();
+    let c: Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    assert_eq!(c["field"], "ho_ten");
+    assert_eq!(c["new"], "Vũ Văn Hùng");
+    assert_eq!(c["by"], "Chị Lan");
+    assert!(c["old"].is_string() && c["at"].as_str().unwrap().ends_with("+07:00"), "{c}");
+    let f = &fields_of(&out, "conflict")["ho_ten"];
+    assert_eq!(f["value"], "Vũ Văn Hùng");
+    assert_eq!(f["source"], "correction");
+    assert_eq!(f["ocr_value"], c["old"]);
+    let body: Value = serde_json::from_slice(&std::fs::read(&json).expect("exported at once")).unwrap();
+    assert_eq!(body["data"][0]["ChuHoSo"], "Vũ Văn Hùng");
+    let review = std::fs::read_to_string(out.join("portal/needs_review.csv")).unwrap();
+    assert!(!review.contains(code), "{review}");
+
+    // The next night, same pages: the correction holds and the dossier stays exported.
+    assert_eq!(run(&input, &out, &args).status.code(), Some(0));
+    assert_eq!(fields_of(&out, "conflict")["ho_ten"]["value"], "Vũ Văn Hùng");
+    assert!(json.exists());
+
+    // A page added: the dossier is read again, the correction waits for a clerk.
+    let first = std::fs::read_dir(input.join("conflict")).unwrap().flatten().map(|e| e.path()).min().unwrap();
+    let ext = first.extension().unwrap().to_str().unwrap().to_string();
+    std::fs::copy(&first, input.join("conflict").join(format!("zz-extra.{ext}"))).unwrap();
+    assert_eq!(run(&input, &out, &args).status.code(), Some(0));
+    let d = dossier(&manifest(&out), "conflict").clone();
+    assert_ne!(d["fields"]["ho_ten"]["source"], "correction", "{}", d["fields"]["ho_ten"]);
+    assert_eq!(d["corrections_to_confirm"][0]["new"], "Vũ Văn Hùng");
+    let review = std::fs::read_to_string(out.join("portal/needs_review.csv")).unwrap();
+    assert!(review.contains("cần xác nhận lại"), "{review}");
+    assert!(!json.exists());
+}
