@@ -163,6 +163,7 @@ enum Command {
 
 fn main() {
     ensure_start_environment();
+    quiet_panics();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -392,6 +393,19 @@ fn push(out: Option<PathBuf>, config: Option<PathBuf>) -> i32 {
             exit_code(&e)
         }
     }
+}
+
+/// Panics inside a dossier or a decoder are caught by the library and
+/// reported as that dossier's or page's error (manifest, report, the attention
+/// list): the default hook's "thread panicked at" lines would only print past
+/// `--quiet`. A panic anywhere else is a bug that stops the run: that one is
+/// said, on stderr, as an internal error.
+fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        if std::thread::current().name() == Some("main") {
+            eprintln!("sohoa: internal error, please report it: {info}");
+        }
+    }));
 }
 
 /// Bad usage: the message and exit code 2.

@@ -398,6 +398,7 @@ fn process_dossier(
     layout: &Layout,
     progress: &dyn Progress,
 ) -> Result<DossierRecord, RunError> {
+    inject_fault("dossier", &d.rel);
     // Every (file, frame) of the dossier, in order.
     let mut units: Vec<(usize, Option<u32>, Result<(), PageError>)> = Vec::new();
     // A PDF is parsed once for all its pages, not once per page.
@@ -560,6 +561,22 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
     p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
 }
 
+/// Fault injection for the tests, honoured only in debug builds (the tests'
+/// and developers'; a release build ignores it): `SOHOA_FAULT` holds
+/// comma-separated `decode:<page file name>` (panics inside that page's
+/// decoder) and `dossier:<dossier folder>` (panics while that dossier is
+/// processed), so that the panic catchers below are exercised for real.
+fn inject_fault(kind: &str, name: &str) -> bool {
+    #[cfg(debug_assertions)]
+    if let Ok(v) = std::env::var("SOHOA_FAULT") {
+        if v.split(',').any(|f| f.strip_prefix(kind).and_then(|r| r.strip_prefix(':')) == Some(name)) {
+            panic!("injected fault ({kind} {name})");
+        }
+    }
+    let _ = (kind, name);
+    false
+}
+
 /// Runs `f`, turning a panic inside a decoder into a page error.
 fn guarded<T>(f: impl FnOnce() -> Result<T, PageError>) -> Result<T, PageError> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
@@ -642,6 +659,7 @@ fn process_page(
     opts: &Options,
 ) -> PageOut {
     let read = || match pdf {
+        _ if inject_fault("decode", name) => unreachable!("inject_fault panics when it returns true"),
         Some(doc) => {
             crate::pdfin::with_time_limit(opts.page_timeout, || crate::pdfin::decode_page_of(doc, path, frame))
                 .map_err(|k| PageError::new(path, Some(frame), k))

@@ -2025,3 +2025,32 @@ fn corrections_last_and_wait_for_confirmation_when_pages_change() {
     assert!(review.contains("cần xác nhận lại"), "{review}");
     assert!(!json.exists());
 }
+
+/// A panicking decoder costs one page and a panicking dossier one dossier,
+/// and the batch finishes (faults injected with SOHOA_FAULT, honoured by
+/// debug builds only); with --quiet nothing but the attention list is said.
+#[test]
+fn a_panic_costs_one_page_or_one_dossier_and_the_batch_finishes() {
+    let out = fresh_dir("faults");
+    let o = Command::new(env!("CARGO_BIN_EXE_sohoa"))
+        .args(["run", root().join("samples").to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args(["--quiet", "--no-second-reader"])
+        .env("SOHOA_FAULT", "decode:trang_2.png,dossier:2024/05/000.00.20.H40-240507-0002")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "the default panic message is not printed: {err}");
+    let m = manifest(&out);
+    let one = dossier(&m, "2024/05/000.00.20.H40-240506-0001");
+    assert_eq!(one["status"], "partial");
+    let bad: Vec<&Value> = one["pages"].as_array().unwrap().iter().filter(|p| p["status"] == "error").collect();
+    assert_eq!(bad.len(), 1, "one page lost");
+    assert_eq!(bad[0]["source"], "trang_2.png");
+    assert!(bad[0]["error"].as_str().unwrap().contains("injected fault"), "{}", bad[0]);
+    let two = dossier(&m, "2024/05/000.00.20.H40-240507-0002");
+    assert_eq!(two["status"], "failed");
+    assert!(two["error"].as_str().unwrap().contains("internal error"), "{}", two["error"]);
+    assert_eq!(dossier(&m, "2024/06/240603-0003 Lê Văn Tâm")["status"], "ok", "the batch went on");
+    assert!(err.contains("2 of 3 dossiers need attention"), "{err}");
+}
