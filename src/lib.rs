@@ -34,6 +34,7 @@ pub mod push;
 pub mod raster;
 mod reading;
 pub mod report;
+pub mod review;
 pub mod scan;
 mod sheets;
 pub mod state;

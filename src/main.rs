@@ -151,6 +151,21 @@ enum Command {
         #[arg(long)]
         pipeline: Option<PathBuf>,
     },
+    /// The verification station: a web page where clerks check and correct
+    /// the fields of the dossiers held back for review (in Vietnamese).
+    Review {
+        out: PathBuf,
+        /// Address to listen on; any address other than loopback needs --token-file.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// A file holding the access token every request must carry (readable
+        /// by its owner only).
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+        /// The pipeline the run used (default: built in).
+        #[arg(long)]
+        pipeline: Option<PathBuf>,
+    },
     /// Write the manual pages (man: sohoa.1, sohoa-run.1, sohoa-report.1)
     /// or a shell completion script into DIR (for packaging).
     #[command(hide = true)]
@@ -224,6 +239,24 @@ fn main() {
                 std::process::exit(exit_code(&e));
             }
         }
+    }
+    if let Command::Review { out, listen, token_file, pipeline } = command {
+        let token = match token_file.as_deref().map(read_token).transpose() {
+            Ok(t) => t,
+            Err(e) => usage(&e),
+        };
+        let by = std::env::var("USER").unwrap_or_else(|_| "cán bộ".into());
+        let opts = sohoa::review::ReviewOptions { listen, token, by_default: by };
+        let r = sohoa::pipeline::load_pipeline(pipeline.as_deref()).and_then(|rules| {
+            sohoa::review::serve(&out, &rules, &opts, &|addr| {
+                eprintln!("sohoa: review station at http://{addr}/ (Ctrl-C to stop)")
+            })
+        });
+        if let Err(e) = r {
+            eprintln!("sohoa: {e}");
+            std::process::exit(exit_code(&e));
+        }
+        std::process::exit(0);
     }
     if let Command::Push { out, config } = command {
         std::process::exit(push(out, config));
@@ -406,6 +439,21 @@ fn quiet_panics() {
             eprintln!("sohoa: internal error, please report it: {info}");
         }
     }));
+}
+
+/// The review station's access token, from a file only its owner can read.
+fn read_token(path: &std::path::Path) -> Result<String, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let bad = |why: String| format!("token file {}: {why}", path.display());
+    let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        return Err(bad("readable by other users; make it the owner's only (chmod 600)".into()));
+    }
+    let t = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?.trim().to_string();
+    if t.len() < 16 {
+        return Err(bad("the token must be at least 16 characters".into()));
+    }
+    Ok(t)
 }
 
 /// Bad usage: the message and exit code 2.

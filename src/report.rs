@@ -302,20 +302,36 @@ fn base64(data: &[u8]) -> String {
     o
 }
 
-/// A small PNG of a page of a PDF sohoa wrote, stood upright.
-fn thumbnail(out: &Path, d: &DossierRecord, page_index: usize) -> Option<String> {
+/// A PNG of a page of a PDF sohoa wrote, stood upright: the whole page, or
+/// the part around `crop` (pixels of the upright page) with a margin, made
+/// at most `max_width` wide.
+pub(crate) fn page_png(
+    out: &Path,
+    d: &DossierRecord,
+    page_index: usize,
+    crop: Option<[f32; 4]>,
+    max_width: u32,
+) -> Option<Vec<u8>> {
     let p = d.pages.iter().find(|p| p.index == page_index)?;
     let pdf = out.join(d.pdf.as_ref()?);
     let bytes = std::fs::read(&pdf).ok()?;
     let decoded = crate::pdfin::decode_page(&pdf, &bytes, p.pdf_page? as u32 - 1).ok()?;
-    let g = decoded.gray.rotate_cw(p.rotation / 90);
-    let f = (g.width / 120).max(1);
-    let small = g.shrink(f);
+    let mut g = decoded.gray.rotate_cw(p.rotation / 90);
+    if let Some([x0, y0, x1, y1]) = crop.filter(|b| b[2] > b[0] && b[3] > b[1]) {
+        let m = (y1 - y0).max(20.0) * 1.5;
+        g = g.crop(x0 - m * 2.0, y0 - m, x1 + m * 2.0, y1 + m)?;
+    }
+    let small = g.shrink(g.width.div_ceil(max_width.max(1)));
     let mut png = Vec::new();
     image::codecs::png::PngEncoder::new(&mut png)
         .write_image(&small.data, small.width, small.height, image::ExtendedColorType::L8)
         .ok()?;
-    Some(format!("data:image/png;base64,{}", base64(&png)))
+    Some(png)
+}
+
+/// A small PNG of a page, as a data URI.
+fn thumbnail(out: &Path, d: &DossierRecord, page_index: usize) -> Option<String> {
+    page_png(out, d, page_index, None, 120).map(|png| format!("data:image/png;base64,{}", base64(&png)))
 }
 
 use image::ImageEncoder as _;

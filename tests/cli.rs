@@ -1494,6 +1494,7 @@ fn architecture_invariants_hold() {
     only_in("Command::new", &["pdfin.rs", "main.rs"]);
     only_in("WalkDir::new", &["scan.rs", "state.rs"]);
     only_in("ureq", &["push.rs"]);
+    only_in("tiny_http", &["review.rs"]);
     for (name, text) in sources() {
         // Every module says why it exists, and is on the codemap.
         assert!(text.starts_with("//!"), "src/{name} does not open with a //! paragraph");
@@ -2053,4 +2054,140 @@ fn a_panic_costs_one_page_or_one_dossier_and_the_batch_finishes() {
     assert!(two["error"].as_str().unwrap().contains("internal error"), "{}", two["error"]);
     assert_eq!(dossier(&m, "2024/06/240603-0003 Lê Văn Tâm")["status"], "ok", "the batch went on");
     assert!(err.contains("2 of 3 dossiers need attention"), "{err}");
+}
+
+/// A running `sohoa review`, stopped when dropped.
+struct Station {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Station {
+    fn start(out: &Path, extra: &[&str]) -> Result<Station, Output> {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sohoa"))
+            .args(["review", out.to_str().unwrap()])
+            .args(extra)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(child.stderr.take().unwrap()).read_line(&mut first).unwrap();
+        match first.split("review station at ").nth(1).and_then(|s| s.split_whitespace().next()) {
+            Some(url) => Ok(Station { child, base: url.trim_end_matches('/').to_string() }),
+            None => Err(child
+                .wait_with_output()
+                .map(|mut o| {
+                    o.stderr = first.into_bytes();
+                    o
+                })
+                .unwrap()),
+        }
+    }
+}
+
+impl Drop for Station {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into()
+}
+
+fn get(url: &str) -> (u16, String) {
+    let mut r = http().get(url).call().unwrap();
+    (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default())
+}
+
+/// The verification station over HTTP: the queue, a dossier's fields with
+/// their page crops, OCR text shown as text, images found only by number,
+/// cross-site and stale saves refused, a save that settles the dossier
+/// exports it; a token beyond loopback.
+#[test]
+fn the_review_station_corrects_fields_safely() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = fresh_dir("review");
+    let (input, out) = (dir.join("in"), dir.join("out"));
+    copy_dir(&root().join("tests/fixtures/fields/conflict"), &input.join("conflict"));
+    copy_dir(&root().join("tests/fixtures/report/xss"), &input.join("xss"));
+    assert_eq!(run(&input, &out, &["--quiet", "--no-second-reader"]).status.code(), Some(0));
+    let st = Station::start(&out, &["--listen", "127.0.0.1:0"]).unwrap_or_else(|o| panic!("{}", stderr(&o)));
+    let (code, queue) = get(&format!("{}/", st.base));
+    assert_eq!(code, 200);
+    assert!(
+        queue.contains("Hồ sơ cần kiểm tra (2)") && queue.contains(">conflict<") && queue.contains(">xss<"),
+        "{queue}"
+    );
+    let m = manifest(&out);
+    let idx = |src: &str| m["dossiers"].as_array().unwrap().iter().position(|d| d["source"] == src).unwrap();
+    let (c, x) = (idx("conflict"), idx("xss"));
+    let (_, page) = get(&format!("{}/d/{x}", st.base));
+    assert!(page.contains("&lt;script&gt;") && !page.contains("<script"), "OCR text is shown as text");
+    let (_, page) = get(&format!("{}/d/{c}", st.base));
+    assert!(page.contains("các trang ghi khác nhau") && page.contains("trang khác ghi"), "{page}");
+    // The crop beside the field, and nothing outside the manifest's pages.
+    let src = page.split("src=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");
+    let mut r = http().get(&format!("{}{src}", st.base)).call().unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.body_mut().read_to_vec().unwrap().starts_with(b"\x89PNG"));
+    for bad in ["/img/../../etc/passwd", "/img/0/99", "/img/99/1", "/../manifest.json", "/d/..%2f..%2fetc%2fpasswd"] {
+        assert_eq!(get(&format!("{}{bad}", st.base)).0, 404, "{bad}");
+    }
+    // Saves: the form token and the value seen are required.
+    let csrf = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let current = m["dossiers"][c]["fields"]["ho_ten"]["value"].as_str().unwrap().to_string();
+    let post = |pairs: &[(&str, &str)], origin: Option<&str>| {
+        let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        let mut req =
+            http().post(&format!("{}/correct", st.base)).header("Content-Type", "application/x-www-form-urlencoded");
+        if let Some(o) = origin {
+            req = req.header("Origin", o);
+        }
+        let mut r = req.send(body.as_bytes()).unwrap();
+        let loc = r.headers().get("location").map(|v| v.to_str().unwrap().to_string());
+        (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default(), loc)
+    };
+    let d = c.to_string();
+    let good =
+        [("d", d.as_str()), ("field", "ho_ten"), ("action", "correct"), ("value", "Vũ Văn Hùng"), ("by", "Chị Lan")];
+    let with = |extra: &[(&'static str, &str)]| -> Vec<(String, String)> {
+        good.iter().chain(extra.iter()).map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    };
+    let send = |v: Vec<(String, String)>, origin: Option<&str>| {
+        let pairs: Vec<(&str, &str)> = v.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        post(&pairs, origin)
+    };
+    assert_eq!(send(with(&[("expected", &current)]), None).0, 403, "no form token");
+    let cross = with(&[("csrf", &csrf), ("expected", &current)]);
+    assert_eq!(send(cross.clone(), Some("http://evil.example")).0, 403, "another site's form");
+    let (code, body, _) = send(with(&[("csrf", &csrf), ("expected", "Người khác")]), None);
+    assert_eq!(code, 409, "a value changed since it was seen is not overwritten");
+    assert!(body.contains("người khác lưu"), "{body}");
+    assert!(!out.join("corrections.jsonl").exists());
+    let (code, _, loc) = send(cross, Some(&st.base));
+    assert_eq!(code, 303);
+    assert_eq!(loc.as_deref(), Some("/"), "settled: back to the queue");
+    let lines = std::fs::read_to_string(out.join("corrections.jsonl")).unwrap();
+    assert!(lines.contains("\"by\":\"Chị Lan\"") && lines.contains("Vũ Văn Hùng"), "{lines}");
+    assert!(out.join("portal/000.00.20.H40-240611-0012.json").is_file(), "exported at once");
+    assert!(!std::fs::read_to_string(out.join("portal/needs_review.csv")).unwrap().contains("240611-0012"));
+    let (_, queue) = get(&format!("{}/", st.base));
+    assert!(queue.contains("Hồ sơ cần kiểm tra (1)") && !queue.contains(">conflict<"), "{queue}");
+    drop(st);
+
+    // Beyond loopback: a token is required, and every request must carry it.
+    let o = Station::start(&out, &["--listen", "0.0.0.0:0"]).err().expect("refused without a token");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let token = dir.join("token");
+    std::fs::write(&token, "1f0c6b9e2d7a4c5b8e3f").unwrap();
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let st = Station::start(&out, &["--listen", "0.0.0.0:0", "--token-file", token.to_str().unwrap()])
+        .unwrap_or_else(|o| panic!("{}", stderr(&o)));
+    let port = st.base.rsplit(':').next().unwrap();
+    assert_eq!(get(&format!("http://127.0.0.1:{port}/")).0, 401);
+    assert_eq!(get(&format!("http://127.0.0.1:{port}/img/0/1")).0, 401);
+    assert_eq!(get(&format!("http://127.0.0.1:{port}/?token=1f0c6b9e2d7a4c5b8e3f")).0, 200);
 }

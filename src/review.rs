@@ -1,0 +1,356 @@
+//! `sohoa review`: the verification station. A small web application served
+//! by sohoa itself (tiny_http, one request at a time) where clerks see, in
+//! Vietnamese, the queue of dossiers held back for review (tonight's first),
+//! each field's value, confidence, flags and alternatives beside the page
+//! cropped around it, and accept, correct or mark a field "not in the
+//! dossier". Each action is a `corrections::correct`, so it lasts across runs
+//! and the portal files and report are refreshed at once. It exists apart
+//! from `corrections` because everything about the web is here: loopback by
+//! default, a token for any other address, a per-process form token and an
+//! Origin check against cross-site posts, every text escaped, images found
+//! by dossier and page number in the manifest (never by a path from the
+//! request), and a save refused when the field changed since the clerk
+//! looked at it, so two clerks never silently overwrite each other.
+
+use crate::corrections::{self, Request};
+use crate::error::RunError;
+use crate::extract::Pipeline;
+use crate::manifest::{DossierRecord, Manifest};
+use crate::report::{field_label, flag_label, html_escape, local_time};
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+use std::io::Read as _;
+use std::path::Path;
+
+/// How the station is served.
+pub struct ReviewOptions {
+    /// Address to listen on, e.g. "127.0.0.1:8080" (port 0: any free port).
+    pub listen: String,
+    /// Required of every request when set; required to listen beyond loopback.
+    pub token: Option<String>,
+    /// The name recorded for corrections when the clerk gives none.
+    pub by_default: String,
+}
+
+type Response = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
+
+fn html(status: u16, body: String) -> Response {
+    let page = format!(
+        "<!DOCTYPE html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\"><title>Kiểm tra hồ sơ số hóa</title>\n<style>\
+         body{{font-family:sans-serif;margin:20px;color:#111}}table{{border-collapse:collapse;width:100%}}\
+         th,td{{border:1px solid #aaa;padding:6px;vertical-align:top}}th{{background:#eee;text-align:left}}\
+         .flag{{color:#a40000}}img{{max-width:640px;border:1px solid #ccc}}form{{display:inline}}\
+         input[type=text]{{width:18em}}.ok{{color:#126b12}}</style></head><body>\n{body}</body></html>\n"
+    );
+    tiny_http::Response::from_data(page.into_bytes())
+        .with_status_code(status)
+        .with_header(header("Content-Type", "text/html; charset=utf-8"))
+        .with_header(header("X-Frame-Options", "DENY"))
+        .with_header(header("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'"))
+}
+
+fn header(k: &str, v: &str) -> tiny_http::Header {
+    tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).expect("ASCII header")
+}
+
+fn not_found() -> Response {
+    html(404, "<h1>Không tìm thấy</h1><p><a href=\"/\">Về danh sách</a></p>".into())
+}
+
+fn is_loopback(listen: &str) -> bool {
+    let host = listen.rsplit_once(':').map(|(h, _)| h).unwrap_or(listen);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A token for this process's forms: unguessable, never written anywhere.
+fn form_token() -> String {
+    let mut seed = [0u8; 32];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        let _ = f.read_exact(&mut seed);
+    }
+    let mut h = Sha256::new();
+    h.update(seed);
+    h.update(format!("{:?}{}", std::time::SystemTime::now(), std::process::id()));
+    h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+fn load_manifest(out: &Path) -> Option<Manifest> {
+    serde_json::from_slice(&std::fs::read(out.join("manifest.json")).ok()?).ok()
+}
+
+/// The queue: dossiers held back for review, tonight's first.
+fn queue<'a>(m: &'a Manifest, rules: &Pipeline) -> Vec<(usize, &'a DossierRecord, Vec<String>)> {
+    let mut q: Vec<(usize, &DossierRecord, Vec<String>)> = m
+        .dossiers
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (i, d, crate::portal::review_reasons(d, rules)))
+        .filter(|(_, _, why)| !why.is_empty())
+        .collect();
+    let tonight = |d: &DossierRecord| d.digitized_at.as_deref().is_some_and(|t| t >= m.started_at.as_str());
+    q.sort_by(|a, b| tonight(b.1).cmp(&tonight(a.1)).then_with(|| a.1.source.cmp(&b.1.source)));
+    q
+}
+
+fn queue_page(m: &Manifest, rules: &Pipeline) -> Response {
+    let q = queue(m, rules);
+    let mut b = format!("<h1>Hồ sơ cần kiểm tra ({})</h1>\n", q.len());
+    if q.is_empty() {
+        b.push_str("<p class=\"ok\">Không còn hồ sơ nào cần kiểm tra.</p>\n");
+    } else {
+        b.push_str(
+            "<table id=\"queue\"><tr><th>Hồ sơ</th><th>Mã hồ sơ · Họ tên</th><th>Lý do</th><th>Số hóa lúc</th></tr>\n",
+        );
+        for (i, d, why) in q {
+            let key: Vec<String> =
+                ["ma_ho_so", "ho_ten"].iter().filter_map(|k| d.fields.get(*k).map(|f| html_escape(&f.value))).collect();
+            let reasons: String = why.iter().map(|w| format!("<li>{}</li>", html_escape(w))).collect();
+            let _ = writeln!(
+                b,
+                "<tr><td><a class=\"dossier\" href=\"/d/{i}\">{}</a></td><td>{}</td><td><ul>{reasons}</ul></td><td>{}</td></tr>",
+                html_escape(&d.source),
+                key.join(" · "),
+                html_escape(&d.digitized_at.as_deref().map(local_time).unwrap_or_default())
+            );
+        }
+        b.push_str("</table>\n");
+    }
+    html(200, b)
+}
+
+fn dossier_page(m: &Manifest, rules: &Pipeline, i: usize, csrf: &str, by: &str, note: &str) -> Response {
+    let Some(d) = m.dossiers.get(i) else { return not_found() };
+    let mut b = format!("<p><a href=\"/\">← Danh sách</a></p>\n<h1>Hồ sơ {}</h1>\n", html_escape(&d.source));
+    if !note.is_empty() {
+        let _ = writeln!(b, "<p class=\"flag\" id=\"note\">{}</p>", html_escape(note));
+    }
+    let why = crate::portal::review_reasons(d, rules);
+    if why.is_empty() {
+        b.push_str("<p class=\"ok\" id=\"settled\">Hồ sơ đã đủ và đã được chuyển sang tệp gửi Cổng.</p>\n");
+    } else {
+        let reasons: String = why.iter().map(|w| format!("<li>{}</li>", html_escape(w))).collect();
+        let _ = writeln!(b, "<ul id=\"reasons\">{reasons}</ul>");
+    }
+    b.push_str("<table><tr><th>Trường</th><th>Giá trị</th><th>Trên trang</th><th>Kiểm tra</th></tr>\n");
+    for spec in &rules.fields {
+        let name = spec.name.as_str();
+        let f = d.fields.get(name);
+        let value = f.map(|f| f.value.as_str()).unwrap_or("");
+        let mut info = String::new();
+        match f {
+            None => info.push_str("<span class=\"flag\">không đọc được</span>"),
+            Some(f) if f.absent => info.push_str("không có trong hồ sơ (đã xác nhận)"),
+            Some(f) => {
+                let _ = write!(info, "độ tin cậy {:.2}", f.confidence);
+                if f.source.as_deref() == Some(corrections::SOURCE) {
+                    let _ =
+                        write!(info, "<br>đã sửa (OCR đọc: {})", html_escape(f.ocr_value.as_deref().unwrap_or("—")));
+                }
+                for x in &f.flags {
+                    let _ = write!(info, "<br><span class=\"flag\">{}</span>", html_escape(&flag_label(x)));
+                }
+                if !f.alternatives.is_empty() {
+                    let alts: Vec<String> = f.alternatives.iter().map(|a| html_escape(&a.value)).collect();
+                    let _ = write!(info, "<br>trang khác ghi: {}", alts.join(" / "));
+                }
+            }
+        }
+        let image = match f.filter(|f| f.page > 0) {
+            Some(f) => {
+                let [x0, y0, x1, y1] = f.bbox;
+                format!(
+                    "<a href=\"/img/{i}/{p}\"><img alt=\"{label}\" src=\"/img/{i}/{p}?box={x0},{y0},{x1},{y1}\"></a><br>trang {p}",
+                    p = f.page,
+                    label = html_escape(field_label(name))
+                )
+            }
+            None => String::new(),
+        };
+        let form = |action: &str, label: &str, input: &str| {
+            format!(
+                "<form method=\"post\" action=\"/correct\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+                 <input type=\"hidden\" name=\"d\" value=\"{i}\"><input type=\"hidden\" name=\"field\" value=\"{n}\">\
+                 <input type=\"hidden\" name=\"expected\" value=\"{e}\"><input type=\"hidden\" name=\"by\" value=\"{by}\">\
+                 <input type=\"hidden\" name=\"action\" value=\"{action}\">{input}<button type=\"submit\" name=\"go\" \
+                 value=\"{action}\" id=\"{action}-{n}\">{label}</button></form>",
+                n = html_escape(name),
+                e = html_escape(value),
+                by = html_escape(by),
+            )
+        };
+        let mut actions = String::new();
+        if f.is_some_and(|f| !f.absent) {
+            actions.push_str(&form("accept", "Đúng", ""));
+        }
+        actions.push_str(&form(
+            "correct",
+            "Sửa",
+            &format!(
+                "<input type=\"text\" name=\"value\" id=\"value-{}\" value=\"{}\">",
+                html_escape(name),
+                html_escape(value)
+            ),
+        ));
+        actions.push_str(&form("absent", "Không có trong hồ sơ", ""));
+        let _ = writeln!(
+            b,
+            "<tr id=\"field-{n}\"><td>{}</td><td class=\"value\">{}</td><td>{image}</td><td>{info}<br>{actions}</td></tr>",
+            html_escape(field_label(name)),
+            html_escape(value),
+            n = html_escape(name)
+        );
+    }
+    b.push_str("</table>\n");
+    html(200, b)
+}
+
+fn image(out: &Path, m: &Manifest, i: &str, page: &str, query: &str) -> Response {
+    let (Ok(i), Ok(page)) = (i.parse::<usize>(), page.parse::<usize>()) else { return not_found() };
+    let Some(d) = m.dossiers.get(i) else { return not_found() };
+    let crop = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "box").and_then(|(_, v)| {
+        let n: Vec<f32> = v.split(',').filter_map(|x| x.parse().ok()).collect();
+        <[f32; 4]>::try_from(n).ok()
+    });
+    match crate::report::page_png(out, d, page, crop, if crop.is_some() { 900 } else { 1400 }) {
+        Some(png) => tiny_http::Response::from_data(png).with_header(header("Content-Type", "image/png")),
+        None => not_found(),
+    }
+}
+
+/// Serves until the process is stopped. `ready` hears the address once
+/// listening.
+pub fn serve(out: &Path, rules: &Pipeline, opts: &ReviewOptions, ready: &dyn Fn(&str)) -> Result<(), RunError> {
+    if !is_loopback(&opts.listen) && opts.token.is_none() {
+        return Err(RunError::Usage(format!(
+            "--listen {} is not a loopback address: give --token-file so that only clerks with the token can open it",
+            opts.listen
+        )));
+    }
+    if load_manifest(out).is_none() {
+        return Err(RunError::BadInput { path: out.join("manifest.json"), reason: "no sohoa manifest here".into() });
+    }
+    let server = tiny_http::Server::http(&opts.listen)
+        .map_err(|e| RunError::Usage(format!("cannot listen on {}: {e}", opts.listen)))?;
+    let addr = server.server_addr().to_ip().map(|a| a.to_string()).unwrap_or_else(|| opts.listen.clone());
+    ready(&addr);
+    let csrf = form_token();
+    for mut req in server.incoming_requests() {
+        let response = handle(out, rules, opts, &csrf, &mut req);
+        let _ = req.respond(response);
+    }
+    Ok(())
+}
+
+fn handle(out: &Path, rules: &Pipeline, opts: &ReviewOptions, csrf: &str, req: &mut tiny_http::Request) -> Response {
+    let url = req.url().to_string();
+    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let header_value = |name: &str| {
+        req.headers()
+            .iter()
+            .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_str().to_string())
+    };
+    let (host, origin, cookie) = (header_value("Host"), header_value("Origin"), header_value("Cookie"));
+    // The token: in the query once (then kept in a cookie), or the cookie.
+    let mut set_cookie = None;
+    if let Some(token) = &opts.token {
+        let from_query = form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == "token" && v == token.as_str());
+        let cookie = cookie.unwrap_or_default();
+        let from_cookie = cookie.split(';').any(|c| c.trim() == format!("sohoa_token={token}"));
+        if !(from_query || from_cookie) {
+            return html(
+                401,
+                "<h1>Cần mã truy cập</h1><p>Mở địa chỉ có kèm mã (?token=…) do bộ phận CNTT cấp.</p>".into(),
+            );
+        }
+        if from_query {
+            set_cookie = Some(format!("sohoa_token={token}; HttpOnly; SameSite=Strict; Path=/"));
+        }
+    }
+    let Some(m) = load_manifest(out) else {
+        return html(500, "<h1>Không đọc được manifest.json</h1>".into());
+    };
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let response = match (req.method(), parts.as_slice()) {
+        (tiny_http::Method::Get, [""]) => queue_page(&m, rules),
+        (tiny_http::Method::Get, ["d", i]) => match i.parse() {
+            Ok(i) => dossier_page(&m, rules, i, csrf, &opts.by_default, ""),
+            Err(_) => not_found(),
+        },
+        (tiny_http::Method::Get, ["img", i, page]) => image(out, &m, i, page, query),
+        (tiny_http::Method::Post, ["correct"]) => {
+            // A form posted from another site is refused: it must carry this
+            // process's form token and, when the browser says, our origin.
+            let host = host.unwrap_or_default();
+            if let Some(origin) = origin {
+                if origin != format!("http://{host}") && origin != format!("https://{host}") {
+                    return html(403, "<h1>Yêu cầu bị từ chối</h1>".into());
+                }
+            }
+            let mut body = String::new();
+            let _ = req.as_reader().take(64 * 1024).read_to_string(&mut body);
+            let form: std::collections::HashMap<String, String> =
+                form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+            let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+            if get("csrf") != csrf {
+                return html(403, "<h1>Yêu cầu bị từ chối</h1><p>Trang đã cũ: tải lại trang rồi làm lại.</p>".into());
+            }
+            save(out, rules, &m, &form, &opts.by_default, csrf)
+        }
+        _ => not_found(),
+    };
+    match set_cookie {
+        Some(c) => response.with_header(header("Set-Cookie", &c)),
+        None => response,
+    }
+}
+
+fn save(
+    out: &Path,
+    rules: &Pipeline,
+    m: &Manifest,
+    form: &std::collections::HashMap<String, String>,
+    by_default: &str,
+    csrf: &str,
+) -> Response {
+    let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    let Ok(i) = get("d").parse::<usize>() else { return not_found() };
+    let Some(d) = m.dossiers.get(i) else { return not_found() };
+    let field = get("field");
+    if !rules.fields.iter().any(|f| f.name == field) {
+        return not_found();
+    }
+    let by = if get("by").trim().is_empty() { by_default } else { get("by").trim() };
+    // Saved by someone else since this clerk looked: nothing is overwritten.
+    let current = d.fields.get(field).map(|f| f.value.as_str()).unwrap_or("");
+    if current != get("expected") {
+        let note = format!(
+            "{} vừa được người khác lưu là \"{}\" trong lúc anh/chị xem; giá trị của anh/chị chưa được lưu. Xem lại rồi lưu lại.",
+            field_label(field),
+            current
+        );
+        let page = dossier_page(m, rules, i, csrf, by, &note);
+        return page.with_status_code(409);
+    }
+    let value = match get("action") {
+        "accept" => Some(current),
+        "correct" => Some(get("value")),
+        "absent" => None,
+        _ => return not_found(),
+    };
+    let req = Request { dossier: &d.source, field, value, by, force: false };
+    match corrections::correct(out, rules, &req) {
+        Ok(_) => {
+            let stays = load_manifest(out)
+                .and_then(|m| m.dossiers.get(i).map(|d| !crate::portal::review_reasons(d, rules).is_empty()))
+                .unwrap_or(false);
+            let to = if stays { format!("/d/{i}") } else { "/".to_string() };
+            tiny_http::Response::from_data(Vec::new()).with_status_code(303).with_header(header("Location", &to))
+        }
+        Err(e) => {
+            let page = dossier_page(m, rules, i, csrf, by, &format!("Chưa lưu: {e}"));
+            page.with_status_code(422)
+        }
+    }
+}
