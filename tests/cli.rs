@@ -2191,3 +2191,152 @@ fn the_review_station_corrects_fields_safely() {
     assert_eq!(get(&format!("http://127.0.0.1:{port}/img/0/1")).0, 401);
     assert_eq!(get(&format!("http://127.0.0.1:{port}/?token=1f0c6b9e2d7a4c5b8e3f")).0, 200);
 }
+
+/// A WebDriver session on Debian's chromedriver and headless Chromium,
+/// spoken over HTTP (the W3C protocol is JSON); ended when dropped.
+struct Browser {
+    driver: std::process::Child,
+    url: String,
+}
+
+impl Browser {
+    fn start(profile: &Path) -> Option<Browser> {
+        if Command::new("chromedriver").arg("--version").output().is_err() {
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if http().get(&format!("{base}/status")).call().is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1200,1400",
+        ];
+        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        args.push(format!("--user-data-dir={}", profile.display()));
+        let caps = serde_json::json!({"capabilities": {"alwaysMatch": {"browserName": "chrome",
+            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}}}});
+        let mut b = Browser { driver, url: base };
+        let v = b.call("POST", "/session", caps);
+        b.url = format!("{}/session/{}", b.url, v["sessionId"].as_str().expect("a WebDriver session"));
+        Some(b)
+    }
+
+    fn call(&self, method: &str, path: &str, body: Value) -> Value {
+        let url = format!("{}{path}", self.url);
+        let mut r = match method {
+            "GET" => http().get(&url).call(),
+            "DELETE" => http().delete(&url).call(),
+            _ => http().post(&url).header("Content-Type", "application/json").send(body.to_string().as_bytes()),
+        }
+        .unwrap();
+        let v: Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+        v["value"].clone()
+    }
+
+    fn go(&self, url: &str) {
+        self.call("POST", "/url", serde_json::json!({"url": url}));
+    }
+
+    fn element(&self, css: &str) -> String {
+        let v = self.call("POST", "/element", serde_json::json!({"using": "css selector", "value": css}));
+        v["element-6066-11e4-a52e-4f735466cecf"].as_str().unwrap_or_else(|| panic!("no {css}: {v}")).to_string()
+    }
+
+    fn click(&self, css: &str) {
+        let e = self.element(css);
+        self.call("POST", &format!("/element/{e}/click"), serde_json::json!({}));
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let e = self.element(css);
+        self.call("POST", &format!("/element/{e}/clear"), serde_json::json!({}));
+        self.call("POST", &format!("/element/{e}/value"), serde_json::json!({"text": text}));
+    }
+
+    fn current_url(&self) -> String {
+        self.call("GET", "/url", Value::Null).as_str().unwrap_or("").to_string()
+    }
+
+    fn screenshot(&self, to: &Path) {
+        let b64 = self.call("GET", "/screenshot", Value::Null);
+        std::fs::write(to, base64_decode(b64.as_str().unwrap())).unwrap();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if self.url.contains("/session/") {
+            let _ = http().delete(&self.url).call();
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let clean: Vec<u8> = s.bytes().filter(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/').collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, c)| n | (val(*c) as u32) << (18 - 6 * i));
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..chunk.len().saturating_sub(1)]);
+    }
+    out
+}
+
+/// A clerk's session in a real browser: open the queue, open a dossier,
+/// correct a field, save; the correction, the portal JSON and needs_review
+/// follow.
+#[test]
+fn a_clerk_corrects_a_field_in_the_browser() {
+    let dir = fresh_dir("review-browser");
+    let (input, out) = (dir.join("in"), dir.join("out"));
+    copy_dir(&root().join("tests/fixtures/fields/conflict"), &input.join("conflict"));
+    assert_eq!(run(&input, &out, &["--quiet", "--no-second-reader"]).status.code(), Some(0));
+    let st = Station::start(&out, &["--listen", "127.0.0.1:0"]).unwrap_or_else(|o| panic!("{}", stderr(&o)));
+    let Some(b) = Browser::start(&fresh_dir("review-browser-profile")) else {
+        assert!(std::env::var_os("CI").is_none(), "CI must install chromium-driver");
+        eprintln!("skipped: no chromedriver (Debian's chromium-driver)");
+        return;
+    };
+    b.go(&format!("{}/", st.base));
+    b.click("a.dossier");
+    assert!(b.current_url().ends_with("/d/0"), "{}", b.current_url());
+    b.type_into("#value-ho_ten", "Vũ Văn Hùng");
+    b.screenshot(&dir.join("field-view.png"));
+    b.click("#correct-ho_ten");
+    assert!(b.current_url().ends_with(&format!("{}/", st.base.trim_start_matches("http://"))), "{}", b.current_url());
+    let lines = std::fs::read_to_string(out.join("corrections.jsonl")).unwrap();
+    assert!(lines.contains("\"new\":\"Vũ Văn Hùng\""), "{lines}");
+    let body: Value =
+        serde_json::from_slice(&std::fs::read(out.join("portal/000.00.20.H40-240611-0012.json")).unwrap()).unwrap();
+    assert_eq!(body["data"][0]["ChuHoSo"], "Vũ Văn Hùng");
+    assert!(!std::fs::read_to_string(out.join("portal/needs_review.csv")).unwrap().contains("240611-0012"));
+    let png = std::fs::read(dir.join("field-view.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a real screenshot");
+}
