@@ -138,8 +138,8 @@ enum Command {
         /// The right value (checked like a value read by OCR).
         #[arg(long, required_unless_present = "absent")]
         value: Option<String>,
-        /// The dossier does not hold this field.
-        #[arg(long, conflicts_with = "value")]
+        /// The dossier does not hold this field (with no --value, or --value '').
+        #[arg(long)]
         absent: bool,
         /// Who corrects (default: the login name).
         #[arg(long)]
@@ -214,6 +214,9 @@ fn main() {
             .or_else(|| std::env::var("SUDO_USER").ok())
             .or_else(|| std::env::var("USER").ok())
             .unwrap_or_else(|| "unknown".into());
+        if absent && value.as_deref().is_some_and(|v| !v.is_empty()) {
+            usage("--absent says the dossier does not hold the field: give no --value (or --value '')");
+        }
         let value = if absent { None } else { value };
         let req =
             sohoa::corrections::Request { dossier: &dossier, field: &field, value: value.as_deref(), by: &by, force };

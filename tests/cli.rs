@@ -2009,6 +2009,12 @@ fn corrections_last_and_wait_for_confirmation_when_pages_change() {
     let review = std::fs::read_to_string(out.join("portal/needs_review.csv")).unwrap();
     assert!(!review.contains(code), "{review}");
 
+    // "Not in the dossier": recorded with no value.
+    let o = correct(&["--field", "ngay_sinh", "--value", "", "--absent", "--by", "Chị Lan"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(fields_of(&out, "conflict")["ngay_sinh"]["absent"], true);
+    assert!(std::fs::read_to_string(out.join("corrections.jsonl")).unwrap().contains("\"new\":null"));
+
     // The next night, same pages: the correction holds and the dossier stays exported.
     assert_eq!(run(&input, &out, &args).status.code(), Some(0));
     assert_eq!(fields_of(&out, "conflict")["ho_ten"]["value"], "Vũ Văn Hùng");
