@@ -28,6 +28,7 @@ pub mod pdf;
 pub mod pdfa;
 pub mod pdfin;
 pub mod pipeline;
+mod poppler;
 pub mod portal;
 pub mod preprocess;
 pub mod push;

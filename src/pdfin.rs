@@ -23,33 +23,11 @@
 use crate::decode::{self, Color, Decoded, Embed, Origin};
 use crate::error::PageErrorKind as K;
 use crate::model::{OcrLine, OcrPage, OcrWord};
+use crate::poppler::run_tool;
 use crate::raster::Gray;
 use lopdf::{Dictionary, Document, Object, ObjectId};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 use unicode_normalization::UnicodeNormalization;
-
-/// How long poppler may take to render or extract one page.
-const TOOL_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// The address space a poppler tool may take: a page that would need more
-/// (a drawing bomb, a huge shared image) fails that page, not the machine.
-const TOOL_MEMORY: u64 = 1 << 30;
-
-thread_local! {
-    /// The time a poppler tool may take on the page this thread reads.
-    static TIME_LIMIT: std::cell::Cell<Duration> = const { std::cell::Cell::new(TOOL_TIMEOUT) };
-}
-
-/// Runs `f` (reading one page) with poppler's tools held to `limit`, so that
-/// the page time limit covers rendering as well as OCR.
-pub fn with_time_limit<T>(limit: Duration, f: impl FnOnce() -> T) -> T {
-    let old = TIME_LIMIT.with(|c| c.replace(limit.min(TOOL_TIMEOUT)));
-    let r = f();
-    TIME_LIMIT.with(|c| c.set(old));
-    r
-}
 
 /// Parses a PDF once, so that all its pages are read from one parse.
 pub fn open(bytes: &[u8]) -> Result<Document, K> {
@@ -645,62 +623,6 @@ fn render_dpi(wanted: f32, media: (f32, f32)) -> f32 {
         dpi *= 0.8;
     }
     dpi.round()
-}
-
-/// Runs a poppler tool and returns its standard output, or an error naming
-/// the tool; a tool that runs past the page time limit is killed, and one
-/// may not take more than `TOOL_MEMORY` of address space.
-fn run_tool(program: &str, args: &[&str]) -> Result<Vec<u8>, K> {
-    let limit = TIME_LIMIT.with(|c| c.get());
-    let mut cmd = Command::new(program);
-    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    // SAFETY: the closure runs in the forked child before exec and calls
-    // only setrlimit, which is async-signal-safe; it touches no memory of
-    // the parent's other threads.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
-            let lim = libc::rlimit { rlim_cur: TOOL_MEMORY as libc::rlim_t, rlim_max: TOOL_MEMORY as libc::rlim_t };
-            if libc::setrlimit(libc::RLIMIT_AS, &lim) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| {
-            K::Unsupported(format!(
-                "this page must be rendered by {program}, which cannot run ({e}); install it with: sudo apt-get install poppler-utils"
-            ))
-        })?;
-    let mut out = child.stdout.take().expect("piped");
-    let reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut out, &mut v);
-        v
-    });
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(st)) => break st,
-            Ok(None) if started.elapsed() > limit => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(K::ToolTimeout { program: program.to_string(), secs: limit.as_secs_f32() });
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(K::Io(e)),
-        }
-    };
-    let stdout = reader.join().unwrap_or_default();
-    if !status.success() {
-        let mut err = String::new();
-        if let Some(mut e) = child.stderr.take() {
-            let _ = std::io::Read::read_to_string(&mut e, &mut err);
-        }
-        return Err(K::Corrupt(format!("{program} could not read this page: {}", err.trim())));
-    }
-    Ok(stdout)
 }
 
 /// Renders page `frame` with poppler at `dpi`.

@@ -661,7 +661,7 @@ fn process_page(
     let read = || match pdf {
         _ if inject_fault("decode", name) => unreachable!("inject_fault panics when it returns true"),
         Some(doc) => {
-            crate::pdfin::with_time_limit(opts.page_timeout, || crate::pdfin::decode_page_of(doc, path, frame))
+            crate::poppler::with_time_limit(opts.page_timeout, || crate::pdfin::decode_page_of(doc, path, frame))
                 .map_err(|k| PageError::new(path, Some(frame), k))
         }
         None => decode::decode(path, frame),

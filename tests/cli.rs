@@ -1491,7 +1491,8 @@ fn architecture_invariants_hold() {
     only_in("ort::", &["aster.rs"]);
     only_in("rayon", &["pipeline.rs"]);
     only_in("clap", &["main.rs"]);
-    only_in("Command::new", &["pdfin.rs", "main.rs"]);
+    only_in("Command::new", &["poppler.rs", "main.rs"]);
+    only_in("thread::spawn", &["poppler.rs"]);
     only_in("WalkDir::new", &["scan.rs", "state.rs"]);
     only_in("ureq", &["push.rs"]);
     only_in("tiny_http", &["review.rs"]);
