@@ -162,6 +162,27 @@ fn squash(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Every key path of a JSON value (`dossiers[].pages[].rotation`); the
+/// children of maps keyed by data (fields, document metadata) are `*`.
+fn key_paths(v: &Value, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        Value::Object(o) => {
+            let by_data = prefix.ends_with("fields") || prefix.ends_with("metadata");
+            for (k, x) in o {
+                let path = if by_data { format!("{prefix}.*") } else if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                out.insert(path.clone());
+                key_paths(x, &path, out);
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                key_paths(x, &format!("{prefix}[]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
 #[test]
 fn samples_become_searchable_pdfs() {
     let out = fresh_dir("samples");
@@ -173,6 +194,18 @@ fn samples_become_searchable_pdfs() {
     assert_eq!((s["dossiers"].as_u64(), s["dossiers_ok"].as_u64()), (Some(3), Some(3)));
     assert_eq!((s["pages"].as_u64(), s["pages_ok"].as_u64(), s["pages_blank"].as_u64()), (Some(7), Some(6), Some(1)));
     assert_eq!(m["settings"]["lang"], "vie");
+    // The manifest is a contract: its keys may only grow. Every key of the
+    // snapshot must still be written; a new key is added to the snapshot
+    // on purpose (tests/manifest-keys.txt).
+    let mut keys = std::collections::BTreeSet::new();
+    key_paths(&m, "", &mut keys);
+    let snapshot = std::fs::read_to_string(root().join("tests/manifest-keys.txt")).unwrap();
+    let snapshot: std::collections::BTreeSet<String> =
+        snapshot.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string).collect();
+    let gone: Vec<&String> = snapshot.difference(&keys).collect();
+    assert!(gone.is_empty(), "manifest keys removed (a contract break): {gone:?}");
+    let new: Vec<&String> = keys.difference(&snapshot).collect();
+    assert!(new.is_empty(), "new manifest keys: add them to tests/manifest-keys.txt and the README: {new:?}");
 
     // Dossier 1: JPEG, a PNG turned a quarter, a blank back side; Thumbs.db is no page.
     let d1 = dossier(&m, "2024/05/000.00.20.H40-240506-0001");
