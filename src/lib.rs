@@ -38,6 +38,7 @@ pub mod report;
 pub mod review;
 pub mod scan;
 mod sheets;
+pub mod signatures;
 pub mod state;
 mod syllable;
 

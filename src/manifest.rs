@@ -140,7 +140,7 @@ pub struct OriginalRecord {
     pub path: String,
     pub sha256: String,
     pub signed: bool,
-    pub signatures: Vec<crate::pdfin::Signature>,
+    pub signatures: Vec<crate::signatures::Signature>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

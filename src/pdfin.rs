@@ -91,95 +91,6 @@ pub fn decode_page_of(doc: &Document, path: &Path, frame: u32) -> Result<Decoded
     Ok(d)
 }
 
-/// A digital signature found in a PDF.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Signature {
-    /// The signer's name as the signature dictionary gives it.
-    pub signer: Option<String>,
-    /// Signing time, RFC 3339, when given.
-    pub signed_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-/// The digital signatures of a PDF (signature dictionaries with a ByteRange).
-/// A file that cannot be read has none.
-pub fn signatures(bytes: &[u8]) -> Vec<Signature> {
-    if !bytes.windows(10).any(|w| w == b"/ByteRange") {
-        return Vec::new();
-    }
-    let Ok(doc) = Document::load_mem(bytes) else { return Vec::new() };
-    let mut found = Vec::new();
-    let mut check = |d: &Dictionary| {
-        if d.has(b"ByteRange") && d.has(b"Contents") {
-            let text = |k: &[u8]| match d.get(k).map(|o| deref(&doc, o)) {
-                Ok(Object::String(b, _)) => Some(pdf_text(b)),
-                _ => None,
-            };
-            found.push(Signature {
-                signer: text(b"Name"),
-                signed_at: text(b"M").and_then(|m| pdf_date(&m)),
-                reason: text(b"Reason"),
-            });
-        }
-    };
-    for o in doc.objects.values() {
-        let d = match o {
-            Object::Dictionary(d) => d,
-            Object::Stream(st) => &st.dict,
-            _ => continue,
-        };
-        check(d);
-        for (_, v) in d.iter() {
-            if let Object::Dictionary(inner) = v {
-                check(inner);
-            }
-        }
-    }
-    found
-}
-
-/// A PDF text string: UTF-16BE with its byte order mark, else PDFDocEncoding
-/// (read as Latin-1, which it equals for letters).
-fn pdf_text(b: &[u8]) -> String {
-    if b.starts_with(&[0xFE, 0xFF]) {
-        let units: Vec<u16> = b[2..].chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
-        String::from_utf16_lossy(&units).nfc().collect()
-    } else if b.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        String::from_utf8_lossy(&b[3..]).nfc().collect()
-    } else {
-        b.iter().map(|&c| c as char).collect()
-    }
-}
-
-/// `D:YYYYMMDDHHmmSS+07'00'` to RFC 3339.
-fn pdf_date(s: &str) -> Option<String> {
-    let s = s.strip_prefix("D:").unwrap_or(s);
-    let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
-    if digits.len() < 8 {
-        return None;
-    }
-    let part = |i: usize, d: &str| digits.get(i..i + 2).unwrap_or(d).to_string();
-    let rest = &s[digits.len()..];
-    let zone = match rest.chars().next() {
-        Some(c @ ('+' | '-')) => {
-            let z: String = rest[1..].chars().filter(char::is_ascii_digit).collect();
-            format!("{c}{}:{}", z.get(0..2).unwrap_or("00"), z.get(2..4).unwrap_or("00"))
-        }
-        _ => "Z".into(),
-    };
-    Some(format!(
-        "{}-{}-{}T{}:{}:{}{}",
-        &digits[0..4],
-        &digits[4..6],
-        &digits[6..8],
-        part(8, "00"),
-        part(10, "00"),
-        part(12, "00"),
-        zone
-    ))
-}
-
 fn jpx_stream(doc: &Document, id: ObjectId) -> Option<Embed> {
     let st = doc.get_object(id).ok()?.as_stream().ok()?;
     let filter = st.dict.get(b"Filter").ok().and_then(|f| match f {
@@ -716,18 +627,4 @@ fn mul(a: &[f32; 6], b: &[f32; 6]) -> [f32; 6] {
         a[4] * b[0] + a[5] * b[2] + b[4],
         a[4] * b[1] + a[5] * b[3] + b[5],
     ]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn signature_dates_and_names() {
-        assert_eq!(pdf_date("D:20241203091500+07'00'").as_deref(), Some("2024-12-03T09:15:00+07:00"));
-        assert_eq!(pdf_date("D:20241203").as_deref(), Some("2024-12-03T00:00:00Z"));
-        let utf16: Vec<u8> =
-            [0xFE, 0xFF].into_iter().chain("Ủy ban".encode_utf16().flat_map(|u| u.to_be_bytes())).collect();
-        assert_eq!(pdf_text(&utf16), "Ủy ban");
-    }
 }

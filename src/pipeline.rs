@@ -531,7 +531,7 @@ fn keep_signed_originals(d: &DossierDir, out: &Path, layout: &Layout) -> Result<
         let Ok(bytes) = std::fs::read(&f.path) else { continue };
         // A hostile file must not stop the run: a panic in the parser means no
         // signature was found.
-        let signatures = std::panic::catch_unwind(|| crate::pdfin::signatures(&bytes)).unwrap_or_default();
+        let signatures = std::panic::catch_unwind(|| crate::signatures::signatures(&bytes)).unwrap_or_default();
         if !signatures.is_empty() {
             signed.push((f, bytes, signatures));
         }

@@ -169,7 +169,13 @@ fn key_paths(v: &Value, prefix: &str, out: &mut std::collections::BTreeSet<Strin
         Value::Object(o) => {
             let by_data = prefix.ends_with("fields") || prefix.ends_with("metadata");
             for (k, x) in o {
-                let path = if by_data { format!("{prefix}.*") } else if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let path = if by_data {
+                    format!("{prefix}.*")
+                } else if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 out.insert(path.clone());
                 key_paths(x, &path, out);
             }
