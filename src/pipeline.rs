@@ -188,14 +188,17 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
     // The input is walked and compared with the last run before OUT is
     // touched: an unmounted share must not become an empty night.
     let (dossiers, walk_errors) = scan::find_dossiers(&input_abs);
-    let (prev_manifest, _) = state::previous(&opts.out);
-    check_not_vanished(opts, &dossiers, prev_manifest.as_ref())?;
+    let (first_read, stamp) = state::read_manifest(&opts.out);
+    check_not_vanished(opts, &dossiers, first_read.as_ref())?;
     std::fs::create_dir_all(&opts.out).map_err(|e| RunError::Output { path: opts.out.clone(), source: e })?;
     crate::lept::silence();
     let _lock = state::Lock::acquire(&opts.out)?;
     state::clean_temporaries(&opts.out);
-    // Read again under the lock: another run may have finished meanwhile.
-    let (prev_manifest, prev) = state::previous(&opts.out);
+    // Under the lock, the manifest is read again only if another run
+    // replaced it meanwhile (a large manifest is parsed once per run).
+    let prev_manifest =
+        if state::manifest_stamp(&opts.out) == stamp { first_read } else { state::read_manifest(&opts.out).0 };
+    let prev = state::previous_records(prev_manifest.as_ref(), &opts.out);
     let journal = state::Journal::open(&opts.out)?;
     // Every output name is decided here, before anything is written.
     let layout = Layout::plan(&dossiers, &prev);

@@ -78,13 +78,28 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// What tells whether OUT's manifest changed: its size and modification time.
+pub type Stamp = Option<(u64, std::time::SystemTime)>;
+
+/// The stamp of OUT's manifest now (None when there is none).
+pub fn manifest_stamp(out: &Path) -> Stamp {
+    let m = std::fs::metadata(out.join("manifest.json")).ok()?;
+    Some((m.len(), m.modified().ok()?))
+}
+
+/// The previous run's manifest, with the stamp of the file it was read from
+/// (taken before reading: a file replaced meanwhile shows a new stamp).
+pub fn read_manifest(out: &Path) -> (Option<Manifest>, Stamp) {
+    let stamp = manifest_stamp(out);
+    let manifest = std::fs::read(out.join("manifest.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    (manifest, stamp)
+}
+
 /// Records of the previous runs into OUT: the manifest's, then the journal's
 /// (newer) ones; keyed by dossier source.
-pub fn previous(out: &Path) -> (Option<Manifest>, HashMap<String, DossierRecord>) {
-    let manifest: Option<Manifest> =
-        std::fs::read(out.join("manifest.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+pub fn previous_records(manifest: Option<&Manifest>, out: &Path) -> HashMap<String, DossierRecord> {
     let mut by_source: HashMap<String, DossierRecord> = HashMap::new();
-    if let Some(m) = &manifest {
+    if let Some(m) = manifest {
         // A folder that comes back (a share remounted) is carried over, not redone.
         for d in &m.missing_dossiers {
             by_source.insert(d.source.clone(), d.last_record.clone());
@@ -101,7 +116,7 @@ pub fn previous(out: &Path) -> (Option<Manifest>, HashMap<String, DossierRecord>
             }
         }
     }
-    (manifest, by_source)
+    by_source
 }
 
 /// Whether a previous record can stand for this run: same fingerprint, not
