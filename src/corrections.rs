@@ -10,8 +10,8 @@
 
 use crate::error::RunError;
 use crate::extract::{FieldValue, Pipeline};
+pub use crate::manifest::Correction;
 use crate::manifest::{DossierRecord, Manifest};
-use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::Path;
 
@@ -19,25 +19,6 @@ use std::path::Path;
 pub const FILE: &str = "corrections.jsonl";
 /// `FieldValue::source` of a corrected field.
 pub const SOURCE: &str = "correction";
-
-/// One correction as the file records it.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct Correction {
-    /// The dossier's folder (the manifest's `source`).
-    pub dossier: String,
-    /// Its dossier code when corrected ("" when none was read).
-    pub ma_ho_so: String,
-    pub field: String,
-    /// The value before (None: the field was not found).
-    pub old: Option<String>,
-    /// The value set (None: "not in the dossier").
-    pub new: Option<String>,
-    pub by: String,
-    /// Vietnam time, RFC 3339 (`2024-05-06T21:03:12+07:00`).
-    pub at: String,
-    /// The dossier's fingerprint when corrected: the pages the clerk saw.
-    pub fingerprint: Option<String>,
-}
 
 /// Every correction in OUT, oldest first. A line cut by a crash is skipped.
 pub fn load(out: &Path) -> Vec<Correction> {
@@ -158,7 +139,7 @@ pub fn correct(out: &Path, rules: &Pipeline, req: &Request) -> Result<(Correctio
         Some(v) => {
             let (value, flags) = crate::extract::normalize(spec.kind, v);
             if !flags.is_empty() && !req.force {
-                let why: Vec<String> = flags.iter().map(|f| crate::report::flag_label(f)).collect();
+                let why: Vec<String> = flags.iter().map(|f| crate::words::flag_label(f)).collect();
                 return Err(RunError::Usage(format!(
                     "{} for {}: {} (give --force to keep it)",
                     v,

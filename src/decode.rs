@@ -152,23 +152,25 @@ pub fn sniff(bytes: &[u8]) -> Result<Format, K> {
     Err(K::Unsupported(what))
 }
 
-/// How many pages a file holds (frames of a TIFF, pages of a PDF, else 1).
+/// The error for a PDF given to the image decoders: PDFs are read by
+/// `pdfin` (which `pipeline` calls for them), never here.
+fn not_an_image() -> K {
+    K::Unsupported("a PDF is not an image file; its pages are read by pdfin".into())
+}
+
+/// How many pages an image file holds (frames of a TIFF, else 1).
 pub fn page_count_of(bytes: &[u8]) -> Result<u32, K> {
     match sniff(bytes)? {
         Format::Jpeg | Format::Png => Ok(1),
         Format::Tiff => tiff_page_count(bytes),
-        Format::Pdf => crate::pdfin::page_count(bytes),
+        Format::Pdf => Err(not_an_image()),
     }
 }
 
-/// Decodes page `frame` (0-based) of a file.
+/// Decodes page `frame` (0-based) of an image file.
 pub fn decode(path: &Path, frame: u32) -> Result<Decoded, PageError> {
     let bytes = std::fs::read(path).map_err(|e| PageError::new(path, Some(frame), K::Io(e)))?;
-    let r = match sniff(&bytes) {
-        Ok(Format::Pdf) => crate::pdfin::decode_page(path, &bytes, frame),
-        _ => decode_bytes(bytes, frame),
-    };
-    r.map_err(|k| PageError::new(path, Some(frame), k))
+    decode_bytes(bytes, frame).map_err(|k| PageError::new(path, Some(frame), k))
 }
 
 pub fn decode_bytes(bytes: Vec<u8>, frame: u32) -> Result<Decoded, K> {
@@ -176,7 +178,7 @@ pub fn decode_bytes(bytes: Vec<u8>, frame: u32) -> Result<Decoded, K> {
         Format::Jpeg => decode_jpeg(bytes),
         Format::Png => decode_png(bytes),
         Format::Tiff => decode_tiff(&bytes, frame),
-        Format::Pdf => Err(K::Unsupported("PDF pages are read with the file's path (decode::decode)".into())),
+        Format::Pdf => Err(not_an_image()),
     }
 }
 

@@ -67,7 +67,7 @@ struct PipelineFile {
     #[serde(default)]
     document: Vec<DocumentFile>,
     #[serde(default)]
-    portal: crate::portal::PortalSettings,
+    portal: PortalSettings,
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,6 +132,55 @@ struct RuleSpec {
     line_start: bool,
 }
 
+/// What the pipeline file's `[portal]` table says about the fields no scan
+/// carries: values for every dossier, values per procedure (keyed by MaTTHC,
+/// overriding), MaThanhPhanHoSo per document type, and the public base URL
+/// under which OUT is served to the portal.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalSettings {
+    /// e.g. "https://sohoa.xuantruong.namdinh.gov.vn/out/": a PDF's path
+    /// under OUT is appended (percent-encoded). Without it, paths stay
+    /// relative to OUT and `sohoa push` refuses to send.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub values: SyncValues,
+    #[serde(default)]
+    pub procedures: BTreeMap<String, SyncValues>,
+    /// MaThanhPhanHoSo per document type of the pipeline's `[[document]]`.
+    #[serde(default)]
+    pub documents: BTreeMap<String, String>,
+}
+
+/// The sync's fields that come from the office's settings, in the sync's
+/// own names.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(non_snake_case)]
+pub struct SyncValues {
+    pub MaLinhVuc: Option<String>,
+    pub TenLinhVuc: Option<String>,
+    pub LoaiDoiTuong: Option<String>,
+    pub TrangThaiHoSo: Option<String>,
+    pub HinhThuc: Option<String>,
+    pub DonViXuLy: Option<String>,
+    pub KenhThucHien: Option<String>,
+    pub NoiNopHoSo: Option<String>,
+}
+
+impl PortalSettings {
+    /// The value of a settings field for a procedure: its own, else the
+    /// common one, else "".
+    pub(crate) fn value(&self, procedure: &str, get: impl Fn(&SyncValues) -> &Option<String>) -> String {
+        self.procedures
+            .get(procedure)
+            .and_then(|v| get(v).clone())
+            .or_else(|| get(&self.values).clone())
+            .unwrap_or_default()
+    }
+}
+
 /// A loaded, checked pipeline.
 #[derive(Debug)]
 pub struct Pipeline {
@@ -142,7 +191,7 @@ pub struct Pipeline {
     pub documents: Vec<DocumentType>,
     pub document_headers: Vec<Vec<char>>,
     /// The portal's fields that no scan carries (`[portal]`).
-    pub portal: crate::portal::PortalSettings,
+    pub portal: PortalSettings,
 }
 
 #[derive(Debug)]

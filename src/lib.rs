@@ -41,6 +41,7 @@ mod sheets;
 pub mod signatures;
 pub mod state;
 mod syllable;
+pub mod words;
 
 pub use error::{PageError, PageErrorKind, RunError};
 pub use manifest::{DossierRecord, Manifest, PageRecord};

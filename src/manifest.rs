@@ -129,7 +129,7 @@ pub struct DossierRecord {
     /// Corrections made on pages that have changed since: not applied, to be
     /// confirmed by a clerk (`corrections`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub corrections_to_confirm: Vec<crate::corrections::Correction>,
+    pub corrections_to_confirm: Vec<Correction>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -217,4 +217,23 @@ pub fn to_json(m: &Manifest) -> Vec<u8> {
     let mut v = serde_json::to_vec_pretty(m).expect("manifest serializes");
     v.push(b'\n');
     v
+}
+
+/// One correction as the file records it.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct Correction {
+    /// The dossier's folder (the manifest's `source`).
+    pub dossier: String,
+    /// Its dossier code when corrected ("" when none was read).
+    pub ma_ho_so: String,
+    pub field: String,
+    /// The value before (None: the field was not found).
+    pub old: Option<String>,
+    /// The value set (None: "not in the dossier").
+    pub new: Option<String>,
+    pub by: String,
+    /// Vietnam time, RFC 3339 (`2024-05-06T21:03:12+07:00`).
+    pub at: String,
+    /// The dossier's fingerprint when corrected: the pages the clerk saw.
+    pub fingerprint: Option<String>,
 }

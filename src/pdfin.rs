@@ -42,15 +42,6 @@ fn load(bytes: &[u8]) -> Result<Document, K> {
     Ok(doc)
 }
 
-pub fn page_count(bytes: &[u8]) -> Result<u32, K> {
-    let doc = load(bytes)?;
-    let n = doc.get_pages().len() as u32;
-    if n == 0 {
-        return Err(K::Corrupt("the PDF has no pages".into()));
-    }
-    Ok(n)
-}
-
 pub fn decode_page(path: &Path, bytes: &[u8], frame: u32) -> Result<Decoded, K> {
     decode_page_of(&load(bytes)?, path, frame)
 }

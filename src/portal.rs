@@ -7,10 +7,11 @@
 //! the portal is worse than a dossier held back for review.
 
 use crate::error::RunError;
-use crate::extract::Pipeline;
+use crate::extract::{Pipeline, SyncValues};
 use crate::fsutil::write_atomic;
 use crate::manifest::{DossierRecord, DossierStatus, Manifest};
 use crate::scan::safe_file_name;
+use crate::sheets::csv_text;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,55 +20,6 @@ use std::path::Path;
 /// and the dossiers (VietOpenCPS `DVCQGIntegrationActionImpl`, service
 /// `DongBoHoSoMC`; the schema is `docs/portal/DongBoHoSoMC.schema.json`).
 pub const SERVICE: &str = "DongBoHoSoMC";
-
-/// What the pipeline file's `[portal]` table says about the fields no scan
-/// carries: values for every dossier, values per procedure (keyed by MaTTHC,
-/// overriding), MaThanhPhanHoSo per document type, and the public base URL
-/// under which OUT is served to the portal.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PortalSettings {
-    /// e.g. "https://sohoa.xuantruong.namdinh.gov.vn/out/": a PDF's path
-    /// under OUT is appended (percent-encoded). Without it, paths stay
-    /// relative to OUT and `sohoa push` refuses to send.
-    #[serde(default)]
-    pub base_url: Option<String>,
-    #[serde(default)]
-    pub values: SyncValues,
-    #[serde(default)]
-    pub procedures: BTreeMap<String, SyncValues>,
-    /// MaThanhPhanHoSo per document type of the pipeline's `[[document]]`.
-    #[serde(default)]
-    pub documents: BTreeMap<String, String>,
-}
-
-/// The sync's fields that come from the office's settings, in the sync's
-/// own names.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(non_snake_case)]
-pub struct SyncValues {
-    pub MaLinhVuc: Option<String>,
-    pub TenLinhVuc: Option<String>,
-    pub LoaiDoiTuong: Option<String>,
-    pub TrangThaiHoSo: Option<String>,
-    pub HinhThuc: Option<String>,
-    pub DonViXuLy: Option<String>,
-    pub KenhThucHien: Option<String>,
-    pub NoiNopHoSo: Option<String>,
-}
-
-impl PortalSettings {
-    /// The value of a settings field for a procedure: its own, else the
-    /// common one, else "".
-    fn value(&self, procedure: &str, get: impl Fn(&SyncValues) -> &Option<String>) -> String {
-        self.procedures
-            .get(procedure)
-            .and_then(|v| get(v).clone())
-            .or_else(|| get(&self.values).clone())
-            .unwrap_or_default()
-    }
-}
 
 /// The sync's fields that must not be empty, and that only the settings
 /// can fill: a body lacking one is written (so the IT officer sees it) but
@@ -160,7 +112,7 @@ pub struct DinhDanh {
 /// Why a dossier is held back (in Vietnamese, for the clerks who read
 /// needs_review), or nothing when it can go to the portal.
 pub fn review_reasons(d: &DossierRecord, rules: &Pipeline) -> Vec<String> {
-    use crate::report::{field_label, flag_label};
+    use crate::words::{field_label, flag_label};
     let mut why = Vec::new();
     match d.status {
         DossierStatus::Failed => why.push("không đọc được trang nào".to_string()),
@@ -321,41 +273,10 @@ pub fn missing_settings(p: &PortalDossier) -> Vec<&'static str> {
     SETTINGS_REQUIRED.iter().zip(v).filter(|(_, v)| v.is_empty()).map(|(k, _)| *k).collect()
 }
 
-/// A CSV cell: quoted when needed, and never read as a formula by a
-/// spreadsheet (OCR text can start with `=`).
-pub fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
 /// The file name of a dossier's portal JSON.
 fn json_name(code: &str) -> String {
     format!("{}.json", safe_file_name(code))
 }
-
-/// A CSV file for Excel: the BOM, the header, the rows.
-pub(crate) fn csv_text(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut s = format!("{BOM}{}", csv_row(header));
-    for r in rows {
-        let cells: Vec<&str> = r.iter().map(String::as_str).collect();
-        s.push_str(&csv_row(&cells));
-    }
-    s
-}
-
-pub(crate) fn csv_row(cells: &[&str]) -> String {
-    let mut r = cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(",");
-    r.push_str("\r\n");
-    r
-}
-
-/// The byte order mark that makes Excel read a CSV as UTF-8 (without it,
-/// "Nguyễn" shows as "Nguyá»…n" on a Vietnamese Windows PC).
-pub const BOM: &str = "\u{FEFF}";
 
 /// The name of the night's batch body in OUT/portal/.
 pub const BATCH: &str = "batch.json";
@@ -512,12 +433,5 @@ mod tests {
             url_path("dossiers/2024/06/240603-0003 Lê Văn Tâm/a.01.pdf"),
             "dossiers/2024/06/240603-0003%20L%C3%AA%20V%C4%83n%20T%C3%A2m/a.01.pdf"
         );
-    }
-
-    #[test]
-    fn csv_cells_are_quoted_and_defused() {
-        assert_eq!(csv_cell("Xóm 3, xã Xuân Ninh"), "\"Xóm 3, xã Xuân Ninh\"");
-        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_cell("plain"), "plain");
     }
 }

@@ -9,7 +9,8 @@ use crate::error::RunError;
 use crate::extract::Pipeline;
 use crate::fsutil::write_atomic;
 use crate::manifest::{DossierRecord, DossierStatus, Manifest, PageStatus};
-use crate::portal::csv_text;
+use crate::sheets::csv_text;
+use crate::words::{field_label, flag_label, local_time};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -183,79 +184,6 @@ pub fn concerns(
     }
     c.sort_by_key(|x| x.rank);
     c
-}
-
-/// The Vietnamese name of a field of the built-in pipeline (a custom
-/// pipeline's own field names are shown as they are).
-pub fn field_label(name: &str) -> &str {
-    match name {
-        "ma_ho_so" => "Mã hồ sơ",
-        "ho_ten" => "Họ tên",
-        "so_dinh_danh" => "Số định danh",
-        "ngay_sinh" => "Ngày sinh",
-        "so_dien_thoai" => "Số điện thoại",
-        "dia_chi" => "Địa chỉ",
-        "ma_thu_tuc" => "Mã thủ tục",
-        "ten_thu_tuc" => "Tên thủ tục",
-        "ngay_tiep_nhan" => "Ngày tiếp nhận",
-        "ngay_hen_tra" => "Ngày hẹn trả",
-        "gio_tiep_nhan" => "Giờ tiếp nhận",
-        "gio_hen_tra" => "Giờ hẹn trả",
-        "so_ky_hieu" => "Số, ký hiệu",
-        other => other,
-    }
-}
-
-/// What a page or field flag means, in Vietnamese.
-pub fn flag_label(flag: &str) -> String {
-    match flag {
-        "low_dpi" => "độ phân giải dưới 200 dpi",
-        "dpi_estimated" => "độ phân giải ước lượng",
-        "orientation_uncertain" => "chiều trang chưa chắc chắn",
-        "orientation_by_recognition" => "chiều trang xác định qua nhận dạng",
-        "upscaled" => "phóng to để nhận dạng",
-        "cleaned" => "làm sạch nền",
-        "binarized" => "chuyển đen trắng",
-        "second_reader" => "đọc lại bằng bộ đọc thứ hai",
-        "rendered" => "dựng ảnh từ PDF",
-        "error" => "trang lỗi",
-        "blank" => "trang trắng",
-        "conflict" => "các trang ghi khác nhau",
-        "invalid_name" => "họ tên không hợp lệ",
-        "invalid_dossier_code" => "mã hồ sơ sai dạng",
-        "invalid_date_in_code" => "ngày trong mã hồ sơ không có thật",
-        "invalid_id_length" => "số định danh không đủ 12 chữ số",
-        "unknown_province_code" => "mã tỉnh trong số định danh không có",
-        "invalid_date" => "ngày không có thật",
-        "implausible_date" => "ngày khó tin",
-        "invalid_phone" => "số điện thoại sai dạng",
-        "unknown_phone_prefix" => "đầu số điện thoại không có",
-        "invalid_procedure_code" => "mã thủ tục sai dạng",
-        "invalid_time" => "giờ không hợp lệ",
-        "id_birth_mismatch" => "số định danh không khớp ngày sinh",
-        "code_date_mismatch" => "ngày trong mã hồ sơ khác ngày tiếp nhận",
-        "before_received" => "ngày hẹn trả trước ngày tiếp nhận",
-        other => return other.replace('_', " "),
-    }
-    .to_string()
-}
-
-/// Vietnam time (UTC+7, no daylight saving) of an RFC 3339 time, to the
-/// second: "06/05/2024 21:03:12".
-pub fn local_time(rfc3339: &str) -> String {
-    use time::format_description::well_known::Rfc3339;
-    let Ok(t) = time::OffsetDateTime::parse(rfc3339, &Rfc3339) else { return rfc3339.to_string() };
-    let vn = time::UtcOffset::from_hms(7, 0, 0).expect("a valid offset");
-    let t = t.to_offset(vn);
-    format!(
-        "{:02}/{:02}/{} {:02}:{:02}:{:02}",
-        t.day(),
-        u8::from(t.month()),
-        t.year(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
 }
 
 pub fn html_escape(s: &str) -> String {

@@ -1,4 +1,5 @@
-//! The lists clerks open in Excel, as `.xlsx` beside their CSVs: a CSV
+//! The lists clerks open in Excel: CSVs with a UTF-8 BOM, and `.xlsx` copies
+//! beside them, because a CSV
 //! double-clicked in Excel loses the leading zero of every ID and phone number
 //! (036184001234 becomes 36184001234) and may evaluate text that looks like a
 //! formula. Here every cell is a text cell, so IDs, phones and codes keep
@@ -11,6 +12,36 @@ use crate::fsutil::write_atomic;
 use rust_xlsxwriter::{Format, Workbook};
 use std::path::Path;
 
+/// The byte order mark that makes Excel read a CSV as UTF-8 (without it,
+/// "Nguyễn" shows as "Nguyá»…n" on a Vietnamese Windows PC).
+pub const BOM: &str = "\u{FEFF}";
+
+/// A CSV cell: quoted when needed, and never read as a formula by a
+/// spreadsheet (OCR text can start with `=`).
+pub fn csv_cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// A CSV file for Excel: the BOM, the header, the rows.
+pub(crate) fn csv_text(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut s = format!("{BOM}{}", csv_row(header));
+    for r in rows {
+        let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+        s.push_str(&csv_row(&cells));
+    }
+    s
+}
+
+pub(crate) fn csv_row(cells: &[&str]) -> String {
+    let mut r = cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(",");
+    r.push_str("\r\n");
+    r
+}
 /// One sheet of a workbook: its name, header and rows of text.
 pub(crate) struct Sheet<'a> {
     pub name: &'a str,
@@ -49,4 +80,16 @@ pub(crate) fn write(path: &Path, sheets: &[Sheet]) -> Result<(), RunError> {
     }
     let bytes = book.save_to_buffer().map_err(|e| fail(e.to_string()))?;
     write_atomic(path, &bytes).map_err(|e| RunError::Output { path: path.to_path_buf(), source: e })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_defused() {
+        assert_eq!(csv_cell("Xóm 3, xã Xuân Ninh"), "\"Xóm 3, xã Xuân Ninh\"");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("plain"), "plain");
+    }
 }

@@ -1508,10 +1508,62 @@ fn sources() -> Vec<(String, String)> {
     v
 }
 
+/// The modules each module uses (`crate::<module>`, also in grouped
+/// imports), outside its unit tests.
+fn module_uses() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let srcs = sources();
+    let names: Vec<String> = srcs.iter().map(|(n, _)| n.trim_end_matches(".rs").to_string()).collect();
+    let mut uses = std::collections::BTreeMap::new();
+    for (file, text) in &srcs {
+        let me = file.trim_end_matches(".rs").to_string();
+        let code = text.split("#[cfg(test)]").next().unwrap_or("");
+        let mut set = std::collections::BTreeSet::new();
+        let ident = |s: &str| s.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect::<String>();
+        for (i, _) in code.match_indices("crate::") {
+            let rest = &code[i + "crate::".len()..];
+            if let Some(group) = rest.strip_prefix('{') {
+                for part in group.split('}').next().unwrap_or("").split(',') {
+                    set.insert(ident(part.trim()));
+                }
+            } else {
+                set.insert(ident(rest));
+            }
+        }
+        set.retain(|m| m != &me && names.contains(m));
+        uses.insert(me, set);
+    }
+    uses
+}
+
 /// ARCHITECTURE.md's invariants that can be read off the source, checked.
 #[test]
 fn architecture_invariants_hold() {
     let arch = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+    // No import cycle between modules: a depth-first walk never meets a
+    // module that is still on its path.
+    let uses = module_uses();
+    fn walk(
+        m: &str,
+        uses: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut std::collections::BTreeSet<String>,
+    ) {
+        if let Some(i) = path.iter().position(|x| x == m) {
+            panic!("import cycle: {} -> {m}", path[i..].join(" -> "));
+        }
+        if !done.insert(m.to_string()) {
+            return;
+        }
+        path.push(m.to_string());
+        for next in uses.get(m).into_iter().flatten() {
+            walk(next, uses, path, done);
+        }
+        path.pop();
+    }
+    let mut done = std::collections::BTreeSet::new();
+    for m in uses.keys() {
+        walk(m, &uses, &mut Vec::new(), &mut done);
+    }
     let only_in = |needle: &str, allowed: &[&str]| {
         for (name, text) in sources() {
             let code: String =
