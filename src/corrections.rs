@@ -9,7 +9,7 @@
 //! without OCR.
 
 use crate::error::RunError;
-use crate::extract::{FieldValue, Pipeline};
+use crate::extract::{FieldValue, Rules};
 pub use crate::manifest::Correction;
 use crate::manifest::{DossierRecord, Manifest};
 use std::io::Write;
@@ -100,7 +100,7 @@ fn vietnam_now() -> String {
 /// Records a correction and refreshes OUT's manifest, portal files and
 /// report (no OCR); returns it with the portal export's warnings. Unknown dossier or field, or a value that fails the
 /// field's checks (unless forced), is bad usage and changes nothing.
-pub fn correct(out: &Path, rules: &Pipeline, req: &Request) -> Result<(Correction, Vec<String>), RunError> {
+pub fn correct(out: &Path, rules: &Rules, req: &Request) -> Result<(Correction, Vec<String>), RunError> {
     let _lock = crate::state::Lock::acquire(out)?;
     let path = out.join("manifest.json");
     let bytes = std::fs::read(&path).map_err(|e| RunError::BadInput { path: path.clone(), reason: e.to_string() })?;

@@ -5,7 +5,7 @@
 //! declared in the pipeline TOML, classifies each, and reads its metadata as
 //! Nghị định 30/2020 Phụ lục VI names it. It reads only the OCR model.
 
-use crate::extract::{self, fold, Pipeline};
+use crate::extract::{self, fold, Rules};
 use crate::model::OcrPage;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -49,7 +49,7 @@ fn line_text(p: &OcrPage, i: usize) -> String {
 }
 
 /// The document type and title line a page opens, if it opens one.
-fn opening(pipeline: &Pipeline, page: &OcrPage) -> Option<(String, String)> {
+fn opening(pipeline: &Rules, page: &OcrPage) -> Option<(String, String)> {
     let n = page.lines.len().min(TITLE_LINES);
     for spec in &pipeline.documents {
         for i in 0..n {
@@ -68,7 +68,7 @@ fn opening(pipeline: &Pipeline, page: &OcrPage) -> Option<(String, String)> {
 
 /// Splits pages (in dossier order) into documents. The first page always
 /// opens one; blank and unreadable pages join the document before them.
-pub fn split(pipeline: &Pipeline, pages: &[PageText]) -> Vec<Document> {
+pub fn split(pipeline: &Rules, pages: &[PageText]) -> Vec<Document> {
     let mut docs: Vec<Document> = Vec::new();
     for &(index, text) in pages {
         let opens = text.and_then(|p| opening(pipeline, p));
@@ -97,7 +97,7 @@ pub fn split(pipeline: &Pipeline, pages: &[PageText]) -> Vec<Document> {
 }
 
 /// Nghị định 30/2020 Phụ lục VI metadata read from a document's pages.
-fn metadata(pipeline: &Pipeline, d: &Document, pages: &[(usize, &OcrPage)]) -> BTreeMap<String, String> {
+fn metadata(pipeline: &Rules, d: &Document, pages: &[(usize, &OcrPage)]) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
     let type_name =
         pipeline.documents.iter().find(|t| t.kind == d.kind).map(|t| t.name.clone()).unwrap_or_else(|| d.title.clone());
@@ -174,7 +174,7 @@ mod tests {
             "QUYẾT ĐỊNH",
             "Về việc giải quyết hồ sơ đăng ký kết hôn",
         ]);
-        let p = Pipeline::builtin();
+        let p = Rules::builtin();
         let docs = split(&p, &[(1, Some(&receipt)), (2, Some(&more)), (3, None), (4, Some(&decision)), (5, None)]);
         assert_eq!(docs.len(), 2);
         assert_eq!((docs[0].kind.as_str(), docs[0].pages.clone()), ("giay_tiep_nhan", vec![1, 2, 3]));
@@ -193,7 +193,7 @@ mod tests {
 
     #[test]
     fn a_motto_header_opens_a_document_of_unknown_type() {
-        let p = Pipeline::builtin();
+        let p = Rules::builtin();
         let a = page(&["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "BẢN CAM KẾT"]);
         let b = page(&["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "GIẤY ỦY QUYỀN"]);
         let docs = split(&p, &[(1, Some(&a)), (2, Some(&b))]);

@@ -181,9 +181,11 @@ impl PortalSettings {
     }
 }
 
-/// A loaded, checked pipeline.
+/// A pipeline file's rules, loaded and checked: fields, document types,
+/// portal settings. (Named `Rules`, not `Pipeline`, so that it is not taken
+/// for the `pipeline` module, which is the run.)
 #[derive(Debug)]
-pub struct Pipeline {
+pub struct Rules {
     pub name: String,
     pub fields: Vec<Field>,
     other_person_titles: Vec<Vec<char>>,
@@ -211,19 +213,19 @@ struct Rule {
     line_start: bool,
 }
 
-impl Pipeline {
+impl Rules {
     /// The built-in default pipeline.
-    pub fn builtin() -> Pipeline {
-        Pipeline::parse(DEFAULT_PIPELINE, "pipelines/tthc.toml (built in)").expect("the built-in pipeline is valid")
+    pub fn builtin() -> Rules {
+        Rules::parse(DEFAULT_PIPELINE, "pipelines/tthc.toml (built in)").expect("the built-in pipeline is valid")
     }
 
-    pub fn load(path: &Path) -> Result<Pipeline, PipelineError> {
+    pub fn load(path: &Path) -> Result<Rules, PipelineError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| PipelineError::Read { path: path.display().to_string(), source: e })?;
-        Pipeline::parse(&text, &path.display().to_string())
+        Rules::parse(&text, &path.display().to_string())
     }
 
-    pub fn parse(text: &str, path: &str) -> Result<Pipeline, PipelineError> {
+    pub fn parse(text: &str, path: &str) -> Result<Rules, PipelineError> {
         let file: PipelineFile =
             toml::from_str(text).map_err(|e| PipelineError::Parse { path: path.into(), message: e.to_string() })?;
         let mut fields = Vec::new();
@@ -258,7 +260,7 @@ impl Pipeline {
             .collect();
         documents.sort_by_key(|d| std::cmp::Reverse(d.titles.iter().map(Vec::len).max().unwrap_or(0)));
         let document_headers = file.pipeline.document_headers.iter().map(|t| fold(t)).collect();
-        Ok(Pipeline {
+        Ok(Rules {
             name: file.pipeline.name,
             fields,
             other_person_titles,
@@ -450,7 +452,7 @@ struct Candidate {
 
 /// Extracts every field of `pipeline` from a dossier's recognized pages
 /// (`(page index, page)`, 1-based as in the manifest).
-pub fn extract(pipeline: &Pipeline, pages: &[(usize, &OcrPage)]) -> BTreeMap<String, FieldValue> {
+pub fn extract(pipeline: &Rules, pages: &[(usize, &OcrPage)]) -> BTreeMap<String, FieldValue> {
     let other_person: Vec<bool> = pages.iter().map(|(_, p)| is_other_person_page(pipeline, p)).collect();
     let mut out = BTreeMap::new();
     for field in &pipeline.fields {
@@ -464,7 +466,7 @@ pub fn extract(pipeline: &Pipeline, pages: &[(usize, &OcrPage)]) -> BTreeMap<Str
 
 /// One field of `pipeline` alone (no checks between fields), or None when
 /// the pipeline has no such field or no rule reads it.
-pub fn extract_field(pipeline: &Pipeline, name: &str, pages: &[(usize, &OcrPage)]) -> Option<FieldValue> {
+pub fn extract_field(pipeline: &Rules, name: &str, pages: &[(usize, &OcrPage)]) -> Option<FieldValue> {
     let field = pipeline.fields.iter().find(|f| f.name == name)?;
     let other_person: Vec<bool> = pages.iter().map(|(_, p)| is_other_person_page(pipeline, p)).collect();
     read_field(field, pages, &other_person)
@@ -491,7 +493,7 @@ fn read_field(field: &Field, pages: &[(usize, &OcrPage)], other_person: &[bool])
     decide(cands)
 }
 
-fn is_other_person_page(pipeline: &Pipeline, page: &OcrPage) -> bool {
+fn is_other_person_page(pipeline: &Rules, page: &OcrPage) -> bool {
     if pipeline.other_person_titles.is_empty() {
         return false;
     }
@@ -824,7 +826,7 @@ mod tests {
 
     fn fields(lines: &[&str]) -> BTreeMap<String, FieldValue> {
         let p = page(lines);
-        extract(&Pipeline::builtin(), &[(1, &p)])
+        extract(&Rules::builtin(), &[(1, &p)])
     }
 
     #[test]
@@ -948,15 +950,15 @@ mod tests {
         let p1 = page(&["Tiếp nhận hồ sơ của: Ông Trần Văn Bình"]);
         let p2 = page(&["Tôi tên là: Trần Văn Bính"]);
         let p3 = page(&["Chấp thuận đề nghị của ông Trần Văn Bình, sinh ngày 21/09/1979"]);
-        let f = extract(&Pipeline::builtin(), &[(1, &p1), (2, &p2), (3, &p3)]);
+        let f = extract(&Rules::builtin(), &[(1, &p1), (2, &p2), (3, &p3)]);
         let n = &f["ho_ten"];
         assert_eq!(n.value, "Trần Văn Bình");
         assert!(n.flags.contains(&"conflict".to_string()));
         assert_eq!(n.alternatives.len(), 1);
         assert_eq!(n.alternatives[0].value, "Trần Văn Bính");
         // Agreement without conflict raises confidence above one reading.
-        let f = extract(&Pipeline::builtin(), &[(1, &p1), (3, &p3)]);
-        let one = extract(&Pipeline::builtin(), &[(1, &p1)]);
+        let f = extract(&Rules::builtin(), &[(1, &p1), (3, &p3)]);
+        let one = extract(&Rules::builtin(), &[(1, &p1)]);
         assert!(f["ho_ten"].confidence > one["ho_ten"].confidence);
     }
 
@@ -981,7 +983,7 @@ mod tests {
         let mut n = 0;
         for e in std::fs::read_dir(dir).unwrap().flatten() {
             if e.path().extension().is_some_and(|x| x == "toml") {
-                Pipeline::load(&e.path()).unwrap_or_else(|err| panic!("{err}"));
+                Rules::load(&e.path()).unwrap_or_else(|err| panic!("{err}"));
                 n += 1;
             }
         }
@@ -990,7 +992,7 @@ mod tests {
 
     #[test]
     fn worked_example_reads_the_certificate() {
-        let p = Pipeline::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/example-hon-nhan.toml")).unwrap();
+        let p = Rules::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/example-hon-nhan.toml")).unwrap();
         let page = page(&[
             "GIẤY XÁC NHẬN TÌNH TRẠNG HÔN NHÂN",
             "Số: 125/XNHN",
@@ -1049,12 +1051,12 @@ mod tests {
 
     #[test]
     fn bad_pipelines_are_refused_with_the_reason() {
-        let e = Pipeline::parse(
+        let e = Rules::parse(
             "[pipeline]\nname='x'\n[[field]]\nname='a'\nkind='text'\n[[field.rule]]\nlabel='A'\npattern='('\n",
             "x.toml",
         );
         assert!(matches!(e, Err(PipelineError::Pattern { .. })));
-        let e = Pipeline::parse("[pipeline]\nname='x'\n[[field]]\nname='a'\nkind='nope'\n", "x.toml");
+        let e = Rules::parse("[pipeline]\nname='x'\n[[field]]\nname='a'\nkind='nope'\n", "x.toml");
         assert!(matches!(e, Err(PipelineError::Parse { .. })));
     }
 }

@@ -8,7 +8,7 @@
 use crate::decode::{self, Decoded};
 use crate::documents;
 use crate::error::{PageError, PageErrorKind, RunError};
-use crate::extract::{self, Pipeline};
+use crate::extract::{self, Rules};
 use crate::layout::Layout;
 use crate::manifest::{
     DossierRecord, DossierStatus, Manifest, MissingDossier, OriginalRecord, PageRecord, PageStatus, Settings, Summary,
@@ -112,10 +112,10 @@ fn install_hint(lang: &str) -> String {
 }
 
 /// Loads the pipeline `path` names, or the built-in one.
-pub fn load_pipeline(path: Option<&Path>) -> Result<Pipeline, RunError> {
+pub fn load_pipeline(path: Option<&Path>) -> Result<Rules, RunError> {
     match path {
-        Some(p) => Pipeline::load(p),
-        None => Ok(Pipeline::builtin()),
+        Some(p) => Rules::load(p),
+        None => Ok(Rules::builtin()),
     }
     .map_err(|e| RunError::Usage(e.to_string()))
 }
@@ -396,7 +396,7 @@ fn process_dossier(
     d: &DossierDir,
     file_hashes: &[Option<String>],
     opts: &Options,
-    rules: &Pipeline,
+    rules: &Rules,
     out: &Path,
     layout: &Layout,
     progress: &dyn Progress,

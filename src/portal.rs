@@ -7,7 +7,7 @@
 //! the portal is worse than a dossier held back for review.
 
 use crate::error::RunError;
-use crate::extract::{Pipeline, SyncValues};
+use crate::extract::{Rules, SyncValues};
 use crate::fsutil::write_atomic;
 use crate::manifest::{DossierRecord, DossierStatus, Manifest};
 use crate::scan::safe_file_name;
@@ -111,7 +111,7 @@ pub struct DinhDanh {
 
 /// Why a dossier is held back (in Vietnamese, for the clerks who read
 /// needs_review), or nothing when it can go to the portal.
-pub fn review_reasons(d: &DossierRecord, rules: &Pipeline) -> Vec<String> {
+pub fn review_reasons(d: &DossierRecord, rules: &Rules) -> Vec<String> {
     use crate::words::{field_label, flag_label};
     let mut why = Vec::new();
     match d.status {
@@ -178,7 +178,7 @@ fn url_path(p: &str) -> String {
 
 /// The files a dossier sends: each document's PDF with its title and type,
 /// or the whole-dossier PDF when it has no documents of its own.
-fn files_of<'a>(d: &'a DossierRecord, rules: &'a Pipeline) -> Vec<(&'a str, String, &'a str)> {
+fn files_of<'a>(d: &'a DossierRecord, rules: &'a Rules) -> Vec<(&'a str, String, &'a str)> {
     let named = |kind: &str| rules.documents.iter().find(|t| t.kind == kind).map(|t| t.name.clone());
     let docs: Vec<_> = d
         .documents
@@ -196,7 +196,7 @@ fn files_of<'a>(d: &'a DossierRecord, rules: &'a Pipeline) -> Vec<(&'a str, Stri
     d.pdf.as_deref().map(|p| (p, p.rsplit('/').next().unwrap_or(p).to_string(), "")).into_iter().collect()
 }
 
-pub fn to_portal(d: &DossierRecord, rules: &Pipeline) -> PortalDossier {
+pub fn to_portal(d: &DossierRecord, rules: &Rules) -> PortalDossier {
     let settings = &rules.portal;
     let procedure = field(d, "ma_thu_tuc");
     let value = |get: fn(&SyncValues) -> &Option<String>| settings.value(&procedure, get);
@@ -295,7 +295,7 @@ fn body_bytes(data: Vec<PortalDossier>) -> Vec<u8> {
 /// matches the manifest, except those of dossiers whose folder is missing
 /// (never deleted: the share may return). Returns warnings for the IT
 /// officer: settings the portal needs that the pipeline's `[portal]` lacks.
-pub fn export(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<Vec<String>, RunError> {
+pub fn export(out: &Path, m: &Manifest, rules: &Rules) -> Result<Vec<String>, RunError> {
     let dir = out.join("portal");
     let err = |path: &Path, e: std::io::Error| RunError::Output { path: path.to_path_buf(), source: e };
     std::fs::create_dir_all(&dir).map_err(|e| err(&dir, e))?;

@@ -6,7 +6,7 @@
 //! that came from a scan is escaped: OCR output is data, never markup.
 
 use crate::error::RunError;
-use crate::extract::Pipeline;
+use crate::extract::Rules;
 use crate::fsutil::write_atomic;
 use crate::manifest::{DossierRecord, DossierStatus, Manifest, PageStatus};
 use crate::sheets::csv_text;
@@ -36,7 +36,7 @@ pub struct Concern {
 /// Everything in a dossier that a supervisor should look at, worst first.
 pub fn concerns(
     d: &DossierRecord,
-    rules: &Pipeline,
+    rules: &Rules,
     dup_codes: &HashMap<String, Vec<String>>,
     dup_pages: &HashMap<String, Vec<(String, String)>>,
 ) -> Vec<Concern> {
@@ -254,7 +254,7 @@ fn thumbnail(out: &Path, d: &DossierRecord, page_index: usize) -> Option<String>
 use image::ImageEncoder as _;
 
 /// Writes OUT/report.html and OUT/report.csv from the manifest.
-pub fn write(out: &Path, m: &Manifest, rules: &Pipeline) -> Result<(), RunError> {
+pub fn write(out: &Path, m: &Manifest, rules: &Rules) -> Result<(), RunError> {
     let mut dup_codes: HashMap<String, Vec<String>> = HashMap::new();
     let mut dup_pages: HashMap<String, Vec<(String, String)>> = HashMap::new();
     for d in &m.dossiers {
@@ -501,7 +501,7 @@ fn bar_chart(counts: &BTreeMap<String, usize>) -> String {
 }
 
 /// `sohoa report OUT`: rebuilds the report from OUT/manifest.json.
-pub fn rebuild(out: &Path, rules: &Pipeline) -> Result<Manifest, RunError> {
+pub fn rebuild(out: &Path, rules: &Rules) -> Result<Manifest, RunError> {
     let path = out.join("manifest.json");
     let bytes = std::fs::read(&path).map_err(|e| RunError::BadInput { path: path.clone(), reason: e.to_string() })?;
     let m: Manifest = serde_json::from_slice(&bytes)

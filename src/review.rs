@@ -14,7 +14,7 @@
 
 use crate::corrections::{self, Request};
 use crate::error::RunError;
-use crate::extract::Pipeline;
+use crate::extract::Rules;
 use crate::manifest::{DossierRecord, Manifest};
 use crate::report::html_escape;
 use crate::words::{field_label, flag_label, local_time};
@@ -81,7 +81,7 @@ fn load_manifest(out: &Path) -> Option<Manifest> {
 }
 
 /// The queue: dossiers held back for review, tonight's first.
-fn queue<'a>(m: &'a Manifest, rules: &Pipeline) -> Vec<(usize, &'a DossierRecord, Vec<String>)> {
+fn queue<'a>(m: &'a Manifest, rules: &Rules) -> Vec<(usize, &'a DossierRecord, Vec<String>)> {
     let mut q: Vec<(usize, &DossierRecord, Vec<String>)> = m
         .dossiers
         .iter()
@@ -94,7 +94,7 @@ fn queue<'a>(m: &'a Manifest, rules: &Pipeline) -> Vec<(usize, &'a DossierRecord
     q
 }
 
-fn queue_page(m: &Manifest, rules: &Pipeline) -> Response {
+fn queue_page(m: &Manifest, rules: &Rules) -> Response {
     let q = queue(m, rules);
     let mut b = format!("<h1>Hồ sơ cần kiểm tra ({})</h1>\n", q.len());
     if q.is_empty() {
@@ -120,7 +120,7 @@ fn queue_page(m: &Manifest, rules: &Pipeline) -> Response {
     html(200, b)
 }
 
-fn dossier_page(m: &Manifest, rules: &Pipeline, i: usize, csrf: &str, by: &str, note: &str) -> Response {
+fn dossier_page(m: &Manifest, rules: &Rules, i: usize, csrf: &str, by: &str, note: &str) -> Response {
     let Some(d) = m.dossiers.get(i) else { return not_found() };
     let mut b = format!("<p><a href=\"/\">← Danh sách</a></p>\n<h1>Hồ sơ {}</h1>\n", html_escape(&d.source));
     if !note.is_empty() {
@@ -221,7 +221,7 @@ fn image(out: &Path, m: &Manifest, i: &str, page: &str, query: &str) -> Response
 
 /// Serves until the process is stopped. `ready` hears the address once
 /// listening.
-pub fn serve(out: &Path, rules: &Pipeline, opts: &ReviewOptions, ready: &dyn Fn(&str)) -> Result<(), RunError> {
+pub fn serve(out: &Path, rules: &Rules, opts: &ReviewOptions, ready: &dyn Fn(&str)) -> Result<(), RunError> {
     if !is_loopback(&opts.listen) && opts.token.is_none() {
         return Err(RunError::Usage(format!(
             "--listen {} is not a loopback address: give --token-file so that only clerks with the token can open it",
@@ -243,7 +243,7 @@ pub fn serve(out: &Path, rules: &Pipeline, opts: &ReviewOptions, ready: &dyn Fn(
     Ok(())
 }
 
-fn handle(out: &Path, rules: &Pipeline, opts: &ReviewOptions, csrf: &str, req: &mut tiny_http::Request) -> Response {
+fn handle(out: &Path, rules: &Rules, opts: &ReviewOptions, csrf: &str, req: &mut tiny_http::Request) -> Response {
     let url = req.url().to_string();
     let (path, query) = url.split_once('?').unwrap_or((&url, ""));
     let header_value = |name: &str| {
@@ -309,7 +309,7 @@ fn handle(out: &Path, rules: &Pipeline, opts: &ReviewOptions, csrf: &str, req: &
 
 fn save(
     out: &Path,
-    rules: &Pipeline,
+    rules: &Rules,
     m: &Manifest,
     form: &std::collections::HashMap<String, String>,
     by_default: &str,
