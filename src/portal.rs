@@ -162,20 +162,6 @@ pub fn sync_time(date: &str, time_of_day: &str) -> String {
     format!("{d}{t}00")
 }
 
-/// A path under OUT as a URL path: each segment percent-encoded (RFC 3986
-/// unreserved characters kept), `/` kept.
-fn url_path(p: &str) -> String {
-    let mut s = String::new();
-    for b in p.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            s.push(b as char);
-        } else {
-            s.push_str(&format!("%{b:02X}"));
-        }
-    }
-    s
-}
-
 /// The files a dossier sends: each document's PDF with its title and type,
 /// or the whole-dossier PDF when it has no documents of its own.
 fn files_of<'a>(d: &'a DossierRecord, rules: &'a Rules) -> Vec<(&'a str, String, &'a str)> {
@@ -208,7 +194,7 @@ pub fn to_portal(d: &DossierRecord, rules: &Rules) -> PortalDossier {
             IsDeleted: "0".into(),
             MaThanhPhanHoSo: settings.documents.get(kind).cloned().unwrap_or_default(),
             DuongDanTaiTepTin: match &settings.base_url {
-                Some(base) => format!("{}/{}", base.trim_end_matches('/'), url_path(pdf)),
+                Some(base) => format!("{}/{}", base.trim_end_matches('/'), crate::report::href(pdf)),
                 None => pdf.to_string(),
             },
             DuocSoHoa: "1".into(),
@@ -430,7 +416,7 @@ mod tests {
         assert_eq!(sync_time("2024-05-07", ""), "20240507000000");
         assert_eq!(sync_time("", "09:15"), "");
         assert_eq!(
-            url_path("dossiers/2024/06/240603-0003 Lê Văn Tâm/a.01.pdf"),
+            crate::report::href("dossiers/2024/06/240603-0003 Lê Văn Tâm/a.01.pdf"),
             "dossiers/2024/06/240603-0003%20L%C3%AA%20V%C4%83n%20T%C3%A2m/a.01.pdf"
         );
     }

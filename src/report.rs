@@ -201,8 +201,10 @@ pub fn html_escape(s: &str) -> String {
     o
 }
 
-/// A path for an href: each segment percent-encoded as needed.
-fn href(path: &str) -> String {
+/// A path under OUT as a URL path (for an href, or the portal's download
+/// URL): each byte but RFC 3986's unreserved characters and `/`
+/// percent-encoded.
+pub(crate) fn href(path: &str) -> String {
     let mut o = String::new();
     for b in path.bytes() {
         if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
