@@ -385,7 +385,6 @@ pub fn export(out: &Path, m: &Manifest, rules: &Rules) -> Result<Vec<String>, Ru
             }
         }
     }
-    let exported = written.len() > 1;
     let mut warnings: Vec<String> = lacking
         .into_iter()
         .map(|(k, procs)| {
@@ -396,7 +395,7 @@ pub fn export(out: &Path, m: &Manifest, rules: &Rules) -> Result<Vec<String>, Ru
             )
         })
         .collect();
-    if exported && rules.portal.base_url.is_none() {
+    if !upload.is_empty() && rules.portal.base_url.is_none() {
         warnings.push(
             "portal files name PDFs by their path under the output folder, not by URL: set base_url in the \
              pipeline's [portal] table; sohoa push will not send them"
