@@ -446,13 +446,8 @@ fn quiet_panics() {
 
 /// The review station's access token, from a file only its owner can read.
 fn read_token(path: &std::path::Path) -> Result<String, String> {
-    use std::os::unix::fs::PermissionsExt;
     let bad = |why: String| format!("token file {}: {why}", path.display());
-    let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
-    if meta.permissions().mode() & 0o077 != 0 {
-        return Err(bad("readable by other users; make it the owner's only (chmod 600)".into()));
-    }
-    let t = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?.trim().to_string();
+    let t = sohoa::fsutil::read_private(path).map_err(bad)?.trim().to_string();
     if t.len() < 16 {
         return Err(bad("the token must be at least 16 characters".into()));
     }

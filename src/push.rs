@@ -206,15 +206,7 @@ fn now() -> String {
 
 fn read_credentials(path: &Path) -> Result<Credentials, RunError> {
     let bad = |why: String| RunError::Usage(format!("credentials file {}: {why}", path.display()));
-    let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if meta.permissions().mode() & 0o077 != 0 {
-            return Err(bad("readable by other users; make it the owner's only (chmod 600)".into()));
-        }
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let text = crate::fsutil::read_private(path).map_err(bad)?;
     toml::from_str(&text).map_err(|e| bad(e.to_string().trim_end().to_string()))
 }
 
