@@ -379,7 +379,8 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
     Ok(manifest)
 }
 
-fn now() -> String {
+/// Now, UTC, RFC 3339 (the manifest's times).
+pub(crate) fn now() -> String {
     time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 

@@ -200,10 +200,6 @@ fn read_journal(path: &Path) -> BTreeMap<String, String> {
     m
 }
 
-fn now() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-}
-
 fn read_credentials(path: &Path) -> Result<Credentials, RunError> {
     let bad = |why: String| RunError::Usage(format!("credentials file {}: {why}", path.display()));
     let text = crate::fsutil::read_private(path).map_err(bad)?;
@@ -299,7 +295,7 @@ pub fn push(out: &Path, cfg: &PushConfig, say: &dyn Fn(&str)) -> Result<PushRepo
         });
         match client.post(&cfg.sync_url, &body) {
             Answer::Json(v) if accepted(&v) => {
-                let line = json!({"MaHoSo": code, "sha256": sha, "accepted_at": now(), "isUpdating": updating});
+                let line = json!({"MaHoSo": code, "sha256": sha, "accepted_at": crate::pipeline::now(), "isUpdating": updating});
                 // Recorded (and on disk) before the next dossier goes: a
                 // push killed now does not send this one again.
                 writeln!(journal_file, "{line}")
