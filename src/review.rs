@@ -80,6 +80,25 @@ fn load_manifest(out: &Path) -> Option<Manifest> {
     serde_json::from_slice(&std::fs::read(out.join("manifest.json")).ok()?).ok()
 }
 
+/// The manifest, parsed again only when the file changed (a save, a run):
+/// one dossier page asks for a dozen crops, and a province's manifest is
+/// large.
+struct Cached {
+    stamp: crate::state::Stamp,
+    manifest: Option<Manifest>,
+}
+
+impl Cached {
+    fn get(&mut self, out: &Path) -> Option<&Manifest> {
+        let stamp = crate::state::manifest_stamp(out);
+        if stamp != self.stamp || self.manifest.is_none() {
+            let (manifest, stamp) = crate::state::read_manifest(out);
+            *self = Cached { stamp, manifest };
+        }
+        self.manifest.as_ref()
+    }
+}
+
 /// The queue: dossiers held back for review, tonight's first.
 fn queue<'a>(m: &'a Manifest, rules: &Rules) -> Vec<(usize, &'a DossierRecord, Vec<String>)> {
     let mut q: Vec<(usize, &DossierRecord, Vec<String>)> = m
@@ -236,14 +255,22 @@ pub fn serve(out: &Path, rules: &Rules, opts: &ReviewOptions, ready: &dyn Fn(&st
     let addr = server.server_addr().to_ip().map(|a| a.to_string()).unwrap_or_else(|| opts.listen.clone());
     ready(&addr);
     let csrf = form_token();
+    let mut cache = Cached { stamp: None, manifest: None };
     for mut req in server.incoming_requests() {
-        let response = handle(out, rules, opts, &csrf, &mut req);
+        let response = handle(out, rules, opts, &csrf, &mut req, &mut cache);
         let _ = req.respond(response);
     }
     Ok(())
 }
 
-fn handle(out: &Path, rules: &Rules, opts: &ReviewOptions, csrf: &str, req: &mut tiny_http::Request) -> Response {
+fn handle(
+    out: &Path,
+    rules: &Rules,
+    opts: &ReviewOptions,
+    csrf: &str,
+    req: &mut tiny_http::Request,
+    cache: &mut Cached,
+) -> Response {
     let url = req.url().to_string();
     let (path, query) = url.split_once('?').unwrap_or((&url, ""));
     let header_value = |name: &str| {
@@ -269,17 +296,17 @@ fn handle(out: &Path, rules: &Rules, opts: &ReviewOptions, csrf: &str, req: &mut
             set_cookie = Some(format!("sohoa_token={token}; HttpOnly; SameSite=Strict; Path=/"));
         }
     }
-    let Some(m) = load_manifest(out) else {
+    let Some(m) = cache.get(out) else {
         return html(500, "<h1>Không đọc được manifest.json</h1>".into());
     };
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let response = match (req.method(), parts.as_slice()) {
-        (tiny_http::Method::Get, [""]) => queue_page(&m, rules),
+        (tiny_http::Method::Get, [""]) => queue_page(m, rules),
         (tiny_http::Method::Get, ["d", i]) => match i.parse() {
-            Ok(i) => dossier_page(&m, rules, i, csrf, &opts.by_default, ""),
+            Ok(i) => dossier_page(m, rules, i, csrf, &opts.by_default, ""),
             Err(_) => not_found(),
         },
-        (tiny_http::Method::Get, ["img", i, page]) => image(out, &m, i, page, query),
+        (tiny_http::Method::Get, ["img", i, page]) => image(out, m, i, page, query),
         (tiny_http::Method::Post, ["correct"]) => {
             // A form posted from another site is refused: it must carry this
             // process's form token and, when the browser says, our origin.
@@ -297,7 +324,7 @@ fn handle(out: &Path, rules: &Rules, opts: &ReviewOptions, csrf: &str, req: &mut
             if get("csrf") != csrf {
                 return html(403, "<h1>Yêu cầu bị từ chối</h1><p>Trang đã cũ: tải lại trang rồi làm lại.</p>".into());
             }
-            save(out, rules, &m, &form, &opts.by_default, csrf)
+            save(out, rules, m, &form, &opts.by_default, csrf)
         }
         _ => not_found(),
     };

@@ -2329,7 +2329,11 @@ impl Browser {
         ];
         let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.display()));
+        // "eager": a step returns when the page's document is ready, not
+        // after every crop image (Chromium now and then stalls a subresource
+        // until the 300 s page-load limit); the assertions read the files.
         let caps = serde_json::json!({"capabilities": {"alwaysMatch": {"browserName": "chrome",
+            "pageLoadStrategy": "eager", "timeouts": {"pageLoad": 60000},
             "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}}}});
         let mut b = Browser { driver, url: base };
         let v = b.call("POST", "/session", caps);
