@@ -86,4 +86,8 @@ pub enum RunError {
     /// nothing was sent, nothing marked sent.
     #[error("portal {url}: {reason}; nothing was sent")]
     Portal { url: String, reason: String },
+    /// `sohoa merge` found the shards not ready (one still runs, is
+    /// missing or from another plan, two claim one dossier): nothing written.
+    #[error("cannot merge the shards in {}: {}; nothing was changed", out.display(), problems.join("; "))]
+    MergeRefused { out: PathBuf, problems: Vec<String> },
 }

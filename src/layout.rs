@@ -83,6 +83,22 @@ impl Layout {
             taken.insert(fold(&dir), d.rel.clone());
             dirs.insert(d.rel.clone(), dir);
         }
+        Layout::with(dirs, tags)
+    }
+
+    /// The layout a plan decided (`sohoa plan`), for its shards.
+    pub(crate) fn from_plan(planned: &[crate::shard::Planned]) -> Layout {
+        let dirs = planned.iter().map(|p| (p.source.clone(), p.dir.clone())).collect();
+        let tags = planned.iter().map(|p| (p.source.clone(), p.tag.clone())).collect();
+        Layout::with(dirs, tags)
+    }
+
+    /// A dossier's folder and tag, for the plan.
+    pub(crate) fn entry(&self, rel: &str) -> (String, String) {
+        (self.dir(rel), self.tag_of(rel))
+    }
+
+    fn with(dirs: HashMap<String, String>, tags: HashMap<String, String>) -> Layout {
         let mut folders = HashSet::new();
         let mut children: HashMap<String, Vec<String>> = HashMap::new();
         for dir in dirs.values() {

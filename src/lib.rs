@@ -38,6 +38,7 @@ mod reading;
 pub mod report;
 pub mod review;
 pub mod scan;
+mod shard;
 mod sheets;
 pub mod signatures;
 pub mod state;
@@ -47,7 +48,8 @@ pub mod words;
 pub use error::{PageError, PageErrorKind, RunError};
 pub use manifest::{DossierRecord, Manifest, PageRecord};
 pub use options::Options;
-pub use pipeline::run;
+pub use pipeline::{merge, plan, run, run_shard, ShardOutcome};
+pub use shard::{Plan, ShardSpec};
 
 /// Progress events of a run. Called from worker threads.
 pub trait Progress: Sync {

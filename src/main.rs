@@ -4,7 +4,8 @@
 //! Exit codes: 0 every dossier ok; 1 the batch finished with partial or failed
 //! dossiers; 2 bad usage or input; 3 a missing dependency (Tesseract or its
 //! language data); 4 the output could not be written (full disk, permissions);
-//! 5 another run is using the output folder.
+//! 5 another run is using the output folder; 6 the input looks gone; 7 the
+//! portal refused; 8 the shards cannot be merged yet.
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -31,13 +32,80 @@ const AFTER_HELP: &str = "Exit status: 0 every dossier ok; 1 the batch finished 
 dossiers; 2 bad usage, input or config file; 3 a missing dependency (Tesseract or its language data); \
 4 the output could not be written; 5 another run is using the output folder; 6 the input looks \
 gone (an unmounted share) and nothing was changed; 7 (push) the portal could not be reached or \
-refused the login, and nothing was sent.
+refused the login, and nothing was sent; 8 (merge) the shards are not ready (one runs, is missing, \
+unfinished or from another plan, or two claim one dossier) and nothing was changed. A shard \
+(run --shard) exits 0 once its part is done.
 
 Files: /etc/sohoa/sohoa.toml, the settings `sohoa run` reads when given no INPUT; \
 OUT/manifest.json, OUT/report.html, OUT/portal/, OUT/dossiers/.";
 
 // Parsed once per process: the size of the Run variant does not matter.
 #[allow(clippy::large_enum_variant)]
+/// The options of a night's work, shared by `run` and `plan` (a shard must
+/// be run with its plan's).
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Folder tree of scans; each folder holding page files is a dossier
+    /// (default: `input` of the config file).
+    input: Option<PathBuf>,
+    /// Output folder (PDFs under OUT/dossiers, OUT/manifest.json)
+    /// (default: `output` of the config file).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Settings file (TOML; keys: input, output, jobs, lang, tessdata,
+    /// page_timeout, pipeline, pdfa, second_reader, second_reader_dir,
+    /// max_missing, log_file, log_json, quiet).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Worker threads [default: number of cores].
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Tesseract language [default: vie].
+    #[arg(long)]
+    lang: Option<String>,
+    /// Folder with Tesseract's traineddata files.
+    #[arg(long)]
+    tessdata: Option<PathBuf>,
+    /// Seconds after which one page's OCR is abandoned as an error [default: 120].
+    #[arg(long, value_name = "SECONDS")]
+    page_timeout: Option<f64>,
+    /// No progress output (for cron).
+    #[arg(long, short)]
+    quiet: bool,
+    /// Field extraction rules (default: the built-in pipelines/tthc.toml).
+    #[arg(long)]
+    pipeline: Option<PathBuf>,
+    /// PDF/A-2b output (on) or plain PDF (off) [default: on].
+    #[arg(long, value_parser = ["on", "off"])]
+    pdfa: Option<String>,
+    /// Redo every dossier, even those unchanged since the last run into OUT.
+    #[arg(long)]
+    force: bool,
+    /// Also write one JSON object per event (dossier, page, error, summary) to FILE.
+    #[arg(long, value_name = "FILE")]
+    log_json: Option<PathBuf>,
+    /// Also append a plain-text log of the run (dossiers, errors, summary,
+    /// with local times) to FILE.
+    #[arg(long, value_name = "FILE")]
+    log_file: Option<PathBuf>,
+    /// Draw the text layer visibly, to check its placement.
+    #[arg(long, hide = true)]
+    show_text_layer: bool,
+    /// Folder of the second reader (asternet.onnx, vocab.json,
+    /// libonnxruntime.so); default /usr/local/share/sohoa/asterocr, then
+    /// /usr/share/sohoa/asterocr, then /usr/lib/sohoa/asterocr.
+    #[arg(long, value_name = "DIR")]
+    second_reader: Option<PathBuf>,
+    /// Read with Tesseract alone, without the second reader.
+    #[arg(long, conflicts_with = "second_reader")]
+    no_second_reader: bool,
+    /// Refuse the run (exit 6) when the input holds no dossier or more
+    /// than this fraction of the last run's dossiers are missing from it
+    /// (an unmounted share); 1 never refuses [default: 0.5].
+    #[arg(long, value_name = "FRACTION")]
+    max_missing: Option<f64>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Rebuild OUT/report.html and OUT/report.csv from OUT/manifest.json (no OCR).
@@ -52,65 +120,35 @@ enum Command {
     /// Settings may come from a file (--config FILE, or /etc/sohoa/sohoa.toml
     /// when neither INPUT nor --config is given); the command line overrides it.
     Run {
-        /// Folder tree of scans; each folder holding page files is a dossier
-        /// (default: `input` of the config file).
-        input: Option<PathBuf>,
-        /// Output folder (PDFs under OUT/dossiers, OUT/manifest.json)
-        /// (default: `output` of the config file).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Settings file (TOML; keys: input, output, jobs, lang, tessdata,
-        /// page_timeout, pipeline, pdfa, second_reader, second_reader_dir,
-        /// max_missing, log_file, log_json, quiet).
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        /// Worker threads [default: number of cores].
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// Tesseract language [default: vie].
-        #[arg(long)]
-        lang: Option<String>,
-        /// Folder with Tesseract's traineddata files.
-        #[arg(long)]
-        tessdata: Option<PathBuf>,
-        /// Seconds after which one page's OCR is abandoned as an error [default: 120].
-        #[arg(long, value_name = "SECONDS")]
-        page_timeout: Option<f64>,
-        /// No progress output (for cron).
+        #[command(flatten)]
+        args: RunArgs,
+        /// Do shard I of N of the plan in OUT (`sohoa plan`), 0-based; with N
+        /// alone, I comes from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX.
+        /// Exits 0 once its part is done: the merge reports the dossiers.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+    },
+    /// Freeze tonight's work for N shards in OUT/plan.json: the dossiers,
+    /// their fingerprints and output folders, a page-weighted assignment.
+    ///
+    /// Then run `sohoa run INPUT --out OUT --shard I/N` for every I (on any
+    /// machine sharing INPUT and OUT, with the same options), and `sohoa merge OUT`.
+    Plan {
+        #[command(flatten)]
+        args: RunArgs,
+        /// Number of shards.
+        #[arg(long, value_name = "N")]
+        shards: usize,
+    },
+    /// Write the manifest, portal files and report from the finished shards
+    /// of OUT's plan (the same outputs as a plain run). Refuses (exit 8)
+    /// while a shard runs, or when one is missing, unfinished or from another
+    /// plan, or two claim one dossier.
+    Merge {
+        out: PathBuf,
+        /// Print nothing when every dossier is ok (for cron and batch jobs).
         #[arg(long, short)]
         quiet: bool,
-        /// Field extraction rules (default: the built-in pipelines/tthc.toml).
-        #[arg(long)]
-        pipeline: Option<PathBuf>,
-        /// PDF/A-2b output (on) or plain PDF (off) [default: on].
-        #[arg(long, value_parser = ["on", "off"])]
-        pdfa: Option<String>,
-        /// Redo every dossier, even those unchanged since the last run into OUT.
-        #[arg(long)]
-        force: bool,
-        /// Also write one JSON object per event (dossier, page, error, summary) to FILE.
-        #[arg(long, value_name = "FILE")]
-        log_json: Option<PathBuf>,
-        /// Also append a plain-text log of the run (dossiers, errors, summary,
-        /// with local times) to FILE.
-        #[arg(long, value_name = "FILE")]
-        log_file: Option<PathBuf>,
-        /// Draw the text layer visibly, to check its placement.
-        #[arg(long, hide = true)]
-        show_text_layer: bool,
-        /// Folder of the second reader (asternet.onnx, vocab.json,
-        /// libonnxruntime.so); default /usr/local/share/sohoa/asterocr, then
-        /// /usr/share/sohoa/asterocr, then /usr/lib/sohoa/asterocr.
-        #[arg(long, value_name = "DIR")]
-        second_reader: Option<PathBuf>,
-        /// Read with Tesseract alone, without the second reader.
-        #[arg(long, conflicts_with = "second_reader")]
-        no_second_reader: bool,
-        /// Refuse the run (exit 6) when the input holds no dossier or more
-        /// than this fraction of the last run's dossiers are missing from it
-        /// (an unmounted share); 1 never refuses [default: 0.5].
-        #[arg(long, value_name = "FRACTION")]
-        max_missing: Option<f64>,
     },
     /// Send the exported dossiers (OUT/portal) to the portal's sync endpoint:
     /// only those changed since it last accepted them.
@@ -264,7 +302,35 @@ fn main() {
     if let Command::Push { out, config } = command {
         std::process::exit(push(out, config));
     }
-    let Command::Run {
+    if let Command::Merge { out, quiet } = command {
+        let reporter = Reporter::new(quiet, None);
+        let r = sohoa::merge(&out, &reporter);
+        reporter.finish();
+        match r {
+            Ok(m) => std::process::exit(night_done(&m, &reporter, quiet, &out)),
+            Err(e) => {
+                eprintln!("sohoa: {e}");
+                std::process::exit(exit_code(&e));
+            }
+        }
+    }
+    enum Mode {
+        Run,
+        Plan(usize),
+        Shard(sohoa::ShardSpec),
+    }
+    let (args, mode) = match command {
+        Command::Run { args, shard: None } => (args, Mode::Run),
+        Command::Run { args, shard: Some(s) } => {
+            match sohoa::ShardSpec::parse(&s, |v| std::env::var(v).ok().filter(|x| !x.is_empty())) {
+                Ok(spec) => (args, Mode::Shard(spec)),
+                Err(e) => usage(&e),
+            }
+        }
+        Command::Plan { args, shards } => (args, Mode::Plan(shards)),
+        _ => unreachable!("the other commands are handled above"),
+    };
+    let RunArgs {
         input,
         out,
         config,
@@ -282,10 +348,7 @@ fn main() {
         second_reader,
         no_second_reader,
         max_missing,
-    } = command
-    else {
-        unreachable!("report and generate handled above")
-    };
+    } = args;
     // The settings file, when one is named or when the packaged service's
     // file exists and the command line names no input.
     let config_path = config.or_else(|| {
@@ -361,39 +424,127 @@ fn main() {
         }
         None => &reporter,
     };
+    let spec = match mode {
+        Mode::Run => None,
+        Mode::Plan(n) => {
+            let r = sohoa::plan(&opts, n, progress);
+            reporter.finish();
+            match r {
+                Ok(p) => {
+                    let line = plan_summary(&p, &opts.out);
+                    reporter.log(&line);
+                    if !quiet {
+                        eprintln!("sohoa: {line}");
+                    }
+                    std::process::exit(0);
+                }
+                Err(e) => stopped(&reporter, &e),
+            }
+        }
+        Mode::Shard(spec) => Some(spec),
+    };
+    if let Some(spec) = spec {
+        let r = sohoa::run_shard(&opts, spec, progress);
+        reporter.finish();
+        match r {
+            Ok(o) => {
+                let s = &o.summary;
+                let line = format!(
+                    "shard {}/{} of plan {}: {} dossiers ({} ok, {} partial, {} failed; {} carried over, {} done by an \
+                     earlier try), {} pages read; `sohoa merge {}` once every shard is done",
+                    spec.index,
+                    spec.count,
+                    o.plan_id,
+                    s.dossiers,
+                    s.dossiers_ok,
+                    s.dossiers_partial,
+                    s.dossiers_failed,
+                    s.dossiers_reused,
+                    o.already_done,
+                    s.pages_ocr,
+                    opts.out.display()
+                );
+                reporter.log(&line);
+                if !quiet {
+                    eprintln!("sohoa: {line}");
+                }
+                // The shard did its part: partial and failed dossiers are the
+                // merge's to report (a scheduler must not hold the merge back).
+                std::process::exit(0);
+            }
+            Err(e) => stopped(&reporter, &e),
+        }
+    }
     match sohoa::run(&opts, progress) {
         Ok(m) => {
             reporter.finish();
-            let s = &m.summary;
-            let summary = format!(
-                "{} dossiers ({} ok, {} partial, {} failed), {} pages ({} ok, {} blank, {} error, {} low dpi) -> {}",
-                s.dossiers,
-                s.dossiers_ok,
-                s.dossiers_partial,
-                s.dossiers_failed,
-                s.pages,
-                s.pages_ok,
-                s.pages_blank,
-                s.pages_error,
-                s.pages_low_dpi,
-                opts.out.join("manifest.json").display()
-            );
-            reporter.log(&format!("done: {summary}"));
-            if !quiet {
-                eprintln!("sohoa: {summary}");
-            }
-            // Under cron, output is mail: nothing when all went well, a
-            // short list of what needs a person otherwise.
-            print_attention(&m, &reporter, quiet);
-            std::process::exit(if s.dossiers_partial + s.dossiers_failed > 0 { 1 } else { 0 });
+            std::process::exit(night_done(&m, &reporter, quiet, &opts.out));
         }
         Err(e) => {
             reporter.finish();
-            reporter.log(&format!("stopped: {e}"));
-            eprintln!("sohoa: {e}");
-            std::process::exit(exit_code(&e));
+            stopped(&reporter, &e)
         }
     }
+}
+
+/// A run that stopped: said, logged, and its exit code.
+fn stopped(reporter: &Reporter, e: &RunError) -> ! {
+    reporter.log(&format!("stopped: {e}"));
+    eprintln!("sohoa: {e}");
+    std::process::exit(exit_code(e));
+}
+
+/// Says how a night (a run or a merge) went; its exit code.
+fn night_done(m: &sohoa::Manifest, reporter: &Reporter, quiet: bool, out: &std::path::Path) -> i32 {
+    let s = &m.summary;
+    let summary = format!(
+        "{} dossiers ({} ok, {} partial, {} failed), {} pages ({} ok, {} blank, {} error, {} low dpi) -> {}",
+        s.dossiers,
+        s.dossiers_ok,
+        s.dossiers_partial,
+        s.dossiers_failed,
+        s.pages,
+        s.pages_ok,
+        s.pages_blank,
+        s.pages_error,
+        s.pages_low_dpi,
+        out.join("manifest.json").display()
+    );
+    reporter.log(&format!("done: {summary}"));
+    if !quiet {
+        eprintln!("sohoa: {summary}");
+    }
+    // Under cron, output is mail: nothing when all went well, a
+    // short list of what needs a person otherwise.
+    print_attention(m, reporter, quiet);
+    if s.dossiers_partial + s.dossiers_failed > 0 {
+        1
+    } else {
+        0
+    }
+}
+
+/// One line about a plan: its id, the work and how it is spread.
+fn plan_summary(p: &sohoa::Plan, out: &std::path::Path) -> String {
+    let mut per = vec![(0usize, 0u64); p.shards];
+    for d in &p.dossiers {
+        per[d.shard].0 += 1;
+        per[d.shard].1 += d.pages;
+    }
+    let carried = p.dossiers.iter().filter(|d| d.carried_over).count();
+    let pages: u64 = p.dossiers.iter().map(|d| d.pages).sum();
+    let shards: Vec<String> = per.iter().enumerate().map(|(i, (d, pg))| format!("{i}: {d} dossiers, {pg} pages")).collect();
+    format!(
+        "plan {}: {} dossiers ({} to read, {} pages; {} carried over) in {} shards ({}) -> {}",
+        p.plan_id,
+        p.dossiers.len(),
+        p.dossiers.len() - carried,
+        pages,
+        carried,
+        p.shards,
+        shards.join("; "),
+        out.join("plan.json").display()
+    )
 }
 
 /// `sohoa push`: 0 when everything changed was accepted (or nothing
@@ -518,6 +669,7 @@ fn exit_code(e: &RunError) -> i32 {
         RunError::Busy { .. } => 5,
         RunError::InputVanished { .. } => 6,
         RunError::Portal { .. } => 7,
+        RunError::MergeRefused { .. } => 8,
     }
 }
 

@@ -32,9 +32,11 @@ pub struct DocInfo<'a> {
     /// Values of `pdfa::PROPERTIES` (Nghị định 30/2020 document metadata).
     pub metadata: BTreeMap<String, String>,
     pub created: time::OffsetDateTime,
+    /// Where the file goes, relative to OUT: with the title and the time it
+    /// makes the document ID, which is then the same for the same output
+    /// (a sharded night and a plain run write the same bytes).
+    pub path: &'a str,
 }
-
-static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 fn uuid_text(b: &[u8]) -> String {
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
@@ -214,13 +216,15 @@ impl PdfWriter {
             info.created.minute(),
             info.created.second()
         );
-        // A document ID from what identifies this file: title, time, content size.
+        // A document ID from what identifies this file: its place, title,
+        // time and content size.
         let mut h = sha2::Sha256::new();
+        h.update(info.path.as_bytes());
+        h.update([0]);
         h.update(info.title.as_bytes());
+        h.update([0]);
         h.update(xmp_date.as_bytes());
         h.update(self.doc.objects.len().to_le_bytes());
-        h.update(std::process::id().to_le_bytes());
-        h.update(NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed).to_le_bytes());
         let id: Vec<u8> = h.finalize()[..16].to_vec();
         let mut catalog = dictionary! { "Type" => "Catalog", "Pages" => self.pages_id };
         let mut info_dict = dictionary! {

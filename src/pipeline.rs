@@ -11,8 +11,8 @@ use crate::error::{PageError, PageErrorKind, RunError};
 use crate::extract::{self, Rules};
 use crate::layout::Layout;
 use crate::manifest::{
-    DossierRecord, DossierStatus, Manifest, MissingDossier, OriginalRecord, PageRecord, PageStatus, Settings, Summary,
-    TextSource,
+    DossierRecord, DossierStatus, InputError, Manifest, MissingDossier, OriginalRecord, PageRecord, PageStatus,
+    Settings, Summary, TextSource,
 };
 use crate::model::{Geometry, OcrPage};
 use crate::ocr::Engine;
@@ -20,12 +20,13 @@ use crate::pdf::{DocInfo, PageIn, PdfWriter};
 use crate::preprocess;
 use crate::raster::Gray;
 use crate::scan::{self, DossierDir};
+use crate::shard::{Plan, Planned, ShardSpec};
 use crate::state;
 use crate::{fsutil, Options, Progress};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 thread_local! {
@@ -163,8 +164,24 @@ fn check_not_vanished(opts: &Options, dossiers: &[scan::DossierDir], prev: Optio
     Ok(())
 }
 
-pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError> {
-    let started_at = now();
+/// What a night works on, decided before any page is read: the dossiers,
+/// the last run's records, every output name, the settings.
+struct Night {
+    rules: Rules,
+    out_abs: PathBuf,
+    dossiers: Vec<DossierDir>,
+    walk_errors: Vec<InputError>,
+    prev_manifest: Option<Manifest>,
+    prev: HashMap<String, DossierRecord>,
+    layout: Layout,
+    settings_key: String,
+    started_at: String,
+}
+
+/// The checks every run, plan and shard makes on its arguments: the rules
+/// load, the language is a name, INPUT is a folder and OUT is not inside it
+/// (nor it inside OUT). Returns the rules, INPUT and OUT made absolute.
+fn checked(opts: &Options) -> Result<(Rules, PathBuf, PathBuf), RunError> {
     if !opts.input.is_dir() {
         return Err(RunError::BadInput { path: opts.input.clone(), reason: "not a folder (or cannot be read)".into() });
     }
@@ -185,35 +202,19 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
             if out_abs == input_abs { ", or they are the same" } else { "" }
         )));
     }
-    // The input is walked and compared with the last run before OUT is
-    // touched: an unmounted share must not become an empty night.
-    let (dossiers, walk_errors) = scan::find_dossiers(&input_abs);
-    let (first_read, stamp) = state::read_manifest(&opts.out);
-    check_not_vanished(opts, &dossiers, first_read.as_ref())?;
-    std::fs::create_dir_all(&opts.out).map_err(|e| RunError::Output { path: opts.out.clone(), source: e })?;
     crate::lept::silence();
-    let _lock = state::Lock::acquire(&opts.out)?;
-    state::clean_temporaries(&opts.out);
-    // Under the lock, the manifest is read again only if another run
-    // replaced it meanwhile (a large manifest is parsed once per run).
-    let prev_manifest =
-        if state::manifest_stamp(&opts.out) == stamp { first_read } else { state::read_manifest(&opts.out).0 };
-    let prev = state::previous_records(prev_manifest.as_ref(), &opts.out);
-    let journal = state::Journal::open(&opts.out)?;
-    // Every output name is decided here, before anything is written.
-    let layout = Layout::plan(&dossiers, &prev);
-    layout.clear_the_way(&opts.out);
-    for e in &walk_errors {
-        progress.warn(&format!("cannot read part of the input: {}: {}", e.path, e.error));
-    }
-    let total_files: usize = dossiers.iter().map(|d| d.files.len()).sum();
-    progress.start(dossiers.len(), total_files);
-    // What shapes a dossier's output besides its files.
+    Ok((rules, input_abs, out_abs))
+}
+
+/// What shapes a dossier's output besides its files: equal keys (and equal
+/// files) mean equal outputs, so it is part of every fingerprint, and a
+/// shard run with another key than its plan's is refused.
+fn settings_key(opts: &Options) -> String {
     let pipeline_text = match &opts.pipeline {
         Some(p) => std::fs::read(p).unwrap_or_default(),
         None => extract::DEFAULT_PIPELINE.as_bytes().to_vec(),
     };
-    let settings_key = format!(
+    format!(
         "sohoa {}|lang {}|pdfa {}|reading {}|second reader {}|text layer shown {}|pipeline {}",
         env!("CARGO_PKG_VERSION"),
         opts.lang,
@@ -222,13 +223,68 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
         opts.second_reader,
         opts.show_text_layer,
         hex(&Sha256::digest(&pipeline_text))
-    );
+    )
+}
 
-    let pool = rayon::ThreadPoolBuilder::new()
+/// Walks the input, compares it with the last run, takes OUT's lock and
+/// decides every output name: the first half of a plain run and of a plan.
+/// Nothing under OUT is touched before the input is known to be there.
+fn survey(opts: &Options, progress: &dyn Progress) -> Result<(Night, state::Lock), RunError> {
+    let started_at = now();
+    let (rules, input_abs, out_abs) = checked(opts)?;
+    // The input is walked and compared with the last run before OUT is
+    // touched: an unmounted share must not become an empty night.
+    let (dossiers, walk_errors) = scan::find_dossiers(&input_abs);
+    let (first_read, stamp) = state::read_manifest(&opts.out);
+    check_not_vanished(opts, &dossiers, first_read.as_ref())?;
+    std::fs::create_dir_all(&opts.out).map_err(|e| RunError::Output { path: opts.out.clone(), source: e })?;
+    let lock = state::Lock::acquire(&opts.out)?;
+    state::clean_temporaries(&opts.out);
+    // Under the lock, the manifest is read again only if another run
+    // replaced it meanwhile (a large manifest is parsed once per run).
+    let prev_manifest =
+        if state::manifest_stamp(&opts.out) == stamp { first_read } else { state::read_manifest(&opts.out).0 };
+    let prev = state::previous_records(prev_manifest.as_ref(), &opts.out);
+    // Every output name is decided here, before anything is written.
+    let layout = Layout::plan(&dossiers, &prev);
+    layout.clear_the_way(&opts.out);
+    for e in &walk_errors {
+        progress.warn(&format!("cannot read part of the input: {}: {}", e.path, e.error));
+    }
+    let settings_key = settings_key(opts);
+    let night =
+        Night { rules, out_abs, dossiers, walk_errors, prev_manifest, prev, layout, settings_key, started_at };
+    Ok((night, lock))
+}
+
+fn worker_pool(opts: &Options) -> Result<rayon::ThreadPool, RunError> {
+    rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.max(1))
         .thread_name(|i| format!("sohoa-worker-{i}"))
         .build()
-        .map_err(|e| RunError::Usage(format!("cannot start {} workers: {e}", opts.jobs)))?;
+        .map_err(|e| RunError::Usage(format!("cannot start {} workers: {e}", opts.jobs)))
+}
+
+/// A dossier finished (or carried over: the flag) is handed to this before
+/// it counts as done: the journal that lets a killed run lose nothing.
+type Sink<'a> = dyn Fn(&DossierRecord, bool) -> Result<(), RunError> + Sync + 'a;
+
+/// Digitizes `selected` (the whole night, or one shard's part): carries over
+/// what is unchanged since the last run (`night.prev`) and what this shard
+/// already finished (`finished`, with its carried-over flag), reads the
+/// rest in parallel. Returns each dossier's record and whether it was
+/// carried over. The second half of every run, sharded or not.
+fn digitize(
+    opts: &Options,
+    night: &Night,
+    selected: &[&DossierDir],
+    finished: &HashMap<String, (DossierRecord, bool)>,
+    sink: &Sink,
+    progress: &dyn Progress,
+) -> Result<Vec<(DossierRecord, bool)>, RunError> {
+    let total_files: usize = selected.iter().map(|d| d.files.len()).sum();
+    progress.start(selected.len(), total_files);
+    let pool = worker_pool(opts)?;
     let abort = std::sync::atomic::AtomicBool::new(false);
     let first_error: std::sync::Mutex<Option<RunError>> = std::sync::Mutex::new(None);
     let fail = |e: RunError| {
@@ -237,20 +293,33 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
     };
     // First the fingerprints: what is unchanged since the last run is carried
     // over, and only what is left needs Tesseract.
-    let plans: Vec<(Option<state::Fingerprint>, Option<&DossierRecord>)> = pool.install(|| {
-        dossiers
+    enum Carry<'r> {
+        /// Read it now.
+        No,
+        /// The last run's record stands.
+        Over(&'r DossierRecord),
+        /// This shard finished it before it was stopped (record, carried over).
+        Done(&'r DossierRecord, bool),
+    }
+    let plans: Vec<(Option<state::Fingerprint>, Carry)> = pool.install(|| {
+        selected
             .par_iter()
             .map(|d| {
-                let fp = state::fingerprint(d, &settings_key).ok();
-                let reuse = match (&fp, prev.get(&d.rel)) {
-                    (Some(fp), Some(p))
-                        if !opts.force && state::reusable(p, &fp.digest, &opts.out) && layout.still_fits(p) =>
-                    {
-                        Some(p)
+                let fp = state::fingerprint(d, &night.settings_key).ok();
+                let carry = match (&fp, finished.get(&d.rel), night.prev.get(&d.rel)) {
+                    (Some(fp), Some((r, over)), _) if r.fingerprint.as_deref() == Some(&fp.digest) => {
+                        Carry::Done(r, *over)
                     }
-                    _ => None,
+                    (Some(fp), _, Some(p))
+                        if !opts.force
+                            && state::reusable(p, &fp.digest, &opts.out)
+                            && night.layout.still_fits(p) =>
+                    {
+                        Carry::Over(p)
+                    }
+                    _ => Carry::No,
                 };
-                (fp, reuse)
+                (fp, carry)
             })
             .collect()
     });
@@ -261,25 +330,39 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
             opts.lang
         ));
     }
-    if plans.iter().any(|(_, reuse)| reuse.is_none()) {
+    if plans.iter().any(|(_, c)| matches!(c, Carry::No)) {
         start_engines(&pool, opts)?;
         start_second_readers(&pool, opts, progress)?;
     }
     let results: Vec<(DossierRecord, bool)> = pool.install(|| {
-        dossiers
+        selected
             .par_iter()
             .zip(plans.into_par_iter())
-            .filter_map(|(d, (fp, reuse))| {
+            .filter_map(|(d, (fp, carry))| {
                 if abort.load(std::sync::atomic::Ordering::SeqCst) {
                     return None;
                 }
-                if let Some(p) = reuse {
+                let carried = |p: &DossierRecord| {
                     progress.add_pages(p.pages.len().saturating_sub(d.files.len()));
                     for page in &p.pages {
                         progress.page_done(&d.rel, page);
                     }
                     progress.dossier_done(p);
-                    return Some((p.clone(), true));
+                };
+                match carry {
+                    Carry::Done(p, over) => {
+                        carried(p);
+                        return Some((p.clone(), over));
+                    }
+                    Carry::Over(p) => {
+                        if let Err(e) = sink(p, true) {
+                            fail(e);
+                            return None;
+                        }
+                        carried(p);
+                        return Some((p.clone(), true));
+                    }
+                    Carry::No => {}
                 }
                 let hashes: Vec<Option<String>> = match &fp {
                     Some(fp) => fp.files.iter().cloned().map(Some).collect(),
@@ -287,13 +370,13 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
                 };
                 progress.dossier_started(&d.rel);
                 let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    process_dossier(d, &hashes, opts, &rules, &out_abs, &layout, progress)
+                    process_dossier(d, &hashes, opts, &night.rules, &night.out_abs, &night.layout, progress)
                 }))
                 .unwrap_or_else(|p| Ok(crashed_dossier(d, &panic_text(&*p))));
                 match done {
                     Ok(mut r) => {
                         r.fingerprint = fp.map(|f| f.digest);
-                        if let Err(e) = journal.append(&r) {
+                        if let Err(e) = sink(&r, false) {
                             fail(e);
                             return None;
                         }
@@ -313,6 +396,25 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
         // What finished is in the journal; the previous manifest stands.
         return Err(e);
     }
+    Ok(results)
+}
+
+/// What the finishing step needs besides the records.
+struct Closing<'a> {
+    out: &'a Path,
+    input: String,
+    started_at: String,
+    lang: String,
+    jobs: usize,
+    rules: &'a Rules,
+    prev_manifest: Option<&'a Manifest>,
+    walk_errors: Vec<InputError>,
+}
+
+/// Turns the night's records into the manifest, the portal files and the
+/// report: the clerks' corrections applied, the dossiers whose folder is
+/// gone kept on record. The end of a plain run and of a merge.
+fn finish(c: Closing, results: Vec<(DossierRecord, bool)>, progress: &dyn Progress) -> Result<Manifest, RunError> {
     let mut summary = Summary::default();
     let mut records = Vec::with_capacity(results.len());
     for (r, reused) in results {
@@ -327,7 +429,7 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
     records.sort_by(|a, b| scan::natural_cmp(&a.source, &b.source));
     // Clerks' corrections last across runs (or wait for confirmation when
     // the pages changed).
-    let corrections = crate::corrections::load(&opts.out);
+    let corrections = crate::corrections::load(c.out);
     if !corrections.is_empty() {
         for r in &mut records {
             crate::corrections::apply(r, &corrections);
@@ -336,7 +438,7 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
     // Dossiers seen before whose folder is gone stay on record.
     let present: std::collections::HashSet<&str> = records.iter().map(|r| r.source.as_str()).collect();
     let mut missing: Vec<MissingDossier> = Vec::new();
-    if let Some(m) = &prev_manifest {
+    if let Some(m) = c.prev_manifest {
         for old in &m.missing_dossiers {
             if !present.contains(old.source.as_str()) {
                 missing.push(old.clone());
@@ -346,7 +448,7 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
             if !present.contains(d.source.as_str()) && !missing.iter().any(|x| x.source == d.source) {
                 missing.push(MissingDossier {
                     source: d.source.clone(),
-                    missing_since: started_at.clone(),
+                    missing_since: c.started_at.clone(),
                     last_record: d.clone(),
                 });
             }
@@ -358,30 +460,260 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
     summary.dossiers_missing = missing.len();
     let manifest = Manifest {
         sohoa_version: env!("CARGO_PKG_VERSION").to_string(),
-        started_at,
+        started_at: c.started_at,
         finished_at: now(),
-        input: opts.input.display().to_string(),
-        settings: Settings { lang: opts.lang.clone(), jobs: opts.jobs, pipeline: rules.name.clone() },
+        input: c.input,
+        settings: Settings { lang: c.lang, jobs: c.jobs, pipeline: c.rules.name.clone() },
         summary,
         dossiers: records,
         missing_dossiers: missing,
-        input_errors: walk_errors,
+        input_errors: c.walk_errors,
     };
-    for w in crate::portal::export(&opts.out, &manifest, &rules)? {
+    for w in crate::portal::export(c.out, &manifest, c.rules)? {
         progress.warn(&w);
     }
-    crate::report::write(&opts.out, &manifest, &rules)?;
-    let path = opts.out.join("manifest.json");
+    crate::report::write(c.out, &manifest, c.rules)?;
+    let path = c.out.join("manifest.json");
     fsutil::write_atomic(&path, &crate::manifest::to_json(&manifest))
         .map_err(|e| RunError::Output { path, source: e })?;
-    journal.remove();
     progress.finished(&manifest.summary);
     Ok(manifest)
+}
+
+/// `sohoa run`: the whole night in this process. The same steps as a plan,
+/// its shards and their merge, without the files between them.
+pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError> {
+    let (night, _lock) = survey(opts, progress)?;
+    // A plan not merged is superseded by this run.
+    crate::shard::remove_plan(&opts.out);
+    let journal = state::Journal::open(&opts.out)?;
+    let sink = |r: &DossierRecord, carried: bool| if carried { Ok(()) } else { journal.append(r) };
+    let all: Vec<&DossierDir> = night.dossiers.iter().collect();
+    let results = digitize(opts, &night, &all, &HashMap::new(), &sink, progress)?;
+    let closing = Closing {
+        out: &opts.out,
+        input: opts.input.display().to_string(),
+        started_at: night.started_at.clone(),
+        lang: opts.lang.clone(),
+        jobs: opts.jobs,
+        rules: &night.rules,
+        prev_manifest: night.prev_manifest.as_ref(),
+        walk_errors: night.walk_errors.clone(),
+    };
+    let manifest = finish(closing, results, progress)?;
+    journal.remove();
+    Ok(manifest)
+}
+
+/// `sohoa plan`: freezes tonight's work for `shards` shards in OUT/plan.json
+/// (fingerprints, output folders, a page-weighted assignment; the dossiers
+/// carried over unchanged weigh almost nothing).
+pub fn plan(opts: &Options, shards: usize, progress: &dyn Progress) -> Result<Plan, RunError> {
+    if shards == 0 {
+        return Err(RunError::Usage("--shards must be at least 1".into()));
+    }
+    let (night, _lock) = survey(opts, progress)?;
+    let pool = worker_pool(opts)?;
+    let surveyed: Vec<(Option<String>, bool, u64)> = pool.install(|| {
+        night
+            .dossiers
+            .par_iter()
+            .map(|d| {
+                let fp = state::fingerprint(d, &night.settings_key).ok().map(|f| f.digest);
+                let carried = match (&fp, night.prev.get(&d.rel)) {
+                    (Some(fp), Some(p)) => {
+                        !opts.force && state::reusable(p, fp, &opts.out) && night.layout.still_fits(p)
+                    }
+                    _ => false,
+                };
+                // A file that cannot be opened now still costs its shard a try.
+                let pages = if carried {
+                    0
+                } else {
+                    d.files.iter().map(|f| guarded(|| open_file(&f.path)).map_or(1, |(_, n)| u64::from(n))).sum()
+                };
+                (fp, carried, pages)
+            })
+            .collect()
+    });
+    drop(pool);
+    let weights: Vec<u64> = surveyed.iter().map(|(_, _, pages)| pages * 100 + 1).collect();
+    let assignment = crate::shard::assign(&weights, shards);
+    let dossiers: Vec<Planned> = night
+        .dossiers
+        .iter()
+        .zip(surveyed)
+        .zip(assignment)
+        .map(|((d, (fingerprint, carried_over, pages)), shard)| {
+            let (dir, tag) = night.layout.entry(&d.rel);
+            Planned { source: d.rel.clone(), shard, pages, fingerprint, carried_over, dir, tag }
+        })
+        .collect();
+    let plan = Plan {
+        plan_id: crate::shard::plan_id(&night.settings_key, shards, &dossiers),
+        created_at: night.started_at.clone(),
+        input: opts.input.display().to_string(),
+        shards,
+        settings: night.settings_key.clone(),
+        lang: opts.lang.clone(),
+        jobs: opts.jobs,
+        pipeline: opts.pipeline.as_ref().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())),
+        dossiers,
+        input_errors: night.walk_errors.clone(),
+    };
+    crate::shard::write_plan(&opts.out, &plan)?;
+    Ok(plan)
+}
+
+/// What one shard did.
+pub struct ShardOutcome {
+    pub plan_id: String,
+    pub summary: Summary,
+    /// Dossiers this shard found already finished by an earlier try.
+    pub already_done: usize,
+}
+
+/// `sohoa run --shard I/N`: does shard I of OUT's plan beside the other
+/// shards (they share OUT's lock; a second worker on the same shard waits
+/// for the first, then finds its work done). Its records go to its own
+/// journal; the manifest is the merge's to write.
+pub fn run_shard(opts: &Options, spec: ShardSpec, progress: &dyn Progress) -> Result<ShardOutcome, RunError> {
+    let (rules, input_abs, out_abs) = checked(opts)?;
+    let plan = crate::shard::read_plan(&opts.out).map_err(RunError::Usage)?;
+    if plan.shards != spec.count {
+        return Err(RunError::Usage(format!(
+            "the plan in {} has {} shards, not {}: run --shard I/{} (or plan again)",
+            opts.out.display(),
+            plan.shards,
+            spec.count,
+            plan.shards
+        )));
+    }
+    let key = settings_key(opts);
+    if key != plan.settings {
+        return Err(RunError::Usage(format!(
+            "this shard's settings are not the plan's: run it with the options the plan was made with \
+             (plan: {}; this run: {key})",
+            plan.settings
+        )));
+    }
+    let mine: std::collections::HashSet<&str> =
+        plan.dossiers.iter().filter(|d| d.shard == spec.index).map(|d| d.source.as_str()).collect();
+    let (dossiers, _) = scan::find_dossiers(&input_abs);
+    let selected: Vec<&DossierDir> = dossiers.iter().filter(|d| mine.contains(d.rel.as_str())).collect();
+    let gone = mine.len() - selected.len();
+    if gone > 0 && (selected.is_empty() || gone as f64 > opts.max_missing * mine.len() as f64) {
+        return Err(RunError::InputVanished {
+            path: opts.input.clone(),
+            reason: format!("{gone} of this shard's {} planned dossiers are missing (is the share mounted?)", mine.len()),
+        });
+    }
+    let _out_lock = state::Lock::share(&opts.out)?;
+    let _lock = state::Lock::wait_for(&crate::shard::lock_path(&opts.out, spec.index))?;
+    crate::shard::clear_done(&opts.out, spec.index);
+    let (prev_manifest, _) = state::read_manifest(&opts.out);
+    let prev = state::previous_records(prev_manifest.as_ref(), &opts.out);
+    let (journal, kept) = crate::shard::ShardJournal::open(&opts.out, &plan.plan_id, spec.index)?;
+    let finished: HashMap<String, (DossierRecord, bool)> =
+        kept.into_iter().map(|e| (e.record.source.clone(), (e.record, e.carried_over))).collect();
+    let night = Night {
+        rules,
+        out_abs,
+        dossiers: Vec::new(),
+        walk_errors: Vec::new(),
+        prev_manifest: None,
+        prev,
+        layout: Layout::from_plan(&plan.dossiers),
+        settings_key: key,
+        started_at: plan.created_at.clone(),
+    };
+    let sink = |r: &DossierRecord, carried: bool| journal.append(r, carried);
+    let results = digitize(opts, &night, &selected, &finished, &sink, progress)?;
+    let already_done = selected.iter().filter(|d| finished.contains_key(&d.rel)).count();
+    let mut summary = Summary::default();
+    for (r, carried) in &results {
+        summary.add(r);
+        if *carried {
+            summary.dossiers_reused += 1;
+        } else {
+            summary.pages_ocr += r.pages.iter().filter(|p| p.text_source == Some(TextSource::Ocr)).count();
+        }
+    }
+    crate::shard::write_done(
+        &opts.out,
+        &crate::shard::Done {
+            plan_id: plan.plan_id.clone(),
+            shard: spec.index,
+            shards: spec.count,
+            dossiers: results.len(),
+            finished_at: now(),
+            host: crate::shard::host_name(),
+        },
+    )?;
+    Ok(ShardOutcome { plan_id: plan.plan_id, summary, already_done })
+}
+
+/// `sohoa merge OUT`: once every shard of OUT's plan has finished, writes
+/// the manifest, portal files and report from their records, exactly as a
+/// plain run would. Refuses (nothing written) while a shard runs, when one
+/// is missing or from another plan, or when two claim one dossier.
+pub fn merge(out: &Path, progress: &dyn Progress) -> Result<Manifest, RunError> {
+    if !out.is_dir() {
+        return Err(RunError::Usage(format!("{} is not an output folder", out.display())));
+    }
+    let refused = |problem: String| RunError::MergeRefused { out: out.to_path_buf(), problems: vec![problem] };
+    let running = |i: usize| state::Lock::is_held(&crate::shard::lock_path(out, i));
+    let _lock = match state::Lock::acquire(out) {
+        Ok(l) => l,
+        Err(busy @ RunError::Busy { .. }) => {
+            // Shards share OUT's lock: tell which ones hold it.
+            let plan = crate::shard::read_plan(out).map_err(refused)?;
+            let live: Vec<String> = (0..plan.shards).filter(|&i| running(i)).map(|i| i.to_string()).collect();
+            return Err(match live.len() {
+                0 => busy,
+                1 => refused(format!("shard {} still runs", live[0])),
+                _ => refused(format!("shards {} still run", live.join(", "))),
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    let plan = crate::shard::read_plan(out).map_err(refused)?;
+    let entries = crate::shard::collect(out, &plan, &running)?;
+    let rules = load_pipeline(plan.pipeline.as_deref())?;
+    state::clean_temporaries(out);
+    let (prev_manifest, _) = state::read_manifest(out);
+    let results = entries.into_iter().map(|e| (e.record, e.carried_over)).collect();
+    let closing = Closing {
+        out,
+        input: plan.input.clone(),
+        started_at: plan.created_at.clone(),
+        lang: plan.lang.clone(),
+        jobs: plan.jobs,
+        rules: &rules,
+        prev_manifest: prev_manifest.as_ref(),
+        walk_errors: plan.input_errors.clone(),
+    };
+    finish(closing, results, progress)
 }
 
 /// Now, UTC, RFC 3339 (the manifest's times).
 pub(crate) fn now() -> String {
     time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// The time written into the PDFs: now, or `SOURCE_DATE_EPOCH` when set
+/// (the reproducible-builds convention: two runs over the same scans then
+/// write the same bytes, which is how the tests compare a sharded night
+/// with a plain run).
+fn creation_time() -> time::OffsetDateTime {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or_else(|| {
+            let now = time::OffsetDateTime::now_utc();
+            now.replace_nanosecond(0).unwrap_or(now)
+        })
 }
 
 /// One page's outcome before it goes into the PDF.
@@ -489,15 +821,14 @@ fn process_dossier(
             names.join(", ")
         )
     });
-    let created =
-        time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    let created = creation_time();
     // Writes the pages `which` (dossier indexes) as one PDF at `rel`.
     let write = |which: &dyn Fn(usize) -> bool, rel: &str, title: &str, metadata: BTreeMap<String, String>| {
         let mut writer = PdfWriter::new(opts.show_text_layer);
         for (_, embed, dpi, geom, ocr) in pdf_pages.iter().filter(|p| which(p.0)) {
             writer.add_page(&PageIn { embed, dpi: *dpi, geometry: *geom, ocr: ocr.as_ref() });
         }
-        let info = DocInfo { title, derivative_note: note.as_deref(), pdfa: opts.pdfa, metadata, created };
+        let info = DocInfo { title, derivative_note: note.as_deref(), pdfa: opts.pdfa, metadata, created, path: rel };
         let path = out.join(rel);
         writer
             .finish(&info)

@@ -47,6 +47,42 @@ impl Lock {
         writeln!(file, "{}", std::process::id()).map_err(io)?;
         Ok(Lock { _file: file })
     }
+
+    /// Shares OUT's lock with the other shards of a plan: they run side by
+    /// side, while a plain run, a plan, a merge, a correction (which take it
+    /// whole) are refused, and wait for none of them.
+    pub(crate) fn share(out: &Path) -> Result<Lock, RunError> {
+        let path = out.join(LOCK_FILE);
+        let io = |e: std::io::Error| RunError::Output { path: path.clone(), source: e };
+        let file =
+            std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
+        match file.try_lock_shared() {
+            Ok(()) => Ok(Lock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let pid = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u32>().ok()).unwrap_or(0);
+                Err(RunError::Busy { path, pid })
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+        }
+    }
+
+    /// Takes the lock at `path`, waiting while another process holds it
+    /// (a second worker started on the same shard waits for the first).
+    pub(crate) fn wait_for(path: &Path) -> Result<Lock, RunError> {
+        let io = |e: std::io::Error| RunError::Output { path: path.to_path_buf(), source: e };
+        let mut file =
+            std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path).map_err(io)?;
+        file.lock().map_err(io)?;
+        file.set_len(0).map_err(io)?;
+        writeln!(file, "{}", std::process::id()).map_err(io)?;
+        Ok(Lock { _file: file })
+    }
+
+    /// Whether a process holds the lock at `path` now.
+    pub(crate) fn is_held(path: &Path) -> bool {
+        let Ok(file) = std::fs::OpenOptions::new().read(true).write(true).open(path) else { return false };
+        matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+    }
 }
 
 /// A dossier's fingerprint: its file names, sizes and contents, and
