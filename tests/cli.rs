@@ -2442,3 +2442,190 @@ fn a_clerk_corrects_a_field_in_the_browser() {
     let png = std::fs::read(dir.join("field-view.png")).unwrap();
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a real screenshot");
 }
+
+/// The dossier records of OUT's manifest by source, without the fields
+/// that say when or where a dossier was read (`digitized_at`).
+fn records_without_times(out: &Path) -> std::collections::BTreeMap<String, Value> {
+    let m = manifest(out);
+    m["dossiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let mut d = d.clone();
+            d.as_object_mut().unwrap().remove("digitized_at");
+            (d["source"].as_str().unwrap().to_string(), d)
+        })
+        .collect()
+}
+
+/// Two output folders hold the same night: the same dossier records (times
+/// apart) and the same PDFs and kept originals, byte for byte.
+fn assert_same_night(a: &Path, b: &Path) {
+    let (ra, rb) = (records_without_times(a), records_without_times(b));
+    assert_eq!(ra.keys().collect::<Vec<_>>(), rb.keys().collect::<Vec<_>>());
+    for (k, x) in &ra {
+        assert_eq!(x, &rb[k], "dossier {k} differs");
+    }
+    let mut files = 0;
+    for d in ra.values() {
+        let list = |key: &str, field: &'static str| {
+            d[key].as_array().into_iter().flatten().filter_map(move |x| x[field].as_str())
+        };
+        let pdfs = d["pdf"].as_str().into_iter().chain(list("documents", "pdf"));
+        let originals = list("originals", "path");
+        for rel in pdfs.chain(originals) {
+            let (x, y) = (std::fs::read(a.join(rel)).unwrap(), std::fs::read(b.join(rel)).unwrap());
+            assert!(x == y, "{rel} differs between {} and {}", a.display(), b.display());
+            files += 1;
+        }
+    }
+    assert!(files > 0);
+}
+
+/// The environment that makes two runs write the same PDF bytes.
+const SAME_TIME: (&str, &str) = ("SOURCE_DATE_EPOCH", "1764633600");
+
+fn sohoa_at(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sohoa")).args(args).env(SAME_TIME.0, SAME_TIME.1).output().expect("sohoa runs")
+}
+
+#[test]
+fn a_sharded_night_equals_a_plain_run_and_merge_refuses_what_is_not_ready() {
+    let input = root().join("samples");
+    let base = fresh_dir("sharded");
+    let (single, multi) = (base.join("single"), base.join("multi"));
+    let (i, s, m) = (input.to_str().unwrap(), single.to_str().unwrap(), multi.to_str().unwrap());
+    let o = sohoa_at(&["run", i, "--out", s, "--quiet", "--no-second-reader"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let o = sohoa_at(&["plan", i, "--out", m, "--shards", "3", "--no-second-reader"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let plan: Value = serde_json::from_slice(&std::fs::read(multi.join("plan.json")).unwrap()).unwrap();
+    assert_eq!(plan["shards"], 3);
+    let planned = plan["dossiers"].as_array().unwrap();
+    assert_eq!(planned.len(), 3);
+    let pages: Vec<u64> = planned.iter().map(|d| d["pages"].as_u64().unwrap()).collect();
+    assert_eq!(pages.iter().sum::<u64>(), 7, "{pages:?}");
+    // Page-weighted: three dossiers on three shards, one each.
+    let mut shards: Vec<u64> = planned.iter().map(|d| d["shard"].as_u64().unwrap()).collect();
+    shards.sort();
+    assert_eq!(shards, [0, 1, 2]);
+
+    // Refused before every shard has run; nothing written.
+    let o = sohoa(&["merge", m]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(8), "{err}");
+    assert!(err.contains("shard 0 has not run") && err.contains("shard 2 has not run"), "{err}");
+    assert!(!multi.join("manifest.json").exists());
+
+    // Bad shard arguments and settings other than the plan's.
+    let o = Command::new(env!("CARGO_BIN_EXE_sohoa"))
+        .args(["run", i, "--out", m, "--shard", "3", "--no-second-reader"])
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .env_remove("JOB_COMPLETION_INDEX")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("SLURM_ARRAY_TASK_ID"));
+    for (shard, extra, says) in [
+        ("3/3", "--quiet", "not below the count"),
+        ("0/2", "--quiet", "has 3 shards, not 2"),
+        ("0/3", "--pdfa=off", "not the plan's"),
+    ] {
+        let o = sohoa(&["run", i, "--out", m, "--shard", shard, "--no-second-reader", extra]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{shard} {extra}: {err}");
+        assert!(err.contains(says), "{shard} {extra}: {err}");
+    }
+
+    // The shards (two by the index, one by the scheduler's variables).
+    for idx in ["0/3", "1/3"] {
+        let o = sohoa_at(&["run", i, "--out", m, "--shard", idx, "--quiet", "--no-second-reader"]);
+        assert_eq!(o.status.code(), Some(0), "{idx}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_sohoa"))
+        .args(["run", i, "--out", m, "--shard", "3", "--quiet", "--no-second-reader"])
+        .env(SAME_TIME.0, SAME_TIME.1)
+        .env("JOB_COMPLETION_INDEX", "2")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // A shard that holds its lock (it runs) holds back the merge, and so do
+    // shards sharing OUT's lock.
+    {
+        let lock = std::fs::File::create(multi.join("shards/1.lock")).unwrap();
+        lock.lock().unwrap();
+        let o = sohoa(&["merge", m]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(8), "{err}");
+        assert!(err.contains("shard 1 still runs"), "{err}");
+        let shared = std::fs::File::open(multi.join(".sohoa.lock")).unwrap();
+        shared.lock_shared().unwrap();
+        let o = sohoa(&["merge", m]);
+        assert_eq!(o.status.code(), Some(8));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("shard 1 still runs"));
+    }
+    assert!(!multi.join("manifest.json").exists());
+
+    let o = sohoa(&["merge", m, "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.stderr.is_empty());
+    assert_same_night(&single, &multi);
+    let (ms, mm) = (manifest(&single), manifest(&multi));
+    assert_eq!(ms["summary"], mm["summary"]);
+    assert_eq!(ms["input"], mm["input"]);
+    for f in ["portal/upload.csv", "portal/needs_review.csv"] {
+        assert_eq!(std::fs::read(single.join(f)).unwrap(), std::fs::read(multi.join(f)).unwrap(), "{f}");
+    }
+
+    // A shard from another plan, a shard cut short, and a dossier claimed twice.
+    let journal = |n: usize| multi.join(format!("shards/{n}.jsonl"));
+    let done = |n: usize| multi.join(format!("shards/{n}.done.json"));
+    let done0 = std::fs::read_to_string(done(0)).unwrap();
+    let id = plan["plan_id"].as_str().unwrap();
+    std::fs::write(done(0), done0.replace(id, "0123456789abcdef")).unwrap();
+    let j2 = std::fs::read_to_string(journal(2)).unwrap();
+    std::fs::remove_file(done(2)).unwrap();
+    let line1 = std::fs::read_to_string(journal(1)).unwrap().lines().nth(1).unwrap().to_string();
+    let mut j2_claims = j2.clone();
+    j2_claims.push_str(&line1);
+    j2_claims.push('\n');
+    std::fs::write(journal(2), &j2_claims).unwrap();
+    let o = sohoa(&["merge", m]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(8), "{err}");
+    assert!(err.contains("shard 0 is from another plan"), "{err}");
+    assert!(err.contains("shard 2 did not finish"), "{err}");
+    std::fs::write(done(0), &done0).unwrap();
+    let o = sohoa_at(&["run", i, "--out", m, "--shard", "2/3", "--quiet", "--no-second-reader"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = sohoa(&["merge", m]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(8), "{err}");
+    assert!(err.contains("is claimed by shards 1 and 2"), "{err}");
+    std::fs::write(journal(2), &j2).unwrap();
+    let o = sohoa(&["merge", m, "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_same_night(&single, &multi);
+
+    // The next night, planned for two shards: nothing unchanged is read again.
+    let o = sohoa_at(&["plan", i, "--out", m, "--shards", "2", "--no-second-reader"]);
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(said.contains("(0 to read, 0 pages; 3 carried over) in 2 shards"), "{said}");
+    assert!(!journal(2).exists(), "the last plan's shard files are gone");
+    for idx in ["0/2", "1/2"] {
+        let o = sohoa_at(&["run", i, "--out", m, "--shard", idx, "--quiet", "--no-second-reader"]);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let o = sohoa(&["merge", m, "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = &manifest(&multi)["summary"];
+    assert_eq!((s["dossiers_reused"].as_u64(), s["pages_ocr"].as_u64()), (Some(3), Some(0)), "{s}");
+    assert_same_night(&single, &multi);
+    // A plain run into OUT supersedes the plan.
+    let o = sohoa_at(&["run", i, "--out", m, "--quiet", "--no-second-reader"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(!multi.join("plan.json").exists());
+}
