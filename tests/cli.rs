@@ -2629,3 +2629,128 @@ fn a_sharded_night_equals_a_plain_run_and_merge_refuses_what_is_not_ready() {
     assert_eq!(o.status.code(), Some(0));
     assert!(!multi.join("plan.json").exists());
 }
+
+/// A one-machine Slurm cluster started by `scripts/slurm-local`, stopped
+/// (every daemon it started) when dropped, also when the test fails.
+struct SlurmCluster {
+    dir: PathBuf,
+    conf: PathBuf,
+}
+
+impl SlurmCluster {
+    fn start(dir: &Path) -> SlurmCluster {
+        let o = Command::new(root().join("scripts/slurm-local")).arg("start").arg(dir).output().unwrap();
+        let cluster = SlurmCluster { dir: dir.to_path_buf(), conf: dir.join("slurm.conf") };
+        assert!(o.status.success(), "slurm-local start: {}", String::from_utf8_lossy(&o.stderr));
+        cluster
+    }
+
+    fn cmd(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env("SLURM_CONF", &self.conf);
+        c
+    }
+
+    /// The job's state once it has ended (COMPLETED, FAILED, ...).
+    fn wait_ended(&self, job: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(900);
+        loop {
+            let o = self.cmd("scontrol").args(["show", "job", "-o", job]).output().unwrap();
+            let text = String::from_utf8_lossy(&o.stdout).to_string();
+            // An array job shows one line per task: it has ended when every one has.
+            let states: Vec<&str> =
+                text.split_whitespace().filter_map(|w| w.strip_prefix("JobState=")).collect();
+            let ended = |s: &&str| !matches!(*s, "PENDING" | "RUNNING" | "CONFIGURING" | "COMPLETING" | "SUSPENDED");
+            if !states.is_empty() && states.iter().all(ended) {
+                let reasons: Vec<&str> = text.split_whitespace().filter(|w| w.starts_with("Reason=")).collect();
+                return format!("{} {}", states.join(","), reasons.join(","));
+            }
+            if states.iter().any(|s| *s == "PENDING") && text.contains("DependencyNeverSatisfied") {
+                return "PENDING DependencyNeverSatisfied".into();
+            }
+            assert!(std::time::Instant::now() < deadline, "job {job} did not end: {text}");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for SlurmCluster {
+    fn drop(&mut self) {
+        let _ = Command::new(root().join("scripts/slurm-local")).arg("stop").arg(&self.dir).status();
+    }
+}
+
+#[test]
+fn a_slurm_array_night_equals_a_plain_run_and_survives_a_killed_task() {
+    let Some(corpus) = shared_input("corpus-dev") else { return };
+    let is_root = Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !Path::new("/usr/sbin/slurmctld").exists() || !is_root {
+        eprintln!("skipped: needs slurmctld, slurmd, slurm-client and munge (scripts/install-deps) and root");
+        return;
+    }
+    let base = fresh_dir("slurm");
+    let (single, multi) = (base.join("single"), base.join("multi"));
+    let c = corpus.to_str().unwrap();
+    let o = sohoa_at(&["run", c, "--out", single.to_str().unwrap(), "--quiet", "--no-second-reader"]);
+    assert_eq!(o.status.code(), Some(1), "corpus-dev holds one partial dossier: {}", String::from_utf8_lossy(&o.stderr));
+
+    let cluster = SlurmCluster::start(&base.join("cluster"));
+    let script = root().join("deploy/slurm/sohoa-array.sbatch");
+    let submit = |mode: &str, n: &str, extra: &[&str]| -> Vec<String> {
+        let mut cmd = cluster.cmd("bash");
+        cmd.arg(&script).args([mode, c, multi.to_str().unwrap(), n]).args(extra).arg("--no-second-reader");
+        cmd.current_dir(&base)
+            .env("SOHOA", env!("CARGO_BIN_EXE_sohoa"))
+            .env("SOHOA_LOGS", base.join("logs"))
+            .env("SOHOA_SBATCH_ARGS", "--cpus-per-task=1")
+            .env(SAME_TIME.0, SAME_TIME.1);
+        let o = cmd.output().unwrap();
+        let said = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(o.status.success(), "{mode}: {said} {}", String::from_utf8_lossy(&o.stderr));
+        // "plan P shards S (0-3) merge M": the job ids.
+        said.split_whitespace().filter(|w| w.chars().all(|ch| ch.is_ascii_digit())).map(str::to_string).collect()
+    };
+    let jobs = submit("submit", "4", &[]);
+    let (shards, merge) = (&jobs[1], &jobs[2]);
+
+    // Shard 1, once it has finished a dossier and before it is done: a merge
+    // is refused while it runs; then it is killed (SIGKILL).
+    let journal = multi.join("shards/1.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    while std::fs::read_to_string(&journal).map_or(0, |j| j.lines().count()) < 2 {
+        assert!(std::time::Instant::now() < deadline, "shard 1 did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pid = std::fs::read_to_string(multi.join("shards/1.lock")).unwrap().trim().to_string();
+    let o = sohoa(&["merge", multi.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(8), "{err}");
+    assert!(err.contains("1 still run"), "{err}");
+    assert!(tool("kill", &["-KILL", &pid]).status.success());
+    assert!(!multi.join("shards/1.done.json").exists(), "shard 1 was killed before it finished");
+    let state = cluster.wait_ended(merge);
+    assert!(state.contains("DependencyNeverSatisfied"), "the merge waits for a killed task forever: {state}");
+    assert!(cluster.wait_ended(shards).contains("FAILED"));
+    assert!(!multi.join("manifest.json").exists());
+    assert!(cluster.cmd("scancel").arg(merge).status().unwrap().success());
+
+    // Index 1 alone again, and a merge behind it: the same night as a plain run.
+    let again = submit("resubmit", "4", &["1"]);
+    let state = cluster.wait_ended(&again[1]);
+    assert!(state.starts_with("FAILED") && state.contains("NonZeroExitCode"), "merge exits 1 (a partial dossier): {state}");
+    let log = std::fs::read_to_string(base.join("logs").join(format!("sohoa-shard-{}_1.log", again[0]))).unwrap();
+    assert!(log.contains("done by an earlier try"), "{log}");
+    assert!(!log.contains(", 0 done by an earlier try"), "the resubmitted task kept what it had finished: {log}");
+    assert_same_night(&single, &multi);
+    assert_eq!(manifest(&single)["summary"], manifest(&multi)["summary"]);
+
+    // The next night over three shards: nothing is read again.
+    let next = submit("submit", "3", &[]);
+    cluster.wait_ended(&next[2]);
+    let s = &manifest(&multi)["summary"];
+    assert_eq!((s["pages_ocr"].as_u64(), s["dossiers_reused"].as_u64()), (Some(0), Some(11)), "{s}");
+    assert_same_night(&single, &multi);
+    drop(cluster);
+    let left = Command::new("pgrep").args(["-f", base.join("cluster").to_str().unwrap()]).output().unwrap();
+    assert!(left.stdout.is_empty(), "daemons left running: {}", String::from_utf8_lossy(&left.stdout));
+}
