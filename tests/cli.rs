@@ -2754,3 +2754,47 @@ fn a_slurm_array_night_equals_a_plain_run_and_survives_a_killed_task() {
     let left = Command::new("pgrep").args(["-f", base.join("cluster").to_str().unwrap()]).output().unwrap();
     assert!(left.stdout.is_empty(), "daemons left running: {}", String::from_utf8_lossy(&left.stdout));
 }
+
+#[test]
+fn kubernetes_manifests_validate_and_agree_on_the_shard_count() {
+    let k8s = root().join("deploy/k8s");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&k8s)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 4, "{files:?}");
+    let o = Command::new("kubernetes-validate")
+        .args(["--strict", "--kubernetes-version", "1.30.0"])
+        .args(&files)
+        .output()
+        .expect("kubernetes-validate is needed (scripts/install-deps: pip install kubernetes-validate)");
+    let said = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "{said}");
+    assert_eq!(said.matches(" passed for resource ").count(), 5, "{said}");
+    // The plan's N, the shards' `--shard N` and `completions` are one number;
+    // the shards are an Indexed Job retried per index.
+    let check = r#"
+import sys, yaml, glob
+docs = [d for f in sorted(glob.glob(sys.argv[1] + "/*.yaml")) for d in yaml.safe_load_all(open(f)) if d]
+jobs = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Job"}
+def args(job): return jobs[job]["spec"]["template"]["spec"]["containers"][0]["args"]
+def after(a, flag): return a[a.index(flag) + 1]
+shards = jobs["sohoa-shards"]["spec"]
+n = int(after(args("sohoa-plan"), "--shards"))
+assert shards["completionMode"] == "Indexed", shards
+assert shards["completions"] == n, (shards["completions"], n)
+assert int(after(args("sohoa-shards"), "--shard")) == n, args("sohoa-shards")
+assert shards["parallelism"] <= n and shards["backoffLimitPerIndex"] >= 1
+assert shards["template"]["spec"]["restartPolicy"] == "Never"
+plan_opts = [x for x in args("sohoa-plan") if x not in ("plan", "--shards", str(n))]
+shard_opts = [x for x in args("sohoa-shards") if x not in ("run", "--shard", str(n))]
+assert plan_opts == shard_opts, ("a shard must run with its plan's options", plan_opts, shard_opts)
+assert args("sohoa-merge") == ["merge", after(args("sohoa-plan"), "--out")]
+print("ok", n)
+"#;
+    let o = tool("python3", &["-c", check, k8s.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "ok 4");
+}
