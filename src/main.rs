@@ -533,7 +533,8 @@ fn plan_summary(p: &sohoa::Plan, out: &std::path::Path) -> String {
     }
     let carried = p.dossiers.iter().filter(|d| d.carried_over).count();
     let pages: u64 = p.dossiers.iter().map(|d| d.pages).sum();
-    let shards: Vec<String> = per.iter().enumerate().map(|(i, (d, pg))| format!("{i}: {d} dossiers, {pg} pages")).collect();
+    let shards: Vec<String> =
+        per.iter().enumerate().map(|(i, (d, pg))| format!("{i}: {d} dossiers, {pg} pages")).collect();
     format!(
         "plan {}: {} dossiers ({} to read, {} pages; {} carried over) in {} shards ({}) -> {}",
         p.plan_id,

@@ -3,7 +3,10 @@
 //! threads (a rayon pool of `jobs` workers, each with its own Tesseract engine
 //! created once) and the one place that turns stage results into manifest
 //! records. A page that fails becomes an error record; a dossier never stops
-//! the batch.
+//! the batch. A run is three steps, `survey` (walk, lock, names), `digitize`
+//! (the dossiers, in parallel) and `finish` (manifest, portal, report); a
+//! sharded night runs the same steps in separate processes: `plan` is the
+//! survey, each `run_shard` digitizes its part, `merge` finishes.
 
 use crate::decode::{self, Decoded};
 use crate::documents;
@@ -252,8 +255,7 @@ fn survey(opts: &Options, progress: &dyn Progress) -> Result<(Night, state::Lock
         progress.warn(&format!("cannot read part of the input: {}: {}", e.path, e.error));
     }
     let settings_key = settings_key(opts);
-    let night =
-        Night { rules, out_abs, dossiers, walk_errors, prev_manifest, prev, layout, settings_key, started_at };
+    let night = Night { rules, out_abs, dossiers, walk_errors, prev_manifest, prev, layout, settings_key, started_at };
     Ok((night, lock))
 }
 
@@ -311,9 +313,7 @@ fn digitize(
                         Carry::Done(r, *over)
                     }
                     (Some(fp), _, Some(p))
-                        if !opts.force
-                            && state::reusable(p, &fp.digest, &opts.out)
-                            && night.layout.still_fits(p) =>
+                        if !opts.force && state::reusable(p, &fp.digest, &opts.out) && night.layout.still_fits(p) =>
                     {
                         Carry::Over(p)
                     }
@@ -519,19 +519,16 @@ pub fn plan(opts: &Options, shards: usize, progress: &dyn Progress) -> Result<Pl
             .dossiers
             .par_iter()
             .map(|d| {
-                let fp = state::fingerprint(d, &night.settings_key).ok().map(|f| f.digest);
-                let carried = match (&fp, night.prev.get(&d.rel)) {
-                    (Some(fp), Some(p)) => {
-                        !opts.force && state::reusable(p, fp, &opts.out) && night.layout.still_fits(p)
-                    }
+                // Only a dossier the last run recorded can be carried over:
+                // a new one is not read here (its shard fingerprints it), so
+                // that planning a backlog does not read every byte twice.
+                let prev = night.prev.get(&d.rel).filter(|_| !opts.force);
+                let fp = prev.and_then(|_| state::fingerprint(d, &night.settings_key).ok()).map(|f| f.digest);
+                let carried = match (&fp, prev) {
+                    (Some(fp), Some(p)) => state::reusable(p, fp, &opts.out) && night.layout.still_fits(p),
                     _ => false,
                 };
-                // A file that cannot be opened now still costs its shard a try.
-                let pages = if carried {
-                    0
-                } else {
-                    d.files.iter().map(|f| guarded(|| open_file(&f.path)).map_or(1, |(_, n)| u64::from(n))).sum()
-                };
+                let pages = if carried { 0 } else { d.files.iter().map(|f| pages_to_read(&f.path)).sum() };
                 (fp, carried, pages)
             })
             .collect()
@@ -605,7 +602,10 @@ pub fn run_shard(opts: &Options, spec: ShardSpec, progress: &dyn Progress) -> Re
     if gone > 0 && (selected.is_empty() || gone as f64 > opts.max_missing * mine.len() as f64) {
         return Err(RunError::InputVanished {
             path: opts.input.clone(),
-            reason: format!("{gone} of this shard's {} planned dossiers are missing (is the share mounted?)", mine.len()),
+            reason: format!(
+                "{gone} of this shard's {} planned dossiers are missing (is the share mounted?)",
+                mine.len()
+            ),
         });
     }
     let _out_lock = state::Lock::share(&opts.out)?;
@@ -629,13 +629,15 @@ pub fn run_shard(opts: &Options, spec: ShardSpec, progress: &dyn Progress) -> Re
     };
     let sink = |r: &DossierRecord, carried: bool| journal.append(r, carried);
     let results = digitize(opts, &night, &selected, &finished, &sink, progress)?;
-    let already_done = selected.iter().filter(|d| finished.contains_key(&d.rel)).count();
+    // Kept from the journal: the same record (same fingerprint) as before.
+    let kept = |r: &DossierRecord| finished.get(&r.source).is_some_and(|(f, _)| f.fingerprint == r.fingerprint);
+    let already_done = results.iter().filter(|(r, _)| kept(r)).count();
     let mut summary = Summary::default();
     for (r, carried) in &results {
         summary.add(r);
         if *carried {
             summary.dossiers_reused += 1;
-        } else {
+        } else if !kept(r) {
             summary.pages_ocr += r.pages.iter().filter(|p| p.text_source == Some(TextSource::Ocr)).count();
         }
     }
@@ -972,6 +974,21 @@ fn error_page(index: usize, name: &str, frame: u32, e: &PageError) -> PageOut {
 }
 
 /// A page file's page count, with the parsed document when it is a PDF.
+/// How many pages a file will give, for the plan's weights, reading as
+/// little as it can: a JPEG or PNG is one page from its first bytes; a TIFF
+/// or PDF is opened. A file that cannot be read counts one (it costs its
+/// shard a try).
+fn pages_to_read(path: &Path) -> u64 {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(1024);
+    let read = std::fs::File::open(path).and_then(|f| f.take(1024).read_to_end(&mut head));
+    match (read, decode::sniff(&head)) {
+        (Ok(_), Ok(decode::Format::Jpeg | decode::Format::Png)) => 1,
+        (Ok(_), Ok(_)) => guarded(|| open_file(path)).map_or(1, |(_, n)| u64::from(n)),
+        _ => 1,
+    }
+}
+
 fn open_file(path: &Path) -> Result<(Option<lopdf::Document>, u32), PageError> {
     let err = |k| PageError::new(path, None, k);
     let bytes = std::fs::read(path).map_err(|e| err(PageErrorKind::Io(e)))?;

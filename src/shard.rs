@@ -314,8 +314,7 @@ pub(crate) fn collect(out: &Path, plan: &Plan, running: &dyn Fn(usize) -> bool) 
             problems.push(format!("shard {i} still runs"));
             continue;
         }
-        let done: Option<Done> =
-            std::fs::read(done_path(out, i)).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        let done: Option<Done> = std::fs::read(done_path(out, i)).ok().and_then(|b| serde_json::from_slice(&b).ok());
         let journal = read_journal(&journal_path(out, i));
         match (&done, &journal) {
             (None, None) => problems.push(format!("shard {i} has not run ({})", rerun(i))),
