@@ -1,0 +1,237 @@
+//! ARCHITECTURE.md's invariants that can be read off the source, as tests.
+//! Each reads `src/` (outside unit tests and comments) and fails naming the
+//! file and what it found, so that an invariant broken by a change is said
+//! where it was broken, not discovered by a reader months later. These do
+//! not run the binary; `tests/cli.rs` does.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The source files of the library and binary: name, whole text.
+fn sources() -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = std::fs::read_dir(root().join("src"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// A file's code: without its unit tests (`#[cfg(test)]` onwards) and
+/// without comment lines.
+fn code_of(text: &str) -> String {
+    let before_tests = text.split("#[cfg(test)]").next().unwrap_or("");
+    before_tests.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n")
+}
+
+/// The files whose code uses `needle` as the start of a path or call (`ort::`
+/// is not `report::`).
+fn users_of(needle: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for (name, text) in sources() {
+        let code = code_of(&text);
+        let used = code
+            .match_indices(needle)
+            .any(|(i, _)| !code[..i].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_'));
+        if used {
+            found.insert(name);
+        }
+    }
+    found
+}
+
+/// Fails when a file outside `allowed` uses `needle`.
+fn only_in(needle: &str, allowed: &[&str], why: &str) {
+    let bad: Vec<String> = users_of(needle).into_iter().filter(|f| !allowed.contains(&f.as_str())).collect();
+    assert!(bad.is_empty(), "`{needle}` used in src/{} — only {allowed:?} may ({why})", bad.join(", src/"));
+}
+
+/// The modules each module uses (`crate::<module>`, also in grouped
+/// imports), outside its unit tests.
+fn module_uses() -> BTreeMap<String, BTreeSet<String>> {
+    let srcs = sources();
+    let names: Vec<String> = srcs.iter().map(|(n, _)| n.trim_end_matches(".rs").to_string()).collect();
+    let mut uses = BTreeMap::new();
+    for (file, text) in &srcs {
+        let me = file.trim_end_matches(".rs").to_string();
+        let code = code_of(text);
+        let mut set = BTreeSet::new();
+        let ident = |s: &str| s.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect::<String>();
+        for (i, _) in code.match_indices("crate::") {
+            let rest = &code[i + "crate::".len()..];
+            if let Some(group) = rest.strip_prefix('{') {
+                for part in group.split('}').next().unwrap_or("").split(',') {
+                    set.insert(ident(part.trim()));
+                }
+            } else {
+                set.insert(ident(rest));
+            }
+        }
+        set.retain(|m| m != &me && names.contains(m));
+        uses.insert(me, set);
+    }
+    uses
+}
+
+#[test]
+fn no_module_imports_one_that_imports_it_back() {
+    // A depth-first walk never meets a module that is still on its path.
+    fn walk(m: &str, uses: &BTreeMap<String, BTreeSet<String>>, path: &mut Vec<String>, done: &mut BTreeSet<String>) {
+        if let Some(i) = path.iter().position(|x| x == m) {
+            panic!("import cycle: {} -> {m}", path[i..].join(" -> "));
+        }
+        if !done.insert(m.to_string()) {
+            return;
+        }
+        path.push(m.to_string());
+        for next in uses.get(m).into_iter().flatten() {
+            walk(next, uses, path, done);
+        }
+        path.pop();
+    }
+    let uses = module_uses();
+    let mut done = BTreeSet::new();
+    for m in uses.keys() {
+        walk(m, &uses, &mut Vec::new(), &mut done);
+    }
+}
+
+#[test]
+fn each_foreign_library_and_tool_is_reached_from_one_module() {
+    only_in("tesseract_sys", &["ocr.rs"], "Tesseract's C API");
+    only_in("leptonica_sys", &["lept.rs"], "Leptonica's C API");
+    only_in("ort::", &["aster.rs"], "ONNX Runtime");
+    only_in("clap", &["main.rs"], "the library never sees clap");
+    only_in("ureq", &["push.rs"], "the only network client");
+    only_in("tiny_http", &["review.rs"], "the only listener");
+    only_in("Command::new", &["poppler.rs", "main.rs"], "poppler runs tools; main restarts itself");
+    only_in("libc::", &["poppler.rs"], "the tools' memory limit");
+    only_in("WalkDir::new", &["scan.rs", "state.rs"], "scan walks the input, state cleans OUT's temporaries");
+}
+
+#[test]
+fn parallelism_lives_in_pipeline() {
+    only_in("rayon", &["pipeline.rs"], "one pool, in one place");
+    only_in("thread::spawn", &["poppler.rs"], "poppler's pipe readers; the workers are pipeline's pool");
+    only_in("thread::scope", &[], "threads are pipeline's pool");
+}
+
+#[test]
+fn files_are_written_only_by_the_modules_that_own_them() {
+    // Whole files: written to a temporary and renamed, by the modules that
+    // own an output.
+    only_in(
+        "write_atomic(",
+        &["fsutil.rs", "pipeline.rs", "portal.rs", "report.rs", "sheets.rs", "corrections.rs", "shard.rs"],
+        "outputs are written whole, by their owners",
+    );
+    only_in("File::create(", &["fsutil.rs"], "only write_atomic creates files");
+    only_in("fs::write(", &[], "a plain write can leave half a file");
+    only_in("fs::rename(", &["fsutil.rs"], "only write_atomic renames");
+    // Appended and synced, or locks: the journals, logs and lock files.
+    only_in(
+        "OpenOptions::new(",
+        &["state.rs", "shard.rs", "corrections.rs", "push.rs", "events.rs", "main.rs"],
+        "locks, journals and the logs a user names",
+    );
+    // Removed: temporaries, superseded shard files, portal files no longer
+    // exported, PDFs standing where a folder must be, a finished journal.
+    only_in(
+        "remove_file(",
+        &["fsutil.rs", "state.rs", "shard.rs", "portal.rs", "layout.rs"],
+        "nothing else in OUT is ever removed",
+    );
+    only_in("remove_dir", &[], "no folder is removed");
+    // The stages that only compute write nothing at all.
+    for stage in ["decode.rs", "preprocess.rs", "ocr.rs", "extract.rs", "documents.rs", "pdf.rs", "reading.rs"] {
+        for needle in ["write_atomic(", "OpenOptions::new(", "remove_file(", "create_dir"] {
+            assert!(!users_of(needle).contains(stage), "src/{stage} uses `{needle}`: stages write no file");
+        }
+    }
+}
+
+#[test]
+fn every_unsafe_block_says_why_it_is_sound() {
+    // The three foreign libraries, and poppler's memory limit (setrlimit
+    // in the child before exec).
+    let ffi = ["ocr.rs", "lept.rs", "aster.rs", "poppler.rs"];
+    for (name, text) in sources() {
+        let lines: Vec<&str> = text.lines().collect();
+        let mut since_safety: Option<usize> = None;
+        for (i, l) in lines.iter().enumerate() {
+            let t = l.trim_start();
+            if t.starts_with("// SAFETY:") {
+                since_safety = Some(0);
+                continue;
+            }
+            if t.starts_with("//") {
+                continue;
+            }
+            if t.contains("unsafe {") || t.contains("unsafe impl") || t.contains("unsafe fn") {
+                assert!(ffi.contains(&name.as_str()), "src/{name}:{}: unsafe outside {ffi:?}", i + 1);
+                assert!(
+                    since_safety.is_some_and(|n| n <= 2),
+                    "src/{name}:{}: unsafe without a // SAFETY: comment just above",
+                    i + 1
+                );
+                since_safety = None;
+            } else if let Some(n) = since_safety.as_mut() {
+                *n += 1;
+            }
+        }
+    }
+}
+
+#[test]
+fn every_module_says_why_it_exists_and_is_on_the_codemap() {
+    let arch = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+    for (name, text) in sources() {
+        assert!(text.starts_with("//!"), "src/{name} does not open with a //! paragraph");
+        assert!(arch.contains(&format!("src/{name}")), "src/{name} is not on ARCHITECTURE.md's codemap");
+    }
+    for line in arch.lines().filter(|l| l.starts_with("- `src/")) {
+        let file = line.trim_start_matches("- `").split('`').next().unwrap();
+        assert!(root().join(file).is_file(), "ARCHITECTURE.md's codemap names {file}, which is gone");
+    }
+}
+
+#[test]
+fn the_manifest_key_snapshot_only_grows() {
+    // `tests/cli.rs` checks a real run's keys against the snapshot; here,
+    // that the snapshot itself never loses a key the history of this file
+    // had (a removed line is a contract break), when git is at hand.
+    let Ok(o) = std::process::Command::new("git")
+        .args(["log", "-p", "--format=", "--", "tests/manifest-keys.txt"])
+        .current_dir(root())
+        .output()
+    else {
+        eprintln!("skipped: git is not installed");
+        return;
+    };
+    if !o.status.success() {
+        eprintln!("skipped: not a git checkout");
+        return;
+    }
+    let now: BTreeSet<String> = std::fs::read_to_string(root().join("tests/manifest-keys.txt"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect();
+    let history = String::from_utf8_lossy(&o.stdout);
+    let ever: BTreeSet<String> = history
+        .lines()
+        .filter_map(|l| l.strip_prefix('+'))
+        .filter(|l| !l.starts_with("++") && !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect();
+    let removed: Vec<&String> = ever.difference(&now).collect();
+    assert!(removed.is_empty(), "manifest keys removed from the snapshot (a contract break): {removed:?}");
+}
