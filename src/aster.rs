@@ -31,6 +31,15 @@ pub(crate) struct Files {
     runtime: PathBuf,
 }
 
+impl Files {
+    /// What tells one model from another, for the settings fingerprint:
+    /// the sizes of the network and its vocabulary.
+    pub(crate) fn identity(&self) -> String {
+        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        format!("asternet {} vocab {}", size(&self.model), size(&self.vocab))
+    }
+}
+
 /// Finds the second reader's files in `dir`, or in the default folders.
 pub(crate) fn locate(dir: Option<&Path>) -> Result<Files, String> {
     let dirs: Vec<PathBuf> = match dir {

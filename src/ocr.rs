@@ -63,6 +63,34 @@ pub fn installed_languages(datapath: Option<&Path>) -> Vec<String> {
     langs
 }
 
+/// What decides how Tesseract reads, for the settings fingerprint: the
+/// library's version and, for each language of `lang`, the size of the
+/// traineddata file it will load (another model gives other words).
+pub(crate) fn reader_identity(datapath: Option<&Path>, lang: &str) -> String {
+    // SAFETY: TessVersion returns a pointer to a static NUL-terminated
+    // string owned by the library, valid for the life of the process.
+    let version = unsafe {
+        let v = t::TessVersion();
+        if v.is_null() {
+            String::new()
+        } else {
+            CStr::from_ptr(v).to_string_lossy().into_owned()
+        }
+    };
+    let dirs = match datapath {
+        Some(d) => vec![d.to_path_buf()],
+        None => default_tessdata_dirs(),
+    };
+    let models: Vec<String> = lang
+        .split('+')
+        .map(|l| {
+            let size = dirs.iter().find_map(|d| std::fs::metadata(d.join(format!("{l}.traineddata"))).ok());
+            format!("{l}:{}", size.map_or("none".to_string(), |m| m.len().to_string()))
+        })
+        .collect();
+    format!("tesseract {version} {}", models.join(" "))
+}
+
 /// A Tesseract instance, initialized once for a language.
 pub struct Engine {
     api: *mut t::TessBaseAPI,

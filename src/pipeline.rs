@@ -209,21 +209,32 @@ fn checked(opts: &Options) -> Result<(Rules, PathBuf, PathBuf), RunError> {
     Ok((rules, input_abs, out_abs))
 }
 
-/// What shapes a dossier's output besides its files: equal keys (and equal
+/// What shapes a dossier's output besides its files: sohoa's version and
+/// reading rules, the language and the models read with (Tesseract's
+/// version and traineddata, the second reader's network, or its absence),
+/// the pipeline's text, PDF/A, the visible text layer. Equal keys (and equal
 /// files) mean equal outputs, so it is part of every fingerprint, and a
-/// shard run with another key than its plan's is refused.
+/// shard run with another key than its plan's is refused. (`--page-timeout`
+/// is not in it: a page that ran out of time is an error retried anyway;
+/// `--jobs` changes no output.)
 fn settings_key(opts: &Options) -> String {
     let pipeline_text = match &opts.pipeline {
         Some(p) => std::fs::read(p).unwrap_or_default(),
         None => extract::DEFAULT_PIPELINE.as_bytes().to_vec(),
     };
+    let second = match opts.second_reader {
+        false => "off".to_string(),
+        true => crate::aster::locate(opts.second_reader_dir.as_deref())
+            .map_or_else(|_| "absent".to_string(), |f| f.identity()),
+    };
     format!(
-        "sohoa {}|lang {}|pdfa {}|reading {}|second reader {}|text layer shown {}|pipeline {}",
+        "sohoa {}|lang {}|{}|pdfa {}|reading {}|second reader {}|text layer shown {}|pipeline {}",
         env!("CARGO_PKG_VERSION"),
         opts.lang,
+        crate::ocr::reader_identity(opts.tessdata.as_deref(), &opts.lang),
         opts.pdfa,
         crate::reading::VERSION,
-        opts.second_reader,
+        second,
         opts.show_text_layer,
         hex(&Sha256::digest(&pipeline_text))
     )
@@ -1138,5 +1149,45 @@ fn process_page(
             record.error_class = Some(kind.class());
             PageOut { record, pdf: Some((decoded.embed, res.dpi, geom, None)) }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_option_that_changes_the_output_changes_the_settings_key() {
+        let base = Options::new("in", "out");
+        let key = settings_key(&base);
+        let dir = std::env::temp_dir().join(format!("sohoa-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("vie.traineddata"), b"another model").unwrap();
+        std::fs::write(dir.join("rules.toml"), b"name = \"x\"\n").unwrap();
+        let changed: [(&str, Box<dyn Fn(&mut Options)>); 7] = [
+            ("lang", Box::new(|o| o.lang = "eng".into())),
+            ("tessdata", Box::new(|o| o.tessdata = Some(dir.clone()))),
+            ("pdfa", Box::new(|o| o.pdfa = false)),
+            ("second reader off", Box::new(|o| o.second_reader = false)),
+            ("second reader elsewhere", Box::new(|o| o.second_reader_dir = Some(dir.clone()))),
+            ("text layer shown", Box::new(|o| o.show_text_layer = true)),
+            ("pipeline", Box::new(|o| o.pipeline = Some(dir.join("rules.toml")))),
+        ];
+        let installed = crate::aster::locate(None).is_ok();
+        for (what, change) in changed {
+            if what == "second reader elsewhere" && !installed {
+                continue; // absent here and absent there: the same output
+            }
+            let mut o = base.clone();
+            change(&mut o);
+            assert_ne!(settings_key(&o), key, "{what} changes the output but not the key");
+        }
+        // What changes no output changes no key.
+        let mut o = base.clone();
+        o.jobs = 7;
+        o.force = true;
+        o.max_missing = 1.0;
+        assert_eq!(settings_key(&o), key);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

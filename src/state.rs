@@ -86,8 +86,8 @@ impl Lock {
 }
 
 /// A dossier's fingerprint: its file names, sizes and contents, and
-/// `settings` (language, pipeline, PDF/A, sohoa's version). Equal fingerprints
-/// mean equal outputs.
+/// `settings` (everything else that shapes the output: `pipeline`'s
+/// settings key). Equal fingerprints mean equal outputs.
 pub struct Fingerprint {
     pub digest: String,
     /// SHA-256 of each file, in the dossier's file order.
