@@ -24,17 +24,21 @@ pub enum PageErrorKind {
     Ocr(String),
     #[error("{program} took longer than the page time limit of {secs} s and was stopped")]
     ToolTimeout { program: String, secs: f32 },
+    #[error("this page must be read by {program}, which cannot run ({reason}); install it with: sudo apt-get install poppler-utils")]
+    ToolMissing { program: String, reason: String },
 }
 
 impl PageErrorKind {
     /// Transient when the same bytes may pass next time: a read that failed
     /// (a share that hiccuped), a time limit (a loaded machine), the engine
-    /// failing. Bad bytes (empty, unsupported, corrupt, too large) fail again
+    /// failing, a tool missing. Bad bytes (empty, unsupported, corrupt, too large) fail again
     /// until the file changes, which its fingerprint notices anyway.
     pub fn class(&self) -> ErrorClass {
         use PageErrorKind as K;
         match self {
-            K::Io(_) | K::OcrTimeout(_) | K::Ocr(_) | K::ToolTimeout { .. } => ErrorClass::Transient,
+            K::Io(_) | K::OcrTimeout(_) | K::Ocr(_) | K::ToolTimeout { .. } | K::ToolMissing { .. } => {
+                ErrorClass::Transient
+            }
             K::Empty | K::Unsupported(_) | K::Corrupt(_) | K::TooLarge { .. } => ErrorClass::Permanent,
         }
     }

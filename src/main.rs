@@ -29,7 +29,7 @@ struct Cli {
 
 /// Exit codes and files, for `--help` and the manual page.
 const AFTER_HELP: &str = "Exit status: 0 every dossier ok; 1 the batch finished with partial or failed \
-dossiers; 2 bad usage, input or config file; 3 a missing dependency (Tesseract or its language data); \
+dossiers; 2 bad usage, input or config file; 3 a missing dependency (Tesseract or its language data, or poppler when there are PDFs to read); \
 4 the output could not be written; 5 another run is using the output folder; 6 the input looks \
 gone (an unmounted share) and nothing was changed; 7 (push) the portal could not be reached or \
 refused the login, and nothing was sent; 8 (merge) the shards are not ready (one runs, is missing, \

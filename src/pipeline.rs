@@ -341,7 +341,14 @@ fn digitize(
             opts.lang
         ));
     }
-    if plans.iter().any(|(_, c)| matches!(c, Carry::No)) {
+    let to_read = selected.iter().zip(&plans).filter(|(_, (_, c))| matches!(c, Carry::No));
+    if to_read.clone().any(|(d, _)| d.files.iter().any(|f| f.name.to_lowercase().ends_with(".pdf"))) {
+        crate::poppler::check_installed().map_err(|e| RunError::MissingDependency {
+            what: format!("poppler-utils, which reads the PDF pages that are not a single scan ({e})"),
+            install: "sudo apt-get install poppler-utils".into(),
+        })?;
+    }
+    if to_read.clone().next().is_some() {
         start_engines(&pool, opts)?;
         start_second_readers(&pool, opts, progress)?;
     }

@@ -38,6 +38,22 @@ pub fn with_time_limit<T>(limit: Duration, f: impl FnOnce() -> T) -> T {
     r
 }
 
+/// Whether poppler's tools run on this machine: asked once at the start of
+/// a run that has PDFs to read, so that their absence stops the run with
+/// what to install (like Tesseract's), instead of costing every PDF page.
+pub(crate) fn check_installed() -> Result<(), String> {
+    for program in ["pdftoppm", "pdftotext"] {
+        Command::new(program)
+            .arg("-v")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map_err(|e| format!("{program} cannot run ({e})"))?;
+    }
+    Ok(())
+}
+
 /// Reads a pipe to its end on a thread of its own, keeping at most `keep`
 /// bytes (the end of it) and discarding the rest as it comes.
 fn drain(mut pipe: impl Read + Send + 'static, keep: usize) -> std::thread::JoinHandle<Vec<u8>> {
@@ -77,11 +93,7 @@ pub fn run_tool(program: &str, args: &[&str]) -> Result<Vec<u8>, K> {
             Ok(())
         });
     }
-    let mut child = cmd.spawn().map_err(|e| {
-        K::Unsupported(format!(
-            "this page must be rendered by {program}, which cannot run ({e}); install it with: sudo apt-get install poppler-utils"
-        ))
-    })?;
+    let mut child = cmd.spawn().map_err(|e| K::ToolMissing { program: program.to_string(), reason: e.to_string() })?;
     let stdout = drain(child.stdout.take().expect("piped"), usize::MAX);
     let stderr = drain(child.stderr.take().expect("piped"), STDERR_KEPT);
     let started = Instant::now();

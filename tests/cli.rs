@@ -2687,3 +2687,39 @@ print("ok", n)
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "ok 4");
 }
+
+/// Without poppler, a run with PDFs to read stops at the start (exit 3,
+/// saying what to install) like a missing Tesseract language, before any
+/// page is read or anything written; a run with only images goes on.
+#[test]
+fn poppler_missing_is_found_at_the_start_of_a_run_with_pdfs() {
+    let dir = fresh_dir("no-poppler");
+    let empty_path = dir.join("bin");
+    std::fs::create_dir_all(&empty_path).unwrap();
+    let input = dir.join("in");
+    std::fs::create_dir_all(input.join("hs-pdf")).unwrap();
+    std::fs::copy(root().join("tests/fixtures/pdf/born-digital.pdf"), input.join("hs-pdf/a.pdf")).unwrap();
+    let run_without = |input: &Path, out: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_sohoa"))
+            .args(["run", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--no-second-reader", "-q"])
+            .env("PATH", &empty_path)
+            .output()
+            .unwrap()
+    };
+    let out = dir.join("out");
+    let o = run_without(&input, &out);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("poppler-utils") && err.contains("apt-get install poppler-utils"), "{err}");
+    assert!(!out.join("manifest.json").exists() && !out.join("dossiers").exists());
+
+    // One page image (the samples' one-page dossier), no PDF: poppler is not asked for.
+    let images = dir.join("images");
+    std::fs::create_dir_all(images.join("hs")).unwrap();
+    let one = std::fs::read_dir(root().join("samples/2024/06")).unwrap().flatten().next().unwrap().path();
+    for e in std::fs::read_dir(&one).unwrap().flatten() {
+        std::fs::copy(e.path(), images.join("hs").join(e.file_name())).unwrap();
+    }
+    let o = run_without(&images, &dir.join("out-images"));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+}
