@@ -1171,7 +1171,8 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("vie.traineddata"), b"another model").unwrap();
         std::fs::write(dir.join("rules.toml"), b"name = \"x\"\n").unwrap();
-        let changed: [(&str, Box<dyn Fn(&mut Options)>); 7] = [
+        type Change<'a> = Box<dyn Fn(&mut Options) + 'a>;
+        let changed: [(&str, Change); 7] = [
             ("lang", Box::new(|o| o.lang = "eng".into())),
             ("tessdata", Box::new(|o| o.tessdata = Some(dir.clone()))),
             ("pdfa", Box::new(|o| o.pdfa = false)),
