@@ -25,6 +25,7 @@ pub mod manifest;
 pub mod model;
 pub mod ocr;
 mod options;
+pub mod payload;
 pub mod pdf;
 pub mod pdfa;
 pub mod pdfin;

@@ -8,8 +8,8 @@
 //! Orientation is corrected with the page's /Rotate, skew by turning the words
 //! with the ink; the image bytes are never decoded and re-encoded here.
 
-use crate::decode::{Color, Embed};
 use crate::model::{Geometry, OcrPage};
+use crate::payload::{Color, Embed};
 use lopdf::{dictionary, Dictionary, Document, Object, ObjectId, Stream, StringFormat};
 use sha2::Digest;
 use std::collections::BTreeMap;

@@ -20,9 +20,10 @@
 //! garbage) is never read: sohoa OCRs the image. Encrypted or unreadable files
 //! are errors naming the reason.
 
-use crate::decode::{self, Color, Decoded, Embed, Origin};
+use crate::decode;
 use crate::error::PageErrorKind as K;
 use crate::model::{OcrLine, OcrPage, OcrWord};
+use crate::payload::{Color, Decoded, Embed, Origin};
 use crate::poppler::run_tool;
 use crate::raster::Gray;
 use lopdf::{Dictionary, Document, Object, ObjectId};

@@ -8,7 +8,7 @@
 //! sharded night runs the same steps in separate processes: `plan` is the
 //! survey, each `run_shard` digitizes its part, `merge` finishes.
 
-use crate::decode::{self, Decoded};
+use crate::decode;
 use crate::documents;
 use crate::error::{PageError, PageErrorKind, RunError};
 use crate::extract::{self, Rules};
@@ -19,6 +19,7 @@ use crate::manifest::{
 };
 use crate::model::{Geometry, OcrPage};
 use crate::ocr::Engine;
+use crate::payload::{Decoded, Embed, Origin};
 use crate::pdf::{DocInfo, PageIn, PdfWriter};
 use crate::preprocess;
 use crate::raster::Gray;
@@ -740,7 +741,7 @@ fn creation_time() -> time::OffsetDateTime {
 struct PageOut {
     record: PageRecord,
     /// What the PDF writer needs; None for pages in error.
-    pdf: Option<(decode::Embed, f32, Geometry, Option<OcrPage>)>,
+    pdf: Option<(Embed, f32, Geometry, Option<OcrPage>)>,
 }
 
 /// Digitizes one dossier. Page and file problems go into the record; an
@@ -1049,7 +1050,7 @@ fn process_page(
     if res.estimated {
         flags.push("dpi_estimated".to_string());
     }
-    if decoded.origin == decode::Origin::Rendered {
+    if decoded.origin == Origin::Rendered {
         flags.push("rendered".to_string());
     }
     let blank_record = |status, flags| PageRecord {

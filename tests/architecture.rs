@@ -104,6 +104,15 @@ fn no_module_imports_one_that_imports_it_back() {
 }
 
 #[test]
+fn the_pdf_writer_and_the_readers_never_import_each_other() {
+    let uses = module_uses();
+    for reader in ["decode", "pdfin"] {
+        assert!(!uses["pdf"].contains(reader), "pdf imports {reader}: they meet in payload");
+        assert!(!uses[reader].contains("pdf"), "{reader} imports pdf: they meet in payload");
+    }
+}
+
+#[test]
 fn each_foreign_library_and_tool_is_reached_from_one_module() {
     only_in("tesseract_sys", &["ocr.rs"], "Tesseract's C API");
     only_in("leptonica_sys", &["lept.rs"], "Leptonica's C API");
