@@ -4,8 +4,9 @@
 //! (036184001234 becomes 36184001234) and may evaluate text that looks like a
 //! formula. Here every cell is a text cell, so IDs, phones and codes keep
 //! their digits and OCR text that starts with `=` stays text; the header row
-//! is frozen and filterable. It exists apart from the CSV writers because
-//! the xlsx format (rust_xlsxwriter) is the only thing it knows.
+//! is frozen and filterable. It exists so that both list formats (CSV by
+//! the `csv` crate, xlsx by rust_xlsxwriter) are written one way for the
+//! portal's lists and the report's table.
 
 use crate::error::RunError;
 use crate::fsutil::write_atomic;
@@ -16,32 +17,29 @@ use std::path::Path;
 /// "Nguyễn" shows as "Nguyá»…n" on a Vietnamese Windows PC).
 pub const BOM: &str = "\u{FEFF}";
 
-/// A CSV cell: quoted when needed, and never read as a formula by a
-/// spreadsheet (OCR text can start with `=`).
-pub fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
+/// A CSV cell's text, never read as a formula by a spreadsheet (OCR text
+/// can start with `=`): such text gets a leading `'`.
+fn defused(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}").into()
     } else {
-        s
+        s.into()
     }
 }
 
-/// A CSV file for Excel: the BOM, the header, the rows.
+/// A CSV file for Excel: the BOM, the header, the rows (CRLF line ends,
+/// quoting by the `csv` crate, cells defused).
 pub(crate) fn csv_text(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut s = format!("{BOM}{}", csv_row(header));
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(BOM.as_bytes().to_vec());
+    // Writing into a Vec cannot fail.
+    let _ = w.write_record(header.iter().map(|h| defused(h).into_owned()));
     for r in rows {
-        let cells: Vec<&str> = r.iter().map(String::as_str).collect();
-        s.push_str(&csv_row(&cells));
+        let _ = w.write_record(r.iter().map(|c| defused(c).into_owned()));
     }
-    s
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
-pub(crate) fn csv_row(cells: &[&str]) -> String {
-    let mut r = cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(",");
-    r.push_str("\r\n");
-    r
-}
 /// One sheet of a workbook: its name, header and rows of text.
 pub(crate) struct Sheet<'a> {
     pub name: &'a str,
@@ -88,8 +86,9 @@ mod tests {
 
     #[test]
     fn csv_cells_are_quoted_and_defused() {
-        assert_eq!(csv_cell("Xóm 3, xã Xuân Ninh"), "\"Xóm 3, xã Xuân Ninh\"");
-        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_cell("plain"), "plain");
+        let text = csv_text(&["a", "b"], &[vec!["Xóm 3, xã Xuân Ninh".into(), "=HYPERLINK(\"x\")".into()]]);
+        assert_eq!(text, "\u{FEFF}a,b\r\n\"Xóm 3, xã Xuân Ninh\",\"'=HYPERLINK(\"\"x\"\")\"\r\n");
+        let text = csv_text(&["x"], &[vec!["plain".into()], vec!["dòng 1\ndòng 2".into()]]);
+        assert_eq!(text, "\u{FEFF}x\r\nplain\r\n\"dòng 1\ndòng 2\"\r\n");
     }
 }
