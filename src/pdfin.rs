@@ -557,34 +557,73 @@ fn born_digital(path: &Path, frame: u32, media: (f32, f32)) -> Result<Decoded, K
     Ok(d)
 }
 
-/// Lines and words of `pdftotext -bbox-layout`, boxes scaled by `k`.
+/// Lines and words of `pdftotext -bbox-layout` (XHTML, read by quick-xml:
+/// entities and character references resolved), boxes scaled by `k`. What
+/// does not parse ends the page's text there.
 fn parse_bbox_layout(xhtml: &str, k: f32, width: u32, height: u32) -> OcrPage {
-    let attr = |tag: &str, name: &str| -> f32 {
-        let key = format!("{name}=\"");
-        tag.find(&key).and_then(|i| tag[i + key.len()..].split('"').next()).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+    use quick_xml::events::{BytesStart, Event};
+    let bbox = |e: &BytesStart| {
+        let attr = |name: &str| -> f32 {
+            e.try_get_attribute(name)
+                .ok()
+                .flatten()
+                .and_then(|a| std::str::from_utf8(&a.value).ok().and_then(|v| v.parse().ok()))
+                .unwrap_or(0.0)
+        };
+        [attr("xMin") * k, attr("yMin") * k, attr("xMax") * k, attr("yMax") * k]
     };
-    let bbox = |tag: &str| [attr(tag, "xMin") * k, attr(tag, "yMin") * k, attr(tag, "xMax") * k, attr(tag, "yMax") * k];
     let mut page = OcrPage { width, height, lines: Vec::new() };
-    for chunk in xhtml.split("<line ").skip(1) {
-        let head = chunk.split('>').next().unwrap_or("");
-        let mut line = OcrLine { bbox: bbox(head), words: Vec::new() };
-        for w in chunk.split("<word ").skip(1) {
-            let Some((tag, rest)) = w.split_once('>') else { continue };
-            let raw = rest.split("</word>").next().unwrap_or("");
-            let text: String = unescape_xml(raw).nfc().collect();
-            if !text.trim().is_empty() {
-                line.words.push(OcrWord { text, bbox: bbox(tag), conf: 100.0 });
+    let mut reader = quick_xml::Reader::from_str(xhtml);
+    let mut line: Option<OcrLine> = None;
+    let mut word: Option<([f32; 4], String)> = None;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => match e.name().as_ref() {
+                b"line" => line = Some(OcrLine { bbox: bbox(&e), words: Vec::new() }),
+                b"word" => word = Some((bbox(&e), String::new())),
+                _ => {}
+            },
+            Ok(Event::Text(t)) => {
+                if let Some((_, text)) = word.as_mut() {
+                    text.push_str(&t.decode().unwrap_or_default());
+                }
             }
-        }
-        if !line.words.is_empty() {
-            page.lines.push(line);
+            Ok(Event::GeneralRef(r)) => {
+                if let Some((_, text)) = word.as_mut() {
+                    if let Ok(Some(c)) = r.resolve_char_ref() {
+                        text.push(c);
+                    } else if let Some(s) =
+                        r.decode().ok().and_then(|name| quick_xml::escape::resolve_predefined_entity(&name))
+                    {
+                        text.push_str(s);
+                    }
+                }
+            }
+            Ok(Event::End(e)) => match e.name().as_ref() {
+                b"word" => {
+                    if let (Some((bbox, text)), Some(l)) = (word.take(), line.as_mut()) {
+                        let text: String = text.nfc().collect();
+                        if !text.trim().is_empty() {
+                            l.words.push(OcrWord { text, bbox, conf: 100.0 });
+                        }
+                    }
+                }
+                b"line" => {
+                    if let Some(l) = line.take().filter(|l| !l.words.is_empty()) {
+                        page.lines.push(l);
+                    }
+                }
+                _ => {}
+            },
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(_) => {}
         }
     }
+    // Output cut short keeps the words of its last line.
+    if let Some(l) = line.filter(|l| !l.words.is_empty()) {
+        page.lines.push(l);
+    }
     page
-}
-
-fn unescape_xml(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
 }
 
 fn page_xobjects(doc: &Document, page_id: ObjectId) -> Vec<(Vec<u8>, ObjectId)> {
@@ -619,4 +658,32 @@ fn mul(a: &[f32; 6], b: &[f32; 6]) -> [f32; 6] {
         a[4] * b[0] + a[5] * b[2] + b[4],
         a[4] * b[1] + a[5] * b[3] + b[5],
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bbox_layout_words_come_with_their_entities_resolved() {
+        let xhtml = r#"<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "x.dtd"><html><body><doc>
+<page width="595" height="842"><flow><block><line xMin="72" yMin="70" xMax="300" yMax="85">
+<word xMin="72" yMin="70" xMax="120" yMax="85">R&amp;D</word>
+<word xMin="126" yMin="70" xMax="156" yMax="85">Ti&#7871;p&#x20;nh&#x1EAD;n</word>
+<word xMin="160" yMin="70" xMax="200" yMax="85">&lt;x&gt; &quot;y&quot;</word>
+<word xMin="210" yMin="70" xMax="220" yMax="85">  </word>
+</line><line xMin="72" yMin="90" xMax="80" yMax="99"><word xMin="72" yMin="90" xMax="80" yMax="99">c&#x0302;</word></line>
+</block></flow></page></doc></body></html>"#;
+        let page = parse_bbox_layout(xhtml, 2.0, 1190, 1684);
+        assert_eq!(page.lines.len(), 2);
+        let words: Vec<&str> = page.lines[0].words.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(words, ["R&D", "Tiếp nhận", "<x> \"y\""]);
+        assert_eq!(page.lines[0].words[1].bbox, [252.0, 140.0, 312.0, 170.0]);
+        assert_eq!(page.lines[1].words[0].text, "ĉ", "NFC");
+        // Cut short: what came before stays.
+        let cut = &xhtml[..xhtml.find("<word xMin=\"160\"").unwrap() + 20];
+        let cut = parse_bbox_layout(cut, 1.0, 10, 10);
+        assert_eq!(cut.lines.len(), 1);
+        assert_eq!(cut.lines[0].words.len(), 2, "the words before the cut are kept");
+    }
 }
