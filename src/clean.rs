@@ -26,11 +26,11 @@ pub(crate) enum Cleaning {
 
 impl Cleaning {
     /// The page flag the manifest records, if any.
-    pub(crate) fn flag(self) -> Option<&'static str> {
+    pub(crate) fn flag(self) -> Option<crate::flags::PageFlag> {
         match self {
             Cleaning::None => None,
-            Cleaning::Normalized => Some("cleaned"),
-            Cleaning::Binarized => Some("binarized"),
+            Cleaning::Normalized => Some(crate::flags::PageFlag::Cleaned),
+            Cleaning::Binarized => Some(crate::flags::PageFlag::Binarized),
         }
     }
 }

@@ -139,7 +139,7 @@ pub fn correct(out: &Path, rules: &Rules, req: &Request) -> Result<(Correction, 
         Some(v) => {
             let (value, flags) = crate::extract::normalize(spec.kind, v);
             if !flags.is_empty() && !req.force {
-                let why: Vec<String> = flags.iter().map(|f| crate::words::flag_label(f)).collect();
+                let why: Vec<String> = flags.iter().map(|f| crate::words::flag_label(f.as_str())).collect();
                 return Err(RunError::Usage(format!(
                     "{} for {}: {} (give --force to keep it)",
                     v,

@@ -11,6 +11,7 @@
 //! confidence; a field no rule finds is absent: a wrong value is worse than a
 //! missing one.
 
+use crate::flags::FieldFlag;
 use crate::model::{BBox, OcrLine, OcrPage, OcrWord};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -288,7 +289,7 @@ pub struct FieldValue {
     pub bbox: BBox,
     /// The text the value was read from, as recognized.
     pub source_text: String,
-    pub flags: Vec<String>,
+    pub flags: Vec<FieldFlag>,
     /// Other values found for the field when pages disagree (flag `conflict`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alternatives: Vec<Alternative>,
@@ -447,7 +448,7 @@ struct Candidate {
     page: usize,
     bbox: BBox,
     source_text: String,
-    flags: Vec<String>,
+    flags: Vec<FieldFlag>,
 }
 
 /// Extracts every field of `pipeline` from a dossier's recognized pages
@@ -571,7 +572,7 @@ fn collapse(s: &str) -> String {
 }
 
 /// Normalizes a raw value by kind; returns it with the flags of failed checks.
-pub fn normalize(kind: Kind, raw: &str) -> (String, Vec<String>) {
+pub fn normalize(kind: Kind, raw: &str) -> (String, Vec<FieldFlag>) {
     let raw: String = raw.nfc().collect();
     let mut flags = Vec::new();
     let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
@@ -588,7 +589,7 @@ pub fn normalize(kind: Kind, raw: &str) -> (String, Vec<String>) {
             }
             let words = v.split(' ').count();
             if !(2..=6).contains(&words) || v.chars().any(|c| !(c.is_alphabetic() || c == ' ')) {
-                flags.push("invalid_name".into());
+                flags.push(FieldFlag::InvalidName);
             }
             v
         }
@@ -605,19 +606,19 @@ pub fn normalize(kind: Kind, raw: &str) -> (String, Vec<String>) {
                     let num = |r: std::ops::Range<usize>| d.get(r).and_then(|x| x.parse::<u32>().ok()).unwrap_or(0);
                     let (y, m, dd) = (2000 + num(0..2) as i32, num(2..4), num(4..6));
                     if !valid_date(y, m, dd) {
-                        flags.push("invalid_date_in_code".into());
+                        flags.push(FieldFlag::InvalidDateInCode);
                     }
                 }
-                None => flags.push("invalid_dossier_code".into()),
+                None => flags.push(FieldFlag::InvalidDossierCode),
             }
             v
         }
         Kind::Cccd => {
             let v = digits(&raw);
             if v.len() != 12 {
-                flags.push("invalid_id_length".into());
+                flags.push(FieldFlag::InvalidIdLength);
             } else if !v.get(0..3).is_some_and(|p| PROVINCE_CODES.contains(&p)) {
-                flags.push("unknown_province_code".into());
+                flags.push(FieldFlag::UnknownProvinceCode);
             }
             v
         }
@@ -626,28 +627,28 @@ pub fn normalize(kind: Kind, raw: &str) -> (String, Vec<String>) {
                 let this_year = time::OffsetDateTime::now_utc().year();
                 let latest = if kind == Kind::BirthDate { this_year } else { this_year + 2 };
                 if !(1900..=latest).contains(&y) {
-                    flags.push("implausible_date".into());
+                    flags.push(FieldFlag::ImplausibleDate);
                 }
                 format!("{y:04}-{m:02}-{d:02}")
             }
             None => {
-                flags.push("invalid_date".into());
+                flags.push(FieldFlag::InvalidDate);
                 collapse(&raw)
             }
         },
         Kind::Time => match parse_time(&raw) {
             Some((h, m)) => format!("{h:02}:{m:02}"),
             None => {
-                flags.push("invalid_time".into());
+                flags.push(FieldFlag::InvalidTime);
                 collapse(&raw)
             }
         },
         Kind::Phone => {
             let v = digits(&raw);
             if v.len() != 10 || !v.starts_with('0') {
-                flags.push("invalid_phone".into());
+                flags.push(FieldFlag::InvalidPhone);
             } else if !PHONE_PREFIXES.iter().any(|p| v.starts_with(p)) {
-                flags.push("unknown_phone_prefix".into());
+                flags.push(FieldFlag::UnknownPhonePrefix);
             }
             v
         }
@@ -658,7 +659,7 @@ pub fn normalize(kind: Kind, raw: &str) -> (String, Vec<String>) {
                 .map(|c| if c == ',' || c == ':' { '.' } else { c })
                 .collect();
             if !Regex::new(r"^[0-9]\.[0-9]{6}$").expect("valid").is_match(&v) {
-                flags.push("invalid_procedure_code".into());
+                flags.push(FieldFlag::InvalidProcedureCode);
             }
             v
         }
@@ -723,7 +724,7 @@ fn decide(cands: Vec<Candidate>) -> Option<FieldValue> {
     });
     let best = &groups[0];
     let lead = best.iter().max_by(|a, b| a.confidence.total_cmp(&b.confidence)).expect("non-empty group");
-    let mut flags: Vec<String> = lead.flags.clone();
+    let mut flags: Vec<FieldFlag> = lead.flags.clone();
     let mut confidence = score(best);
     let alternatives: Vec<Alternative> = groups[1..]
         .iter()
@@ -736,7 +737,7 @@ fn decide(cands: Vec<Candidate>) -> Option<FieldValue> {
         })
         .collect();
     if !alternatives.is_empty() {
-        flags.push("conflict".into());
+        flags.push(FieldFlag::Conflict);
         confidence *= 0.5;
     }
     Some(FieldValue {
@@ -757,9 +758,9 @@ fn round3(v: f32) -> f32 {
     (v * 1000.0).round() / 1000.0
 }
 
-fn flag(f: &mut FieldValue, name: &str) {
-    if !f.flags.iter().any(|x| x == name) {
-        f.flags.push(name.to_string());
+fn flag(f: &mut FieldValue, name: FieldFlag) {
+    if !f.flags.contains(&name) {
+        f.flags.push(name);
         f.confidence = round3(f.confidence * 0.5);
     }
 }
@@ -784,7 +785,7 @@ fn cross_check(fields: &mut BTreeMap<String, FieldValue>) {
     {
         if id.len() == 12 && !cccd_matches_birth_year(&id, y) {
             if let Some(f) = fields.get_mut("so_dinh_danh") {
-                flag(f, "id_birth_mismatch");
+                flag(f, FieldFlag::IdBirthMismatch);
             }
         }
     }
@@ -794,14 +795,14 @@ fn cross_check(fields: &mut BTreeMap<String, FieldValue>) {
         let parts: Vec<&str> = code.rsplitn(3, '-').collect();
         if parts.len() == 3 && parts[1] != format!("{:02}{m:02}{d:02}", y % 100) {
             if let Some(f) = fields.get_mut("ma_ho_so") {
-                flag(f, "code_date_mismatch");
+                flag(f, FieldFlag::CodeDateMismatch);
             }
         }
     }
     if let (Some(r), Some(due)) = (received, date(fields, "ngay_hen_tra")) {
         if due < r {
             if let Some(f) = fields.get_mut("ngay_hen_tra") {
-                flag(f, "before_received");
+                flag(f, FieldFlag::BeforeReceived);
             }
         }
     }
@@ -924,10 +925,10 @@ mod tests {
     #[test]
     fn failed_checks_flag_and_keep() {
         let f = fields(&["Số định danh cá nhân: 999184001234", "Sinh ngày: 31/02/1984", "Số điện thoại: 0112345678"]);
-        assert!(f["so_dinh_danh"].flags.contains(&"unknown_province_code".to_string()));
+        assert!(f["so_dinh_danh"].flags.contains(&FieldFlag::from("unknown_province_code".to_string())));
         assert!(f["so_dinh_danh"].confidence < 0.5);
-        assert!(f["ngay_sinh"].flags.contains(&"invalid_date".to_string()));
-        assert!(f["so_dien_thoai"].flags.contains(&"unknown_phone_prefix".to_string()));
+        assert!(f["ngay_sinh"].flags.contains(&FieldFlag::from("invalid_date".to_string())));
+        assert!(f["so_dien_thoai"].flags.contains(&FieldFlag::from("unknown_phone_prefix".to_string())));
     }
 
     #[test]
@@ -936,13 +937,13 @@ mod tests {
         assert!(cccd_matches_birth_year("036320559936", 2020));
         assert!(!cccd_matches_birth_year("036084001234", 2084));
         let f = fields(&["Số định danh cá nhân: 036084001234", "Sinh ngày: 12/03/1994"]);
-        assert!(f["so_dinh_danh"].flags.contains(&"id_birth_mismatch".to_string()));
+        assert!(f["so_dinh_danh"].flags.contains(&FieldFlag::from("id_birth_mismatch".to_string())));
     }
 
     #[test]
     fn code_date_must_agree_with_date_received() {
         let f = fields(&["Mã hồ sơ: 000.00.20.H40-231205-0001", "Thời gian nhận hồ sơ: ngày 04/12/2023"]);
-        assert!(f["ma_ho_so"].flags.contains(&"code_date_mismatch".to_string()));
+        assert!(f["ma_ho_so"].flags.contains(&FieldFlag::from("code_date_mismatch".to_string())));
     }
 
     #[test]
@@ -953,7 +954,7 @@ mod tests {
         let f = extract(&Rules::builtin(), &[(1, &p1), (2, &p2), (3, &p3)]);
         let n = &f["ho_ten"];
         assert_eq!(n.value, "Trần Văn Bình");
-        assert!(n.flags.contains(&"conflict".to_string()));
+        assert!(n.flags.contains(&FieldFlag::from("conflict".to_string())));
         assert_eq!(n.alternatives.len(), 1);
         assert_eq!(n.alternatives[0].value, "Trần Văn Bính");
         // Agreement without conflict raises confidence above one reading.
@@ -1013,7 +1014,7 @@ mod tests {
         };
         let bad = |k, raw: &str, flag: &str| {
             let (_, flags) = normalize(k, raw);
-            assert!(flags.iter().any(|f| f == flag), "{k:?} {raw:?}: {flags:?}");
+            assert!(flags.iter().any(|f| f.as_str() == flag), "{k:?} {raw:?}: {flags:?}");
         };
         ok(Kind::Text, "  Đăng ký   kết hôn. ", "Đăng ký kết hôn");
         ok(Kind::PersonName, "Bà Nguyễn Thị Hoa", "Nguyễn Thị Hoa");

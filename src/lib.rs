@@ -18,6 +18,7 @@ pub mod documents;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod flags;
 pub mod fsutil;
 mod layout;
 mod lept;

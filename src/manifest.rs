@@ -162,7 +162,7 @@ pub struct PageRecord {
     pub skew_deg: f32,
     pub ocr_confidence: Option<f32>,
     pub words: usize,
-    pub flags: Vec<String>,
+    pub flags: Vec<crate::flags::PageFlag>,
     /// 1-based page number in the dossier PDF, when the page is in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pdf_page: Option<usize>,
@@ -205,7 +205,7 @@ impl Summary {
                 PageStatus::Blank => self.pages_blank += 1,
                 PageStatus::Error => self.pages_error += 1,
             }
-            if p.flags.iter().any(|f| f == "low_dpi") {
+            if p.flags.contains(&crate::flags::PageFlag::LowDpi) {
                 self.pages_low_dpi += 1;
             }
         }

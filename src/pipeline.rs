@@ -12,6 +12,7 @@ use crate::decode;
 use crate::documents;
 use crate::error::{PageError, PageErrorKind, RunError};
 use crate::extract::{self, Rules};
+use crate::flags::PageFlag;
 use crate::layout::Layout;
 use crate::manifest::{
     DossierRecord, DossierStatus, InputError, Manifest, MissingDossier, OriginalRecord, PageRecord, PageStatus,
@@ -1045,13 +1046,13 @@ fn process_page(
     let res = preprocess::resolution(w, h, decoded.dpi, decoded.dpi_from_page);
     let mut flags = Vec::new();
     if res.dpi.round() < preprocess::MIN_DPI {
-        flags.push("low_dpi".to_string());
+        flags.push(PageFlag::LowDpi);
     }
     if res.estimated {
-        flags.push("dpi_estimated".to_string());
+        flags.push(PageFlag::DpiEstimated);
     }
     if decoded.origin == Origin::Rendered {
-        flags.push("rendered".to_string());
+        flags.push(PageFlag::Rendered);
     }
     let blank_record = |status, flags| PageRecord {
         index,
@@ -1125,16 +1126,16 @@ fn process_page(
         Ok(reading) => {
             let geom = reading.geometry;
             if analysis.rotation.is_none() && !reading.turned {
-                record.flags.push("orientation_uncertain".into());
+                record.flags.push(PageFlag::OrientationUncertain);
             }
             for (on, flag) in [
-                (reading.upscaled, Some("upscaled")),
-                (reading.turned, Some("orientation_by_recognition")),
-                (reading.second_reader_fixes > 0, Some("second_reader")),
+                (reading.upscaled, Some(PageFlag::Upscaled)),
+                (reading.turned, Some(PageFlag::OrientationByRecognition)),
+                (reading.second_reader_fixes > 0, Some(PageFlag::SecondReader)),
                 (true, reading.cleaning.flag()),
             ] {
                 if let (true, Some(f)) = (on, flag) {
-                    record.flags.push(f.to_string());
+                    record.flags.push(f);
                 }
             }
             record.rotation = geom.rotation;

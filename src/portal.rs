@@ -129,7 +129,7 @@ pub fn review_reasons(d: &DossierRecord, rules: &Rules) -> Vec<String> {
     }
     for (name, f) in &d.fields {
         if !f.flags.is_empty() {
-            let flags: Vec<String> = f.flags.iter().map(|x| flag_label(x)).collect();
+            let flags: Vec<String> = f.flags.iter().map(|x| flag_label(x.as_str())).collect();
             why.push(format!("{}: {}", field_label(name), flags.join(", ")));
         }
     }

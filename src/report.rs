@@ -7,6 +7,7 @@
 
 use crate::error::RunError;
 use crate::extract::Rules;
+use crate::flags::{FieldFlag, PageFlag};
 use crate::fsutil::write_atomic;
 use crate::manifest::{DossierRecord, DossierStatus, Manifest, PageStatus};
 use crate::sheets::csv_text;
@@ -89,7 +90,7 @@ pub fn concerns(
         }
     }
     for (name, f) in &d.fields {
-        if f.flags.iter().any(|x| x == "conflict") {
+        if f.flags.contains(&FieldFlag::Conflict) {
             let alts: Vec<&str> = f.alternatives.iter().map(|a| a.value.as_str()).collect();
             push(
                 3,
@@ -100,7 +101,7 @@ pub fn concerns(
                 &f.value,
             );
         }
-        let checks: Vec<&str> = f.flags.iter().map(String::as_str).filter(|x| *x != "conflict").collect();
+        let checks: Vec<&str> = f.flags.iter().filter(|x| **x != FieldFlag::Conflict).map(FieldFlag::as_str).collect();
         if !checks.is_empty() {
             push(
                 4,
@@ -152,13 +153,13 @@ pub fn concerns(
                 }
             }
         }
-        if p.flags.iter().any(|f| f == "low_dpi") {
+        if p.flags.contains(&PageFlag::LowDpi) {
             push(
                 6,
                 format!("trang {} ({}) quét {} dpi, dưới 200", p.index, p.source, p.dpi),
                 Some(p.index),
                 "page",
-                "low_dpi",
+                PageFlag::LowDpi.as_str(),
                 &p.dpi.to_string(),
             );
         }
@@ -317,7 +318,7 @@ pub fn write(out: &Path, m: &Manifest, rules: &Rules) -> Result<(), RunError> {
     let mut per_flag: BTreeMap<String, usize> = BTreeMap::new();
     for p in m.dossiers.iter().flat_map(|d| &d.pages) {
         for f in &p.flags {
-            *per_flag.entry(flag_label(f)).or_default() += 1;
+            *per_flag.entry(flag_label(f.as_str())).or_default() += 1;
         }
         if p.status == PageStatus::Error {
             *per_flag.entry(flag_label("error")).or_default() += 1;

@@ -168,7 +168,7 @@ fn dossier_page(m: &Manifest, rules: &Rules, i: usize, csrf: &str, by: &str, not
                         write!(info, "<br>đã sửa (OCR đọc: {})", html_escape(f.ocr_value.as_deref().unwrap_or("—")));
                 }
                 for x in &f.flags {
-                    let _ = write!(info, "<br><span class=\"flag\">{}</span>", html_escape(&flag_label(x)));
+                    let _ = write!(info, "<br><span class=\"flag\">{}</span>", html_escape(&flag_label(x.as_str())));
                 }
                 if !f.alternatives.is_empty() {
                     let alts: Vec<String> = f.alternatives.iter().map(|a| html_escape(&a.value)).collect();

@@ -104,6 +104,22 @@ fn no_module_imports_one_that_imports_it_back() {
 }
 
 #[test]
+fn flags_are_named_by_their_variant_outside_the_flags_module() {
+    // Every flag string `flags.rs` declares (`Variant = "text",`).
+    let decl = std::fs::read_to_string(root().join("src/flags.rs")).unwrap();
+    let names: Vec<String> = decl
+        .lines()
+        .filter_map(|l| l.trim().split_once(" = \"").map(|(_, rest)| rest.trim_end_matches("\",").to_string()))
+        .collect();
+    assert!(names.len() > 20, "{names:?}");
+    for name in &names {
+        // `words` gives each its Vietnamese label by the string the manifest
+        // holds; `main` has a command-line option named `second_reader`.
+        only_in(&format!("\"{name}\""), &["flags.rs", "words.rs", "main.rs"], "name a flag by its variant");
+    }
+}
+
+#[test]
 fn the_pdf_writer_and_the_readers_never_import_each_other() {
     let uses = module_uses();
     for reader in ["decode", "pdfin"] {
