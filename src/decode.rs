@@ -16,12 +16,12 @@ use std::io::Cursor;
 use std::path::Path;
 
 /// The largest page sohoa decodes: an A3 sheet at 600 dpi is 70 Mpx.
-pub const MAX_PIXELS: u64 = 100_000_000;
+pub(crate) const MAX_PIXELS: u64 = 100_000_000;
 /// The largest side accepted (also bounded by CCITT's 16-bit line width).
-pub const MAX_SIDE: u64 = 60_000;
+pub(crate) const MAX_SIDE: u64 = 60_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Jpeg,
     Png,
     Tiff,
@@ -29,7 +29,7 @@ pub enum Format {
 }
 
 /// Recognizes a file by its first bytes.
-pub fn sniff(bytes: &[u8]) -> Result<Format, K> {
+pub(crate) fn sniff(bytes: &[u8]) -> Result<Format, K> {
     if bytes.is_empty() {
         return Err(K::Empty);
     }
@@ -61,7 +61,7 @@ fn not_an_image() -> K {
 }
 
 /// How many pages an image file holds (frames of a TIFF, else 1).
-pub fn page_count_of(bytes: &[u8]) -> Result<u32, K> {
+pub(crate) fn page_count_of(bytes: &[u8]) -> Result<u32, K> {
     match sniff(bytes)? {
         Format::Jpeg | Format::Png => Ok(1),
         Format::Tiff => tiff_page_count(bytes),
@@ -70,12 +70,12 @@ pub fn page_count_of(bytes: &[u8]) -> Result<u32, K> {
 }
 
 /// Decodes page `frame` (0-based) of an image file.
-pub fn decode(path: &Path, frame: u32) -> Result<Decoded, PageError> {
+pub(crate) fn decode(path: &Path, frame: u32) -> Result<Decoded, PageError> {
     let bytes = std::fs::read(path).map_err(|e| PageError::new(path, Some(frame), K::Io(e)))?;
     decode_bytes(bytes, frame).map_err(|k| PageError::new(path, Some(frame), k))
 }
 
-pub fn decode_bytes(bytes: Vec<u8>, frame: u32) -> Result<Decoded, K> {
+pub(crate) fn decode_bytes(bytes: Vec<u8>, frame: u32) -> Result<Decoded, K> {
     match sniff(&bytes)? {
         Format::Jpeg => decode_jpeg(bytes),
         Format::Png => decode_png(bytes),
@@ -84,7 +84,7 @@ pub fn decode_bytes(bytes: Vec<u8>, frame: u32) -> Result<Decoded, K> {
     }
 }
 
-pub fn check_size(width: u64, height: u64) -> Result<(), K> {
+pub(crate) fn check_size(width: u64, height: u64) -> Result<(), K> {
     if width == 0 || height == 0 {
         return Err(K::Corrupt(format!("image has no pixels ({width}x{height})")));
     }
@@ -153,7 +153,7 @@ const SEAL_BLUE: bool = false;
 
 /// What the JPEG markers say before the scan data.
 #[derive(Debug, Default)]
-pub struct JpegInfo {
+pub(crate) struct JpegInfo {
     pub width: u32,
     pub height: u32,
     pub components: u8,
@@ -162,7 +162,7 @@ pub struct JpegInfo {
 }
 
 /// Walks JPEG markers up to the first scan.
-pub fn jpeg_info(b: &[u8]) -> Result<JpegInfo, K> {
+pub(crate) fn jpeg_info(b: &[u8]) -> Result<JpegInfo, K> {
     let mut info = JpegInfo::default();
     let mut i = 2;
     let mut have_sof = false;
@@ -243,7 +243,7 @@ fn decode_jpeg(bytes: Vec<u8>) -> Result<Decoded, K> {
 }
 
 /// Decodes JPEG bytes to gray (used for JPEG files and DCT images in PDFs).
-pub fn jpeg_gray(bytes: &[u8]) -> Result<Gray, K> {
+pub(crate) fn jpeg_gray(bytes: &[u8]) -> Result<Gray, K> {
     let mut reader = image::ImageReader::with_format(Cursor::new(bytes), image::ImageFormat::Jpeg);
     reader.limits(image_limits());
     let img = reader.decode().map_err(image_error)?;
@@ -514,7 +514,7 @@ fn tiff_dpi<R: std::io::Read + std::io::Seek>(d: &mut tiff::decoder::Decoder<R>)
 }
 
 /// Decodes CCITT G4 data. `invert` swaps the meaning of the fax colours.
-pub fn g4_to_gray(data: &[u8], width: u32, rows: u32, invert: bool) -> Result<Gray, K> {
+pub(crate) fn g4_to_gray(data: &[u8], width: u32, rows: u32, invert: bool) -> Result<Gray, K> {
     if width > u16::MAX as u32 || rows > u16::MAX as u32 {
         return Err(K::TooLarge { width: width as u64, height: rows as u64, limit: MAX_PIXELS });
     }
@@ -536,7 +536,7 @@ pub fn g4_to_gray(data: &[u8], width: u32, rows: u32, invert: bool) -> Result<Gr
 /// The payload as PDF/A with an sRGB output intent allows it: DeviceCMYK
 /// needs a CMYK intent, so a CMYK JPEG is stored as lossless RGB of its
 /// decoded pixels (the one case where the scanner's bytes cannot go through).
-pub fn for_pdfa(e: Embed) -> Embed {
+pub(crate) fn for_pdfa(e: Embed) -> Embed {
     match e {
         Embed::Jpeg { ref data, width, height, color: Color::Cmyk, .. } => {
             let mut reader = image::ImageReader::with_format(Cursor::new(data), image::ImageFormat::Jpeg);
@@ -552,7 +552,7 @@ pub fn for_pdfa(e: Embed) -> Embed {
 
 /// A bilevel raster (values below 128 are black) encoded as CCITT G4:
 /// lossless, and the most compact form PDF readers know for such pages.
-pub fn bilevel_g4(g: &Gray) -> Embed {
+pub(crate) fn bilevel_g4(g: &Gray) -> Embed {
     use fax::{encoder::Encoder, Color as C, VecWriter};
     let w = g.width as usize;
     let mut enc = Encoder::new(VecWriter::with_capacity(g.data.len() / 16));

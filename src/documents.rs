@@ -37,7 +37,7 @@ pub struct Document {
 
 /// A page as the splitter sees it: its index and its text, if any (blank and
 /// unreadable pages have none and belong to the document before them).
-pub type PageText<'a> = (usize, Option<&'a OcrPage>);
+pub(crate) type PageText<'a> = (usize, Option<&'a OcrPage>);
 
 /// Text without the stray marks OCR leaves around it.
 fn clean(s: &str) -> String {
@@ -68,7 +68,7 @@ fn opening(pipeline: &Rules, page: &OcrPage) -> Option<(String, String)> {
 
 /// Splits pages (in dossier order) into documents. The first page always
 /// opens one; blank and unreadable pages join the document before them.
-pub fn split(pipeline: &Rules, pages: &[PageText]) -> Vec<Document> {
+pub(crate) fn split(pipeline: &Rules, pages: &[PageText]) -> Vec<Document> {
     let mut docs: Vec<Document> = Vec::new();
     for &(index, text) in pages {
         let opens = text.and_then(|p| opening(pipeline, p));

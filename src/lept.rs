@@ -8,13 +8,13 @@ use leptonica_sys as l;
 
 /// Silences Leptonica's messages on stderr: every failure it reports reaches
 /// the caller as a null result, which sohoa turns into a page error.
-pub fn silence() {
+pub(crate) fn silence() {
     // SAFETY: sets a process-wide integer; no pointer is passed.
     unsafe { l::setMsgSeverity(l::L_SEVERITY_NONE as i32) };
 }
 
 /// An owned Leptonica image, destroyed on drop.
-pub struct Pix(*mut l::PIX);
+pub(crate) struct Pix(*mut l::PIX);
 
 // SAFETY: a PIX owned by one `Pix` is never shared; Leptonica's functions used
 // here are reentrant on distinct images.
@@ -39,7 +39,7 @@ impl Pix {
     }
 
     /// Copies an 8-bit gray raster into a new 8 bpp PIX.
-    pub fn from_gray(g: &Gray) -> Option<Pix> {
+    pub(crate) fn from_gray(g: &Gray) -> Option<Pix> {
         // SAFETY: plain integers in, a new image or null out (null is handled by `wrap`).
         let pix = Pix::wrap(unsafe { l::pixCreate(g.width as i32, g.height as i32, 8) })?;
         // SAFETY: `pix` is a new 8 bpp image of g's size; each row is `wpl`
@@ -57,25 +57,25 @@ impl Pix {
     }
 
     /// Decodes JPEG 2000 bytes (through OpenJPEG, which Leptonica links).
-    pub fn read_jp2k(bytes: &[u8]) -> Option<Pix> {
+    pub(crate) fn read_jp2k(bytes: &[u8]) -> Option<Pix> {
         // SAFETY: the pointer and length come from one live slice; Leptonica only reads it and returns a new image or null.
         Pix::wrap(unsafe { l::pixReadMemJp2k(bytes.as_ptr(), bytes.len(), 1, std::ptr::null_mut(), 0, 0) })
     }
 
     /// Width, height and bits per pixel.
-    pub fn dims(&self) -> (u32, u32, u32) {
+    pub(crate) fn dims(&self) -> (u32, u32, u32) {
         // SAFETY: `self.0` is a valid PIX owned by `self`; these only read its header.
         unsafe { (l::pixGetWidth(self.0) as u32, l::pixGetHeight(self.0) as u32, l::pixGetDepth(self.0) as u32) }
     }
 
     /// Any depth to 8 bpp gray.
-    pub fn to_gray8(&self) -> Option<Pix> {
+    pub(crate) fn to_gray8(&self) -> Option<Pix> {
         // SAFETY: `self.0` is a valid PIX owned by `self`; a new image or null comes back, the input is not freed.
         Pix::wrap(unsafe { l::pixConvertTo8(self.0, 0) })
     }
 
     /// Copies an 8 bpp PIX back into a gray raster.
-    pub fn to_gray(&self) -> Option<Gray> {
+    pub(crate) fn to_gray(&self) -> Option<Gray> {
         // SAFETY: `self.0` is a valid PIX; its depth is checked to be 8 first; rows of `wpl` words lie inside its data, and `out` has w*h bytes.
         unsafe {
             if l::pixGetDepth(self.0) != 8 {
@@ -95,7 +95,7 @@ impl Pix {
     }
 
     /// Binarizes an 8 bpp image at a fixed threshold (pixels below are ink).
-    pub fn threshold(&self, thresh: i32) -> Option<Pix> {
+    pub(crate) fn threshold(&self, thresh: i32) -> Option<Pix> {
         // SAFETY: `self.0` is a valid PIX owned by `self`; a new image or null comes back.
         Pix::wrap(unsafe { l::pixThresholdToBinary(self.0, thresh) })
     }
@@ -103,7 +103,7 @@ impl Pix {
     /// Skew angle in degrees and the search confidence, for a 1 bpp image.
     /// A positive angle means the lines rise to the right; turning the image
     /// clockwise by it levels them.
-    pub fn find_skew(&self) -> Option<(f32, f32)> {
+    pub(crate) fn find_skew(&self) -> Option<(f32, f32)> {
         let (mut angle, mut conf) = (0f32, 0f32);
         // SAFETY: `self.0` is a valid PIX; the out-pointers are to live locals.
         let rc = unsafe { l::pixFindSkew(self.0, &mut angle, &mut conf) };
@@ -112,7 +112,7 @@ impl Pix {
 
     /// Text orientation confidences for a 1 bpp image: (up, left), as
     /// Leptonica's `pixOrientDetect` gives them.
-    pub fn orient_confidences(&self) -> Option<(f32, f32)> {
+    pub(crate) fn orient_confidences(&self) -> Option<(f32, f32)> {
         let (mut up, mut left) = (0f32, 0f32);
         // SAFETY: `self.0` is a valid PIX; the out-pointers are to live locals.
         let rc = unsafe { l::pixOrientDetect(self.0, &mut up, &mut left, 0, 0) };
@@ -121,7 +121,7 @@ impl Pix {
 
     /// Scales an image by `factor` (linear interpolation with sharpening for
     /// gray upscaling, area mapping for reduction).
-    pub fn scale(&self, factor: f32) -> Option<Pix> {
+    pub(crate) fn scale(&self, factor: f32) -> Option<Pix> {
         // SAFETY: `self.0` is a valid PIX owned by `self`; Leptonica returns a
         // new image or null and never frees its input.
         Pix::wrap(unsafe { l::pixScale(self.0, factor, factor) })
@@ -129,14 +129,14 @@ impl Pix {
 
     /// Flattens the background of an 8 bpp image to white (shadows, gray
     /// paper, a photocopier's uneven toner), Leptonica's default tiling.
-    pub fn background_norm(&self) -> Option<Pix> {
+    pub(crate) fn background_norm(&self) -> Option<Pix> {
         // SAFETY: as in `scale`; null masks mean "none".
         Pix::wrap(unsafe { l::pixBackgroundNormSimple(self.0, std::ptr::null_mut(), std::ptr::null_mut()) })
     }
 
     /// Sauvola's adaptive binarization of an 8 bpp image: `half` is the
     /// half-width of the local window, `k` the usual factor (about 0.34).
-    pub fn sauvola(&self, half: i32, k: f32) -> Option<Pix> {
+    pub(crate) fn sauvola(&self, half: i32, k: f32) -> Option<Pix> {
         let mut out: *mut l::PIX = std::ptr::null_mut();
         // SAFETY: `self.0` is valid; Leptonica writes a new image (or null)
         // into `out`, which `wrap` then owns; the threshold image is not asked for.
@@ -153,7 +153,7 @@ impl Pix {
 
     /// Removes connected components of a 1 bpp image smaller than `w`×`h`
     /// pixels in both directions (toner specks).
-    pub fn despeckle(&self, w: i32, h: i32) -> Option<Pix> {
+    pub(crate) fn despeckle(&self, w: i32, h: i32) -> Option<Pix> {
         let mut changed = 0;
         // SAFETY: `self.0` is valid; Leptonica returns a new image or null.
         Pix::wrap(unsafe {
@@ -164,7 +164,7 @@ impl Pix {
     /// The connected components of a 1 bpp image at least `w`×`h` pixels
     /// whose ink fills at least `fill` of their box: the black blobs a
     /// photocopier or fax leaves (shadows, folds), not frames or text.
-    pub fn blobs(&self, w: i32, h: i32, fill: f32) -> Option<Pix> {
+    pub(crate) fn blobs(&self, w: i32, h: i32, fill: f32) -> Option<Pix> {
         let mut changed = 0;
         // SAFETY: `self.0` is valid; each call returns a new image or null,
         // owned by the `Pix` that wraps it.
@@ -176,7 +176,7 @@ impl Pix {
     }
 
     /// This 1 bpp image less the ink of `mask` (same size).
-    pub fn minus(&self, mask: &Pix) -> Option<Pix> {
+    pub(crate) fn minus(&self, mask: &Pix) -> Option<Pix> {
         // SAFETY: both are valid images owned by their `Pix`; a null
         // destination asks for a new image.
         Pix::wrap(unsafe { l::pixSubtract(std::ptr::null_mut(), self.0, mask.0) })
@@ -185,7 +185,7 @@ impl Pix {
     /// Rotates an 8 bpp image clockwise by `radians` about its centre,
     /// bringing in white. The canvas grows so that no pixel is lost, with the
     /// image staying centred.
-    pub fn rotate(&self, radians: f32) -> Option<Pix> {
+    pub(crate) fn rotate(&self, radians: f32) -> Option<Pix> {
         // SAFETY: `self.0` is a valid PIX owned by `self`; these only read its header.
         let (w, h) = unsafe { (l::pixGetWidth(self.0), l::pixGetHeight(self.0)) };
         // SAFETY: `self.0` is a valid PIX owned by `self`; a new image or null comes back.

@@ -2,19 +2,23 @@
 //! dossiers of Vietnamese one-stop offices. The library holds every stage; the
 //! `sohoa` binary only parses arguments and maps results to exit codes.
 //!
-//! Stages, one module each: [`scan`] finds dossiers and pages, [`decode`] (and
-//! [`pdfin`] for scanned PDFs) reads page files, [`preprocess`] finds
-//! orientation, skew, blank pages and resolution, [`ocr`] recognizes text into
-//! the engine-neutral [`model`], [`extract`] reads key fields by declarative
-//! rules, [`pdf`] writes the searchable PDF, [`manifest`] records the run and
-//! [`portal`] exports the portal's upload files. [`pipeline`] runs them in parallel.
+//! Stages, one module each: `scan` finds dossiers and pages, `decode` (and
+//! `pdfin` for scanned PDFs) reads page files, `preprocess` finds
+//! orientation, skew, blank pages and resolution, `ocr` recognizes text into
+//! the engine-neutral `model`, `extract` reads key fields by declarative
+//! rules, `pdf` writes the searchable PDF, `manifest` records the run and
+//! `portal` exports the portal's upload files. `pipeline` runs them in parallel.
+//!
+//! Only what the binary needs is public (the run, plan, shard and merge, the
+//! manifest's types, the side commands); every other module is private to
+//! the library, so the compiler reports what nothing uses.
 
 mod aster;
 mod clean;
 pub mod config;
 pub mod corrections;
-pub mod decode;
-pub mod documents;
+mod decode;
+mod documents;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -24,28 +28,28 @@ mod layout;
 mod lept;
 pub mod manifest;
 pub mod model;
-pub mod ocr;
+mod ocr;
 mod options;
-pub mod payload;
-pub mod pdf;
-pub mod pdfa;
-pub mod pdfin;
+mod payload;
+mod pdf;
+mod pdfa;
+mod pdfin;
 pub mod pipeline;
 mod poppler;
-pub mod portal;
-pub mod preprocess;
+mod portal;
+mod preprocess;
 pub mod push;
-pub mod raster;
+mod raster;
 mod reading;
 pub mod report;
 pub mod review;
-pub mod scan;
+mod scan;
 mod shard;
 mod sheets;
-pub mod signatures;
-pub mod state;
+mod signatures;
+mod state;
 mod syllable;
-pub mod words;
+mod words;
 
 pub use error::{PageError, PageErrorKind, RunError};
 pub use manifest::{DossierRecord, Manifest, PageRecord};

@@ -19,7 +19,7 @@ use unicode_normalization::UnicodeNormalization;
 /// Why an engine could not start: the language data is missing or unreadable.
 #[derive(Debug, thiserror::Error)]
 #[error("Tesseract could not load language '{lang}' (data path {datapath}); is its traineddata installed?")]
-pub struct EngineError {
+pub(crate) struct EngineError {
     pub lang: String,
     pub datapath: String,
 }
@@ -46,7 +46,7 @@ fn default_tessdata_dirs() -> Vec<PathBuf> {
 
 /// The languages whose data is installed (`<lang>.traineddata`, without the
 /// orientation model `osd`), sorted, for the message when a language is not.
-pub fn installed_languages(datapath: Option<&Path>) -> Vec<String> {
+pub(crate) fn installed_languages(datapath: Option<&Path>) -> Vec<String> {
     let dirs = match datapath {
         Some(d) => vec![d.to_path_buf()],
         None => default_tessdata_dirs(),
@@ -92,7 +92,7 @@ pub(crate) fn reader_identity(datapath: Option<&Path>, lang: &str) -> String {
 }
 
 /// A Tesseract instance, initialized once for a language.
-pub struct Engine {
+pub(crate) struct Engine {
     api: *mut t::TessBaseAPI,
     osd: Option<*mut t::TessBaseAPI>,
     datapath: Option<PathBuf>,
@@ -161,14 +161,14 @@ fn set_image(api: *mut t::TessBaseAPI, g: &Gray, dpi: f32) {
 
 impl Engine {
     /// Loads `lang` (e.g. "vie") from `datapath` or Tesseract's default folder.
-    pub fn new(datapath: Option<&Path>, lang: &str) -> Result<Engine, EngineError> {
+    pub(crate) fn new(datapath: Option<&Path>, lang: &str) -> Result<Engine, EngineError> {
         let api = init_api(datapath, lang)?;
         Ok(Engine { api, osd: None, datapath: datapath.map(Path::to_path_buf) })
     }
 
     /// Recognizes an upright page. Boxes come back in `g`'s pixels divided by
     /// `scale` (the source resolution). Past `timeout` the page is an error.
-    pub fn recognize(&mut self, g: &Gray, dpi: f32, scale: f32, timeout: Duration) -> Result<OcrPage, K> {
+    pub(crate) fn recognize(&mut self, g: &Gray, dpi: f32, scale: f32, timeout: Duration) -> Result<OcrPage, K> {
         set_image(self.api, g, dpi);
         let started = Instant::now();
         // SAFETY: `self.api` is a live handle with an image set; the monitor is created and deleted here; the text pointer is checked for null, copied, then freed with Tesseract's own function.
@@ -202,7 +202,7 @@ impl Engine {
     /// Tesseract's own orientation detection (slow: use only when the cheap
     /// check cannot tell). Returns the clockwise turn that makes the page
     /// upright and Tesseract's confidence.
-    pub fn detect_orientation(&mut self, g: &Gray, dpi: f32) -> Option<(u32, f32)> {
+    pub(crate) fn detect_orientation(&mut self, g: &Gray, dpi: f32) -> Option<(u32, f32)> {
         if self.osd.is_none() {
             let api = init_api(self.datapath.as_deref(), "osd").ok()?;
             // SAFETY: `api` was just created by `init_api` and is live.
@@ -224,7 +224,7 @@ impl Engine {
 }
 
 /// Parses Tesseract's TSV into lines of words, scaling boxes by `k`.
-pub fn parse_tsv(tsv: &str, width: u32, height: u32, k: f32) -> OcrPage {
+pub(crate) fn parse_tsv(tsv: &str, width: u32, height: u32, k: f32) -> OcrPage {
     let mut page = OcrPage { width, height, lines: Vec::new() };
     let mut key = (0u32, 0u32, 0u32, 0u32);
     for row in tsv.lines() {

@@ -10,14 +10,14 @@ use std::io::Write;
 
 /// Colour space of an embedded image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Color {
+pub(crate) enum Color {
     Gray,
     Rgb,
     Cmyk,
 }
 
 impl Color {
-    pub fn components(self) -> u8 {
+    pub(crate) fn components(self) -> u8 {
         match self {
             Color::Gray => 1,
             Color::Rgb => 3,
@@ -28,7 +28,7 @@ impl Color {
 
 /// The image as it goes into the PDF.
 #[derive(Clone, Debug)]
-pub enum Embed {
+pub(crate) enum Embed {
     /// JPEG bytes, unchanged.
     Jpeg { data: Vec<u8>, width: u32, height: u32, color: Color, adobe_inverted: bool },
     /// JPEG 2000 bytes, unchanged (PDF's JPXDecode).
@@ -50,12 +50,12 @@ pub enum Embed {
 
 impl Embed {
     /// Lossless 8-bit RGB pixels (Flate).
-    pub fn flate_rgb(rgb: &[u8], width: u32, height: u32) -> Embed {
+    pub(crate) fn flate_rgb(rgb: &[u8], width: u32, height: u32) -> Embed {
         Embed::Flate { data: zlib(rgb), width, height, color: Color::Rgb, bits: 8, png_predictor: false, palette: None }
     }
 
     /// Lossless 8-bit gray pixels (Flate).
-    pub fn flate_gray(gray: &[u8], width: u32, height: u32) -> Embed {
+    pub(crate) fn flate_gray(gray: &[u8], width: u32, height: u32) -> Embed {
         Embed::Flate {
             data: zlib(gray),
             width,
@@ -67,7 +67,7 @@ impl Embed {
         }
     }
 
-    pub fn size(&self) -> (u32, u32) {
+    pub(crate) fn size(&self) -> (u32, u32) {
         match self {
             Embed::Jpeg { width, height, .. }
             | Embed::Jpx { width, height, .. }
@@ -78,7 +78,7 @@ impl Embed {
 }
 
 /// One decoded page.
-pub struct Decoded {
+pub(crate) struct Decoded {
     pub gray: Gray,
     /// Resolution (x, y) in dots per inch as the file declares it, if it does.
     pub dpi: Option<(f32, f32)>,
@@ -93,7 +93,7 @@ pub struct Decoded {
 
 /// Where a page's image comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     /// The file's own image.
     Image,
     /// A PDF page rendered to an image (drawings over a scan, encodings read
@@ -102,7 +102,7 @@ pub enum Origin {
 }
 
 impl Decoded {
-    pub fn new(gray: Gray, dpi: Option<(f32, f32)>, dpi_from_page: bool, embed: Embed) -> Decoded {
+    pub(crate) fn new(gray: Gray, dpi: Option<(f32, f32)>, dpi_from_page: bool, embed: Embed) -> Decoded {
         Decoded { gray, dpi, dpi_from_page, embed, origin: Origin::Image, text: None }
     }
 }

@@ -21,7 +21,7 @@ const DESCENT: f32 = 0.2;
 const ADVANCE: f32 = 0.5;
 
 /// What a finished PDF says about itself.
-pub struct DocInfo<'a> {
+pub(crate) struct DocInfo<'a> {
     /// dc:title and the Info Title.
     pub title: &'a str,
     /// Set when the PDF derives from digitally signed files it cannot carry
@@ -44,7 +44,7 @@ fn uuid_text(b: &[u8]) -> String {
 }
 
 /// One page to write.
-pub struct PageIn<'a> {
+pub(crate) struct PageIn<'a> {
     pub embed: &'a Embed,
     /// Horizontal and vertical resolution of the source image.
     pub dpi: f32,
@@ -53,7 +53,7 @@ pub struct PageIn<'a> {
 }
 
 /// Builds one PDF, page by page.
-pub struct PdfWriter {
+pub(crate) struct PdfWriter {
     doc: Document,
     pages_id: ObjectId,
     font_id: ObjectId,
@@ -65,18 +65,14 @@ pub struct PdfWriter {
 impl PdfWriter {
     /// `show_text` outlines each word of the text layer in red (for checking
     /// its placement by eye).
-    pub fn new(show_text: bool) -> PdfWriter {
+    pub(crate) fn new(show_text: bool) -> PdfWriter {
         let mut doc = Document::with_version("1.7");
         let pages_id = doc.new_object_id();
         let font_id = doc.new_object_id();
         PdfWriter { doc, pages_id, font_id, kids: Vec::new(), cids: BTreeMap::new(), show_text }
     }
 
-    pub fn page_count(&self) -> usize {
-        self.kids.len()
-    }
-
-    pub fn add_page(&mut self, p: &PageIn) {
+    pub(crate) fn add_page(&mut self, p: &PageIn) {
         let (w_px, h_px) = p.embed.size();
         let k = 72.0 / p.dpi;
         let (pw, ph) = (w_px as f32 * k, h_px as f32 * k);
@@ -197,7 +193,7 @@ impl PdfWriter {
     }
 
     /// Finishes the document and returns its bytes.
-    pub fn finish(mut self, info: &DocInfo) -> Result<Vec<u8>, std::io::Error> {
+    pub(crate) fn finish(mut self, info: &DocInfo) -> Result<Vec<u8>, std::io::Error> {
         self.write_font();
         let count = self.kids.len() as i64;
         self.doc.objects.insert(
@@ -440,7 +436,7 @@ fn to_unicode_cmap(cids: &BTreeMap<char, u16>) -> String {
 
 /// A TrueType font with one empty glyph of width 500/1000 em, so that the
 /// text layer has real, embeddable metrics and draws nothing.
-pub fn glyphless_ttf() -> Vec<u8> {
+pub(crate) fn glyphless_ttf() -> Vec<u8> {
     fn be16(v: &mut Vec<u8>, x: u16) {
         v.extend_from_slice(&x.to_be_bytes());
     }

@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 
 /// Namespace of sohoa's own XMP properties. The `.invalid` host names no
 /// real server.
-pub const NS: &str = "http://sohoa.invalid/ns/1.0/";
+pub(crate) const NS: &str = "http://sohoa.invalid/ns/1.0/";
 
 /// Properties of the sohoa schema: Nghị định 30/2020 Phụ lục VI, and the note
 /// that marks a copy of digitally signed files.
-pub const PROPERTIES: [(&str, &str); 8] = [
+pub(crate) const PROPERTIES: [(&str, &str); 8] = [
     ("TypeName", "Tên loại văn bản (Nghị định 30/2020/NĐ-CP, Phụ lục VI)"),
     ("CodeNumber", "Số của văn bản"),
     ("CodeNotation", "Ký hiệu của văn bản"),
@@ -35,7 +35,13 @@ fn esc(s: &str) -> String {
 }
 
 /// The XMP packet of a PDF/A-2b file. `extra` holds values of [`PROPERTIES`].
-pub fn xmp(title: &str, producer: &str, date: &str, document_id: &str, extra: &BTreeMap<String, String>) -> Vec<u8> {
+pub(crate) fn xmp(
+    title: &str,
+    producer: &str,
+    date: &str,
+    document_id: &str,
+    extra: &BTreeMap<String, String>,
+) -> Vec<u8> {
     let mut props = String::new();
     for (name, _) in PROPERTIES {
         if let Some(v) = extra.get(name) {
@@ -105,7 +111,7 @@ pub fn xmp(title: &str, producer: &str, date: &str, document_id: &str, extra: &B
 
 /// A small ICC v2 display profile for sRGB (D50-adapted primaries, gamma 2.2
 /// curves): the output intent's destination profile.
-pub fn srgb_icc() -> Vec<u8> {
+pub(crate) fn srgb_icc() -> Vec<u8> {
     fn s15(v: f64) -> [u8; 4] {
         ((v * 65536.0).round() as i32).to_be_bytes()
     }

@@ -31,7 +31,7 @@ use std::path::Path;
 use unicode_normalization::UnicodeNormalization;
 
 /// Parses a PDF once, so that all its pages are read from one parse.
-pub fn open(bytes: &[u8]) -> Result<Document, K> {
+pub(crate) fn open(bytes: &[u8]) -> Result<Document, K> {
     load(bytes)
 }
 
@@ -43,12 +43,12 @@ fn load(bytes: &[u8]) -> Result<Document, K> {
     Ok(doc)
 }
 
-pub fn decode_page(path: &Path, bytes: &[u8], frame: u32) -> Result<Decoded, K> {
+pub(crate) fn decode_page(path: &Path, bytes: &[u8], frame: u32) -> Result<Decoded, K> {
     decode_page_of(&load(bytes)?, path, frame)
 }
 
 /// Page `frame` of a parsed PDF (`path` is where poppler reads it from).
-pub fn decode_page_of(doc: &Document, path: &Path, frame: u32) -> Result<Decoded, K> {
+pub(crate) fn decode_page_of(doc: &Document, path: &Path, frame: u32) -> Result<Decoded, K> {
     let pages = doc.get_pages();
     let page_id = *pages.get(&(frame + 1)).ok_or_else(|| K::Corrupt(format!("the PDF has no page {}", frame + 1)))?;
     let survey = survey_page(doc, page_id)?;

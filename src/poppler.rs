@@ -31,7 +31,7 @@ thread_local! {
 
 /// Runs `f` (reading one page) with poppler's tools held to `limit`, so that
 /// the page time limit covers rendering as well as OCR.
-pub fn with_time_limit<T>(limit: Duration, f: impl FnOnce() -> T) -> T {
+pub(crate) fn with_time_limit<T>(limit: Duration, f: impl FnOnce() -> T) -> T {
     let old = TIME_LIMIT.with(|c| c.replace(limit.min(TOOL_TIMEOUT)));
     let r = f();
     TIME_LIMIT.with(|c| c.set(old));
@@ -77,7 +77,7 @@ fn drain(mut pipe: impl Read + Send + 'static, keep: usize) -> std::thread::Join
 
 /// Runs a poppler tool and returns its standard output, or an error naming
 /// the tool.
-pub fn run_tool(program: &str, args: &[&str]) -> Result<Vec<u8>, K> {
+pub(crate) fn run_tool(program: &str, args: &[&str]) -> Result<Vec<u8>, K> {
     let limit = TIME_LIMIT.with(|c| c.get());
     let mut cmd = Command::new(program);
     cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());

@@ -19,18 +19,18 @@ use std::path::Path;
 /// The national portal's dossier sync service: one body holds the envelope
 /// and the dossiers (VietOpenCPS `DVCQGIntegrationActionImpl`, service
 /// `DongBoHoSoMC`; the schema is `docs/portal/DongBoHoSoMC.schema.json`).
-pub const SERVICE: &str = "DongBoHoSoMC";
+pub(crate) const SERVICE: &str = "DongBoHoSoMC";
 
 /// The sync's fields that must not be empty, and that only the settings
 /// can fill: a body lacking one is written (so the IT officer sees it) but
 /// never pushed.
-pub const SETTINGS_REQUIRED: [&str; 6] =
+pub(crate) const SETTINGS_REQUIRED: [&str; 6] =
     ["MaLinhVuc", "TenLinhVuc", "LoaiDoiTuong", "TrangThaiHoSo", "HinhThuc", "DonViXuLy"];
 
 /// A request body of the sync: the envelope and its dossiers.
 #[derive(Debug, Serialize)]
 #[allow(non_snake_case)]
-pub struct SyncBody {
+pub(crate) struct SyncBody {
     pub service: &'static str,
     /// "True" when the portal already holds these dossiers (an update).
     pub isUpdating: String,
@@ -41,7 +41,7 @@ pub struct SyncBody {
 /// `yyyyMMddHHmmss` in Vietnam time, flags "1"/"0".
 #[derive(Clone, Debug, Serialize)]
 #[allow(non_snake_case)]
-pub struct PortalDossier {
+pub(crate) struct PortalDossier {
     pub MaHoSo: String,
     pub MaTTHC: String,
     pub TenTTHC: String,
@@ -84,7 +84,7 @@ pub struct PortalDossier {
 /// One submitted document: its PDF, digitized.
 #[derive(Clone, Debug, Serialize)]
 #[allow(non_snake_case)]
-pub struct TaiLieu {
+pub(crate) struct TaiLieu {
     pub TepDinhKemId: String,
     /// The document's title (its type's name in the pipeline, else the title
     /// line read on its first page, else the file name).
@@ -104,14 +104,14 @@ pub struct TaiLieu {
 /// ID (CCCD), "2" for a 9-digit old ID card (CMND).
 #[derive(Clone, Debug, Serialize)]
 #[allow(non_snake_case)]
-pub struct DinhDanh {
+pub(crate) struct DinhDanh {
     pub LoaiDinhDanh: String,
     pub SoDinhDanh: String,
 }
 
 /// Why a dossier is held back (in Vietnamese, for the clerks who read
 /// needs_review), or nothing when it can go to the portal.
-pub fn review_reasons(d: &DossierRecord, rules: &Rules) -> Vec<String> {
+pub(crate) fn review_reasons(d: &DossierRecord, rules: &Rules) -> Vec<String> {
     use crate::words::{field_label, flag_label};
     let mut why = Vec::new();
     match d.status {
@@ -152,7 +152,7 @@ fn field(d: &DossierRecord, k: &str) -> String {
 /// A scanned date (yyyy-mm-dd, printed in Vietnam) and time of day (HH:MM)
 /// as the sync's `yyyyMMddHHmmss` in Asia/Ho_Chi_Minh; "" without a date,
 /// midnight without a time.
-pub fn sync_time(date: &str, time_of_day: &str) -> String {
+pub(crate) fn sync_time(date: &str, time_of_day: &str) -> String {
     let d: String = date.chars().filter(char::is_ascii_digit).collect();
     if d.len() != 8 {
         return String::new();
@@ -182,7 +182,7 @@ fn files_of<'a>(d: &'a DossierRecord, rules: &'a Rules) -> Vec<(&'a str, String,
     d.pdf.as_deref().map(|p| (p, p.rsplit('/').next().unwrap_or(p).to_string(), "")).into_iter().collect()
 }
 
-pub fn to_portal(d: &DossierRecord, rules: &Rules) -> PortalDossier {
+pub(crate) fn to_portal(d: &DossierRecord, rules: &Rules) -> PortalDossier {
     let settings = &rules.portal;
     let procedure = field(d, "ma_thu_tuc");
     let value = |get: fn(&SyncValues) -> &Option<String>| settings.value(&procedure, get);
@@ -254,7 +254,7 @@ pub fn to_portal(d: &DossierRecord, rules: &Rules) -> PortalDossier {
 }
 
 /// The settings-only fields a body lacks (empty), by name.
-pub fn missing_settings(p: &PortalDossier) -> Vec<&'static str> {
+pub(crate) fn missing_settings(p: &PortalDossier) -> Vec<&'static str> {
     let v = [&p.MaLinhVuc, &p.TenLinhVuc, &p.LoaiDoiTuong, &p.TrangThaiHoSo, &p.HinhThuc, &p.DonViXuLy];
     SETTINGS_REQUIRED.iter().zip(v).filter(|(_, v)| v.is_empty()).map(|(k, _)| *k).collect()
 }
@@ -265,7 +265,7 @@ fn json_name(code: &str) -> String {
 }
 
 /// The name of the night's batch body in OUT/portal/.
-pub const BATCH: &str = "batch.json";
+pub(crate) const BATCH: &str = "batch.json";
 
 fn body_bytes(data: Vec<PortalDossier>) -> Vec<u8> {
     let body = SyncBody { service: SERVICE, isUpdating: "False".into(), data };
@@ -281,7 +281,7 @@ fn body_bytes(data: Vec<PortalDossier>) -> Vec<u8> {
 /// matches the manifest, except those of dossiers whose folder is missing
 /// (never deleted: the share may return). Returns warnings for the IT
 /// officer: settings the portal needs that the pipeline's `[portal]` lacks.
-pub fn export(out: &Path, m: &Manifest, rules: &Rules) -> Result<Vec<String>, RunError> {
+pub(crate) fn export(out: &Path, m: &Manifest, rules: &Rules) -> Result<Vec<String>, RunError> {
     let dir = out.join("portal");
     let err = |path: &Path, e: std::io::Error| RunError::Output { path: path.to_path_buf(), source: e };
     std::fs::create_dir_all(&dir).map_err(|e| err(&dir, e))?;

@@ -14,7 +14,7 @@ use crate::model::Geometry;
 use crate::raster::{otsu, Gray};
 
 /// The minimum resolution Thông tư 05/2025/TT-BNV sets for administrative papers.
-pub const MIN_DPI: f32 = 200.0;
+pub(crate) const MIN_DPI: f32 = 200.0;
 
 /// Paper sizes in millimetres (short side, long side).
 const PAPERS: [(&str, f32, f32); 7] = [
@@ -30,7 +30,7 @@ const STANDARD_DPI: [f32; 9] = [72.0, 96.0, 100.0, 150.0, 200.0, 240.0, 300.0, 4
 
 /// The resolution a page is taken at.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Resolution {
+pub(crate) struct Resolution {
     pub dpi: f32,
     /// True when the file's own value was missing or implausible.
     pub estimated: bool,
@@ -39,7 +39,7 @@ pub struct Resolution {
 /// Takes the file's resolution when it makes the page a plausible paper size
 /// (or, with `from_page`, whenever it is in range: a PDF page's size is real);
 /// otherwise estimates it from A4 (or A5) proportions.
-pub fn resolution(width: u32, height: u32, declared: Option<(f32, f32)>, from_page: bool) -> Resolution {
+pub(crate) fn resolution(width: u32, height: u32, declared: Option<(f32, f32)>, from_page: bool) -> Resolution {
     let (short, long) = (width.min(height) as f32, width.max(height) as f32);
     if let Some((dx, dy)) = declared {
         let d = (dx + dy) / 2.0;
@@ -68,10 +68,8 @@ fn is_paper(short_mm: f32, long_mm: f32) -> bool {
 
 /// What page analysis found.
 #[derive(Clone, Debug)]
-pub struct Analysis {
+pub(crate) struct Analysis {
     pub blank: bool,
-    /// Share of dark pixels in the central area.
-    pub ink: f32,
     /// Clockwise rotation that makes the page upright, if the text told.
     pub rotation: Option<u32>,
     pub skew_deg: f32,
@@ -99,7 +97,7 @@ fn paper_level(hist: &[u64; 256]) -> u8 {
 
 /// Blank pages: almost no ink away from the edges (where punch holes and
 /// scanner shadows are). `g` at any resolution; `dpi` its resolution.
-pub fn ink_ratio(g: &Gray, dpi: f32) -> f32 {
+pub(crate) fn ink_ratio(g: &Gray, dpi: f32) -> f32 {
     // Work near 100 dpi: dust specks average away, text strokes do not.
     let f = ((dpi / 100.0).round() as u32).max(1);
     let s = g.shrink(f);
@@ -128,7 +126,7 @@ pub fn ink_ratio(g: &Gray, dpi: f32) -> f32 {
 /// a scanner set wrong) or a page dark all over (the lid open, a failed
 /// capture). Blank detection takes the ground for the paper, so without this
 /// both would be recorded as blank backs.
-pub fn has_dark_ground(g: &Gray, dpi: f32) -> bool {
+pub(crate) fn has_dark_ground(g: &Gray, dpi: f32) -> bool {
     let f = ((dpi / 50.0).round() as u32).max(1);
     let hist = g.shrink(f).histogram();
     let total: u64 = hist.iter().sum();
@@ -153,15 +151,15 @@ pub fn has_dark_ground(g: &Gray, dpi: f32) -> bool {
 }
 
 /// A page is blank under this share of dark pixels.
-pub const BLANK_INK: f32 = 0.0015;
+pub(crate) const BLANK_INK: f32 = 0.0015;
 
 /// Analyses a page: blank or not, orientation and skew. `fallback` is asked
 /// for the orientation (of a ~150 dpi copy, with its resolution) only when the
 /// text's shape does not tell.
-pub fn analyse(g: &Gray, dpi: f32, fallback: impl FnOnce(&Gray, f32) -> Option<u32>) -> Analysis {
+pub(crate) fn analyse(g: &Gray, dpi: f32, fallback: impl FnOnce(&Gray, f32) -> Option<u32>) -> Analysis {
     let ink = ink_ratio(g, dpi);
     if ink < BLANK_INK {
-        return Analysis { blank: true, ink, rotation: Some(0), skew_deg: 0.0 };
+        return Analysis { blank: true, rotation: Some(0), skew_deg: 0.0 };
     }
     // Orientation and skew on a ~150 dpi binary image.
     let (small, small_dpi, thresh) = analysis_copy(g, dpi);
@@ -170,7 +168,7 @@ pub fn analyse(g: &Gray, dpi: f32, fallback: impl FnOnce(&Gray, f32) -> Option<u
         .and_then(|b| orientation(&b))
         .or_else(|| fallback(&small, small_dpi));
     let skew_deg = skew_of_small(&small, thresh, rotation.unwrap_or(0));
-    Analysis { blank: false, ink, rotation, skew_deg }
+    Analysis { blank: false, rotation, skew_deg }
 }
 
 /// The ~150 dpi copy page analysis works on, its resolution and its ink
@@ -223,7 +221,7 @@ fn orientation(bin: &Pix) -> Option<u32> {
 /// recognized boxes). Pages are recognized at their own resolution: measured
 /// on the corpus, enlarging 150 dpi scans to 300 dpi made Tesseract read dust
 /// as letters (CER 0.026 against 0.016 without).
-pub fn ocr_input(g: &Gray, geom: &Geometry) -> (Gray, (f32, f32)) {
+pub(crate) fn ocr_input(g: &Gray, geom: &Geometry) -> (Gray, (f32, f32)) {
     let upright = g.rotate_cw(geom.rotation / 90);
     if geom.skew_deg.abs() < 0.05 {
         return (upright, (0.0, 0.0));
@@ -291,6 +289,6 @@ mod tests {
             }
         }
         let a = analyse(&g, 200.0, |_, _| None);
-        assert!(a.blank, "ink {}", a.ink);
+        assert!(a.blank, "ink {}", ink_ratio(&g, 200.0));
     }
 }

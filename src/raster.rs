@@ -4,7 +4,7 @@
 
 /// An 8-bit gray image; 0 is black, 255 is white.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Gray {
+pub(crate) struct Gray {
     pub width: u32,
     pub height: u32,
     pub data: Vec<u8>,
@@ -13,7 +13,7 @@ pub struct Gray {
 impl Gray {
     /// The pixels inside `[x0, x1) × [y0, y1)`, clamped to the image; None
     /// when nothing of the box is inside.
-    pub fn crop(&self, x0: f32, y0: f32, x1: f32, y1: f32) -> Option<Gray> {
+    pub(crate) fn crop(&self, x0: f32, y0: f32, x1: f32, y1: f32) -> Option<Gray> {
         let cl = |v: f32, hi: u32| (v.max(0.0) as u32).min(hi);
         let (x0, x1) = (cl(x0, self.width), cl(x1.ceil(), self.width));
         let (y0, y1) = (cl(y0, self.height), cl(y1.ceil(), self.height));
@@ -28,12 +28,12 @@ impl Gray {
         Some(Gray { width: x1 - x0, height: y1 - y0, data })
     }
 
-    pub fn new(width: u32, height: u32, fill: u8) -> Gray {
+    pub(crate) fn new(width: u32, height: u32, fill: u8) -> Gray {
         Gray { width, height, data: vec![fill; width as usize * height as usize] }
     }
 
     /// Turns the image clockwise by `quarters` × 90°.
-    pub fn rotate_cw(&self, quarters: u32) -> Gray {
+    pub(crate) fn rotate_cw(&self, quarters: u32) -> Gray {
         let (w, h) = (self.width as usize, self.height as usize);
         match quarters % 4 {
             0 => self.clone(),
@@ -58,7 +58,7 @@ impl Gray {
     }
 
     /// Shrinks by an integer factor, averaging each block.
-    pub fn shrink(&self, factor: u32) -> Gray {
+    pub(crate) fn shrink(&self, factor: u32) -> Gray {
         let f = factor.max(1) as usize;
         if f == 1 {
             return self.clone();
@@ -84,7 +84,7 @@ impl Gray {
     }
 
     /// Histogram of gray levels.
-    pub fn histogram(&self) -> [u64; 256] {
+    pub(crate) fn histogram(&self) -> [u64; 256] {
         let mut h = [0u64; 256];
         for &v in &self.data {
             h[v as usize] += 1;
@@ -94,7 +94,7 @@ impl Gray {
 }
 
 /// Otsu's threshold of a histogram.
-pub fn otsu(hist: &[u64; 256]) -> u8 {
+pub(crate) fn otsu(hist: &[u64; 256]) -> u8 {
     let total: u64 = hist.iter().sum();
     if total == 0 {
         return 128;

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use unicode_normalization::UnicodeNormalization;
 
 /// Extensions taken as page files (lower case).
-pub const PAGE_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "jpe", "png", "tif", "tiff", "pdf", "jfif"];
+pub(crate) const PAGE_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "jpe", "png", "tif", "tiff", "pdf", "jfif"];
 
 /// A dossier folder and its page files.
 #[derive(Clone, Debug)]
-pub struct DossierDir {
+pub(crate) struct DossierDir {
     /// Absolute or input-relative path of the folder as found on disk.
     pub dir: PathBuf,
     /// Path relative to the input, `/`-separated, NFC.
@@ -24,14 +24,14 @@ pub struct DossierDir {
 }
 
 #[derive(Clone, Debug)]
-pub struct PageFile {
+pub(crate) struct PageFile {
     pub path: PathBuf,
     /// File name, NFC.
     pub name: String,
 }
 
 /// Hidden and system files that are never pages.
-pub fn is_ignored(name: &str) -> bool {
+pub(crate) fn is_ignored(name: &str) -> bool {
     let lower = name.to_lowercase();
     name.starts_with('.')
         || name.starts_with("~$")
@@ -45,7 +45,7 @@ fn is_page_file(name: &str) -> bool {
         .is_some_and(|e| PAGE_EXTENSIONS.contains(&e.to_lowercase().as_str()))
 }
 
-pub fn nfc(s: &str) -> String {
+pub(crate) fn nfc(s: &str) -> String {
     s.nfc().collect()
 }
 
@@ -54,7 +54,7 @@ pub fn nfc(s: &str) -> String {
 /// would put files from outside the share into the archive, so it is
 /// reported instead. Folders that cannot be read and links not followed are
 /// returned as errors beside the dossiers.
-pub fn find_dossiers(input: &Path) -> (Vec<DossierDir>, Vec<InputError>) {
+pub(crate) fn find_dossiers(input: &Path) -> (Vec<DossierDir>, Vec<InputError>) {
     let mut by_dir: std::collections::BTreeMap<PathBuf, DossierDir> = Default::default();
     let outside = std::cell::RefCell::new(Vec::new());
     let walker = walkdir::WalkDir::new(input).follow_links(true).into_iter().filter_entry(|e| {
@@ -155,7 +155,7 @@ fn rel_path(input: &Path, dir: &Path) -> String {
 }
 
 /// Natural order: digit runs compare as numbers, the rest case-insensitively.
-pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     let (mut x, mut y) = (a.chars().peekable(), b.chars().peekable());
     loop {
@@ -194,7 +194,7 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 
 /// A string made safe as one file name component: no separators, no control
 /// characters, no `.`/`..`, no names Windows reserves.
-pub fn safe_file_name(s: &str) -> String {
+pub(crate) fn safe_file_name(s: &str) -> String {
     let mut out: String =
         nfc(s).chars().map(|c| if c.is_control() || "/\\:*?\"<>|".contains(c) { '_' } else { c }).collect();
     out = out.trim_matches(|c: char| c == '.' || c.is_whitespace()).to_string();

@@ -15,7 +15,7 @@ use std::path::Path;
 
 /// The byte order mark that makes Excel read a CSV as UTF-8 (without it,
 /// "Nguyễn" shows as "Nguyá»…n" on a Vietnamese Windows PC).
-pub const BOM: &str = "\u{FEFF}";
+pub(crate) const BOM: &str = "\u{FEFF}";
 
 /// A CSV cell's text, never read as a formula by a spreadsheet (OCR text
 /// can start with `=`): such text gets a leading `'`.

@@ -22,7 +22,7 @@ pub struct Signature {
 
 /// The digital signatures of a PDF (signature dictionaries with a ByteRange).
 /// A file that cannot be read has none.
-pub fn signatures(bytes: &[u8]) -> Vec<Signature> {
+pub(crate) fn signatures(bytes: &[u8]) -> Vec<Signature> {
     if !bytes.windows(10).any(|w| w == b"/ByteRange") {
         return Vec::new();
     }

@@ -15,8 +15,8 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-pub const LOCK_FILE: &str = ".sohoa.lock";
-pub const JOURNAL_FILE: &str = ".sohoa-journal.jsonl";
+pub(crate) const LOCK_FILE: &str = ".sohoa.lock";
+pub(crate) const JOURNAL_FILE: &str = ".sohoa-journal.jsonl";
 
 /// The output folder's lock: an OS lock (`flock`) on `.sohoa.lock`, held for
 /// the run. The kernel releases it when its holder exits, however it exits,
@@ -24,13 +24,13 @@ pub const JOURNAL_FILE: &str = ".sohoa-journal.jsonl";
 /// is one atomic call, so of two runs started together exactly one runs. The
 /// file stays (removing it would let a waiting run lock a deleted file while
 /// a third locks a new one); it holds the holder's PID, for the message.
-pub struct Lock {
+pub(crate) struct Lock {
     _file: std::fs::File,
 }
 
 impl Lock {
     /// Takes OUT's lock, or refuses the run when another process holds it.
-    pub fn acquire(out: &Path) -> Result<Lock, RunError> {
+    pub(crate) fn acquire(out: &Path) -> Result<Lock, RunError> {
         let path = out.join(LOCK_FILE);
         let io = |e: std::io::Error| RunError::Output { path: path.clone(), source: e };
         let mut file =
@@ -88,13 +88,13 @@ impl Lock {
 /// A dossier's fingerprint: its file names, sizes and contents, and
 /// `settings` (everything else that shapes the output: `pipeline`'s
 /// settings key). Equal fingerprints mean equal outputs.
-pub struct Fingerprint {
+pub(crate) struct Fingerprint {
     pub digest: String,
     /// SHA-256 of each file, in the dossier's file order.
     pub files: Vec<String>,
 }
 
-pub fn fingerprint(d: &DossierDir, settings: &str) -> std::io::Result<Fingerprint> {
+pub(crate) fn fingerprint(d: &DossierDir, settings: &str) -> std::io::Result<Fingerprint> {
     let mut h = Sha256::new();
     h.update(settings.as_bytes());
     let mut files = Vec::with_capacity(d.files.len());
@@ -115,17 +115,17 @@ fn hex(b: &[u8]) -> String {
 }
 
 /// What tells whether OUT's manifest changed: its size and modification time.
-pub type Stamp = Option<(u64, std::time::SystemTime)>;
+pub(crate) type Stamp = Option<(u64, std::time::SystemTime)>;
 
 /// The stamp of OUT's manifest now (None when there is none).
-pub fn manifest_stamp(out: &Path) -> Stamp {
+pub(crate) fn manifest_stamp(out: &Path) -> Stamp {
     let m = std::fs::metadata(out.join("manifest.json")).ok()?;
     Some((m.len(), m.modified().ok()?))
 }
 
 /// The previous run's manifest, with the stamp of the file it was read from
 /// (taken before reading: a file replaced meanwhile shows a new stamp).
-pub fn read_manifest(out: &Path) -> (Option<Manifest>, Stamp) {
+pub(crate) fn read_manifest(out: &Path) -> (Option<Manifest>, Stamp) {
     let stamp = manifest_stamp(out);
     let manifest = std::fs::read(out.join("manifest.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
     (manifest, stamp)
@@ -133,7 +133,7 @@ pub fn read_manifest(out: &Path) -> (Option<Manifest>, Stamp) {
 
 /// Records of the previous runs into OUT: the manifest's, then the journal's
 /// (newer) ones; keyed by dossier source.
-pub fn previous_records(manifest: Option<&Manifest>, out: &Path) -> HashMap<String, DossierRecord> {
+pub(crate) fn previous_records(manifest: Option<&Manifest>, out: &Path) -> HashMap<String, DossierRecord> {
     let mut by_source: HashMap<String, DossierRecord> = HashMap::new();
     if let Some(m) = manifest {
         // A folder that comes back (a share remounted) is carried over, not redone.
@@ -158,7 +158,7 @@ pub fn previous_records(manifest: Option<&Manifest>, out: &Path) -> HashMap<Stri
 /// Whether a previous record can stand for this run: same fingerprint, not
 /// failed, no page error that may pass now, and every file it names still
 /// in OUT.
-pub fn reusable(prev: &DossierRecord, fingerprint: &str, out: &Path) -> bool {
+pub(crate) fn reusable(prev: &DossierRecord, fingerprint: &str, out: &Path) -> bool {
     prev.fingerprint.as_deref() == Some(fingerprint)
         && prev.status != crate::manifest::DossierStatus::Failed
         && !prev.pages.iter().any(|p| p.error_class == Some(crate::error::ErrorClass::Transient))
@@ -167,13 +167,13 @@ pub fn reusable(prev: &DossierRecord, fingerprint: &str, out: &Path) -> bool {
 }
 
 /// Finished dossiers, appended one line each as they finish.
-pub struct Journal {
+pub(crate) struct Journal {
     file: Mutex<std::fs::File>,
     path: PathBuf,
 }
 
 impl Journal {
-    pub fn open(out: &Path) -> Result<Journal, RunError> {
+    pub(crate) fn open(out: &Path) -> Result<Journal, RunError> {
         let path = out.join(JOURNAL_FILE);
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -183,7 +183,7 @@ impl Journal {
         Ok(Journal { file: Mutex::new(file), path })
     }
 
-    pub fn append(&self, d: &DossierRecord) -> Result<(), RunError> {
+    pub(crate) fn append(&self, d: &DossierRecord) -> Result<(), RunError> {
         let mut line = serde_json::to_vec(d).expect("plain data serializes");
         line.push(b'\n');
         let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
@@ -193,7 +193,7 @@ impl Journal {
     }
 
     /// Once the manifest holds every record, the journal is no longer needed.
-    pub fn remove(self) {
+    pub(crate) fn remove(self) {
         let _ = std::fs::remove_file(&self.path);
     }
 }
@@ -209,7 +209,7 @@ fn is_our_temporary(name: &str) -> bool {
 }
 
 /// Removes temporary files a killed run left behind (see `fsutil`).
-pub fn clean_temporaries(out: &Path) {
+pub(crate) fn clean_temporaries(out: &Path) {
     for e in walkdir::WalkDir::new(out).into_iter().flatten() {
         let name = e.file_name().to_string_lossy();
         if e.file_type().is_file() && is_our_temporary(&name) {

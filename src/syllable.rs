@@ -38,7 +38,7 @@ fn is_edge_punct(c: char) -> bool {
 }
 
 /// The word's shape is one a Vietnamese page prints (see the module's text).
-pub fn plausible(word: &str) -> bool {
+pub(crate) fn plausible(word: &str) -> bool {
     let w = word.trim_matches(is_edge_punct);
     if w.is_empty() {
         return !word.is_empty() && word.chars().all(|c| LONE_PUNCT.contains(c));
@@ -74,7 +74,7 @@ fn abbreviation(w: &str) -> bool {
 }
 
 /// One Vietnamese syllable, in any case, with at most one tone mark.
-pub fn syllable(w: &str) -> bool {
+pub(crate) fn syllable(w: &str) -> bool {
     let lower = w.to_lowercase();
     let mut tones = 0;
     let base: String = lower

@@ -6,7 +6,7 @@
 
 /// The Vietnamese name of a field of the built-in pipeline (a custom
 /// pipeline's own field names are shown as they are).
-pub fn field_label(name: &str) -> &str {
+pub(crate) fn field_label(name: &str) -> &str {
     match name {
         "ma_ho_so" => "Mã hồ sơ",
         "ho_ten" => "Họ tên",
@@ -26,7 +26,7 @@ pub fn field_label(name: &str) -> &str {
 }
 
 /// What a page or field flag means, in Vietnamese.
-pub fn flag_label(flag: &str) -> String {
+pub(crate) fn flag_label(flag: &str) -> String {
     match flag {
         "low_dpi" => "độ phân giải dưới 200 dpi",
         "dpi_estimated" => "độ phân giải ước lượng",
@@ -61,7 +61,7 @@ pub fn flag_label(flag: &str) -> String {
 
 /// Vietnam time (UTC+7, no daylight saving) of an RFC 3339 time, to the
 /// second: "06/05/2024 21:03:12".
-pub fn local_time(rfc3339: &str) -> String {
+pub(crate) fn local_time(rfc3339: &str) -> String {
     use time::format_description::well_known::Rfc3339;
     let Ok(t) = time::OffsetDateTime::parse(rfc3339, &Rfc3339) else { return rfc3339.to_string() };
     let vn = time::UtcOffset::from_hms(7, 0, 0).expect("a valid offset");

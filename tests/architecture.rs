@@ -260,3 +260,18 @@ fn the_manifest_key_snapshot_only_grows() {
     let removed: Vec<&String> = ever.difference(&now).collect();
     assert!(removed.is_empty(), "manifest keys removed from the snapshot (a contract break): {removed:?}");
 }
+
+#[test]
+fn only_what_the_binary_needs_is_public() {
+    let lib = std::fs::read_to_string(root().join("src/lib.rs")).unwrap();
+    let main = std::fs::read_to_string(root().join("src/main.rs")).unwrap();
+    // The manifest's own types live in these; the binary reads the manifest.
+    let manifest_types = ["manifest", "extract", "flags", "error", "model"];
+    for line in lib.lines().filter_map(|l| l.strip_prefix("pub mod ")) {
+        let m = line.trim_end_matches(';');
+        assert!(
+            main.contains(&format!("sohoa::{m}")) || manifest_types.contains(&m),
+            "src/lib.rs: `pub mod {m}` but the binary does not use it: make it `mod {m}` (pub(crate) items)"
+        );
+    }
+}
