@@ -110,7 +110,9 @@ pub fn correct(out: &Path, rules: &Rules, req: &Request) -> Result<(Correction, 
         .dossiers
         .iter()
         .enumerate()
-        .filter(|(_, d)| d.source == req.dossier || d.fields.get("ma_ho_so").is_some_and(|f| f.value == req.dossier))
+        .filter(|(_, d)| {
+            d.source == req.dossier || d.fields.get(rules.code_field()).is_some_and(|f| f.value == req.dossier)
+        })
         .map(|(i, _)| i)
         .collect();
     let i = match matches[..] {
@@ -153,7 +155,7 @@ pub fn correct(out: &Path, rules: &Rules, req: &Request) -> Result<(Correction, 
     let d = &mut m.dossiers[i];
     let c = Correction {
         dossier: d.source.clone(),
-        ma_ho_so: d.fields.get("ma_ho_so").map(|f| f.value.clone()).unwrap_or_default(),
+        ma_ho_so: d.fields.get(rules.code_field()).map(|f| f.value.clone()).unwrap_or_default(),
         field: req.field.to_string(),
         old: d.fields.get(req.field).filter(|f| !f.absent).map(|f| f.value.clone()),
         new,

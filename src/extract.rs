@@ -152,6 +152,60 @@ pub struct PortalSettings {
     /// MaThanhPhanHoSo per document type of the pipeline's `[[document]]`.
     #[serde(default)]
     pub documents: BTreeMap<String, String>,
+    /// Which of the pipeline's fields fills which of the sync's
+    /// (`[portal.fields]`); the built-in names by default.
+    #[serde(default)]
+    pub fields: SyncFields,
+}
+
+/// The pipeline's field that fills each sync field read from the scans:
+/// field names live in the pipeline TOML, not in the code that exports them.
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[allow(non_snake_case)]
+pub struct SyncFields {
+    /// The dossier code (also the PDFs' name).
+    pub MaHoSo: String,
+    pub MaTTHC: String,
+    pub TenTTHC: String,
+    pub ChuHoSo: String,
+    pub SoGiayToChuHoSo: String,
+    pub SoDienThoai: String,
+    pub NgayTiepNhan: String,
+    pub GioTiepNhan: String,
+    pub NgayHenTra: String,
+    pub GioHenTra: String,
+}
+
+impl Default for SyncFields {
+    fn default() -> Self {
+        SyncFields {
+            MaHoSo: "ma_ho_so".into(),
+            MaTTHC: "ma_thu_tuc".into(),
+            TenTTHC: "ten_thu_tuc".into(),
+            ChuHoSo: "ho_ten".into(),
+            SoGiayToChuHoSo: "so_dinh_danh".into(),
+            SoDienThoai: "so_dien_thoai".into(),
+            NgayTiepNhan: "ngay_tiep_nhan".into(),
+            GioTiepNhan: "gio_tiep_nhan".into(),
+            NgayHenTra: "ngay_hen_tra".into(),
+            GioHenTra: "gio_hen_tra".into(),
+        }
+    }
+}
+
+impl SyncFields {
+    /// The sync fields a body cannot go without, with the pipeline field
+    /// that fills each.
+    pub(crate) fn required(&self) -> [(&'static str, &str); 5] {
+        [
+            ("MaHoSo", &self.MaHoSo),
+            ("MaTTHC", &self.MaTTHC),
+            ("TenTTHC", &self.TenTTHC),
+            ("ChuHoSo", &self.ChuHoSo),
+            ("NgayTiepNhan", &self.NgayTiepNhan),
+        ]
+    }
 }
 
 /// The sync's fields that come from the office's settings, in the sync's
@@ -273,6 +327,22 @@ impl Rules {
 
     pub fn required_fields(&self) -> impl Iterator<Item = &str> {
         self.fields.iter().filter(|f| f.required).map(|f| f.name.as_str())
+    }
+
+    /// Whether the pipeline reads a field of this name.
+    pub(crate) fn has_field(&self, name: &str) -> bool {
+        self.fields.iter().any(|f| f.name == name)
+    }
+
+    /// The sync fields the portal needs that no field of the pipeline fills
+    /// (`[portal.fields]` names a field the pipeline does not read).
+    pub(crate) fn unfilled_sync_fields(&self) -> Vec<(&'static str, &str)> {
+        self.portal.fields.required().into_iter().filter(|(_, f)| !self.has_field(f)).collect()
+    }
+
+    /// The field holding the dossier code (`[portal.fields] MaHoSo`).
+    pub(crate) fn code_field(&self) -> &str {
+        &self.portal.fields.MaHoSo
     }
 }
 

@@ -834,7 +834,7 @@ fn process_dossier(
         rec.error = Some("no page of the dossier could be read".into());
         return Ok(rec);
     }
-    let code = rec.fields.get("ma_ho_so").filter(|f| f.flags.is_empty()).map(|f| f.value.clone());
+    let code = rec.fields.get(rules.code_field()).filter(|f| f.flags.is_empty()).map(|f| f.value.clone());
     let note = (!rec.originals.is_empty()).then(|| {
         let names: Vec<&str> = rec.originals.iter().map(|o| o.source.as_str()).collect();
         format!(

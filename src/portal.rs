@@ -127,6 +127,9 @@ pub(crate) fn review_reasons(d: &DossierRecord, rules: &Rules) -> Vec<String> {
             why.push(format!("thiếu {}", field_label(name)));
         }
     }
+    for (sync, name) in rules.unfilled_sync_fields() {
+        why.push(format!("quy tắc trích xuất không có trường {name} cho {sync} của Cổng"));
+    }
     for (name, f) in &d.fields {
         if !f.flags.is_empty() {
             let flags: Vec<String> = f.flags.iter().map(|x| flag_label(x.as_str())).collect();
@@ -184,7 +187,8 @@ fn files_of<'a>(d: &'a DossierRecord, rules: &'a Rules) -> Vec<(&'a str, String,
 
 pub(crate) fn to_portal(d: &DossierRecord, rules: &Rules) -> PortalDossier {
     let settings = &rules.portal;
-    let procedure = field(d, "ma_thu_tuc");
+    let names = &settings.fields;
+    let procedure = field(d, &names.MaTTHC);
     let value = |get: fn(&SyncValues) -> &Option<String>| settings.value(&procedure, get);
     let docs: Vec<TaiLieu> = files_of(d, rules)
         .into_iter()
@@ -203,17 +207,17 @@ pub(crate) fn to_portal(d: &DossierRecord, rules: &Rules) -> PortalDossier {
             MaKetQuaThayThe: String::new(),
         })
         .collect();
-    let id = field(d, "so_dinh_danh");
+    let id = field(d, &names.SoGiayToChuHoSo);
     let dinh_danh = match id.len() {
         12 => vec![DinhDanh { LoaiDinhDanh: "1".into(), SoDinhDanh: id.clone() }],
         9 => vec![DinhDanh { LoaiDinhDanh: "2".into(), SoDinhDanh: id.clone() }],
         _ => Vec::new(),
     };
-    let received = sync_time(&field(d, "ngay_tiep_nhan"), &field(d, "gio_tiep_nhan"));
-    let ten_tthc = field(d, "ten_thu_tuc");
-    let chu = field(d, "ho_ten");
+    let received = sync_time(&field(d, &names.NgayTiepNhan), &field(d, &names.GioTiepNhan));
+    let ten_tthc = field(d, &names.TenTTHC);
+    let chu = field(d, &names.ChuHoSo);
     PortalDossier {
-        MaHoSo: field(d, "ma_ho_so"),
+        MaHoSo: field(d, &names.MaHoSo),
         MaTTHC: procedure.clone(),
         TrichYeuHoSo: if chu.is_empty() { ten_tthc.clone() } else { format!("{ten_tthc} - {chu}") },
         TenTTHC: ten_tthc,
@@ -227,9 +231,9 @@ pub(crate) fn to_portal(d: &DossierRecord, rules: &Rules) -> PortalDossier {
         ThongTinKhac: String::new(),
         Email: String::new(),
         Fax: String::new(),
-        SoDienThoai: field(d, "so_dien_thoai"),
+        SoDienThoai: field(d, &names.SoDienThoai),
         NgayTiepNhan: received.clone(),
-        NgayHenTra: sync_time(&field(d, "ngay_hen_tra"), &field(d, "gio_hen_tra")),
+        NgayHenTra: sync_time(&field(d, &names.NgayHenTra), &field(d, &names.GioHenTra)),
         TrangThaiHoSo: value(|v| &v.TrangThaiHoSo),
         NgayTra: String::new(),
         ThongTinTra: String::new(),
@@ -291,7 +295,7 @@ pub(crate) fn export(out: &Path, m: &Manifest, rules: &Rules) -> Result<Vec<Stri
     // as the same code: their JSON files would overwrite each other.
     let key = |code: &str| safe_file_name(code).to_lowercase();
     for d in &m.dossiers {
-        if let Some(f) = d.fields.get("ma_ho_so") {
+        if let Some(f) = d.fields.get(rules.code_field()) {
             by_code.entry(key(&f.value)).or_default().push(&d.source);
         }
     }
@@ -324,7 +328,7 @@ pub(crate) fn export(out: &Path, m: &Manifest, rules: &Rules) -> Result<Vec<Stri
                 m.settings.lang
             ));
         }
-        let code = field(d, "ma_ho_so");
+        let code = field(d, rules.code_field());
         if let Some(others) = by_code.get(&key(&code)).filter(|v| v.len() > 1) {
             let other: Vec<&str> = others.iter().copied().filter(|s| *s != d.source).collect();
             why.push(format!("mã hồ sơ trùng với hồ sơ {}", other.join("; ")));
@@ -349,8 +353,8 @@ pub(crate) fn export(out: &Path, m: &Manifest, rules: &Rules) -> Result<Vec<Stri
             p.ChuHoSo.clone(),
             p.SoGiayToChuHoSo.clone(),
             p.SoDienThoai.clone(),
-            field(d, "ngay_tiep_nhan"),
-            field(d, "ngay_hen_tra"),
+            field(d, &rules.portal.fields.NgayTiepNhan),
+            field(d, &rules.portal.fields.NgayHenTra),
             files.join("; "),
             d.source.clone(),
         ]);
@@ -365,7 +369,7 @@ pub(crate) fn export(out: &Path, m: &Manifest, rules: &Rules) -> Result<Vec<Stri
     // A missing dossier's export stays: its folder may come back (a share
     // remounted), and the portal already has it.
     for d in &m.missing_dossiers {
-        if let Some(f) = d.last_record.fields.get("ma_ho_so") {
+        if let Some(f) = d.last_record.fields.get(rules.code_field()) {
             written.insert(json_name(&f.value));
         }
     }
@@ -395,6 +399,12 @@ pub(crate) fn export(out: &Path, m: &Manifest, rules: &Rules) -> Result<Vec<Stri
             )
         })
         .collect();
+    for (sync, name) in rules.unfilled_sync_fields() {
+        warnings.push(format!(
+            "the pipeline reads no field '{name}' for the portal's {sync}: every dossier is held back for review; \
+             add the field, or name the one that holds it in the pipeline's [portal.fields] table"
+        ));
+    }
     if !upload.is_empty() && rules.portal.base_url.is_none() {
         warnings.push(
             "portal files name PDFs by their path under the output folder, not by URL: set base_url in the \

@@ -76,7 +76,7 @@ pub fn concerns(
             push(2, format!("thiếu {}", field_label(name)), None, "field", name, "");
         }
     }
-    if let Some(f) = d.fields.get("ma_ho_so") {
+    if let Some(f) = d.fields.get(rules.code_field()) {
         if let Some(others) = dup_codes.get(&f.value).filter(|v| v.len() > 1) {
             let other: Vec<&str> = others.iter().map(String::as_str).filter(|s| *s != d.source).collect();
             push(
@@ -261,7 +261,7 @@ pub fn write(out: &Path, m: &Manifest, rules: &Rules) -> Result<(), RunError> {
     let mut dup_codes: HashMap<String, Vec<String>> = HashMap::new();
     let mut dup_pages: HashMap<String, Vec<(String, String)>> = HashMap::new();
     for d in &m.dossiers {
-        if let Some(f) = d.fields.get("ma_ho_so") {
+        if let Some(f) = d.fields.get(rules.code_field()) {
             dup_codes.entry(f.value.clone()).or_default().push(d.source.clone());
         }
         for p in d.pages.iter().filter(|p| p.frame == 0) {
@@ -393,7 +393,7 @@ pub fn write(out: &Path, m: &Manifest, rules: &Rules) -> Result<(), RunError> {
                 continue;
             }
             let _ = writeln!(h, "<h3>{} ({} hồ sơ)</h3>", html_escape(title), part.len());
-            attention_table(&mut h, &part, out, &mut thumbs);
+            attention_table(&mut h, &part, out, &mut thumbs, &rules.portal.fields);
         }
     }
     if !m.missing_dossiers.is_empty() {
@@ -435,7 +435,13 @@ fn status_label(d: &DossierRecord, cs: &[Concern]) -> &'static str {
 }
 
 /// The table of dossiers that need attention, worst first.
-fn attention_table(h: &mut String, rows: &[&(&DossierRecord, Vec<Concern>)], out: &Path, thumbs: &mut usize) {
+fn attention_table(
+    h: &mut String,
+    rows: &[&(&DossierRecord, Vec<Concern>)],
+    out: &Path,
+    thumbs: &mut usize,
+    names: &crate::extract::SyncFields,
+) {
     h.push_str("<table><thead><tr><th>#</th><th>Hồ sơ</th><th>Tình trạng</th><th>Vấn đề</th><th>Trang</th></tr></thead><tbody>\n");
     for (i, (d, cs)) in rows.iter().enumerate() {
         let link = match &d.pdf {
@@ -456,7 +462,7 @@ fn attention_table(h: &mut String, rows: &[&(&DossierRecord, Vec<Concern>)], out
             None => String::new(),
         };
         // Who and what, as read: a supervisor recognizes the dossier.
-        let key: Vec<String> = ["ma_ho_so", "ho_ten", "ten_thu_tuc"]
+        let key: Vec<String> = [&names.MaHoSo, &names.ChuHoSo, &names.TenTTHC]
             .iter()
             .filter_map(|k| d.fields.get(*k).map(|f| html_escape(&f.value)))
             .collect();

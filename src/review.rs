@@ -123,8 +123,10 @@ fn queue_page(m: &Manifest, rules: &Rules) -> Response {
             "<table id=\"queue\"><tr><th>Hồ sơ</th><th>Mã hồ sơ · Họ tên</th><th>Lý do</th><th>Số hóa lúc</th></tr>\n",
         );
         for (i, d, why) in q {
-            let key: Vec<String> =
-                ["ma_ho_so", "ho_ten"].iter().filter_map(|k| d.fields.get(*k).map(|f| html_escape(&f.value))).collect();
+            let key: Vec<String> = [rules.code_field(), &rules.portal.fields.ChuHoSo]
+                .iter()
+                .filter_map(|k| d.fields.get(*k).map(|f| html_escape(&f.value)))
+                .collect();
             let reasons: String = why.iter().map(|w| format!("<li>{}</li>", html_escape(w))).collect();
             let _ = writeln!(
                 b,

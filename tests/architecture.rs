@@ -275,3 +275,27 @@ fn only_what_the_binary_needs_is_public() {
         );
     }
 }
+
+#[test]
+fn field_names_live_in_the_pipeline_toml() {
+    // The built-in pipeline's field names (`[[field]]` then `name = "..."`).
+    let toml = std::fs::read_to_string(root().join("pipelines/tthc.toml")).unwrap();
+    let names: Vec<&str> = toml
+        .split("[[field]]")
+        .skip(1)
+        .filter_map(|b| b.trim_start().strip_prefix("name = \"").and_then(|r| r.split('"').next()))
+        .collect();
+    assert!(names.len() >= 12, "{names:?}");
+    for name in names {
+        let allowed: &[&str] = match name {
+            // The needs_review.csv column is named after the code (a file contract).
+            "ma_ho_so" => &["extract.rs", "words.rs", "portal.rs"],
+            // Nghị định 30's document number, which `documents` reads itself.
+            "so_ky_hieu" => &["extract.rs", "words.rs", "documents.rs"],
+            // extract: `[portal.fields]` defaults and the cross-field checks;
+            // words: the Vietnamese labels.
+            _ => &["extract.rs", "words.rs"],
+        };
+        only_in(&format!("\"{name}\""), allowed, "name fields through the pipeline's [portal.fields]");
+    }
+}

@@ -2723,3 +2723,45 @@ fn poppler_missing_is_found_at_the_start_of_a_run_with_pdfs() {
     let o = run_without(&images, &dir.join("out-images"));
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// Field names live in the pipeline TOML: a pipeline that calls the
+/// applicant's name another way and says so in `[portal.fields]` exports it
+/// as ChuHoSo; one that does not read it holds every dossier back, saying
+/// why, instead of sending an empty ChuHoSo.
+#[test]
+fn the_portal_takes_its_fields_by_the_names_the_pipeline_gives() {
+    let dir = fresh_dir("portal-fields");
+    let builtin = std::fs::read_to_string(root().join("pipelines/tthc.toml")).unwrap();
+    assert!(builtin.contains("name = \"ho_ten\""));
+    let renamed = format!(
+        "{}\n[portal.fields]\nChuHoSo = \"chu_ho_so\"\n",
+        builtin.replace("name = \"ho_ten\"", "name = \"chu_ho_so\"")
+    );
+    // Without the field: every [[field]] block but ho_ten's.
+    let mut blocks = builtin.split("[[field]]");
+    let head = blocks.next().unwrap().to_string();
+    let without: String = blocks
+        .filter(|b| !b.trim_start().starts_with("name = \"ho_ten\""))
+        .fold(head, |acc, b| format!("{acc}[[field]]{b}"));
+    assert!(!without.contains("name = \"ho_ten\""));
+    for (name, toml) in [("renamed", &renamed), ("without", &without)] {
+        let rules = dir.join(format!("{name}.toml"));
+        std::fs::write(&rules, toml).unwrap();
+        let out = dir.join(name);
+        let o = run(&root().join("samples"), &out, &["--no-second-reader", "--pipeline", rules.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        let body = out.join("portal/000.00.20.H40-240506-0001.json");
+        let review = std::fs::read_to_string(out.join("portal/needs_review.csv")).unwrap();
+        if name == "renamed" {
+            assert_eq!(o.status.code(), Some(0), "{err}");
+            let v: Value = serde_json::from_slice(&std::fs::read(&body).unwrap()).unwrap();
+            assert_eq!(v["data"][0]["ChuHoSo"], "Nguyễn Thị Hồng Nhung");
+            assert_eq!(v["data"][0]["TrichYeuHoSo"], "Đăng ký thường trú - Nguyễn Thị Hồng Nhung");
+        } else {
+            assert!(err.contains("reads no field 'ho_ten' for the portal's ChuHoSo"), "{err}");
+            assert!(!body.exists(), "no sync body with an empty ChuHoSo");
+            assert_eq!(review.lines().count(), 4, "every dossier held back: {review}");
+            assert!(review.contains("không có trường ho_ten cho ChuHoSo"), "{review}");
+        }
+    }
+}
