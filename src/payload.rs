@@ -67,6 +67,26 @@ impl Embed {
         }
     }
 
+    /// A hash of the image's form and bytes: equal digests, equal images.
+    pub(crate) fn digest(&self) -> [u8; 32] {
+        use sha2::Digest;
+        let (form, data) = match self {
+            Embed::Jpeg { data, width, height, color, adobe_inverted } => {
+                (format!("jpeg {width} {height} {color:?} {adobe_inverted}"), data)
+            }
+            Embed::Jpx { data, width, height } => (format!("jpx {width} {height}"), data),
+            Embed::G4 { data, width, height, black_is_1 } => (format!("g4 {width} {height} {black_is_1}"), data),
+            Embed::Flate { data, width, height, color, bits, png_predictor, palette } => {
+                (format!("flate {width} {height} {color:?} {bits} {png_predictor} {palette:?}"), data)
+            }
+        };
+        let mut h = sha2::Sha256::new();
+        h.update(form.as_bytes());
+        h.update([0]);
+        h.update(data);
+        h.finalize().into()
+    }
+
     pub(crate) fn size(&self) -> (u32, u32) {
         match self {
             Embed::Jpeg { width, height, .. }

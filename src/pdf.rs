@@ -60,6 +60,10 @@ pub(crate) struct PdfWriter {
     kids: Vec<Object>,
     cids: BTreeMap<char, u16>,
     show_text: bool,
+    /// Images already written, by a hash of their bytes and form: pages
+    /// that show the same image (a PDF whose pages share one scan) share
+    /// one image object, so the file grows with the images, not the pages.
+    images: std::collections::HashMap<[u8; 32], ObjectId>,
 }
 
 impl PdfWriter {
@@ -69,14 +73,30 @@ impl PdfWriter {
         let mut doc = Document::with_version("1.7");
         let pages_id = doc.new_object_id();
         let font_id = doc.new_object_id();
-        PdfWriter { doc, pages_id, font_id, kids: Vec::new(), cids: BTreeMap::new(), show_text }
+        PdfWriter {
+            doc,
+            pages_id,
+            font_id,
+            kids: Vec::new(),
+            cids: BTreeMap::new(),
+            show_text,
+            images: Default::default(),
+        }
     }
 
     pub(crate) fn add_page(&mut self, p: &PageIn) {
         let (w_px, h_px) = p.embed.size();
         let k = 72.0 / p.dpi;
         let (pw, ph) = (w_px as f32 * k, h_px as f32 * k);
-        let image_id = self.doc.add_object(image_stream(p.embed));
+        let key = p.embed.digest();
+        let image_id = match self.images.get(&key) {
+            Some(id) => *id,
+            None => {
+                let id = self.doc.add_object(image_stream(p.embed));
+                self.images.insert(key, id);
+                id
+            }
+        };
         // Deskew by drawing the unchanged image turned about the page centre
         // (clockwise by the skew), on a page grown to hold all of it.
         let phi = -p.geometry.skew_deg.to_radians();

@@ -2765,3 +2765,77 @@ fn the_portal_takes_its_fields_by_the_names_the_pipeline_gives() {
         }
     }
 }
+
+/// A PDF of `pages` pages that all draw one JPEG image object (as some
+/// scanner software writes a repeated page, and as a hostile file does).
+fn shared_image_pdf(jpeg: &[u8], width: u32, height: u32, pages: usize) -> Vec<u8> {
+    // The JPEG's component count, from its frame header (SOF0..SOF2).
+    let comps = jpeg.windows(2).position(|w| w[0] == 0xFF && (0xC0..=0xC2).contains(&w[1])).map_or(3, |i| jpeg[i + 9]);
+    let space = if comps == 1 { "/DeviceGray" } else { "/DeviceRGB" };
+    let (pw, ph) = (width as f32 * 72.0 / 200.0, height as f32 * 72.0 / 200.0);
+    let first_page = 5;
+    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", first_page + i)).collect();
+    let mut objects: Vec<Vec<u8>> = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        format!("<< /Type /Pages /Kids [{}] /Count {pages} >>", kids.join(" ")).into_bytes(),
+    ];
+    let mut image = format!(
+        "<< /Type /XObject /Subtype /Image /Width {width} /Height {height} /ColorSpace {space} /BitsPerComponent 8 \
+         /Filter /DCTDecode /Length {} >>\nstream\n",
+        jpeg.len()
+    )
+    .into_bytes();
+    image.extend_from_slice(jpeg);
+    image.extend_from_slice(b"\nendstream");
+    objects.push(image);
+    let draw = format!("q {pw} 0 0 {ph} 0 0 cm /Im0 Do Q");
+    objects.push(format!("<< /Length {} >>\nstream\n{draw}\nendstream", draw.len()).into_bytes());
+    for _ in 0..pages {
+        objects.push(
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {pw} {ph}] /Resources << /XObject << /Im0 3 0 R >> >> \
+                 /Contents 4 0 R >>"
+            )
+            .into_bytes(),
+        );
+    }
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        pdf.extend_from_slice(o);
+        pdf.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
+    pdf
+}
+
+/// Twelve pages drawing one scan: the archive copy holds the scan once
+/// (one image object for every page), not twelve times, in the dossier PDF
+/// and in each document PDF.
+#[test]
+fn pages_that_share_one_image_share_it_in_the_archive_copy() {
+    let dir = fresh_dir("shared-image");
+    let jpeg = std::fs::read(root().join("samples/2024/05/000.00.20.H40-240506-0001/trang_1.jpg")).unwrap();
+    std::fs::create_dir_all(dir.join("in/D")).unwrap();
+    std::fs::write(dir.join("in/D/repeated.pdf"), shared_image_pdf(&jpeg, 1654, 2338, 12)).unwrap();
+    let out = dir.join("out");
+    let o = run(&dir.join("in"), &out, &["--no-second-reader", "--quiet"]);
+    assert!(o.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = manifest(&out);
+    let d = &m["dossiers"][0];
+    assert_eq!(d["pages"].as_array().unwrap().len(), 12);
+    let pdf = out.join(d["pdf"].as_str().unwrap());
+    assert_eq!(pdf_pages(&pdf), 12);
+    let size = std::fs::metadata(&pdf).unwrap().len();
+    assert!(size < 2 * jpeg.len() as u64, "{size} bytes for a {} byte scan shown 12 times", jpeg.len());
+    assert_qpdf_ok(&pdf);
+}
