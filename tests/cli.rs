@@ -990,6 +990,28 @@ fn chromium() -> Option<&'static str> {
         .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
 }
 
+/// Headless Chromium as this machine allows it: no sandbox (root), no GPU,
+/// and none of its background connections (the network is closed: they
+/// would be refused, many at a time), with a fresh profile.
+fn chromium_flags(profile: &Path, window: &str) -> Vec<String> {
+    let mut flags: Vec<String> = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    flags.push(format!("--window-size={window}"));
+    flags.push(format!("--user-data-dir={}", profile.display()));
+    flags
+}
+
 #[test]
 fn the_report_renders_in_a_browser_and_escapes_ocr_text() {
     let out = fresh_dir("report-out");
@@ -1019,20 +1041,8 @@ fn the_report_renders_in_a_browser_and_escapes_ocr_text() {
     let profile = fresh_dir("chromium-profile");
     let shot = out.join("report.png");
     let url = format!("file://{}", out.join("report.html").display());
-    let flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1100,1400",
-    ];
-    let user_dir = format!("--user-data-dir={}", profile.display());
-    let mut args: Vec<&str> = flags.to_vec();
-    args.push(&user_dir);
+    let flags = chromium_flags(&profile, "1100,1400");
+    let args: Vec<&str> = flags.iter().map(String::as_str).collect();
     let dom_args: Vec<&str> = args.iter().copied().chain(["--dump-dom", url.as_str()]).collect();
     let dom = String::from_utf8_lossy(&Command::new(browser).args(&dom_args).output().unwrap().stdout).into_owned();
     assert!(dom.contains("id=\"summary\"") && dom.contains("Tổng hợp"), "summary rendered");
@@ -2194,19 +2204,7 @@ impl Browser {
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        let args = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--window-size=1200,1400",
-        ];
-        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        args.push(format!("--user-data-dir={}", profile.display()));
+        let args = chromium_flags(profile, "1200,1400");
         // "eager": a step returns when the page's document is ready, not
         // after every crop image (Chromium now and then stalls a subresource
         // until the 300 s page-load limit); the assertions read the files.
