@@ -16,10 +16,9 @@ use crate::corrections::{self, Request};
 use crate::error::RunError;
 use crate::extract::Rules;
 use crate::manifest::{DossierRecord, Manifest};
-use crate::report::html_escape;
 use crate::words::{field_label, flag_label, local_time};
+use maud::{Markup, PreEscaped, DOCTYPE};
 use sha2::{Digest, Sha256};
-use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::Path;
 
@@ -35,15 +34,26 @@ pub struct ReviewOptions {
 
 type Response = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
 
-fn html(status: u16, body: String) -> Response {
-    let page = format!(
-        "<!DOCTYPE html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\"><title>Kiểm tra hồ sơ số hóa</title>\n<style>\
-         body{{font-family:sans-serif;margin:20px;color:#111}}table{{border-collapse:collapse;width:100%}}\
-         th,td{{border:1px solid #aaa;padding:6px;vertical-align:top}}th{{background:#eee;text-align:left}}\
-         .flag{{color:#a40000}}img{{max-width:640px;border:1px solid #ccc}}form{{display:inline}}\
-         input[type=text]{{width:18em}}.ok{{color:#126b12}}</style></head><body>\n{body}</body></html>\n"
-    );
-    tiny_http::Response::from_data(page.into_bytes())
+const STYLE: &str = "body{font-family:sans-serif;margin:20px;color:#111}table{border-collapse:collapse;width:100%}\
+th,td{border:1px solid #aaa;padding:6px;vertical-align:top}th{background:#eee;text-align:left}\
+.flag{color:#a40000}img{max-width:640px;border:1px solid #ccc}form{display:inline}\
+input[type=text]{width:18em}.ok{color:#126b12}";
+
+/// A page of the station: its body in the common frame. Markup comes from
+/// maud's `html!`, which escapes every value put into it.
+fn html(status: u16, body: Markup) -> Response {
+    let page = maud::html! {
+        (DOCTYPE)
+        html lang="vi" {
+            head {
+                meta charset="utf-8";
+                title { "Kiểm tra hồ sơ số hóa" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body { (body) }
+        }
+    };
+    tiny_http::Response::from_data(page.into_string().into_bytes())
         .with_status_code(status)
         .with_header(header("Content-Type", "text/html; charset=utf-8"))
         .with_header(header("X-Frame-Options", "DENY"))
@@ -55,7 +65,12 @@ fn header(k: &str, v: &str) -> tiny_http::Header {
 }
 
 fn not_found() -> Response {
-    html(404, "<h1>Không tìm thấy</h1><p><a href=\"/\">Về danh sách</a></p>".into())
+    html(404, maud::html! { h1 { "Không tìm thấy" } p { a href="/" { "Về danh sách" } } })
+}
+
+/// A refusal: a heading and, when there is one, what to do.
+fn refusal(status: u16, heading: &str, hint: Option<&str>) -> Response {
+    html(status, maud::html! { h1 { (heading) } @if let Some(h) = hint { p { (h) } } })
 }
 
 fn is_loopback(listen: &str) -> bool {
@@ -115,116 +130,111 @@ fn queue<'a>(m: &'a Manifest, rules: &Rules) -> Vec<(usize, &'a DossierRecord, V
 
 fn queue_page(m: &Manifest, rules: &Rules) -> Response {
     let q = queue(m, rules);
-    let mut b = format!("<h1>Hồ sơ cần kiểm tra ({})</h1>\n", q.len());
-    if q.is_empty() {
-        b.push_str("<p class=\"ok\">Không còn hồ sơ nào cần kiểm tra.</p>\n");
-    } else {
-        b.push_str(
-            "<table id=\"queue\"><tr><th>Hồ sơ</th><th>Mã hồ sơ · Họ tên</th><th>Lý do</th><th>Số hóa lúc</th></tr>\n",
-        );
-        for (i, d, why) in q {
-            let key: Vec<String> = [rules.code_field(), &rules.portal.fields.ChuHoSo]
-                .iter()
-                .filter_map(|k| d.fields.get(*k).map(|f| html_escape(&f.value)))
-                .collect();
-            let reasons: String = why.iter().map(|w| format!("<li>{}</li>", html_escape(w))).collect();
-            let _ = writeln!(
-                b,
-                "<tr><td><a class=\"dossier\" href=\"/d/{i}\">{}</a></td><td>{}</td><td><ul>{reasons}</ul></td><td>{}</td></tr>",
-                html_escape(&d.source),
-                key.join(" · "),
-                html_escape(&d.digitized_at.as_deref().map(local_time).unwrap_or_default())
-            );
+    let body = maud::html! {
+        h1 { "Hồ sơ cần kiểm tra (" (q.len()) ")" }
+        @if q.is_empty() {
+            p.ok { "Không còn hồ sơ nào cần kiểm tra." }
+        } @else {
+            table #queue {
+                tr { th { "Hồ sơ" } th { "Mã hồ sơ · Họ tên" } th { "Lý do" } th { "Số hóa lúc" } }
+                @for (i, d, why) in &q {
+                    @let key: Vec<&str> = [rules.code_field(), &rules.portal.fields.ChuHoSo]
+                        .iter()
+                        .filter_map(|k| d.fields.get(*k).map(|f| f.value.as_str()))
+                        .collect();
+                    tr {
+                        td { a.dossier href=(format!("/d/{i}")) { (d.source) } }
+                        td { (key.join(" · ")) }
+                        td { ul { @for w in why { li { (w) } } } }
+                        td { (d.digitized_at.as_deref().map(local_time).unwrap_or_default()) }
+                    }
+                }
+            }
         }
-        b.push_str("</table>\n");
-    }
-    html(200, b)
+    };
+    html(200, body)
 }
 
 fn dossier_page(m: &Manifest, rules: &Rules, i: usize, csrf: &str, by: &str, note: &str) -> Response {
     let Some(d) = m.dossiers.get(i) else { return not_found() };
-    let mut b = format!("<p><a href=\"/\">← Danh sách</a></p>\n<h1>Hồ sơ {}</h1>\n", html_escape(&d.source));
-    if !note.is_empty() {
-        let _ = writeln!(b, "<p class=\"flag\" id=\"note\">{}</p>", html_escape(note));
-    }
     let why = crate::portal::review_reasons(d, rules);
-    if why.is_empty() {
-        b.push_str("<p class=\"ok\" id=\"settled\">Hồ sơ đã đủ và đã được chuyển sang tệp gửi Cổng.</p>\n");
-    } else {
-        let reasons: String = why.iter().map(|w| format!("<li>{}</li>", html_escape(w))).collect();
-        let _ = writeln!(b, "<ul id=\"reasons\">{reasons}</ul>");
-    }
-    b.push_str("<table><tr><th>Trường</th><th>Giá trị</th><th>Trên trang</th><th>Kiểm tra</th></tr>\n");
-    for spec in &rules.fields {
-        let name = spec.name.as_str();
-        let f = d.fields.get(name);
-        let value = f.map(|f| f.value.as_str()).unwrap_or("");
-        let mut info = String::new();
-        match f {
-            None => info.push_str("<span class=\"flag\">không đọc được</span>"),
-            Some(f) if f.absent => info.push_str("không có trong hồ sơ (đã xác nhận)"),
-            Some(f) => {
-                let _ = write!(info, "độ tin cậy {:.2}", f.confidence);
-                if f.source.as_deref() == Some(corrections::SOURCE) {
-                    let _ =
-                        write!(info, "<br>đã sửa (OCR đọc: {})", html_escape(f.ocr_value.as_deref().unwrap_or("—")));
-                }
-                for x in &f.flags {
-                    let _ = write!(info, "<br><span class=\"flag\">{}</span>", html_escape(&flag_label(x.as_str())));
-                }
-                if !f.alternatives.is_empty() {
-                    let alts: Vec<String> = f.alternatives.iter().map(|a| html_escape(&a.value)).collect();
-                    let _ = write!(info, "<br>trang khác ghi: {}", alts.join(" / "));
+    // One of the three actions on a field, as a form of its own.
+    let form = |action: &str, label: &str, name: &str, value: &str, input: Markup| {
+        maud::html! {
+            form method="post" action="/correct" {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="d" value=(i);
+                input type="hidden" name="field" value=(name);
+                input type="hidden" name="expected" value=(value);
+                input type="hidden" name="by" value=(by);
+                input type="hidden" name="action" value=(action);
+                (input)
+                button type="submit" name="go" value=(action) id=(format!("{action}-{name}")) { (label) }
+            }
+        }
+    };
+    let body = maud::html! {
+        p { a href="/" { "← Danh sách" } }
+        h1 { "Hồ sơ " (d.source) }
+        @if !note.is_empty() {
+            p.flag #note { (note) }
+        }
+        @if why.is_empty() {
+            p.ok #settled { "Hồ sơ đã đủ và đã được chuyển sang tệp gửi Cổng." }
+        } @else {
+            ul #reasons { @for w in &why { li { (w) } } }
+        }
+        table {
+            tr { th { "Trường" } th { "Giá trị" } th { "Trên trang" } th { "Kiểm tra" } }
+            @for spec in &rules.fields {
+                @let name = spec.name.as_str();
+                @let f = d.fields.get(name);
+                @let value = f.map(|f| f.value.as_str()).unwrap_or("");
+                tr id=(format!("field-{name}")) {
+                    td { (field_label(name)) }
+                    td.value { (value) }
+                    td {
+                        @if let Some(f) = f.filter(|f| f.page > 0) {
+                            @let [x0, y0, x1, y1] = f.bbox;
+                            a href=(format!("/img/{i}/{}", f.page)) {
+                                img alt=(field_label(name)) src=(format!("/img/{i}/{}?box={x0},{y0},{x1},{y1}", f.page));
+                            }
+                            br;
+                            "trang " (f.page)
+                        }
+                    }
+                    td {
+                        @match f {
+                            None => span.flag { "không đọc được" },
+                            Some(f) if f.absent => "không có trong hồ sơ (đã xác nhận)",
+                            Some(f) => {
+                                "độ tin cậy " (format!("{:.2}", f.confidence))
+                                @if f.source.as_deref() == Some(corrections::SOURCE) {
+                                    br; "đã sửa (OCR đọc: " (f.ocr_value.as_deref().unwrap_or("—")) ")"
+                                }
+                                @for x in &f.flags {
+                                    br; span.flag { (flag_label(x.as_str())) }
+                                }
+                                @if !f.alternatives.is_empty() {
+                                    @let alts: Vec<&str> = f.alternatives.iter().map(|a| a.value.as_str()).collect();
+                                    br; "trang khác ghi: " (alts.join(" / "))
+                                }
+                            },
+                        }
+                        br;
+                        @if f.is_some_and(|f| !f.absent) {
+                            (form("accept", "Đúng", name, value, maud::html! {}))
+                        }
+                        (form("correct", "Sửa", name, value, maud::html! {
+                            input type="text" name="value" id=(format!("value-{name}")) value=(value);
+                        }))
+                        (form("absent", "Không có trong hồ sơ", name, value, maud::html! {}))
+                    }
                 }
             }
         }
-        let image = match f.filter(|f| f.page > 0) {
-            Some(f) => {
-                let [x0, y0, x1, y1] = f.bbox;
-                format!(
-                    "<a href=\"/img/{i}/{p}\"><img alt=\"{label}\" src=\"/img/{i}/{p}?box={x0},{y0},{x1},{y1}\"></a><br>trang {p}",
-                    p = f.page,
-                    label = html_escape(field_label(name))
-                )
-            }
-            None => String::new(),
-        };
-        let form = |action: &str, label: &str, input: &str| {
-            format!(
-                "<form method=\"post\" action=\"/correct\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-                 <input type=\"hidden\" name=\"d\" value=\"{i}\"><input type=\"hidden\" name=\"field\" value=\"{n}\">\
-                 <input type=\"hidden\" name=\"expected\" value=\"{e}\"><input type=\"hidden\" name=\"by\" value=\"{by}\">\
-                 <input type=\"hidden\" name=\"action\" value=\"{action}\">{input}<button type=\"submit\" name=\"go\" \
-                 value=\"{action}\" id=\"{action}-{n}\">{label}</button></form>",
-                n = html_escape(name),
-                e = html_escape(value),
-                by = html_escape(by),
-            )
-        };
-        let mut actions = String::new();
-        if f.is_some_and(|f| !f.absent) {
-            actions.push_str(&form("accept", "Đúng", ""));
-        }
-        actions.push_str(&form(
-            "correct",
-            "Sửa",
-            &format!(
-                "<input type=\"text\" name=\"value\" id=\"value-{}\" value=\"{}\">",
-                html_escape(name),
-                html_escape(value)
-            ),
-        ));
-        actions.push_str(&form("absent", "Không có trong hồ sơ", ""));
-        let _ = writeln!(
-            b,
-            "<tr id=\"field-{n}\"><td>{}</td><td class=\"value\">{}</td><td>{image}</td><td>{info}<br>{actions}</td></tr>",
-            html_escape(field_label(name)),
-            html_escape(value),
-            n = html_escape(name)
-        );
-    }
-    b.push_str("</table>\n");
-    html(200, b)
+    };
+    html(200, body)
 }
 
 fn image(out: &Path, m: &Manifest, i: &str, page: &str, query: &str) -> Response {
@@ -289,17 +299,14 @@ fn handle(
         let cookie = cookie.unwrap_or_default();
         let from_cookie = cookie.split(';').any(|c| c.trim() == format!("sohoa_token={token}"));
         if !(from_query || from_cookie) {
-            return html(
-                401,
-                "<h1>Cần mã truy cập</h1><p>Mở địa chỉ có kèm mã (?token=…) do bộ phận CNTT cấp.</p>".into(),
-            );
+            return refusal(401, "Cần mã truy cập", Some("Mở địa chỉ có kèm mã (?token=…) do bộ phận CNTT cấp."));
         }
         if from_query {
             set_cookie = Some(format!("sohoa_token={token}; HttpOnly; SameSite=Strict; Path=/"));
         }
     }
     let Some(m) = cache.get(out) else {
-        return html(500, "<h1>Không đọc được manifest.json</h1>".into());
+        return refusal(500, "Không đọc được manifest.json", None);
     };
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let response = match (req.method(), parts.as_slice()) {
@@ -315,7 +322,7 @@ fn handle(
             let host = host.unwrap_or_default();
             if let Some(origin) = origin {
                 if origin != format!("http://{host}") && origin != format!("https://{host}") {
-                    return html(403, "<h1>Yêu cầu bị từ chối</h1>".into());
+                    return refusal(403, "Yêu cầu bị từ chối", None);
                 }
             }
             let mut body = String::new();
@@ -324,7 +331,7 @@ fn handle(
                 form_urlencoded::parse(body.as_bytes()).into_owned().collect();
             let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
             if get("csrf") != csrf {
-                return html(403, "<h1>Yêu cầu bị từ chối</h1><p>Trang đã cũ: tải lại trang rồi làm lại.</p>".into());
+                return refusal(403, "Yêu cầu bị từ chối", Some("Trang đã cũ: tải lại trang rồi làm lại."));
             }
             save(out, rules, m, &form, &opts.by_default, csrf)
         }
