@@ -12,6 +12,7 @@ use crate::fsutil::write_atomic;
 use crate::manifest::{DossierRecord, DossierStatus, Manifest, PageStatus};
 use crate::sheets::csv_text;
 use crate::words::{field_label, flag_label, local_time};
+use maud::{Markup, PreEscaped, DOCTYPE};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -20,6 +21,15 @@ use std::path::Path;
 pub const LOW_CONFIDENCE: f32 = 0.6;
 /// At most this many thumbnails go into the report (the file stays small).
 const MAX_THUMBNAILS: usize = 300;
+
+/// The report's style: readable on screen, printed on A4.
+const STYLE: &str = "body{font-family:'Times New Roman',serif;margin:24px;color:#111}h1{font-size:22px}\
+h2{font-size:18px;margin-top:28px}table{border-collapse:collapse;width:100%}\
+th,td{border:1px solid #999;padding:4px 6px;vertical-align:top;font-size:13px}th{background:#eee;text-align:left}\
+.num{font-size:24px;font-weight:bold}.cards{display:flex;flex-wrap:wrap;gap:12px}\
+.card{border:1px solid #999;padding:8px 12px;min-width:140px}.r0,.r1{background:#fde2e2}.r2,.r3{background:#fff1d6}\
+.r4,.r5{background:#fffbe0}img{border:1px solid #ccc;max-width:120px}ul{margin:0;padding-left:16px}\
+@page{size:A4;margin:15mm}@media print{body{margin:0}.card{break-inside:avoid}tr{break-inside:avoid}a{color:#000}}";
 
 /// One reason a dossier needs attention; lower `rank` is worse.
 #[derive(Clone, Debug)]
@@ -187,21 +197,6 @@ pub fn concerns(
     c
 }
 
-pub fn html_escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
-
 /// A path under OUT as a URL path (for an href, or the portal's download
 /// URL): each byte but RFC 3986's unreserved characters and `/`
 /// percent-encoded.
@@ -328,26 +323,6 @@ pub fn write(out: &Path, m: &Manifest, rules: &Rules) -> Result<(), RunError> {
         }
     }
 
-    let mut h = String::new();
-    h.push_str("<!DOCTYPE html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\">\n<title>Báo cáo kiểm tra chất lượng số hóa</title>\n<style>\n");
-    h.push_str(
-        "body{font-family:'Times New Roman',serif;margin:24px;color:#111}h1{font-size:22px}h2{font-size:18px;margin-top:28px}\
-         table{border-collapse:collapse;width:100%}th,td{border:1px solid #999;padding:4px 6px;vertical-align:top;font-size:13px}\
-         th{background:#eee;text-align:left}.num{font-size:24px;font-weight:bold}.cards{display:flex;flex-wrap:wrap;gap:12px}\
-         .card{border:1px solid #999;padding:8px 12px;min-width:140px}.r0,.r1{background:#fde2e2}.r2,.r3{background:#fff1d6}\
-         .r4,.r5{background:#fffbe0}img{border:1px solid #ccc;max-width:120px}ul{margin:0;padding-left:16px}\
-         @page{size:A4;margin:15mm}@media print{body{margin:0}.card{break-inside:avoid}tr{break-inside:avoid}a{color:#000}}\n",
-    );
-    h.push_str("</style></head><body>\n<h1>Báo cáo kiểm tra chất lượng số hóa hồ sơ</h1>\n");
-    let _ = writeln!(
-        h,
-        "<p>Đầu vào: <code>{}</code> — chạy từ {} đến {} (giờ Việt Nam) — sohoa {}</p>",
-        html_escape(&m.input),
-        html_escape(&local_time(&m.started_at)),
-        html_escape(&local_time(&m.finished_at)),
-        html_escape(&m.sohoa_version)
-    );
-    h.push_str("<section id=\"summary\"><h2>Tổng hợp</h2><div class=\"cards\">\n");
     let cards = [
         ("Hồ sơ", s.dossiers.to_string()),
         (
@@ -369,49 +344,68 @@ pub fn write(out: &Path, m: &Manifest, rules: &Rules) -> Result<(), RunError> {
         ("Hồ sơ dùng lại (không OCR)", s.dossiers_reused.to_string()),
         ("Hồ sơ không còn thư mục", s.dossiers_missing.to_string()),
     ];
-    for (k, v) in cards {
-        let _ = writeln!(
-            h,
-            "<div class=\"card\"><div>{}</div><div class=\"num\">{}</div></div>",
-            html_escape(k),
-            html_escape(&v)
-        );
+    // Tonight's work first, then what earlier runs left to check.
+    let tonight = |d: &DossierRecord| d.digitized_at.as_deref().is_some_and(|t| t >= m.started_at.as_str());
+    let (new, old): (Vec<_>, Vec<_>) = rows.iter().partition(|(d, _)| tonight(d));
+    let mut thumbs = 0;
+    let mut parts = Vec::new();
+    for (title, part) in [("Số hóa trong lần chạy này", new), ("Từ các lần chạy trước (không đổi)", old)]
+    {
+        if !part.is_empty() {
+            let table = attention_table(&part, out, &mut thumbs, &rules.portal.fields);
+            parts.push((title, part.len(), table));
+        }
     }
-    h.push_str("</div>\n<h2>Trang được đánh dấu theo lý do</h2>\n");
-    h.push_str(&bar_chart(&per_flag));
-    h.push_str("</section>\n<section id=\"attention\"><h2>Hồ sơ cần chú ý (nặng nhất trước)</h2>\n");
-    if rows.is_empty() {
-        h.push_str("<p>Không có hồ sơ nào cần chú ý.</p>\n");
-    } else {
-        // Tonight's work first, then what earlier runs left to check.
-        let tonight = |d: &DossierRecord| d.digitized_at.as_deref().is_some_and(|t| t >= m.started_at.as_str());
-        let (new, old): (Vec<_>, Vec<_>) = rows.iter().partition(|(d, _)| tonight(d));
-        let mut thumbs = 0;
-        for (title, part) in [("Số hóa trong lần chạy này", new), ("Từ các lần chạy trước (không đổi)", old)]
-        {
-            if part.is_empty() {
-                continue;
+    let page = maud::html! {
+        (DOCTYPE)
+        html lang="vi" {
+            head {
+                meta charset="utf-8";
+                title { "Báo cáo kiểm tra chất lượng số hóa" }
+                style { (PreEscaped(STYLE)) }
             }
-            let _ = writeln!(h, "<h3>{} ({} hồ sơ)</h3>", html_escape(title), part.len());
-            attention_table(&mut h, &part, out, &mut thumbs, &rules.portal.fields);
+            body {
+                h1 { "Báo cáo kiểm tra chất lượng số hóa hồ sơ" }
+                p {
+                    "Đầu vào: " code { (m.input) } " — chạy từ " (local_time(&m.started_at)) " đến "
+                    (local_time(&m.finished_at)) " (giờ Việt Nam) — sohoa " (m.sohoa_version)
+                }
+                section #summary {
+                    h2 { "Tổng hợp" }
+                    div.cards {
+                        @for (k, v) in &cards {
+                            div.card { div { (k) } div.num { (v) } }
+                        }
+                    }
+                    h2 { "Trang được đánh dấu theo lý do" }
+                    (bar_chart(&per_flag))
+                }
+                section #attention {
+                    h2 { "Hồ sơ cần chú ý (nặng nhất trước)" }
+                    @if rows.is_empty() {
+                        p { "Không có hồ sơ nào cần chú ý." }
+                    }
+                    @for (title, n, table) in &parts {
+                        h3 { (title) " (" (n) " hồ sơ)" }
+                        (table)
+                    }
+                    @if !m.missing_dossiers.is_empty() {
+                        h2 { "Hồ sơ không còn trong thư mục đầu vào" }
+                        ul {
+                            @for x in &m.missing_dossiers {
+                                li { (x.source) " (từ " (local_time(&x.missing_since)) ")" }
+                            }
+                        }
+                    }
+                    @if !m.input_errors.is_empty() {
+                        h2 { "Phần đầu vào không đọc được" }
+                        ul { @for x in &m.input_errors { li { (x.path) ": " (x.error) } } }
+                    }
+                }
+            }
         }
-    }
-    if !m.missing_dossiers.is_empty() {
-        h.push_str("<h2>Hồ sơ không còn trong thư mục đầu vào</h2><ul>\n");
-        for x in &m.missing_dossiers {
-            let _ =
-                writeln!(h, "<li>{} (từ {})</li>", html_escape(&x.source), html_escape(&local_time(&x.missing_since)));
-        }
-        h.push_str("</ul>\n");
-    }
-    if !m.input_errors.is_empty() {
-        h.push_str("<h2>Phần đầu vào không đọc được</h2><ul>\n");
-        for x in &m.input_errors {
-            let _ = writeln!(h, "<li>{}: {}</li>", html_escape(&x.path), html_escape(&x.error));
-        }
-        h.push_str("</ul>\n");
-    }
-    h.push_str("</section>\n</body></html>\n");
+    };
+    let h = page.into_string();
 
     let p = out.join("report.html");
     write_atomic(&p, h.as_bytes()).map_err(|e| RunError::Output { path: p, source: e })?;
@@ -436,77 +430,75 @@ fn status_label(d: &DossierRecord, cs: &[Concern]) -> &'static str {
 
 /// The table of dossiers that need attention, worst first.
 fn attention_table(
-    h: &mut String,
     rows: &[&(&DossierRecord, Vec<Concern>)],
     out: &Path,
     thumbs: &mut usize,
     names: &crate::extract::SyncFields,
-) {
-    h.push_str("<table><thead><tr><th>#</th><th>Hồ sơ</th><th>Tình trạng</th><th>Vấn đề</th><th>Trang</th></tr></thead><tbody>\n");
+) -> Markup {
+    let mut body = Vec::with_capacity(rows.len());
     for (i, (d, cs)) in rows.iter().enumerate() {
-        let link = match &d.pdf {
-            Some(p) => format!("<a href=\"{}\">{}</a>", html_escape(&href(p)), html_escape(&d.source)),
-            None => html_escape(&d.source),
-        };
-        let items: String = cs.iter().map(|c| format!("<li>{}</li>", html_escape(&c.what))).collect();
         let page = cs.iter().find_map(|c| c.page).or_else(|| d.pages.first().map(|p| p.index));
         let thumb = match page {
-            Some(pi) if *thumbs < MAX_THUMBNAILS => match thumbnail(out, d, pi) {
-                Some(uri) => {
-                    *thumbs += 1;
-                    format!("<img alt=\"trang {pi}\" src=\"{uri}\"><br>trang {pi}")
-                }
-                None => format!("trang {pi}"),
-            },
-            Some(pi) => format!("trang {pi}"),
-            None => String::new(),
+            Some(pi) if *thumbs < MAX_THUMBNAILS => thumbnail(out, d, pi).inspect(|_| *thumbs += 1),
+            _ => None,
         };
         // Who and what, as read: a supervisor recognizes the dossier.
-        let key: Vec<String> = [&names.MaHoSo, &names.ChuHoSo, &names.TenTTHC]
+        let key: Vec<&str> = [&names.MaHoSo, &names.ChuHoSo, &names.TenTTHC]
             .iter()
-            .filter_map(|k| d.fields.get(*k).map(|f| html_escape(&f.value)))
+            .filter_map(|k| d.fields.get(*k).map(|f| f.value.as_str()))
             .collect();
-        let _ = writeln!(
-            h,
-            "<tr class=\"r{}\"><td>{}</td><td>{}<br><small>{}</small></td><td>{}</td><td><ul>{}</ul></td><td>{}</td></tr>",
-            cs[0].rank,
-            i + 1,
-            link,
-            key.join(" · "),
-            status_label(d, cs),
-            items,
-            thumb
-        );
+        body.push(maud::html! {
+            tr class=(format!("r{}", cs[0].rank)) {
+                td { (i + 1) }
+                td {
+                    @match &d.pdf {
+                        Some(p) => a href=(href(p)) { (d.source) },
+                        None => (d.source),
+                    }
+                    br;
+                    small { (key.join(" · ")) }
+                }
+                td { (status_label(d, cs)) }
+                td { ul { @for c in cs.iter() { li { (c.what) } } } }
+                td {
+                    @if let Some(pi) = page {
+                        @if let Some(uri) = &thumb {
+                            img alt=(format!("trang {pi}")) src=(uri);
+                            br;
+                        }
+                        "trang " (pi)
+                    }
+                }
+            }
+        });
     }
-    h.push_str("</tbody></table>\n");
+    maud::html! {
+        table {
+            thead { tr { th { "#" } th { "Hồ sơ" } th { "Tình trạng" } th { "Vấn đề" } th { "Trang" } } }
+            tbody { @for row in &body { (row) } }
+        }
+    }
 }
 
 /// A horizontal bar chart as inline SVG.
-fn bar_chart(counts: &BTreeMap<String, usize>) -> String {
+fn bar_chart(counts: &BTreeMap<String, usize>) -> Markup {
     if counts.is_empty() {
-        return "<p>Không có trang nào bị đánh dấu.</p>\n".into();
+        return maud::html! { p { "Không có trang nào bị đánh dấu." } };
     }
     let max = *counts.values().max().unwrap_or(&1) as f64;
     let (w, row) = (560.0, 26.0);
-    let mut s = format!(
-        "<svg width=\"{w}\" height=\"{}\" role=\"img\" aria-label=\"số trang theo lý do\">\n",
-        counts.len() as f64 * row + 10.0
-    );
-    for (i, (k, v)) in counts.iter().enumerate() {
-        let y = i as f64 * row + 5.0;
-        let bw = 300.0 * *v as f64 / max;
-        let _ = writeln!(
-            s,
-            "<text x=\"0\" y=\"{}\" font-size=\"13\">{}</text><rect x=\"170\" y=\"{y}\" width=\"{bw:.1}\" height=\"18\" fill=\"#4a6fa5\"/>\
-             <text x=\"{:.1}\" y=\"{}\" font-size=\"13\">{v}</text>",
-            y + 14.0,
-            html_escape(k),
-            175.0 + bw,
-            y + 14.0
-        );
+    let height = counts.len() as f64 * row + 10.0;
+    maud::html! {
+        svg width=(w) height=(height) role="img" aria-label="số trang theo lý do" {
+            @for (i, (k, v)) in counts.iter().enumerate() {
+                @let y = i as f64 * row + 5.0;
+                @let bw = 300.0 * *v as f64 / max;
+                text x="0" y=(y + 14.0) font-size="13" { (k) }
+                rect x="170" y=(y) width=(format!("{bw:.1}")) height="18" fill="#4a6fa5" {}
+                text x=(format!("{:.1}", 175.0 + bw)) y=(y + 14.0) font-size="13" { (v) }
+            }
+        }
     }
-    s.push_str("</svg>\n");
-    s
 }
 
 /// `sohoa report OUT`: rebuilds the report from OUT/manifest.json.
@@ -525,7 +517,8 @@ mod tests {
 
     #[test]
     fn escapes_and_encodes() {
-        assert_eq!(html_escape("<script>alert(1)</script>"), "&lt;script&gt;alert(1)&lt;/script&gt;");
+        let page = maud::html! { p { ("<script>alert(1)</script>") } }.into_string();
+        assert_eq!(page, "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>");
         assert_eq!(base64(b"Ma"), "TWE=");
         assert_eq!(base64(b"Man"), "TWFu");
         assert_eq!(base64(b"M"), "TQ==");

@@ -299,3 +299,18 @@ fn field_names_live_in_the_pipeline_toml() {
         only_in(&format!("\"{name}\""), allowed, "name fields through the pipeline's [portal.fields]");
     }
 }
+
+#[test]
+fn html_is_written_by_templates_not_strings() {
+    // A tag opened inside a Rust string literal: HTML assembled by hand.
+    for (name, text) in sources() {
+        let code = code_of(&text);
+        for tag in ["\"<tr", "\"<td", "\"<table", "\"<li>", "\"<html", "\"<p>", "\"<h1>", "\"<div", "\"<form", "\"<img"]
+        {
+            assert!(
+                !code.contains(tag),
+                "src/{name} builds HTML from strings ({tag}): write it in a maud html! template"
+            );
+        }
+    }
+}
