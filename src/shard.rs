@@ -15,7 +15,7 @@ use crate::manifest::{DossierRecord, InputError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 pub(crate) const PLAN_FILE: &str = "plan.json";
@@ -152,15 +152,8 @@ pub(crate) fn read_plan(out: &Path) -> Result<Plan, String> {
 /// records are either merged already or belong to a night given up).
 pub(crate) fn write_plan(out: &Path, plan: &Plan) -> Result<(), RunError> {
     let dir = out.join(SHARDS_DIR);
-    if let Ok(old) = read_plan(out) {
-        if old.plan_id != plan.plan_id {
-            for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if name.ends_with(".jsonl") || name.ends_with(".done.json") {
-                    let _ = std::fs::remove_file(e.path());
-                }
-            }
-        }
+    if read_plan(out).is_ok_and(|old| old.plan_id != plan.plan_id) {
+        remove_shard_records(out);
     }
     std::fs::create_dir_all(&dir).map_err(|e| RunError::Output { path: dir.clone(), source: e })?;
     let path = out.join(PLAN_FILE);
@@ -171,6 +164,12 @@ pub(crate) fn write_plan(out: &Path, plan: &Plan) -> Result<(), RunError> {
 /// Removes the plan and every shard file: a plain run supersedes them.
 pub(crate) fn remove_plan(out: &Path) {
     let _ = std::fs::remove_file(out.join(PLAN_FILE));
+    remove_shard_records(out);
+}
+
+/// Removes the shards' journals and done marks (their locks stay, as
+/// OUT's does).
+fn remove_shard_records(out: &Path) {
     for e in std::fs::read_dir(out.join(SHARDS_DIR)).into_iter().flatten().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         if name.ends_with(".jsonl") || name.ends_with(".done.json") {
@@ -225,34 +224,22 @@ pub(crate) fn read_journal(path: &Path) -> Option<(String, Vec<Entry>)> {
 
 /// A shard's journal, opened for appending; started afresh when it holds
 /// another plan's records.
-pub(crate) struct ShardJournal {
-    file: std::sync::Mutex<std::fs::File>,
-    path: PathBuf,
-}
+pub(crate) struct ShardJournal(crate::state::Journal);
 
 impl ShardJournal {
     /// Opens shard `shard`'s journal for `plan_id` and returns what it
     /// already holds for that plan.
     pub(crate) fn open(out: &Path, plan_id: &str, shard: usize) -> Result<(ShardJournal, Vec<Entry>), RunError> {
         let path = journal_path(out, shard);
-        let io = |e: std::io::Error| RunError::Output { path: path.clone(), source: e };
         let kept = match read_journal(&path) {
             Some((id, entries)) if id == plan_id => Some(entries),
             _ => None,
         };
-        let mut opts = std::fs::OpenOptions::new();
-        opts.create(true);
-        if kept.is_some() {
-            opts.append(true);
-        } else {
-            opts.write(true).truncate(true);
-        }
-        let mut file = opts.open(&path).map_err(io)?;
+        let journal = crate::state::Journal::at(&path, kept.is_none())?;
         if kept.is_none() {
-            let header = serde_json::to_string(&Header { plan_id: plan_id.to_string(), shard }).expect("plain data");
-            writeln!(file, "{header}").and_then(|_| file.sync_data()).map_err(io)?;
+            journal.append_line(&Header { plan_id: plan_id.to_string(), shard })?;
         }
-        Ok((ShardJournal { file: std::sync::Mutex::new(file), path }, kept.unwrap_or_default()))
+        Ok((ShardJournal(journal), kept.unwrap_or_default()))
     }
 
     pub(crate) fn append(&self, record: &DossierRecord, carried_over: bool) -> Result<(), RunError> {
@@ -261,12 +248,7 @@ impl ShardJournal {
             carried_over: bool,
             record: &'a DossierRecord,
         }
-        let mut line = serde_json::to_vec(&EntryRef { carried_over, record }).expect("plain data serializes");
-        line.push(b'\n');
-        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        f.write_all(&line)
-            .and_then(|_| f.sync_data())
-            .map_err(|e| RunError::Output { path: self.path.clone(), source: e })
+        self.0.append_line(&EntryRef { carried_over, record })
     }
 }
 

@@ -29,53 +29,65 @@ pub(crate) struct Lock {
 }
 
 impl Lock {
-    /// Takes OUT's lock, or refuses the run when another process holds it.
-    pub(crate) fn acquire(out: &Path) -> Result<Lock, RunError> {
-        let path = out.join(LOCK_FILE);
-        let io = |e: std::io::Error| RunError::Output { path: path.clone(), source: e };
-        let mut file =
-            std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let pid = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u32>().ok()).unwrap_or(0);
-                return Err(RunError::Busy { path, pid });
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
-        }
+    /// Opens (or creates) the lock file at `path`, without truncating it:
+    /// it holds the PID of whoever has the lock now.
+    fn open(path: &Path) -> Result<std::fs::File, RunError> {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| RunError::Output { path: path.to_path_buf(), source: e })
+    }
+
+    /// `file` locked by this process: it now holds our PID, for the message
+    /// another taker gets.
+    fn held(path: &Path, mut file: std::fs::File) -> Result<Lock, RunError> {
+        let io = |e: std::io::Error| RunError::Output { path: path.to_path_buf(), source: e };
         file.set_len(0).map_err(io)?;
         writeln!(file, "{}", std::process::id()).map_err(io)?;
         Ok(Lock { _file: file })
     }
 
+    /// The outcome of a try-lock on `path`: refused as busy, naming the
+    /// holder's PID, when another process holds it.
+    fn tried(path: &Path, r: Result<(), std::fs::TryLockError>) -> Result<(), RunError> {
+        match r {
+            Ok(()) => Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let pid = std::fs::read_to_string(path).ok().and_then(|s| s.trim().parse::<u32>().ok()).unwrap_or(0);
+                Err(RunError::Busy { path: path.to_path_buf(), pid })
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(RunError::Output { path: path.to_path_buf(), source: e }),
+        }
+    }
+
+    /// Takes OUT's lock, or refuses the run when another process holds it.
+    pub(crate) fn acquire(out: &Path) -> Result<Lock, RunError> {
+        let path = out.join(LOCK_FILE);
+        let file = Lock::open(&path)?;
+        Lock::tried(&path, file.try_lock())?;
+        Lock::held(&path, file)
+    }
+
     /// Shares OUT's lock with the other shards of a plan: they run side by
     /// side, while a plain run, a plan, a merge, a correction (which take it
-    /// whole) are refused, and wait for none of them.
+    /// whole) are refused, and wait for none of them. (The file keeps the
+    /// PID of the last whole holder: sharers do not write it.)
     pub(crate) fn share(out: &Path) -> Result<Lock, RunError> {
         let path = out.join(LOCK_FILE);
-        let io = |e: std::io::Error| RunError::Output { path: path.clone(), source: e };
-        let file =
-            std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
-        match file.try_lock_shared() {
-            Ok(()) => Ok(Lock { _file: file }),
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let pid = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u32>().ok()).unwrap_or(0);
-                Err(RunError::Busy { path, pid })
-            }
-            Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
-        }
+        let file = Lock::open(&path)?;
+        Lock::tried(&path, file.try_lock_shared())?;
+        Ok(Lock { _file: file })
     }
 
     /// Takes the lock at `path`, waiting while another process holds it
     /// (a second worker started on the same shard waits for the first).
     pub(crate) fn wait_for(path: &Path) -> Result<Lock, RunError> {
-        let io = |e: std::io::Error| RunError::Output { path: path.to_path_buf(), source: e };
-        let mut file =
-            std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path).map_err(io)?;
-        file.lock().map_err(io)?;
-        file.set_len(0).map_err(io)?;
-        writeln!(file, "{}", std::process::id()).map_err(io)?;
-        Ok(Lock { _file: file })
+        let file = Lock::open(path)?;
+        file.lock().map_err(|e| RunError::Output { path: path.to_path_buf(), source: e })?;
+        Lock::held(path, file)
     }
 
     /// Whether a process holds the lock at `path` now.
@@ -174,17 +186,30 @@ pub(crate) struct Journal {
 
 impl Journal {
     pub(crate) fn open(out: &Path) -> Result<Journal, RunError> {
-        let path = out.join(JOURNAL_FILE);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| RunError::Output { path: path.clone(), source: e })?;
-        Ok(Journal { file: Mutex::new(file), path })
+        Journal::at(&out.join(JOURNAL_FILE), false)
+    }
+
+    /// The journal in the file at `path`, emptied first when `fresh` (a
+    /// shard's journal of another plan).
+    pub(crate) fn at(path: &Path, fresh: bool) -> Result<Journal, RunError> {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.create(true);
+        if fresh {
+            opts.write(true).truncate(true);
+        } else {
+            opts.append(true);
+        }
+        let file = opts.open(path).map_err(|e| RunError::Output { path: path.to_path_buf(), source: e })?;
+        Ok(Journal { file: Mutex::new(file), path: path.to_path_buf() })
     }
 
     pub(crate) fn append(&self, d: &DossierRecord) -> Result<(), RunError> {
-        let mut line = serde_json::to_vec(d).expect("plain data serializes");
+        self.append_line(d)
+    }
+
+    /// Appends `value` as one JSON line and syncs it to disk.
+    pub(crate) fn append_line(&self, value: &impl serde::Serialize) -> Result<(), RunError> {
+        let mut line = serde_json::to_vec(value).expect("plain data serializes");
         line.push(b'\n');
         let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
         f.write_all(&line)
