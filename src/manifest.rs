@@ -210,6 +210,18 @@ impl Summary {
             }
         }
     }
+
+    /// Counts a dossier of this run: `carried_over` from an earlier run
+    /// (no OCR), or its OCR pages when it was `read_now` (not kept from an
+    /// earlier try of the same shard).
+    pub(crate) fn add_outcome(&mut self, d: &DossierRecord, carried_over: bool, read_now: bool) {
+        self.add(d);
+        if carried_over {
+            self.dossiers_reused += 1;
+        } else if read_now {
+            self.pages_ocr += d.pages.iter().filter(|p| p.text_source == Some(TextSource::Ocr)).count();
+        }
+    }
 }
 
 pub fn to_json(m: &Manifest) -> Vec<u8> {

@@ -169,18 +169,34 @@ fn check_not_vanished(opts: &Options, dossiers: &[scan::DossierDir], prev: Optio
     Ok(())
 }
 
-/// What a night works on, decided before any page is read: the dossiers,
-/// the last run's records, every output name, the settings.
-struct Night {
+/// What digitizing needs besides the dossiers, decided before any page is
+/// read: the rules, OUT, the last run's records, every output name, the
+/// settings key (a plain run's survey makes it; a shard takes it from the plan).
+struct Work {
     rules: Rules,
     out_abs: PathBuf,
-    dossiers: Vec<DossierDir>,
-    walk_errors: Vec<InputError>,
-    prev_manifest: Option<Manifest>,
     prev: HashMap<String, DossierRecord>,
     layout: Layout,
     settings_key: String,
+}
+
+/// What the survey of a night found: the work, and the dossiers, the walk's
+/// errors and the last manifest for the plan or the finishing step.
+struct Night {
+    work: Work,
+    dossiers: Vec<DossierDir>,
+    walk_errors: Vec<InputError>,
+    prev_manifest: Option<Manifest>,
     started_at: String,
+}
+
+impl Work {
+    /// Whether the last run's record `prev` stands for this night: the
+    /// same fingerprint, nothing to retry, its files in OUT and still in
+    /// this night's layout.
+    fn can_carry(&self, prev: &DossierRecord, digest: &str, out: &Path) -> bool {
+        state::reusable(prev, digest, out) && self.layout.still_fits(prev)
+    }
 }
 
 /// The checks every run, plan and shard makes on its arguments: the rules
@@ -268,7 +284,8 @@ fn survey(opts: &Options, progress: &dyn Progress) -> Result<(Night, state::Lock
         progress.warn(&format!("cannot read part of the input: {}: {}", e.path, e.error));
     }
     let settings_key = settings_key(opts);
-    let night = Night { rules, out_abs, dossiers, walk_errors, prev_manifest, prev, layout, settings_key, started_at };
+    let work = Work { rules, out_abs, prev, layout, settings_key };
+    let night = Night { work, dossiers, walk_errors, prev_manifest, started_at };
     Ok((night, lock))
 }
 
@@ -285,13 +302,13 @@ fn worker_pool(opts: &Options) -> Result<rayon::ThreadPool, RunError> {
 type Sink<'a> = dyn Fn(&DossierRecord, bool) -> Result<(), RunError> + Sync + 'a;
 
 /// Digitizes `selected` (the whole night, or one shard's part): carries over
-/// what is unchanged since the last run (`night.prev`) and what this shard
+/// what is unchanged since the last run (`work.prev`) and what this shard
 /// already finished (`finished`, with its carried-over flag), reads the
 /// rest in parallel. Returns each dossier's record and whether it was
 /// carried over. The second half of every run, sharded or not.
 fn digitize(
     opts: &Options,
-    night: &Night,
+    work: &Work,
     selected: &[&DossierDir],
     finished: &HashMap<String, (DossierRecord, bool)>,
     sink: &Sink,
@@ -320,16 +337,12 @@ fn digitize(
         selected
             .par_iter()
             .map(|d| {
-                let fp = state::fingerprint(d, &night.settings_key).ok();
-                let carry = match (&fp, finished.get(&d.rel), night.prev.get(&d.rel)) {
+                let fp = state::fingerprint(d, &work.settings_key).ok();
+                let carry = match (&fp, finished.get(&d.rel), work.prev.get(&d.rel)) {
                     (Some(fp), Some((r, over)), _) if r.fingerprint.as_deref() == Some(&fp.digest) => {
                         Carry::Done(r, *over)
                     }
-                    (Some(fp), _, Some(p))
-                        if !opts.force && state::reusable(p, &fp.digest, &opts.out) && night.layout.still_fits(p) =>
-                    {
-                        Carry::Over(p)
-                    }
+                    (Some(fp), _, Some(p)) if !opts.force && work.can_carry(p, &fp.digest, &opts.out) => Carry::Over(p),
                     _ => Carry::No,
                 };
                 (fp, carry)
@@ -390,7 +403,7 @@ fn digitize(
                 };
                 progress.dossier_started(&d.rel);
                 let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    process_dossier(d, &hashes, opts, &night.rules, &night.out_abs, &night.layout, progress)
+                    process_dossier(d, &hashes, opts, &work.rules, &work.out_abs, &work.layout, progress)
                 }))
                 .unwrap_or_else(|p| Ok(crashed_dossier(d, &panic_text(&*p))));
                 match done {
@@ -438,12 +451,7 @@ fn finish(c: Closing, results: Vec<(DossierRecord, bool)>, progress: &dyn Progre
     let mut summary = Summary::default();
     let mut records = Vec::with_capacity(results.len());
     for (r, reused) in results {
-        summary.add(&r);
-        if reused {
-            summary.dossiers_reused += 1;
-        } else {
-            summary.pages_ocr += r.pages.iter().filter(|p| p.text_source == Some(TextSource::Ocr)).count();
-        }
+        summary.add_outcome(&r, reused, true);
         records.push(r);
     }
     records.sort_by(|a, b| scan::natural_cmp(&a.source, &b.source));
@@ -509,14 +517,14 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
     let journal = state::Journal::open(&opts.out)?;
     let sink = |r: &DossierRecord, carried: bool| if carried { Ok(()) } else { journal.append(r) };
     let all: Vec<&DossierDir> = night.dossiers.iter().collect();
-    let results = digitize(opts, &night, &all, &HashMap::new(), &sink, progress)?;
+    let results = digitize(opts, &night.work, &all, &HashMap::new(), &sink, progress)?;
     let closing = Closing {
         out: &opts.out,
         input: opts.input.display().to_string(),
         started_at: night.started_at.clone(),
         lang: opts.lang.clone(),
         jobs: opts.jobs,
-        rules: &night.rules,
+        rules: &night.work.rules,
         prev_manifest: night.prev_manifest.as_ref(),
         walk_errors: night.walk_errors.clone(),
     };
@@ -542,10 +550,10 @@ pub fn plan(opts: &Options, shards: usize, progress: &dyn Progress) -> Result<Pl
                 // Only a dossier the last run recorded can be carried over:
                 // a new one is not read here (its shard fingerprints it), so
                 // that planning a backlog does not read every byte twice.
-                let prev = night.prev.get(&d.rel).filter(|_| !opts.force);
-                let fp = prev.and_then(|_| state::fingerprint(d, &night.settings_key).ok()).map(|f| f.digest);
+                let prev = night.work.prev.get(&d.rel).filter(|_| !opts.force);
+                let fp = prev.and_then(|_| state::fingerprint(d, &night.work.settings_key).ok()).map(|f| f.digest);
                 let carried = match (&fp, prev) {
-                    (Some(fp), Some(p)) => state::reusable(p, fp, &opts.out) && night.layout.still_fits(p),
+                    (Some(fp), Some(p)) => night.work.can_carry(p, fp, &opts.out),
                     _ => false,
                 };
                 let pages = if carried { 0 } else { d.files.iter().map(|f| pages_to_read(&f.path)).sum() };
@@ -562,16 +570,16 @@ pub fn plan(opts: &Options, shards: usize, progress: &dyn Progress) -> Result<Pl
         .zip(surveyed)
         .zip(assignment)
         .map(|((d, (fingerprint, carried_over, pages)), shard)| {
-            let (dir, tag) = night.layout.entry(&d.rel);
+            let (dir, tag) = night.work.layout.entry(&d.rel);
             Planned { source: d.rel.clone(), shard, pages, fingerprint, carried_over, dir, tag }
         })
         .collect();
     let plan = Plan {
-        plan_id: crate::shard::plan_id(&night.settings_key, shards, &dossiers),
+        plan_id: crate::shard::plan_id(&night.work.settings_key, shards, &dossiers),
         created_at: night.started_at.clone(),
         input: opts.input.display().to_string(),
         shards,
-        settings: night.settings_key.clone(),
+        settings: night.work.settings_key.clone(),
         lang: opts.lang.clone(),
         jobs: opts.jobs,
         pipeline: opts.pipeline.as_ref().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())),
@@ -636,30 +644,15 @@ pub fn run_shard(opts: &Options, spec: ShardSpec, progress: &dyn Progress) -> Re
     let (journal, kept) = crate::shard::ShardJournal::open(&opts.out, &plan.plan_id, spec.index)?;
     let finished: HashMap<String, (DossierRecord, bool)> =
         kept.into_iter().map(|e| (e.record.source.clone(), (e.record, e.carried_over))).collect();
-    let night = Night {
-        rules,
-        out_abs,
-        dossiers: Vec::new(),
-        walk_errors: Vec::new(),
-        prev_manifest: None,
-        prev,
-        layout: Layout::from_plan(&plan.dossiers),
-        settings_key: key,
-        started_at: plan.created_at.clone(),
-    };
+    let work = Work { rules, out_abs, prev, layout: Layout::from_plan(&plan.dossiers), settings_key: key };
     let sink = |r: &DossierRecord, carried: bool| journal.append(r, carried);
-    let results = digitize(opts, &night, &selected, &finished, &sink, progress)?;
+    let results = digitize(opts, &work, &selected, &finished, &sink, progress)?;
     // Kept from the journal: the same record (same fingerprint) as before.
     let kept = |r: &DossierRecord| finished.get(&r.source).is_some_and(|(f, _)| f.fingerprint == r.fingerprint);
     let already_done = results.iter().filter(|(r, _)| kept(r)).count();
     let mut summary = Summary::default();
     for (r, carried) in &results {
-        summary.add(r);
-        if *carried {
-            summary.dossiers_reused += 1;
-        } else if !kept(r) {
-            summary.pages_ocr += r.pages.iter().filter(|p| p.text_source == Some(TextSource::Ocr)).count();
-        }
+        summary.add_outcome(r, *carried, !kept(r));
     }
     crate::shard::write_done(
         &opts.out,
