@@ -356,56 +356,46 @@ pub fn write(out: &Path, m: &Manifest, rules: &Rules) -> Result<(), RunError> {
             parts.push((title, part.len(), table));
         }
     }
-    let page = maud::html! {
-        (DOCTYPE)
-        html lang="vi" {
-            head {
-                meta charset="utf-8";
-                title { "Báo cáo kiểm tra chất lượng số hóa" }
-                style { (PreEscaped(STYLE)) }
+    let body = maud::html! {
+        h1 { "Báo cáo kiểm tra chất lượng số hóa hồ sơ" }
+        p {
+            "Đầu vào: " code { (m.input) } " — chạy từ " (local_time(&m.started_at)) " đến "
+            (local_time(&m.finished_at)) " (giờ Việt Nam) — sohoa " (m.sohoa_version)
+        }
+        section #summary {
+            h2 { "Tổng hợp" }
+            div.cards {
+                @for (k, v) in &cards {
+                    div.card { div { (k) } div.num { (v) } }
+                }
             }
-            body {
-                h1 { "Báo cáo kiểm tra chất lượng số hóa hồ sơ" }
-                p {
-                    "Đầu vào: " code { (m.input) } " — chạy từ " (local_time(&m.started_at)) " đến "
-                    (local_time(&m.finished_at)) " (giờ Việt Nam) — sohoa " (m.sohoa_version)
-                }
-                section #summary {
-                    h2 { "Tổng hợp" }
-                    div.cards {
-                        @for (k, v) in &cards {
-                            div.card { div { (k) } div.num { (v) } }
-                        }
-                    }
-                    h2 { "Trang được đánh dấu theo lý do" }
-                    (bar_chart(&per_flag))
-                }
-                section #attention {
-                    h2 { "Hồ sơ cần chú ý (nặng nhất trước)" }
-                    @if rows.is_empty() {
-                        p { "Không có hồ sơ nào cần chú ý." }
-                    }
-                    @for (title, n, table) in &parts {
-                        h3 { (title) " (" (n) " hồ sơ)" }
-                        (table)
-                    }
-                    @if !m.missing_dossiers.is_empty() {
-                        h2 { "Hồ sơ không còn trong thư mục đầu vào" }
-                        ul {
-                            @for x in &m.missing_dossiers {
-                                li { (x.source) " (từ " (local_time(&x.missing_since)) ")" }
-                            }
-                        }
-                    }
-                    @if !m.input_errors.is_empty() {
-                        h2 { "Phần đầu vào không đọc được" }
-                        ul { @for x in &m.input_errors { li { (x.path) ": " (x.error) } } }
+            h2 { "Trang được đánh dấu theo lý do" }
+            (bar_chart(&per_flag))
+        }
+        section #attention {
+            h2 { "Hồ sơ cần chú ý (nặng nhất trước)" }
+            @if rows.is_empty() {
+                p { "Không có hồ sơ nào cần chú ý." }
+            }
+            @for (title, n, table) in &parts {
+                h3 { (title) " (" (n) " hồ sơ)" }
+                (table)
+            }
+            @if !m.missing_dossiers.is_empty() {
+                h2 { "Hồ sơ không còn trong thư mục đầu vào" }
+                ul {
+                    @for x in &m.missing_dossiers {
+                        li { (x.source) " (từ " (local_time(&x.missing_since)) ")" }
                     }
                 }
+            }
+            @if !m.input_errors.is_empty() {
+                h2 { "Phần đầu vào không đọc được" }
+                ul { @for x in &m.input_errors { li { (x.path) ": " (x.error) } } }
             }
         }
     };
-    let h = page.into_string();
+    let h = page("Báo cáo kiểm tra chất lượng số hóa", STYLE, body).into_string();
 
     let p = out.join("report.html");
     write_atomic(&p, h.as_bytes()).map_err(|e| RunError::Output { path: p, source: e })?;
@@ -425,6 +415,22 @@ fn status_label(d: &DossierRecord, cs: &[Concern]) -> &'static str {
         DossierStatus::Partial => "Thiếu trang",
         DossierStatus::Ok if cs.iter().any(|c| c.rank <= 4) => "Cần kiểm tra",
         DossierStatus::Ok => "Đạt, nên xem lại",
+    }
+}
+
+/// A whole HTML page in Vietnamese: `title`, its `style` and `body` (the
+/// report's frame and the review station's).
+pub(crate) fn page(title: &str, style: &str, body: Markup) -> Markup {
+    maud::html! {
+        (DOCTYPE)
+        html lang="vi" {
+            head {
+                meta charset="utf-8";
+                title { (title) }
+                style { (PreEscaped(style)) }
+            }
+            body { (body) }
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use crate::error::RunError;
 use crate::extract::Rules;
 use crate::manifest::{DossierRecord, Manifest};
 use crate::words::{field_label, flag_label, local_time};
-use maud::{Markup, PreEscaped, DOCTYPE};
+use maud::Markup;
 use sha2::{Digest, Sha256};
 use std::io::Read as _;
 use std::path::Path;
@@ -42,17 +42,7 @@ input[type=text]{width:18em}.ok{color:#126b12}";
 /// A page of the station: its body in the common frame. Markup comes from
 /// maud's `html!`, which escapes every value put into it.
 fn html(status: u16, body: Markup) -> Response {
-    let page = maud::html! {
-        (DOCTYPE)
-        html lang="vi" {
-            head {
-                meta charset="utf-8";
-                title { "Kiểm tra hồ sơ số hóa" }
-                style { (PreEscaped(STYLE)) }
-            }
-            body { (body) }
-        }
-    };
+    let page = crate::report::page("Kiểm tra hồ sơ số hóa", STYLE, body);
     tiny_http::Response::from_data(page.into_string().into_bytes())
         .with_status_code(status)
         .with_header(header("Content-Type", "text/html; charset=utf-8"))
