@@ -1466,11 +1466,20 @@ fn drawing_bomb_pdf() -> Vec<u8> {
             if l + 1 < levels { format!("/Resources << /XObject << /X {} 0 R >> >>", id + 1) } else { String::new() };
         objects.push(stream(&format!("/Type /XObject /Subtype /Form /BBox [0 0 595 842] {res}"), &body));
     }
+    let objects: Vec<Vec<u8>> = objects.into_iter().map(String::into_bytes).collect();
+    pdf_from_objects(&objects)
+}
+
+/// A PDF file of `objects` (numbered from 1; object 1 is the catalog), with
+/// its cross-reference table.
+fn pdf_from_objects(objects: &[Vec<u8>]) -> Vec<u8> {
     let mut pdf = b"%PDF-1.4\n".to_vec();
     let mut offsets = Vec::new();
     for (i, o) in objects.iter().enumerate() {
         offsets.push(pdf.len());
-        pdf.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+        pdf.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        pdf.extend_from_slice(o);
+        pdf.extend_from_slice(b"\nendobj\n");
     }
     let xref = pdf.len();
     pdf.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
@@ -2798,23 +2807,7 @@ fn shared_image_pdf(jpeg: &[u8], width: u32, height: u32, pages: usize) -> Vec<u
             .into_bytes(),
         );
     }
-    let mut pdf = b"%PDF-1.4\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, o) in objects.iter().enumerate() {
-        offsets.push(pdf.len());
-        pdf.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
-        pdf.extend_from_slice(o);
-        pdf.extend_from_slice(b"\nendobj\n");
-    }
-    let xref = pdf.len();
-    pdf.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
-    for o in offsets {
-        pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    pdf.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
-    );
-    pdf
+    pdf_from_objects(&objects)
 }
 
 /// Twelve pages drawing one scan: the archive copy holds the scan once
