@@ -308,10 +308,7 @@ fn main() {
         reporter.finish();
         match r {
             Ok(m) => std::process::exit(night_done(&m, &reporter, quiet, &out)),
-            Err(e) => {
-                eprintln!("sohoa: {e}");
-                std::process::exit(exit_code(&e));
-            }
+            Err(e) => stopped(&reporter, &e),
         }
     }
     enum Mode {
