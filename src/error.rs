@@ -18,6 +18,8 @@ pub enum PageErrorKind {
     Corrupt(String),
     #[error("image is {width}x{height} pixels, more than the limit of {limit} pixels for a paper page")]
     TooLarge { width: u64, height: u64, limit: u64 },
+    #[error("{0}: more than sohoa reads for one page")]
+    Limit(String),
     #[error("OCR took longer than the page time limit of {0} s")]
     OcrTimeout(f32),
     #[error("OCR failed: {0}")]
@@ -39,7 +41,7 @@ impl PageErrorKind {
             K::Io(_) | K::OcrTimeout(_) | K::Ocr(_) | K::ToolTimeout { .. } | K::ToolMissing { .. } => {
                 ErrorClass::Transient
             }
-            K::Empty | K::Unsupported(_) | K::Corrupt(_) | K::TooLarge { .. } => ErrorClass::Permanent,
+            K::Empty | K::Unsupported(_) | K::Corrupt(_) | K::TooLarge { .. } | K::Limit(_) => ErrorClass::Permanent,
         }
     }
 }

@@ -35,8 +35,113 @@ pub(crate) fn open(bytes: &[u8]) -> Result<Document, K> {
     load(bytes)
 }
 
+/// The most one object or cross-reference stream may inflate to. A scanned
+/// dossier's object streams hold a few hundred small dictionaries (kilobytes);
+/// a cross-reference stream of 1 MiB lists 150,000 objects. Parsed, one MiB
+/// of the smallest objects takes ~100 MB for a moment, which is the bound.
+const MAX_STREAM_INFLATED: usize = 1 << 20;
+
+/// What all of a PDF's objects may take in memory once parsed (stream data
+/// apart, which is the file's own size), estimated as they are loaded: a
+/// small file whose object streams inflate to millions of objects is refused
+/// here instead of taking the machine's memory.
+const MAX_OBJECTS_MEMORY: usize = 64 << 20;
+
+thread_local! {
+    /// The estimate of [`MAX_OBJECTS_MEMORY`] for the PDF this thread loads
+    /// (lopdf's filter is a plain `fn`, so its count lives here).
+    static LOADED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Roughly what a parsed object takes: its node, its items, its bytes.
+fn object_cost(o: &Object) -> usize {
+    const NODE: usize = 64;
+    NODE + match o {
+        Object::Array(a) => a.iter().map(object_cost).sum(),
+        Object::Dictionary(d) => d.iter().map(|(k, v)| k.len() + object_cost(v)).sum(),
+        Object::Stream(s) => s.dict.iter().map(|(k, v)| k.len() + object_cost(v)).sum(),
+        Object::String(b, _) | Object::Name(b) => b.len(),
+        _ => 0,
+    }
+}
+
+/// How many PDF tokens `b` holds, roughly: runs of regular characters and
+/// delimiters.
+fn tokens(b: &[u8]) -> usize {
+    let delimiter = |c: u8| b"[]<>()/{}%".contains(&c);
+    let space = |c: u8| b" \t\r\n\x0c\0".contains(&c);
+    let mut n = 0;
+    let mut in_word = false;
+    for &c in b {
+        if delimiter(c) {
+            n += 1;
+            in_word = false;
+        } else if space(c) {
+            in_word = false;
+        } else if !in_word {
+            n += 1;
+            in_word = true;
+        }
+    }
+    n
+}
+
+/// lopdf's load filter: counts each object against the budget and drops
+/// every object once it is spent (the load is then refused).
+fn budget(id: ObjectId, o: &mut Object) -> Option<(ObjectId, Object)> {
+    // An object stream is counted before lopdf parses its members, which
+    // for the smallest objects takes ~500 bytes per token (measured: one
+    // MiB of `0 0 0 …` held ~260 MB for a moment).
+    if LOADED.with(|c| c.get()) > MAX_OBJECTS_MEMORY {
+        return None;
+    }
+    // Its members are counted as they come out of it.
+    let cost = match o.as_stream() {
+        Ok(st) if st.dict.has_type(b"ObjStm") => {
+            let parsing = st.get_plain_content_with_limit(MAX_STREAM_INFLATED).map_or(0, |plain| tokens(&plain) * 512);
+            if parsing > MAX_OBJECTS_MEMORY {
+                LOADED.with(|c| c.set(usize::MAX));
+                return None;
+            }
+            object_cost(o)
+        }
+        _ => object_cost(o),
+    };
+    let spent = LOADED.with(|c| {
+        let total = c.get().saturating_add(cost);
+        c.set(total);
+        total
+    });
+    if spent > MAX_OBJECTS_MEMORY {
+        return None;
+    }
+    // lopdf keeps `o` for an object read from the file and the returned copy
+    // for a member of an object stream, which is never a stream: a stream's
+    // data is not copied for nothing.
+    Some((id, if o.as_stream().is_ok() { Object::Null } else { o.clone() }))
+}
+
 fn load(bytes: &[u8]) -> Result<Document, K> {
-    let doc = Document::load_mem(bytes).map_err(|e| K::Corrupt(format!("PDF cannot be read: {e}")))?;
+    LOADED.with(|c| c.set(0));
+    let options = lopdf::LoadOptions {
+        filter: Some(budget),
+        max_decompressed_size: Some(MAX_STREAM_INFLATED),
+        ..Default::default()
+    };
+    let loaded = Document::load_mem_with_options(bytes, options);
+    if LOADED.with(|c| c.replace(0)) > MAX_OBJECTS_MEMORY {
+        return Err(K::Limit(format!(
+            "the PDF's objects take more than {} MiB once unpacked (object streams that inflate to millions of objects)",
+            MAX_OBJECTS_MEMORY >> 20
+        )));
+    }
+    let doc = loaded.map_err(|e| match e {
+        lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded { .. }) => K::Limit(format!(
+            "one of the PDF's object or cross-reference streams inflates to more than {} MiB",
+            MAX_STREAM_INFLATED >> 20
+        )),
+        e => K::Corrupt(format!("PDF cannot be read: {e}")),
+    })?;
     if doc.is_encrypted() {
         return Err(K::Unsupported("the PDF is encrypted".into()));
     }
