@@ -12,7 +12,7 @@
 use crate::error::{PageError, PageErrorKind as K};
 use crate::payload::{Color, Decoded, Embed};
 use crate::raster::Gray;
-use std::io::Cursor;
+use std::io::{Cursor, Read, Seek};
 use std::path::Path;
 
 /// The largest page sohoa decodes: an A3 sheet at 600 dpi is 70 Mpx.
@@ -60,26 +60,125 @@ fn not_an_image() -> K {
     K::Unsupported("a PDF is not an image file; its pages are read by pdfin".into())
 }
 
-/// How many pages an image file holds (frames of a TIFF, else 1).
-pub(crate) fn page_count_of(bytes: &[u8]) -> Result<u32, K> {
-    match sniff(bytes)? {
+/// How much of a file is read to recognize it and find its image's size.
+const HEAD: u64 = 1 << 20;
+
+/// A file's first bytes (up to [`HEAD`]) and its length: what is known
+/// before a file is read whole, if it ever is.
+pub(crate) struct Head {
+    pub bytes: Vec<u8>,
+    pub len: u64,
+}
+
+pub(crate) fn head(file: &mut std::fs::File) -> std::io::Result<Head> {
+    let len = file.metadata()?.len();
+    let mut bytes = Vec::with_capacity(HEAD.min(len) as usize);
+    file.rewind()?;
+    file.by_ref().take(HEAD).read_to_end(&mut bytes)?;
+    file.rewind()?;
+    Ok(Head { bytes, len })
+}
+
+/// How many pages an image file holds (frames of a TIFF, else 1), read
+/// from its head and, for a TIFF, its directories.
+pub(crate) fn page_count(file: std::fs::File, head: &Head) -> Result<u32, K> {
+    match sniff(&head.bytes)? {
         Format::Jpeg | Format::Png => Ok(1),
-        Format::Tiff => tiff_page_count(bytes),
+        Format::Tiff => tiff_page_count(std::io::BufReader::new(file)),
         Format::Pdf => Err(not_an_image()),
     }
 }
 
-/// Decodes page `frame` (0-based) of an image file.
+/// Decodes page `frame` (0-based) of an image file. A TIFF is read by its
+/// directories and the page's strips; a JPEG or PNG is read whole only when
+/// its size fits the image its header declares ([`check_file_size`]).
 pub(crate) fn decode(path: &Path, frame: u32) -> Result<Decoded, PageError> {
-    let bytes = std::fs::read(path).map_err(|e| PageError::new(path, Some(frame), K::Io(e)))?;
-    decode_bytes(bytes, frame).map_err(|k| PageError::new(path, Some(frame), k))
+    let err = |k| PageError::new(path, Some(frame), k);
+    let mut file = std::fs::File::open(path).map_err(|e| err(K::Io(e)))?;
+    let head = head(&mut file).map_err(|e| err(K::Io(e)))?;
+    let format = sniff(&head.bytes).map_err(err)?;
+    if format == Format::Tiff {
+        return decode_tiff(std::io::BufReader::new(file), frame, head.len).map_err(err);
+    }
+    check_file_size(format, &head).map_err(err)?;
+    let bytes = if head.len <= HEAD {
+        head.bytes
+    } else {
+        let mut bytes = Vec::with_capacity(head.len as usize);
+        file.take(head.len).read_to_end(&mut bytes).map_err(|e| err(K::Io(e)))?;
+        bytes
+    };
+    decode_bytes(bytes, frame).map_err(err)
+}
+
+/// Refuses a JPEG or PNG file much larger than the pixels its header
+/// declares (a 1 GB file behind a small image holds something else), before
+/// it is read: what is read whole is bounded by the page.
+fn check_file_size(format: Format, head: &Head) -> Result<(), K> {
+    let raw = match format {
+        Format::Jpeg => jpeg_dims(&head.bytes).map(|(w, h, c)| w * h * c),
+        Format::Png => png_dims(&head.bytes).map(|(w, h, bits)| w * h * bits / 8),
+        _ => None,
+    };
+    // Without a size in the head the largest page is the bound.
+    let raw = raw.unwrap_or(MAX_PIXELS * 4);
+    let limit = raw + raw / 2 + (1 << 20);
+    if head.len > limit {
+        return Err(K::Limit(format!(
+            "the file is {} MB, more than its {}-MB image can take (it holds something else)",
+            head.len >> 20,
+            raw >> 20
+        )));
+    }
+    Ok(())
+}
+
+/// Width, height and components from a JPEG's frame header, if it lies in `b`.
+fn jpeg_dims(b: &[u8]) -> Option<(u64, u64, u64)> {
+    let mut i = 2;
+    while i + 4 <= b.len() {
+        let m = *b.get(i + 1)?;
+        if b[i] != 0xFF {
+            return None;
+        }
+        if m == 0xFF || m == 0xD8 || (0xD0..=0xD7).contains(&m) || m == 0x01 {
+            i += if m == 0xFF { 1 } else { 2 };
+            continue;
+        }
+        let len = u16::from_be_bytes([b[i + 2], b[i + 3]]) as usize;
+        if matches!(m, 0xC0..=0xCF) && m != 0xC4 && m != 0xC8 && m != 0xCC {
+            let seg = b.get(i + 4..i + 10)?;
+            let h = u16::from_be_bytes([seg[1], seg[2]]) as u64;
+            let w = u16::from_be_bytes([seg[3], seg[4]]) as u64;
+            return Some((w, h, seg[5] as u64));
+        }
+        i += 2 + len;
+    }
+    None
+}
+
+/// Width, height and bits per pixel from a PNG's header chunk.
+fn png_dims(b: &[u8]) -> Option<(u64, u64, u64)> {
+    let d = b.get(16..26)?;
+    let (w, h) = (u32::from_be_bytes([d[0], d[1], d[2], d[3]]), u32::from_be_bytes([d[4], d[5], d[6], d[7]]));
+    let channels = match d[9] {
+        0 | 3 => 1,
+        4 => 2,
+        2 => 3,
+        6 => 4,
+        _ => return None,
+    };
+    Some((w as u64, h as u64, channels * (d[8] as u64).max(8)))
 }
 
 pub(crate) fn decode_bytes(bytes: Vec<u8>, frame: u32) -> Result<Decoded, K> {
     match sniff(&bytes)? {
         Format::Jpeg => decode_jpeg(bytes),
         Format::Png => decode_png(bytes),
-        Format::Tiff => decode_tiff(&bytes, frame),
+        Format::Tiff => {
+            let len = bytes.len() as u64;
+            decode_tiff(Cursor::new(bytes), frame, len)
+        }
         Format::Pdf => Err(not_an_image()),
     }
 }
@@ -369,11 +468,11 @@ fn flatten_rgb(img: &image::DynamicImage) -> Vec<u8> {
 
 // ---------------------------------------------------------------- TIFF
 
-fn tiff_decoder(bytes: &[u8]) -> Result<tiff::decoder::Decoder<Cursor<&[u8]>>, K> {
+fn tiff_decoder<R: Read + Seek>(r: R) -> Result<tiff::decoder::Decoder<R>, K> {
     let mut limits = tiff::decoder::Limits::default();
     limits.decoding_buffer_size = (MAX_PIXELS * 4) as usize;
     limits.intermediate_buffer_size = (MAX_PIXELS * 4) as usize;
-    tiff::decoder::Decoder::new(Cursor::new(bytes)).map(|d| d.with_limits(limits)).map_err(tiff_error)
+    tiff::decoder::Decoder::new(r).map(|d| d.with_limits(limits)).map_err(tiff_error)
 }
 
 fn tiff_error(e: tiff::TiffError) -> K {
@@ -384,8 +483,8 @@ fn tiff_error(e: tiff::TiffError) -> K {
     }
 }
 
-fn tiff_page_count(bytes: &[u8]) -> Result<u32, K> {
-    let mut d = tiff_decoder(bytes)?;
+fn tiff_page_count<R: Read + Seek>(r: R) -> Result<u32, K> {
+    let mut d = tiff_decoder(r)?;
     let mut n = 1;
     while d.more_images() {
         d.next_image().map_err(tiff_error)?;
@@ -397,9 +496,11 @@ fn tiff_page_count(bytes: &[u8]) -> Result<u32, K> {
     Ok(n)
 }
 
-fn decode_tiff(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
+/// Page `frame` of a TIFF of `len` bytes, read from its directories and
+/// that page's strips only.
+fn decode_tiff<R: Read + Seek>(r: R, frame: u32, len: u64) -> Result<Decoded, K> {
     use tiff::tags::Tag;
-    let mut d = tiff_decoder(bytes)?;
+    let mut d = tiff_decoder(r)?;
     d.seek_to_image(frame as usize).map_err(tiff_error)?;
     let (w, h) = d.dimensions().map_err(tiff_error)?;
     check_size(w as u64, h as u64)?;
@@ -412,12 +513,22 @@ fn decode_tiff(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
         let offsets = d.get_tag_u64_vec(Tag::StripOffsets).map_err(tiff_error)?;
         let counts = d.get_tag_u64_vec(Tag::StripByteCounts).map_err(tiff_error)?;
         let rows_per_strip = d.find_tag_unsigned::<u32>(Tag::RowsPerStrip).ok().flatten().unwrap_or(h).max(1);
-        let mut strips = Vec::new();
+        // G4 never takes more than a few bits per pixel.
+        let total: u64 = counts.iter().fold(0u64, |a, &c| a.saturating_add(c));
+        if total > w as u64 * h as u64 + (1 << 20) {
+            return Err(K::Limit(format!("the page's G4 strips claim {} MB for a {w}x{h} page", total >> 20)));
+        }
+        let mut strips: Vec<Vec<u8>> = Vec::new();
         for (&o, &c) in offsets.iter().zip(&counts) {
-            let (o, c) = (o as usize, c as usize);
-            let s = bytes
-                .get(o..o.saturating_add(c))
-                .ok_or_else(|| K::Corrupt("TIFF strip lies past the end of the file (truncated?)".into()))?;
+            if o.saturating_add(c) > len {
+                return Err(K::Corrupt("TIFF strip lies past the end of the file (truncated?)".into()));
+            }
+            let mut s = vec![0; c as usize];
+            let inner = d.inner();
+            inner
+                .seek(std::io::SeekFrom::Start(o))
+                .and_then(|_| inner.read_exact(&mut s))
+                .map_err(|e| K::Corrupt(format!("TIFF strip cannot be read: {e}")))?;
             strips.push(s);
         }
         if strips.is_empty() {
@@ -436,7 +547,7 @@ fn decode_tiff(bytes: &[u8], frame: u32) -> Result<Decoded, K> {
             return Err(K::Corrupt(format!("TIFF G4 data holds {} of {} rows", gray.height, h)));
         }
         let embed = if strips.len() == 1 {
-            Embed::G4 { data: strips[0].to_vec(), width: w, height: h, black_is_1: invert }
+            Embed::G4 { data: strips.swap_remove(0), width: w, height: h, black_is_1: invert }
         } else {
             bilevel_g4(&gray)
         };
@@ -613,7 +724,7 @@ mod tests {
             let mut enc = enc.with_compression(Compression::Deflate(DeflateLevel::Balanced));
             enc.write_image::<colortype::RGB8>(64, 48, &rgb).unwrap();
         }
-        assert_eq!(tiff_page_count(&bytes).unwrap(), 2);
+        assert_eq!(tiff_page_count(Cursor::new(&bytes)).unwrap(), 2);
         let p0 = decode_bytes(bytes.clone(), 0).unwrap();
         assert_eq!(p0.gray.data, gray);
         let p1 = decode_bytes(bytes, 1).unwrap();

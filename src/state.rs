@@ -111,11 +111,13 @@ pub(crate) fn fingerprint(d: &DossierDir, settings: &str) -> std::io::Result<Fin
     h.update(settings.as_bytes());
     let mut files = Vec::with_capacity(d.files.len());
     for f in &d.files {
-        let bytes = std::fs::read(&f.path)?;
-        let file_hash = Sha256::digest(&bytes);
+        // Hashed as it is read: a file of any size costs one buffer.
+        let mut hasher = Sha256::new();
+        let len = std::io::copy(&mut std::fs::File::open(&f.path)?, &mut hasher)?;
+        let file_hash = hasher.finalize();
         h.update(f.name.as_bytes());
         h.update([0]);
-        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(len.to_le_bytes());
         h.update(file_hash);
         files.push(hex(&file_hash));
     }
