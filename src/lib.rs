@@ -47,6 +47,7 @@ mod scan;
 mod shard;
 mod sheets;
 mod signatures;
+mod spool;
 mod state;
 mod syllable;
 mod words;

@@ -87,6 +87,16 @@ impl Embed {
         h.finalize().into()
     }
 
+    /// The image bytes, for holding elsewhere (`spool`) while the page's
+    /// form stays here.
+    pub(crate) fn data_mut(&mut self) -> &mut Vec<u8> {
+        match self {
+            Embed::Jpeg { data, .. } | Embed::Jpx { data, .. } | Embed::G4 { data, .. } | Embed::Flate { data, .. } => {
+                data
+            }
+        }
+    }
+
     pub(crate) fn size(&self) -> (u32, u32) {
         match self {
             Embed::Jpeg { width, height, .. }

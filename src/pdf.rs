@@ -7,12 +7,18 @@
 //!
 //! Orientation is corrected with the page's /Rotate, skew by turning the words
 //! with the ink; the image bytes are never decoded and re-encoded here.
+//!
+//! Objects go to the output as they are made (`lopdf::Writer` serializes
+//! each one, this module frames them and writes the cross-reference table),
+//! so a PDF of sixty 2.5 MB scans holds one page's image in memory at a
+//! time, not the file.
 
 use crate::model::{Geometry, OcrPage};
 use crate::payload::{Color, Embed};
-use lopdf::{dictionary, Dictionary, Document, Object, ObjectId, Stream, StringFormat};
+use lopdf::{dictionary, Dictionary, Object, ObjectId, Stream, StringFormat};
 use sha2::Digest;
 use std::collections::BTreeMap;
+use std::io::Write;
 
 /// Ascent and descent of the glyphless font, in thousandths of the size.
 const ASCENT: f32 = 0.8;
@@ -52,9 +58,13 @@ pub(crate) struct PageIn<'a> {
     pub ocr: Option<&'a OcrPage>,
 }
 
-/// Builds one PDF, page by page.
-pub(crate) struct PdfWriter {
-    doc: Document,
+/// Builds one PDF, page by page, writing each object as it comes.
+pub(crate) struct PdfWriter<W: Write> {
+    out: W,
+    /// Bytes written so far: the next object's offset.
+    pos: u64,
+    /// Each object's offset, by object number - 1 (0 until written).
+    offsets: Vec<u64>,
     pages_id: ObjectId,
     font_id: ObjectId,
     kids: Vec<Object>,
@@ -66,25 +76,60 @@ pub(crate) struct PdfWriter {
     images: std::collections::HashMap<[u8; 32], ObjectId>,
 }
 
-impl PdfWriter {
+impl<W: Write> PdfWriter<W> {
     /// `show_text` outlines each word of the text layer in red (for checking
     /// its placement by eye).
-    pub(crate) fn new(show_text: bool) -> PdfWriter {
-        let mut doc = Document::with_version("1.7");
-        let pages_id = doc.new_object_id();
-        let font_id = doc.new_object_id();
-        PdfWriter {
-            doc,
-            pages_id,
-            font_id,
+    pub(crate) fn new(out: W, show_text: bool) -> std::io::Result<PdfWriter<W>> {
+        let mut w = PdfWriter {
+            out,
+            pos: 0,
+            offsets: Vec::new(),
+            pages_id: (0, 0),
+            font_id: (0, 0),
             kids: Vec::new(),
             cids: BTreeMap::new(),
             show_text,
             images: Default::default(),
-        }
+        };
+        // The binary comment (bytes above 127) that PDF/A asks for.
+        w.emit(b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n")?;
+        w.pages_id = w.reserve();
+        w.font_id = w.reserve();
+        Ok(w)
     }
 
-    pub(crate) fn add_page(&mut self, p: &PageIn) {
+    fn emit(&mut self, b: &[u8]) -> std::io::Result<()> {
+        self.out.write_all(b)?;
+        self.pos += b.len() as u64;
+        Ok(())
+    }
+
+    /// A number for an object written later.
+    fn reserve(&mut self) -> ObjectId {
+        self.offsets.push(0);
+        (self.offsets.len() as u32, 0)
+    }
+
+    /// Writes object `id`, framed as `Document::save` frames it.
+    fn put(&mut self, id: ObjectId, o: &Object) -> std::io::Result<()> {
+        self.offsets[id.0 as usize - 1] = self.pos;
+        let mut b = Vec::with_capacity(64);
+        write!(b, "{} 0 obj\n{}", id.0, if lopdf::Writer::need_separator(o) { " " } else { "" })?;
+        self.emit(&b)?;
+        let mut counted = Counted { out: &mut self.out, n: 0 };
+        lopdf::Writer::write_object(&mut counted, o)?;
+        self.pos += counted.n;
+        let end = if lopdf::Writer::need_end_separator(o) { " \nendobj\n" } else { "\nendobj\n" };
+        self.emit(end.as_bytes())
+    }
+
+    fn add(&mut self, o: impl Into<Object>) -> std::io::Result<ObjectId> {
+        let id = self.reserve();
+        self.put(id, &o.into())?;
+        Ok(id)
+    }
+
+    pub(crate) fn add_page(&mut self, p: &PageIn) -> std::io::Result<()> {
         let (w_px, h_px) = p.embed.size();
         let k = 72.0 / p.dpi;
         let (pw, ph) = (w_px as f32 * k, h_px as f32 * k);
@@ -92,7 +137,7 @@ impl PdfWriter {
         let image_id = match self.images.get(&key) {
             Some(id) => *id,
             None => {
-                let id = self.doc.add_object(image_stream(p.embed));
+                let id = self.add(image_stream(p.embed))?;
                 self.images.insert(key, id);
                 id
             }
@@ -119,7 +164,7 @@ impl PdfWriter {
         // Compression of a short stream we just wrote cannot fail meaningfully;
         // an uncompressed stream is still valid.
         let _ = stream.compress();
-        let content_id = self.doc.add_object(stream);
+        let content_id = self.add(stream)?;
         let mut page = dictionary! {
             "Type" => "Page",
             "Parent" => self.pages_id,
@@ -133,8 +178,9 @@ impl PdfWriter {
         if p.geometry.rotation != 0 {
             page.set("Rotate", p.geometry.rotation as i64);
         }
-        let id = self.doc.add_object(page);
+        let id = self.add(page)?;
         self.kids.push(id.into());
+        Ok(())
     }
 
     fn text_layer(&mut self, ocr: &OcrPage, geom: &Geometry, dpi: f32, src_h: u32) -> String {
@@ -212,14 +258,13 @@ impl PdfWriter {
         out
     }
 
-    /// Finishes the document and returns its bytes.
-    pub(crate) fn finish(mut self, info: &DocInfo) -> Result<Vec<u8>, std::io::Error> {
-        self.write_font();
+    /// Writes the font, page tree, catalog, cross-reference table and
+    /// trailer, and gives the output back.
+    pub(crate) fn finish(mut self, info: &DocInfo) -> std::io::Result<W> {
+        self.write_font()?;
         let count = self.kids.len() as i64;
-        self.doc.objects.insert(
-            self.pages_id,
-            Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => self.kids, "Count" => count }),
-        );
+        let kids = std::mem::take(&mut self.kids);
+        self.put(self.pages_id, &dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }.into())?;
         let producer = format!("sohoa {}", env!("CARGO_PKG_VERSION"));
         let fmt = time::format_description::well_known::Rfc3339;
         let xmp_date = info.created.format(&fmt).unwrap_or_default();
@@ -240,7 +285,7 @@ impl PdfWriter {
         h.update(info.title.as_bytes());
         h.update([0]);
         h.update(xmp_date.as_bytes());
-        h.update(self.doc.objects.len().to_le_bytes());
+        h.update(self.offsets.len().to_le_bytes());
         let id: Vec<u8> = h.finalize()[..16].to_vec();
         let mut catalog = dictionary! { "Type" => "Catalog", "Pages" => self.pages_id };
         let mut info_dict = dictionary! {
@@ -257,12 +302,12 @@ impl PdfWriter {
         if info.pdfa {
             let uuid = uuid_text(&id);
             let xmp = crate::pdfa::xmp(info.title, &producer, &xmp_date, &format!("uuid:{uuid}"), &extra);
-            let meta = self.doc.add_object(
+            let meta = self.add(
                 Stream::new(dictionary! { "Type" => "Metadata", "Subtype" => "XML" }, xmp).with_compression(false),
-            );
+            )?;
             let mut icc = Stream::new(dictionary! { "N" => 3 }, crate::pdfa::srgb_icc());
             let _ = icc.compress();
-            let icc_id = self.doc.add_object(icc);
+            let icc_id = self.add(icc)?;
             let intent = dictionary! {
                 "Type" => "OutputIntent",
                 "S" => "GTS_PDFA1",
@@ -273,24 +318,35 @@ impl PdfWriter {
             catalog.set("Metadata", meta);
             catalog.set("OutputIntents", vec![Object::Dictionary(intent)]);
         }
-        let catalog = self.doc.add_object(catalog);
-        let info_id = self.doc.add_object(info_dict);
-        self.doc.trailer.set("Root", catalog);
-        self.doc.trailer.set("Info", info_id);
+        let catalog = self.add(catalog)?;
+        let info_id = self.add(info_dict)?;
         let id_str = Object::String(id, StringFormat::Hexadecimal);
-        self.doc.trailer.set("ID", vec![id_str.clone(), id_str]);
-        let mut out = Vec::new();
-        self.doc.save_to(&mut out)?;
-        Ok(out)
+        let trailer = dictionary! {
+            "Size" => self.offsets.len() as i64 + 1,
+            "Root" => catalog,
+            "Info" => info_id,
+            "ID" => vec![id_str.clone(), id_str],
+        };
+        let xref_at = self.pos;
+        let mut table = format!("xref\n0 {}\n0000000000 65535 f \n", self.offsets.len() + 1).into_bytes();
+        for off in &self.offsets {
+            writeln!(table, "{off:010} 00000 n ")?;
+        }
+        table.extend_from_slice(b"trailer\n");
+        lopdf::Writer::write_object(&mut table, &trailer.into())?;
+        write!(table, "\nstartxref\n{xref_at}\n%%EOF\n")?;
+        self.emit(&table)?;
+        self.out.flush()?;
+        Ok(self.out)
     }
 
-    fn write_font(&mut self) {
+    fn write_font(&mut self) -> std::io::Result<()> {
         let mut ttf = Stream::new(dictionary! {}, glyphless_ttf());
         let _ = ttf.compress();
         let len1 = glyphless_ttf().len() as i64;
         ttf.dict.set("Length1", len1);
-        let ttf_id = self.doc.add_object(ttf);
-        let descriptor = self.doc.add_object(dictionary! {
+        let ttf_id = self.add(ttf)?;
+        let descriptor = self.add(dictionary! {
             "Type" => "FontDescriptor",
             "FontName" => "GlyphLessFont",
             "Flags" => 5,
@@ -301,7 +357,7 @@ impl PdfWriter {
             "CapHeight" => (ASCENT * 1000.0) as i64,
             "StemV" => 80,
             "FontFile2" => ttf_id,
-        });
+        })?;
         // Every CID draws glyph 1 (the font's only real glyph).
         let max_cid = self.cids.len();
         let mut map = vec![0u8; (max_cid + 1) * 2];
@@ -310,8 +366,8 @@ impl PdfWriter {
         }
         let mut map_stream = Stream::new(dictionary! {}, map);
         let _ = map_stream.compress();
-        let map_id = self.doc.add_object(map_stream);
-        let cid_font = self.doc.add_object(dictionary! {
+        let map_id = self.add(map_stream)?;
+        let cid_font = self.add(dictionary! {
             "Type" => "Font",
             "Subtype" => "CIDFontType2",
             "BaseFont" => "GlyphLessFont",
@@ -323,13 +379,13 @@ impl PdfWriter {
             "FontDescriptor" => descriptor,
             "DW" => (ADVANCE * 1000.0) as i64,
             "CIDToGIDMap" => map_id,
-        });
+        })?;
         let mut cmap = Stream::new(dictionary! {}, to_unicode_cmap(&self.cids).into_bytes());
         let _ = cmap.compress();
-        let cmap_id = self.doc.add_object(cmap);
-        self.doc.objects.insert(
+        let cmap_id = self.add(cmap)?;
+        self.put(
             self.font_id,
-            Object::Dictionary(dictionary! {
+            &Object::Dictionary(dictionary! {
                 "Type" => "Font",
                 "Subtype" => "Type0",
                 "BaseFont" => "GlyphLessFont",
@@ -337,7 +393,24 @@ impl PdfWriter {
                 "DescendantFonts" => vec![cid_font.into()],
                 "ToUnicode" => cmap_id,
             }),
-        );
+        )
+    }
+}
+
+/// A writer that counts what goes through it.
+struct Counted<'a, W: Write> {
+    out: &'a mut W,
+    n: u64,
+}
+
+impl<W: Write> Write for Counted<'_, W> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(b)?;
+        self.n += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
     }
 }
 

@@ -26,6 +26,7 @@ use crate::preprocess;
 use crate::raster::Gray;
 use crate::scan::{self, DossierDir};
 use crate::shard::{Plan, Planned, ShardSpec};
+use crate::spool::{Spool, Spooled};
 use crate::state;
 use crate::{fsutil, Options, Progress};
 use rayon::prelude::*;
@@ -731,6 +732,10 @@ fn creation_time() -> time::OffsetDateTime {
         })
 }
 
+/// A read page as it waits for the PDFs: its image in the spool, its
+/// resolution, geometry and text.
+type ForPdf = (Spooled, f32, Geometry, Option<OcrPage>);
+
 /// One page's outcome before it goes into the PDF.
 struct PageOut {
     record: PageRecord,
@@ -754,12 +759,18 @@ fn process_dossier(
     let mut units: Vec<(usize, Option<u32>, Result<(), PageError>)> = Vec::new();
     // A PDF is parsed once for all its pages, not once per page.
     let mut pdfs: Vec<Option<lopdf::Document>> = Vec::with_capacity(d.files.len());
+    // The digitally signed PDFs, by file, whose originals are kept.
+    let mut signed: Vec<(usize, Vec<crate::signatures::Signature>)> = Vec::new();
     for (i, f) in d.files.iter().enumerate() {
         // Read once: a PDF is parsed here, other files are only counted.
-        let (doc, count) = match guarded(|| open_file(&f.path)) {
+        let mut signatures = Vec::new();
+        let (doc, count) = match guarded(|| open_file(&f.path, &mut signatures)) {
             Ok((doc, n)) => (doc, Ok(n)),
             Err(e) => (None, Err(e)),
         };
+        if !signatures.is_empty() {
+            signed.push((i, signatures));
+        }
         pdfs.push(doc);
         match count {
             Ok(n) => {
@@ -771,32 +782,41 @@ fn process_dossier(
             Err(e) => units.push((i, None, Err(e))),
         }
     }
-    let outs: Vec<PageOut> = units
+    // Each page's image waits on disk for the PDFs, not in memory.
+    let spool = Spool::new(out).map_err(|e| RunError::Output { path: out.to_path_buf(), source: e })?;
+    let outs: Vec<(PageRecord, Option<ForPdf>)> = units
         .into_par_iter()
         .enumerate()
         .map(|(idx, (fi, frame, counted))| {
             let f = &d.files[fi];
-            let out = match counted {
+            let mut out = match counted {
                 Err(e) => error_page(idx + 1, &f.name, 0, &e),
                 Ok(()) => process_page(idx + 1, &f.path, &f.name, frame.unwrap_or(0), pdfs[fi].as_ref(), opts),
             };
-            let mut out = out;
             out.record.source_sha256 = file_hashes.get(fi).cloned().flatten();
             progress.page_done(&d.rel, &out.record);
-            out
+            let pdf = match out.pdf {
+                Some((embed, dpi, geom, ocr)) => {
+                    let embed = if opts.pdfa { decode::for_pdfa(embed) } else { embed };
+                    Some((spool.put(embed)?, dpi, geom, ocr))
+                }
+                None => None,
+            };
+            Ok((out.record, pdf))
         })
-        .collect();
+        .collect::<std::io::Result<_>>()
+        .map_err(|e| RunError::Output { path: out.to_path_buf(), source: e })?;
+    drop(pdfs);
 
     // Pages in dossier order; those with an image go into the PDFs.
     let mut pages = Vec::with_capacity(outs.len());
     let mut pdf_pages = Vec::with_capacity(outs.len());
-    for mut o in outs {
-        if let Some((embed, dpi, geom, ocr)) = o.pdf.take() {
-            let embed = if opts.pdfa { decode::for_pdfa(embed) } else { embed };
-            o.record.pdf_page = Some(pdf_pages.len() + 1);
-            pdf_pages.push((o.record.index, embed, dpi, geom, ocr));
+    for (mut record, pdf) in outs {
+        if let Some((embed, dpi, geom, ocr)) = pdf {
+            record.pdf_page = Some(pdf_pages.len() + 1);
+            pdf_pages.push((record.index, embed, dpi, geom, ocr));
         }
-        pages.push(o.record);
+        pages.push(record);
     }
     let recognized: Vec<(usize, &OcrPage)> =
         pdf_pages.iter().filter_map(|(i, _, _, _, p)| p.as_ref().map(|p| (*i, p))).collect();
@@ -817,7 +837,7 @@ fn process_dossier(
         fields,
         documents: Vec::new(),
         skipped_files: d.skipped.clone(),
-        originals: keep_signed_originals(d, out, layout)?,
+        originals: keep_signed_originals(d, signed, out, layout)?,
         error: None,
         digitized_at: Some(now()),
         corrections_to_confirm: Vec::new(),
@@ -839,22 +859,23 @@ fn process_dossier(
     let created = creation_time();
     // Writes the pages `which` (dossier indexes) as one PDF at `rel`.
     let write = |which: &dyn Fn(usize) -> bool, rel: &str, title: &str, metadata: BTreeMap<String, String>| {
-        let mut writer = PdfWriter::new(opts.show_text_layer);
-        for (_, embed, dpi, geom, ocr) in pdf_pages.iter().filter(|p| which(p.0)) {
-            writer.add_page(&PageIn { embed, dpi: *dpi, geometry: *geom, ocr: ocr.as_ref() });
-        }
         let info = DocInfo { title, derivative_note: note.as_deref(), pdfa: opts.pdfa, metadata, created, path: rel };
         let path = out.join(rel);
-        writer
-            .finish(&info)
-            .and_then(|bytes| fsutil::write_atomic(&path, &bytes).map(|_| bytes))
-            .map_err(|e| RunError::Output { path, source: e })
+        fsutil::write_atomic_with(&path, |file| {
+            let mut writer = PdfWriter::new(file, opts.show_text_layer)?;
+            for (_, spooled, dpi, geom, ocr) in pdf_pages.iter().filter(|p| which(p.0)) {
+                let embed = &spool.get(spooled)?;
+                writer.add_page(&PageIn { embed, dpi: *dpi, geometry: *geom, ocr: ocr.as_ref() })?;
+            }
+            writer.finish(&info).map(|_| ())
+        })
+        .map_err(|e| RunError::Output { path, source: e })
     };
     let rel = layout.pdf_path(&d.rel, code.as_deref());
     let title = code.clone().unwrap_or_else(|| d.rel.clone());
-    let bytes = write(&|_| true, &rel, &title, BTreeMap::new())?;
-    rec.pdf_sha256 = Some(hex(&Sha256::digest(&bytes)));
-    rec.pdf_bytes = Some(bytes.len() as u64);
+    let written = write(&|_| true, &rel, &title, BTreeMap::new())?;
+    rec.pdf_sha256 = Some(written.sha256);
+    rec.pdf_bytes = Some(written.bytes);
     rec.pdf = Some(rel.clone());
     // One PDF per document, `<ma_ho_so>.<NN>.pdf` beside the dossier's.
     let stem = rel.strip_suffix(".pdf").unwrap_or(&rel).to_string();
@@ -865,8 +886,8 @@ fn process_dossier(
         let doc_rel = format!("{stem}.{:02}.pdf", doc.ordinal);
         let title = if doc.title.is_empty() { title.clone() } else { doc.title.clone() };
         let pages_of = doc.pages.clone();
-        let bytes = write(&|i| pages_of.contains(&i), &doc_rel, &title, doc.metadata.clone())?;
-        doc.pdf_sha256 = Some(hex(&Sha256::digest(&bytes)));
+        let written = write(&|i| pages_of.contains(&i), &doc_rel, &title, doc.metadata.clone())?;
+        doc.pdf_sha256 = Some(written.sha256);
         doc.pdf = Some(doc_rel);
     }
     rec.documents = docs;
@@ -875,27 +896,27 @@ fn process_dossier(
 
 /// Copies every digitally signed PDF of the dossier, byte for byte, to
 /// OUT/originals/<dossier>/: any rewrite would break its signature.
-fn keep_signed_originals(d: &DossierDir, out: &Path, layout: &Layout) -> Result<Vec<OriginalRecord>, RunError> {
-    let mut signed = Vec::new();
-    for f in d.files.iter().filter(|f| f.name.to_lowercase().ends_with(".pdf")) {
-        let Ok(bytes) = std::fs::read(&f.path) else { continue };
-        // A hostile file must not stop the run: a panic in the parser means no
-        // signature was found.
-        let signatures = std::panic::catch_unwind(|| crate::signatures::signatures(&bytes)).unwrap_or_default();
-        if !signatures.is_empty() {
-            signed.push((f, bytes, signatures));
-        }
-    }
-    let names: Vec<(&Path, &str)> = signed.iter().map(|(f, _, _)| (f.path.as_path(), f.name.as_str())).collect();
+fn keep_signed_originals(
+    d: &DossierDir,
+    signed: Vec<(usize, Vec<crate::signatures::Signature>)>,
+    out: &Path,
+    layout: &Layout,
+) -> Result<Vec<OriginalRecord>, RunError> {
+    let names: Vec<(&Path, &str)> =
+        signed.iter().map(|(i, _)| (d.files[*i].path.as_path(), d.files[*i].name.as_str())).collect();
     let paths = layout.original_paths(&d.rel, &names);
     let mut kept = Vec::new();
-    for ((f, bytes, signatures), rel) in signed.into_iter().zip(paths) {
+    for ((i, signatures), rel) in signed.into_iter().zip(paths) {
+        let f = &d.files[i];
         let path = out.join(&rel);
-        fsutil::write_atomic(&path, &bytes).map_err(|e| RunError::Output { path: path.clone(), source: e })?;
+        // Copied as it is read, never held whole.
+        let written =
+            fsutil::write_atomic_with(&path, |w| std::io::copy(&mut std::fs::File::open(&f.path)?, w).map(|_| ()))
+                .map_err(|e| RunError::Output { path: path.clone(), source: e })?;
         kept.push(OriginalRecord {
             source: f.name.clone(),
             path: rel,
-            sha256: hex(&Sha256::digest(&bytes)),
+            sha256: written.sha256,
             signed: true,
             signatures,
         });
@@ -997,17 +1018,28 @@ fn pages_to_read(path: &Path) -> u64 {
     let read = std::fs::File::open(path).and_then(|f| f.take(1024).read_to_end(&mut head));
     match (read, decode::sniff(&head)) {
         (Ok(_), Ok(decode::Format::Jpeg | decode::Format::Png)) => 1,
-        (Ok(_), Ok(_)) => guarded(|| open_file(path)).map_or(1, |(_, n)| u64::from(n)),
+        (Ok(_), Ok(_)) => guarded(|| open_file(path, &mut Vec::new())).map_or(1, |(_, n)| u64::from(n)),
         _ => 1,
     }
 }
 
-fn open_file(path: &Path) -> Result<(Option<lopdf::Document>, u32), PageError> {
+/// A file's pages: a PDF parsed (and its digital signatures put in
+/// `signatures`), an image file counted from its head and directories.
+fn open_file(
+    path: &Path,
+    signatures: &mut Vec<crate::signatures::Signature>,
+) -> Result<(Option<lopdf::Document>, u32), PageError> {
     let err = |k| PageError::new(path, None, k);
-    let bytes = std::fs::read(path).map_err(|e| err(PageErrorKind::Io(e)))?;
-    if decode::sniff(&bytes).ok() != Some(decode::Format::Pdf) {
-        return decode::page_count_of(&bytes).map(|n| (None, n)).map_err(err);
+    let io = |e| err(PageErrorKind::Io(e));
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let head = decode::head(&mut file).map_err(io)?;
+    if decode::sniff(&head.bytes).ok() != Some(decode::Format::Pdf) {
+        return decode::page_count(file, &head).map(|n| (None, n)).map_err(err);
     }
+    let bytes = std::fs::read(path).map_err(io)?;
+    // A hostile file must not stop the run: a panic in the signature parser
+    // means no signature was found.
+    *signatures = std::panic::catch_unwind(|| crate::signatures::signatures(&bytes)).unwrap_or_default();
     let doc = crate::pdfin::open(&bytes).map_err(err)?;
     match doc.get_pages().len() as u32 {
         0 => Err(err(PageErrorKind::Corrupt("the PDF has no pages".into()))),

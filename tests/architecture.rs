@@ -157,6 +157,8 @@ fn files_are_written_only_by_the_modules_that_own_them() {
         &["fsutil.rs", "pipeline.rs", "portal.rs", "report.rs", "sheets.rs", "corrections.rs", "shard.rs"],
         "outputs are written whole, by their owners",
     );
+    only_in("write_atomic_with(", &["fsutil.rs", "pipeline.rs"], "PDFs are streamed to disk, by pipeline");
+    only_in("tempfile", &["spool.rs"], "the one scratch file, without a name");
     only_in("File::create(", &["fsutil.rs"], "only write_atomic creates files");
     only_in("fs::write(", &[], "a plain write can leave half a file");
     only_in("fs::rename(", &["fsutil.rs"], "only write_atomic renames");
@@ -176,7 +178,9 @@ fn files_are_written_only_by_the_modules_that_own_them() {
     only_in("remove_dir", &[], "no folder is removed");
     // The stages that only compute write nothing at all.
     for stage in ["decode.rs", "preprocess.rs", "ocr.rs", "extract.rs", "documents.rs", "pdf.rs", "reading.rs"] {
-        for needle in ["write_atomic(", "OpenOptions::new(", "remove_file(", "create_dir"] {
+        for needle in
+            ["write_atomic(", "write_atomic_with(", "tempfile", "OpenOptions::new(", "remove_file(", "create_dir"]
+        {
             assert!(!users_of(needle).contains(stage), "src/{stage} uses `{needle}`: stages write no file");
         }
     }
