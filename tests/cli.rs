@@ -2902,16 +2902,33 @@ fn files_far_larger_than_their_pages_are_refused_or_read_page_by_page() {
     // Issue 11's memory cases, made here: object streams that inflate to
     // gigabytes (one huge, and many within the per-stream bound), a JPEG
     // behind 1 GiB of other data, a TIFF whose two pages sit before 1 GiB
-    // (sparse files: nothing is written to disk). Peak memory of each is in
+    // (sparse files: nothing is written to disk), a page whose content
+    // inflates to millions of operators. Peak memory of each is in
     // BENCHMARKS.md; here the outcome: a clear page error for the first
-    // three, the TIFF's pages read, and the night finished.
+    // three, the content page rendered, the TIFF's pages read, and the night
+    // finished.
     let dir = fresh_dir("large-files");
     let input = dir.join("in");
-    for d in ["huge_stream", "many_streams", "padded_jpeg", "gapped_tiff"] {
+    for d in ["huge_stream", "many_streams", "padded_jpeg", "gapped_tiff", "huge_content"] {
         std::fs::create_dir_all(input.join(d)).unwrap();
     }
     std::fs::write(input.join("huge_stream/a.pdf"), object_stream_bomb(3, 5_000_000)).unwrap();
     std::fs::write(input.join("many_streams/a.pdf"), object_stream_bomb(400, 150_000)).unwrap();
+    // A page whose content inflates to 12 MB of path operators (lopdf would
+    // hold ~570 bytes per operator): rendered by poppler instead of parsed.
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut z, "0 0 m\n".repeat(2_000_000).as_bytes()).unwrap();
+    let content = z.finish().unwrap();
+    let mut stream = format!("<< /Length {} /Filter /FlateDecode >>\nstream\n", content.len()).into_bytes();
+    stream.extend_from_slice(&content);
+    stream.extend_from_slice(b"\nendstream");
+    let objects = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << >> >>".to_vec(),
+        stream,
+    ];
+    std::fs::write(input.join("huge_content/a.pdf"), pdf_from_objects(&objects)).unwrap();
     let sample = root().join("samples/2024/05/000.00.20.H40-240506-0001/trang_1.jpg");
     std::fs::copy(&sample, input.join("padded_jpeg/a.jpg")).unwrap();
     let f = std::fs::OpenOptions::new().write(true).open(input.join("padded_jpeg/a.jpg")).unwrap();
@@ -2932,6 +2949,9 @@ fn files_far_larger_than_their_pages_are_refused_or_read_page_by_page() {
     for d in ["huge_stream", "many_streams", "padded_jpeg"] {
         assert_eq!(dossier(&m, d)["pages"][0]["error_class"], "permanent", "{d}: the same bytes fail again");
     }
+    let c = &dossier(&m, "huge_content")["pages"][0];
+    assert!(c["flags"].as_array().unwrap().iter().any(|f| f == "rendered"), "{c}");
+    assert_ne!(c["status"], "error", "{c}");
     let t = dossier(&m, "gapped_tiff");
     assert_eq!(t["status"], "ok", "{t}");
     assert_eq!(t["pages"].as_array().unwrap().len(), 2);
