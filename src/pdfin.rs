@@ -148,6 +148,20 @@ fn load(bytes: &[u8]) -> Result<Document, K> {
     Ok(doc)
 }
 
+/// The largest PDF parsed whole: lopdf holds the file and a copy of its
+/// streams, so a PDF costs about twice its size while its pages are read.
+/// A larger one is read a page at a time ([`decode_page_alone`]).
+pub(crate) const WHOLE_PDF_MAX: u64 = 64 << 20;
+
+/// Page `frame` of a PDF too large to parse whole: poppler's `pdfseparate`
+/// copies that page (its objects, images unchanged) into a PDF of its own,
+/// which is read like any other. Memory is then bounded by the page.
+pub(crate) fn decode_page_alone(path: &Path, frame: u32) -> Result<Decoded, K> {
+    let (_dir, one) = crate::poppler::separate(path, frame + 1)?;
+    let bytes = std::fs::read(&one).map_err(K::Io)?;
+    decode_page_of(&load(&bytes)?, &one, 0)
+}
+
 pub(crate) fn decode_page(path: &Path, bytes: &[u8], frame: u32) -> Result<Decoded, K> {
     decode_page_of(&load(bytes)?, path, frame)
 }

@@ -758,7 +758,7 @@ fn process_dossier(
     // Every (file, frame) of the dossier, in order.
     let mut units: Vec<(usize, Option<u32>, Result<(), PageError>)> = Vec::new();
     // A PDF is parsed once for all its pages, not once per page.
-    let mut pdfs: Vec<Option<lopdf::Document>> = Vec::with_capacity(d.files.len());
+    let mut pdfs: Vec<Opened> = Vec::with_capacity(d.files.len());
     // The digitally signed PDFs, by file, whose originals are kept.
     let mut signed: Vec<(usize, Vec<crate::signatures::Signature>)> = Vec::new();
     for (i, f) in d.files.iter().enumerate() {
@@ -766,7 +766,7 @@ fn process_dossier(
         let mut signatures = Vec::new();
         let (doc, count) = match guarded(|| open_file(&f.path, &mut signatures)) {
             Ok((doc, n)) => (doc, Ok(n)),
-            Err(e) => (None, Err(e)),
+            Err(e) => (Opened::Image, Err(e)),
         };
         if !signatures.is_empty() {
             signed.push((i, signatures));
@@ -791,7 +791,7 @@ fn process_dossier(
             let f = &d.files[fi];
             let mut out = match counted {
                 Err(e) => error_page(idx + 1, &f.name, 0, &e),
-                Ok(()) => process_page(idx + 1, &f.path, &f.name, frame.unwrap_or(0), pdfs[fi].as_ref(), opts),
+                Ok(()) => process_page(idx + 1, &f.path, &f.name, frame.unwrap_or(0), &pdfs[fi], opts),
             };
             out.record.source_sha256 = file_hashes.get(fi).cloned().flatten();
             progress.page_done(&d.rel, &out.record);
@@ -1023,45 +1023,78 @@ fn pages_to_read(path: &Path) -> u64 {
     }
 }
 
+/// How a file's pages are read.
+enum Opened {
+    /// An image file, decoded page by page from the file.
+    Image,
+    /// A PDF parsed once for all its pages.
+    Pdf(Box<lopdf::Document>),
+    /// A PDF larger than `pdfin::WHOLE_PDF_MAX`, read a page at a time.
+    LargePdf,
+}
+
 /// A file's pages: a PDF parsed (and its digital signatures put in
-/// `signatures`), an image file counted from its head and directories.
-fn open_file(
-    path: &Path,
-    signatures: &mut Vec<crate::signatures::Signature>,
-) -> Result<(Option<lopdf::Document>, u32), PageError> {
+/// `signatures`), an image file counted from its head and directories, a
+/// large PDF counted by poppler.
+fn open_file(path: &Path, signatures: &mut Vec<crate::signatures::Signature>) -> Result<(Opened, u32), PageError> {
     let err = |k| PageError::new(path, None, k);
     let io = |e| err(PageErrorKind::Io(e));
     let mut file = std::fs::File::open(path).map_err(io)?;
     let head = decode::head(&mut file).map_err(io)?;
     if decode::sniff(&head.bytes).ok() != Some(decode::Format::Pdf) {
-        return decode::page_count(file, &head).map(|n| (None, n)).map_err(err);
+        return decode::page_count(file, &head).map(|n| (Opened::Image, n)).map_err(err);
+    }
+    let large = head.len > crate::pdfin::WHOLE_PDF_MAX;
+    // A large PDF is read whole only if it may be signed (its original must
+    // be kept byte for byte, and the signature parser reads the whole file).
+    if large && !holds(file, b"/ByteRange").map_err(io)? {
+        return crate::poppler::page_count(path).map(|n| (Opened::LargePdf, n)).map_err(err);
     }
     let bytes = std::fs::read(path).map_err(io)?;
     // A hostile file must not stop the run: a panic in the signature parser
     // means no signature was found.
     *signatures = std::panic::catch_unwind(|| crate::signatures::signatures(&bytes)).unwrap_or_default();
+    if large {
+        return crate::poppler::page_count(path).map(|n| (Opened::LargePdf, n)).map_err(err);
+    }
     let doc = crate::pdfin::open(&bytes).map_err(err)?;
     match doc.get_pages().len() as u32 {
         0 => Err(err(PageErrorKind::Corrupt("the PDF has no pages".into()))),
-        n => Ok((Some(doc), n)),
+        n => Ok((Opened::Pdf(Box::new(doc)), n)),
     }
 }
 
-fn process_page(
-    index: usize,
-    path: &Path,
-    name: &str,
-    frame: u32,
-    pdf: Option<&lopdf::Document>,
-    opts: &Options,
-) -> PageOut {
-    let read = || match pdf {
+/// Whether `needle` occurs in the file, read a MiB at a time.
+fn holds(file: std::fs::File, needle: &[u8]) -> std::io::Result<bool> {
+    use std::io::Read;
+    let mut r = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut carry: Vec<u8> = Vec::new();
+    let mut buf = vec![0; 1 << 20];
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            return Ok(false);
+        }
+        carry.extend_from_slice(&buf[..n]);
+        if carry.windows(needle.len()).any(|w| w == needle) {
+            return Ok(true);
+        }
+        carry.drain(..carry.len().saturating_sub(needle.len()));
+    }
+}
+
+fn process_page(index: usize, path: &Path, name: &str, frame: u32, file: &Opened, opts: &Options) -> PageOut {
+    let read = || match file {
         _ if inject_fault("decode", name) => unreachable!("inject_fault panics when it returns true"),
-        Some(doc) => {
+        Opened::Pdf(doc) => {
             crate::poppler::with_time_limit(opts.page_timeout, || crate::pdfin::decode_page_of(doc, path, frame))
                 .map_err(|k| PageError::new(path, Some(frame), k))
         }
-        None => decode::decode(path, frame),
+        Opened::LargePdf => {
+            crate::poppler::with_time_limit(opts.page_timeout, || crate::pdfin::decode_page_alone(path, frame))
+                .map_err(|k| PageError::new(path, Some(frame), k))
+        }
+        Opened::Image => decode::decode(path, frame),
     };
     let decoded: Decoded = match guarded(read) {
         Ok(d) => d,

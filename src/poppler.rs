@@ -42,7 +42,7 @@ pub(crate) fn with_time_limit<T>(limit: Duration, f: impl FnOnce() -> T) -> T {
 /// a run that has PDFs to read, so that their absence stops the run with
 /// what to install (like Tesseract's), instead of costing every PDF page.
 pub(crate) fn check_installed() -> Result<(), String> {
-    for program in ["pdftoppm", "pdftotext"] {
+    for program in ["pdftoppm", "pdftotext", "pdfinfo", "pdfseparate"] {
         Command::new(program)
             .arg("-v")
             .stdin(Stdio::null())
@@ -134,6 +134,28 @@ pub(crate) fn thumbnail(pdf: &std::path::Path, page: usize, width: u32) -> Resul
             &["-f", &page, "-l", &page, "-scale-to-x", &width, "-scale-to-y", "-1", "-gray", "-png", &path],
         )
     })
+}
+
+/// How many pages a PDF has, from `pdfinfo` (which reads only what it
+/// needs): for PDFs too large to parse whole.
+pub(crate) fn page_count(pdf: &std::path::Path) -> Result<u32, K> {
+    let info = run_tool("pdfinfo", &[&pdf.to_string_lossy()])?;
+    String::from_utf8_lossy(&info)
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:").and_then(|n| n.trim().parse().ok()))
+        .filter(|&n: &u32| n > 0)
+        .ok_or_else(|| K::Corrupt("pdfinfo found no pages in the PDF".into()))
+}
+
+/// Page `page` (1-based) of a PDF as a PDF of its own, written by
+/// `pdfseparate` (which copies that page's objects, images unchanged) into
+/// a temporary folder that goes away with the returned guard.
+pub(crate) fn separate(pdf: &std::path::Path, page: u32) -> Result<(tempfile::TempDir, std::path::PathBuf), K> {
+    let dir = tempfile::tempdir().map_err(K::Io)?;
+    let one = dir.path().join("page.pdf");
+    let n = page.to_string();
+    run_tool("pdfseparate", &["-f", &n, "-l", &n, &pdf.to_string_lossy(), &one.to_string_lossy()])?;
+    Ok((dir, one))
 }
 
 #[cfg(test)]

@@ -158,7 +158,7 @@ fn files_are_written_only_by_the_modules_that_own_them() {
         "outputs are written whole, by their owners",
     );
     only_in("write_atomic_with(", &["fsutil.rs", "pipeline.rs"], "PDFs are streamed to disk, by pipeline");
-    only_in("tempfile", &["spool.rs"], "the one scratch file, without a name");
+    only_in("tempfile", &["spool.rs", "poppler.rs"], "the spool's unnamed file, and pdfseparate's page of a large PDF");
     only_in("File::create(", &["fsutil.rs"], "only write_atomic creates files");
     only_in("fs::write(", &[], "a plain write can leave half a file");
     only_in("fs::rename(", &["fsutil.rs"], "only write_atomic renames");

@@ -2909,7 +2909,7 @@ fn files_far_larger_than_their_pages_are_refused_or_read_page_by_page() {
     // finished.
     let dir = fresh_dir("large-files");
     let input = dir.join("in");
-    for d in ["huge_stream", "many_streams", "padded_jpeg", "gapped_tiff", "huge_content"] {
+    for d in ["huge_stream", "many_streams", "padded_jpeg", "gapped_tiff", "huge_content", "large_pdf"] {
         std::fs::create_dir_all(input.join(d)).unwrap();
     }
     std::fs::write(input.join("huge_stream/a.pdf"), object_stream_bomb(3, 5_000_000)).unwrap();
@@ -2931,6 +2931,22 @@ fn files_far_larger_than_their_pages_are_refused_or_read_page_by_page() {
     std::fs::write(input.join("huge_content/a.pdf"), pdf_from_objects(&objects)).unwrap();
     let sample = root().join("samples/2024/05/000.00.20.H40-240506-0001/trang_1.jpg");
     std::fs::copy(&sample, input.join("padded_jpeg/a.jpg")).unwrap();
+    // A 70 MB PDF (a scan on two pages and an unused 69 MB stream): larger
+    // than sohoa parses whole, so read page by page through pdfseparate.
+    let mut large = shared_image_pdf(&std::fs::read(&sample).unwrap(), 1654, 2338, 2);
+    let tail = large.split_off(large.windows(5).rposition(|w| w == b"\nxref").unwrap() + 1);
+    let pad_at = large.len();
+    let pad = 69 << 20;
+    large.extend_from_slice(format!("99 0 obj\n<< /Length {pad} >>\nstream\n").as_bytes());
+    large.resize(large.len() + pad, b'0');
+    large.extend_from_slice(b"\nendstream\nendobj\n");
+    // The table's offsets before the pad still hold; the trailer's startxref moves.
+    let shift = large.len() - pad_at;
+    let tail = String::from_utf8(tail).unwrap();
+    let (table, start) = tail.rsplit_once("startxref\n").unwrap();
+    let old: usize = start.trim_end().trim_end_matches("%%EOF").trim().parse().unwrap();
+    large.extend_from_slice(format!("{table}startxref\n{}\n%%EOF\n", old + shift).as_bytes());
+    std::fs::write(input.join("large_pdf/a.pdf"), &large).unwrap();
     let f = std::fs::OpenOptions::new().write(true).open(input.join("padded_jpeg/a.jpg")).unwrap();
     f.set_len(1 << 30).unwrap();
     let tiff = input.join("gapped_tiff/a.tif");
@@ -2952,6 +2968,10 @@ fn files_far_larger_than_their_pages_are_refused_or_read_page_by_page() {
     let c = &dossier(&m, "huge_content")["pages"][0];
     assert!(c["flags"].as_array().unwrap().iter().any(|f| f == "rendered"), "{c}");
     assert_ne!(c["status"], "error", "{c}");
+    let l = dossier(&m, "large_pdf");
+    assert_eq!(l["status"], "ok", "{l}");
+    assert_eq!(l["pages"].as_array().unwrap().len(), 2);
+    assert!(l["pages"][1]["words"].as_u64().unwrap() > 50, "{l}");
     let t = dossier(&m, "gapped_tiff");
     assert_eq!(t["status"], "ok", "{t}");
     assert_eq!(t["pages"].as_array().unwrap().len(), 2);
