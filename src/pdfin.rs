@@ -162,8 +162,14 @@ pub(crate) fn decode_page_alone(path: &Path, frame: u32) -> Result<Decoded, K> {
     decode_page_of(&load(&bytes)?, &one, 0)
 }
 
-pub(crate) fn decode_page(path: &Path, bytes: &[u8], frame: u32) -> Result<Decoded, K> {
-    decode_page_of(&load(bytes)?, path, frame)
+/// Page `frame` of the PDF at `path`: parsed whole when it is small, read
+/// alone when it is larger than [`WHOLE_PDF_MAX`].
+pub(crate) fn decode_file_page(path: &Path, frame: u32) -> Result<Decoded, K> {
+    if std::fs::metadata(path).map_err(K::Io)?.len() > WHOLE_PDF_MAX {
+        return decode_page_alone(path, frame);
+    }
+    let bytes = std::fs::read(path).map_err(K::Io)?;
+    decode_page_of(&load(&bytes)?, path, frame)
 }
 
 /// Page `frame` of a parsed PDF (`path` is where poppler reads it from).

@@ -229,8 +229,7 @@ pub(crate) fn page_png(
 ) -> Option<Vec<u8>> {
     let p = d.pages.iter().find(|p| p.index == page_index)?;
     let pdf = out.join(d.pdf.as_ref()?);
-    let bytes = std::fs::read(&pdf).ok()?;
-    let decoded = crate::pdfin::decode_page(&pdf, &bytes, p.pdf_page? as u32 - 1).ok()?;
+    let decoded = crate::pdfin::decode_file_page(&pdf, p.pdf_page? as u32 - 1).ok()?;
     let mut g = decoded.gray.rotate_cw(p.rotation / 90);
     if let Some([x0, y0, x1, y1]) = crop.filter(|b| b[2] > b[0] && b[3] > b[1]) {
         let m = (y1 - y0).max(20.0) * 1.5;
