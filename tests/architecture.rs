@@ -149,6 +149,33 @@ fn parallelism_lives_in_pipeline() {
 }
 
 #[test]
+fn input_files_are_never_read_whole_but_by_the_readers_that_bound_them() {
+    // Whole reads: sohoa's own small files (manifest, plan, journals,
+    // corrections, push bodies, the pipeline file), the second reader's
+    // model, and a PDF up to pdfin::WHOLE_PDF_MAX (pdfin, pipeline's
+    // open_file). Page files are read through decode's bounded readers;
+    // fingerprints hash as they read.
+    only_in(
+        "fs::read(",
+        &[
+            "aster.rs",
+            "corrections.rs",
+            "pdfin.rs",
+            "pipeline.rs",
+            "push.rs",
+            "report.rs",
+            "review.rs",
+            "shard.rs",
+            "state.rs",
+        ],
+        "a page file is read by the page, never whole by a new module",
+    );
+    for stage in ["decode.rs", "scan.rs", "preprocess.rs", "pdf.rs", "spool.rs"] {
+        assert!(!users_of("fs::read(").contains(stage), "src/{stage} reads a file whole");
+    }
+}
+
+#[test]
 fn files_are_written_only_by_the_modules_that_own_them() {
     // Whole files: written to a temporary and renamed, by the modules that
     // own an output.
