@@ -5,8 +5,8 @@
 //! sixty-page dossier of 2.5 MB scans (150 MB) would stay in memory until the
 //! end. Each image goes to an unnamed temporary file in OUT as soon as its
 //! page is read and comes back, one page at a time, as each PDF is written.
-//! The file has no name (or loses it at once), so nothing is left behind by
-//! a crash.
+//! The file loses its name as soon as it is made, so nothing is left behind
+//! by a crash.
 
 use crate::payload::Embed;
 use std::os::unix::fs::FileExt;
@@ -29,7 +29,15 @@ pub(crate) struct Spooled {
 impl Spool {
     /// A spool in folder `dir` (OUT, so that it is on the outputs' disk).
     pub(crate) fn new(dir: &Path) -> std::io::Result<Spool> {
-        Ok(Spool { file: tempfile::tempfile_in(dir)?, end: AtomicU64::new(0) })
+        // Named as sohoa's temporaries are (`.<name>.<pid>.tmp`) and unlinked
+        // at once: a crash in between leaves a file the next run's cleanup
+        // removes.
+        let file = tempfile::Builder::new()
+            .prefix(".spool")
+            .suffix(&format!(".{}.tmp", std::process::id()))
+            .tempfile_in(dir)?
+            .into_file();
+        Ok(Spool { file, end: AtomicU64::new(0) })
     }
 
     /// Moves the image's bytes to disk; any thread may call it.
