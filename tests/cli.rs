@@ -1087,10 +1087,11 @@ fn the_report_renders_in_a_browser_and_escapes_ocr_text() {
 
 #[test]
 fn a_full_disk_stops_the_run_and_the_next_run_finishes() {
-    // A 600 KiB tmpfs: room for the first dossier's PDFs, not for the rest.
+    // A 900 KiB tmpfs: room for the first dossier's PDFs and, while it is
+    // processed, its page images in the spool; not for all three dossiers.
     let mnt = fresh_dir("full-disk");
     let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=600k", "tmpfs", mnt.to_str().unwrap()])
+        .args(["-t", "tmpfs", "-o", "size=900k", "tmpfs", mnt.to_str().unwrap()])
         .output()
         .is_ok_and(|o| o.status.success());
     if !mounted {
