@@ -302,9 +302,62 @@ pub(crate) fn drop_junk(p: &mut OcrPage) -> usize {
     let mut n = 0;
     for l in &mut p.lines {
         let before = l.words.len();
+        for w in l.words.iter_mut().filter(|w| w.conf < JUNK_CONF && !syllable::plausible(&w.text)) {
+            salvage_before_leaders(w);
+        }
         l.words.retain(|w| w.conf >= JUNK_CONF || syllable::plausible(&w.text));
         n += before - l.words.len();
     }
     p.lines.retain(|l| !l.words.is_empty());
     n
+}
+
+/// A form's filled-in word run into the dotted or dashed leader after it
+/// (`Mỹ.........-----:--`) is read as one junk word; the word before the
+/// leader is kept, its box cut to its share of the characters.
+fn salvage_before_leaders(w: &mut crate::model::OcrWord) {
+    let chars: Vec<char> = w.text.chars().collect();
+    let leader = |c: char| ".-_…:".contains(c);
+    // The leader starts at the first run of at least three leader characters.
+    let Some(at) = (0..chars.len()).find(|&i| chars[i..].iter().take(3).filter(|&&c| leader(c)).count() == 3) else {
+        return;
+    };
+    let head: String = chars[..at].iter().collect();
+    if head.trim().is_empty() || !syllable::plausible(&head) {
+        return;
+    }
+    let share = at as f32 / chars.len() as f32;
+    w.bbox[2] = w.bbox[0] + (w.bbox[2] - w.bbox[0]) * share;
+    w.text = head;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{OcrLine, OcrWord};
+
+    fn word(text: &str, x0: f32, x1: f32, conf: f32) -> OcrWord {
+        OcrWord { text: text.into(), bbox: [x0, 0.0, x1, 20.0], conf }
+    }
+
+    #[test]
+    fn a_word_run_into_a_forms_leader_is_kept_and_junk_is_not() {
+        let mut p = OcrPage {
+            lines: vec![OcrLine {
+                words: vec![
+                    word("Thạnh", 0.0, 50.0, 90.0),
+                    word("Mỹ........---:--++se", 60.0, 260.0, 30.0),
+                    word("|^w", 270.0, 290.0, 20.0),
+                    word("..........", 300.0, 400.0, 20.0),
+                ],
+                bbox: [0.0, 0.0, 400.0, 20.0],
+            }],
+            ..Default::default()
+        };
+        assert_eq!(drop_junk(&mut p), 1, "only the stamp's junk goes");
+        let texts: Vec<&str> = p.lines[0].words.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(texts, ["Thạnh", "Mỹ", ".........."]);
+        let my = &p.lines[0].words[1];
+        assert!(my.bbox[2] > 60.0 && my.bbox[2] < 90.0, "the box is cut to the word: {:?}", my.bbox);
+    }
 }
