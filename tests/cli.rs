@@ -2312,13 +2312,25 @@ fn a_clerk_corrects_a_field_in_the_browser() {
         eprintln!("skipped: no chromedriver (Debian's chromium-driver)");
         return;
     };
+    // A click starts a navigation; on a loaded machine the browser may still
+    // show the old page when asked at once, so the URL is awaited.
+    let arrive = |suffix: &str| {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while !b.current_url().ends_with(suffix) && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        b.current_url()
+    };
     b.go(&format!("{}/", st.base));
     b.click("a.dossier");
-    assert!(b.current_url().ends_with("/d/0"), "{}", b.current_url());
+    let url = arrive("/d/0");
+    assert!(url.ends_with("/d/0"), "{url}");
     b.type_into("#value-ho_ten", "Vũ Văn Hùng");
     b.screenshot(&dir.join("field-view.png"));
     b.click("#correct-ho_ten");
-    assert!(b.current_url().ends_with(&format!("{}/", st.base.trim_start_matches("http://"))), "{}", b.current_url());
+    let home = format!("{}/", st.base.trim_start_matches("http://"));
+    let url = arrive(&home);
+    assert!(url.ends_with(&home), "{url}");
     let lines = std::fs::read_to_string(out.join("corrections.jsonl")).unwrap();
     assert!(lines.contains("\"new\":\"Vũ Văn Hùng\""), "{lines}");
     let body: Value =
