@@ -89,24 +89,22 @@ fn tokens(b: &[u8]) -> usize {
 /// lopdf's load filter: counts each object against the budget and drops
 /// every object once it is spent (the load is then refused).
 fn budget(id: ObjectId, o: &mut Object) -> Option<(ObjectId, Object)> {
-    // An object stream is counted before lopdf parses its members, which
-    // for the smallest objects takes ~500 bytes per token (measured: one
-    // MiB of `0 0 0 …` held ~260 MB for a moment).
     if LOADED.with(|c| c.get()) > MAX_OBJECTS_MEMORY {
         return None;
     }
-    // Its members are counted as they come out of it.
-    let cost = match o.as_stream() {
-        Ok(st) if st.dict.has_type(b"ObjStm") => {
-            let parsing = st.get_plain_content_with_limit(MAX_STREAM_INFLATED).map_or(0, |plain| tokens(&plain) * 512);
-            if parsing > MAX_OBJECTS_MEMORY {
-                LOADED.with(|c| c.set(usize::MAX));
-                return None;
-            }
-            object_cost(o)
+    // An object stream is sized before lopdf parses its members, which for
+    // the smallest objects takes ~500 bytes per token (measured: one MiB of
+    // `0 0 0 …` held ~260 MB for a moment); its members are then counted as
+    // they come out of it, like any other object. (Its data is inflated
+    // here and again by lopdf: at most 1 MiB each.)
+    if let Some(st) = o.as_stream().ok().filter(|st| st.dict.has_type(b"ObjStm")) {
+        let parsing = st.get_plain_content_with_limit(MAX_STREAM_INFLATED).map_or(0, |plain| tokens(&plain) * 512);
+        if parsing > MAX_OBJECTS_MEMORY {
+            LOADED.with(|c| c.set(usize::MAX));
+            return None;
         }
-        _ => object_cost(o),
-    };
+    }
+    let cost = object_cost(o);
     let spent = LOADED.with(|c| {
         let total = c.get().saturating_add(cost);
         c.set(total);

@@ -1084,16 +1084,14 @@ fn holds(file: std::fs::File, needle: &[u8]) -> std::io::Result<bool> {
 }
 
 fn process_page(index: usize, path: &Path, name: &str, frame: u32, file: &Opened, opts: &Options) -> PageOut {
+    // A PDF page's tools are held to the page's time limit.
+    let pdf_page = |read: &dyn Fn() -> Result<Decoded, PageErrorKind>| {
+        crate::poppler::with_time_limit(opts.page_timeout, read).map_err(|k| PageError::new(path, Some(frame), k))
+    };
     let read = || match file {
         _ if inject_fault("decode", name) => unreachable!("inject_fault panics when it returns true"),
-        Opened::Pdf(doc) => {
-            crate::poppler::with_time_limit(opts.page_timeout, || crate::pdfin::decode_page_of(doc, path, frame))
-                .map_err(|k| PageError::new(path, Some(frame), k))
-        }
-        Opened::LargePdf => {
-            crate::poppler::with_time_limit(opts.page_timeout, || crate::pdfin::decode_page_alone(path, frame))
-                .map_err(|k| PageError::new(path, Some(frame), k))
-        }
+        Opened::Pdf(doc) => pdf_page(&|| crate::pdfin::decode_page_of(doc, path, frame)),
+        Opened::LargePdf => pdf_page(&|| crate::pdfin::decode_page_alone(path, frame)),
         Opened::Image => decode::decode(path, frame),
     };
     let decoded: Decoded = match guarded(read) {
