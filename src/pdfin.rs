@@ -259,7 +259,7 @@ fn image_page(doc: &Document, image_id: ObjectId, ctm: [f32; 6]) -> Result<Decod
                 4 => Color::Cmyk,
                 n => return Err(K::Unsupported(format!("JPEG with {n} components"))),
             };
-            let gray = decode::jpeg_gray(&data)?;
+            let gray = decode::jpeg_gray(&data, false)?;
             let inverted = color == Color::Cmyk && has_inverted_decode(doc, dict);
             Ok(Decoded::new(
                 gray,
