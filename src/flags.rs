@@ -84,6 +84,9 @@ string_enum! {
         Binarized = "binarized",
         /// The second reader changed some words.
         SecondReader = "second_reader",
+        /// Read as one block of lines, not by layout analysis (a photo
+        /// whose layout analysis left regions unread).
+        OneBlock = "one_block",
     }
 }
 

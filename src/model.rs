@@ -78,6 +78,18 @@ impl OcrPage {
 /// The source image (`src_w` × `src_h` pixels, as the file stores it) is turned
 /// clockwise by `rotation` degrees (0, 90, 180, 270) to stand upright, then
 /// turned clockwise by `skew_deg` about its centre to level the text lines.
+/// How the recognizer finds the page's text: by analysing its layout into
+/// blocks, columns and lines (what `tesseract` on the command line does), or
+/// as one block of lines. Layout analysis reads letters, headers of two
+/// blocks and seals' surroundings far better; one block keeps the lines of
+/// a form photographed in dim light or a ruled table that layout analysis
+/// takes for pictures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Layout {
+    Auto,
+    Block,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Geometry {
     pub src_w: u32,

@@ -8,7 +8,7 @@
 //! which the binary sees to. Nothing here knows about files or dossiers.
 
 use crate::error::PageErrorKind as K;
-use crate::model::{OcrLine, OcrPage, OcrWord};
+use crate::model::{Layout, OcrLine, OcrPage, OcrWord};
 use crate::raster::Gray;
 use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
@@ -168,7 +168,22 @@ impl Engine {
 
     /// Recognizes an upright page. Boxes come back in `g`'s pixels divided by
     /// `scale` (the source resolution). Past `timeout` the page is an error.
-    pub(crate) fn recognize(&mut self, g: &Gray, dpi: f32, scale: f32, timeout: Duration) -> Result<OcrPage, K> {
+    pub(crate) fn recognize(
+        &mut self,
+        g: &Gray,
+        dpi: f32,
+        scale: f32,
+        layout: Layout,
+        timeout: Duration,
+    ) -> Result<OcrPage, K> {
+        // Tesseract's library reads one block of lines unless told (its
+        // command line analyses the layout).
+        let psm = match layout {
+            Layout::Auto => t::TessPageSegMode_PSM_AUTO,
+            Layout::Block => t::TessPageSegMode_PSM_SINGLE_BLOCK,
+        };
+        // SAFETY: `self.api` is a live handle; the mode is one of Tesseract's own constants.
+        unsafe { t::TessBaseAPISetPageSegMode(self.api, psm) };
         set_image(self.api, g, dpi);
         let started = Instant::now();
         // SAFETY: `self.api` is a live handle with an image set; the monitor is created and deleted here; the text pointer is checked for null, copied, then freed with Tesseract's own function.

@@ -1,7 +1,8 @@
-//! How one page is read: which turn, which cleaning and which resolution the
-//! recognizer sees, decided from recognition evidence rather than from the
-//! page's look alone. A clean scan is read once, as it is (enlarged to the
-//! resolution Tesseract reads best). A page read with low confidence, whose
+//! How one page is read: which turn, which cleaning, which resolution and
+//! which layout the recognizer sees, decided from recognition evidence rather
+//! than from the page's look alone. A clean scan is read once, as it is, by
+//! layout analysis (enlarged to the resolution Tesseract reads best); a photo
+//! is also read as one block of lines, and a doubtful scan only so. A page read with low confidence, whose
 //! orientation the text's shape could not tell, or that is below 150 dpi is
 //! tried again on a strip of the page in the other turns and with cleaning,
 //! and the best full reading is kept; a turn or a cleaning that lowers the
@@ -12,7 +13,7 @@
 
 use crate::clean::{self, Cleaning};
 use crate::error::PageErrorKind as K;
-use crate::model::{Geometry, OcrPage};
+use crate::model::{Geometry, Layout, OcrPage};
 use crate::preprocess;
 use crate::raster::Gray;
 use crate::syllable;
@@ -38,7 +39,7 @@ pub(crate) const JUNK_CONF: f32 = 60.0;
 
 /// Recognizes a gray raster at a resolution; boxes come back divided by the
 /// scale (the third argument).
-pub(crate) type Recognize<'a> = dyn FnMut(&Gray, f32, f32) -> Result<OcrPage, K> + 'a;
+pub(crate) type Recognize<'a> = dyn FnMut(&Gray, f32, f32, Layout) -> Result<OcrPage, K> + 'a;
 
 /// The second reader: reads one word's crop, giving its text and the lowest
 /// probability of its characters.
@@ -59,6 +60,9 @@ pub(crate) struct Reading {
     pub page: OcrPage,
     pub geometry: Geometry,
     pub cleaning: Cleaning,
+    /// How the recognizer found the lines (layout analysis unless reading
+    /// the page as one block read better).
+    pub layout: Layout,
     pub upscaled: bool,
     /// The turn was changed by recognition evidence.
     pub turned: bool,
@@ -84,12 +88,15 @@ pub(crate) fn quality(p: &OcrPage) -> f32 {
     q
 }
 
-/// Reads a page. `g` is the source raster at `dpi`; `rotation` is what the
-/// text's shape said (None: it could not tell) and `skew_deg` the skew
-/// measured for it.
+/// Reads a page. `g` is the source raster at `dpi` (`estimated`: guessed
+/// from the paper's size, as for a photo); `rotation` is what the text's
+/// shape said (None: it could not tell) and `skew_deg` the skew measured
+/// for it.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn read_page(
     g: &Gray,
     dpi: f32,
+    estimated: bool,
     rotation: Option<u32>,
     skew_deg: f32,
     recognize: &mut Recognize,
@@ -97,13 +104,31 @@ pub(crate) fn read_page(
 ) -> Result<Reading, K> {
     let k = clean::upscale_factor(dpi);
     let geometry = Geometry { src_w: g.width, src_h: g.height, rotation: rotation.unwrap_or(0), skew_deg };
-    let first = read_full(g, dpi, k, &geometry, Cleaning::None, recognize)?;
-    let conf = first.page.mean_confidence().unwrap_or(0.0);
+    // Layout analysis may leave whole regions of a photo unread at a good
+    // confidence (dim light, boxed digits): a photo is read as one block of
+    // lines too, and the reading holding more plausible text is kept. A scan
+    // it reads poorly, or whose turn is in doubt, is read as one block (layout
+    // analysis takes a worn copy's speckled lines for pictures, and reads a
+    // page lying on its side with a confidence that hides the turn).
+    let in_doubt = rotation.is_none() || dpi < LOW_DPI;
+    let mut layout = if in_doubt && !estimated { Layout::Block } else { Layout::Auto };
+    let first = read_full(g, dpi, k, &geometry, Cleaning::None, layout, recognize)?;
+    let first_conf = first.page.mean_confidence().unwrap_or(0.0);
     let mut full = first;
+    let doubtful = in_doubt || first_conf < GOOD_CONF;
+    if layout == Layout::Auto && (estimated || doubtful) {
+        let block = read_full(g, dpi, k, &geometry, Cleaning::None, Layout::Block, recognize)?;
+        if (doubtful && !estimated) || quality(&block.page) > quality(&full.page) {
+            full = block;
+            layout = Layout::Block;
+        }
+    }
+    let conf = full.page.mean_confidence().unwrap_or(0.0);
     let mut reading = Reading {
         page: OcrPage::default(),
         geometry,
         cleaning: Cleaning::None,
+        layout,
         upscaled: k > 1.0,
         turned: false,
         retried: false,
@@ -112,10 +137,14 @@ pub(crate) fn read_page(
     };
     if conf < GOOD_CONF || rotation.is_none() || dpi < LOW_DPI {
         reading.retried = true;
-        if let Some((f, geom, c)) = retry(g, dpi, k, conf, rotation.is_none(), &full, &geometry, recognize)? {
+        // Turns and cleanings are tried and read as one block of lines: on
+        // a worn or turned page layout analysis takes text for pictures, and
+        // the turn it favours is not always the right one.
+        if let Some((f, geom, c)) = retry(g, dpi, k, conf, rotation.is_none(), &full, &geometry, Layout::Block, recognize)? {
             reading.turned = geom.rotation != geometry.rotation;
             reading.geometry = geom;
             reading.cleaning = c;
+            reading.layout = Layout::Block;
             full = f;
         }
     }
@@ -125,7 +154,7 @@ pub(crate) fn read_page(
     let final_conf = full.page.mean_confidence().unwrap_or(0.0);
     if reading.retried && !reading.turned && reading.geometry.rotation != 0 && final_conf < TURN_MIN_CONF {
         let geom = geometry_for(g, dpi, 0);
-        let upright = read_full(g, dpi, k, &geom, reading.cleaning, recognize)?;
+        let upright = read_full(g, dpi, k, &geom, reading.cleaning, reading.layout, recognize)?;
         let upright_conf = upright.page.mean_confidence().unwrap_or(0.0);
         if upright_conf > final_conf && quality(&upright.page) >= quality(&full.page) {
             reading.geometry = geom;
@@ -153,6 +182,7 @@ fn retry(
     unsure: bool,
     first: &Full,
     geometry: &Geometry,
+    layout: Layout,
     recognize: &mut Recognize,
 ) -> Result<Option<(Full, Geometry, Cleaning)>, K> {
     let r0 = geometry.rotation;
@@ -171,7 +201,7 @@ fn retry(
         for &c in cleanings {
             let Some(raster) = raster_for(g, dpi, k, &geom, c) else { continue };
             let strip = strip_of(&raster.0);
-            let q = match recognize(&strip, dpi * k, k) {
+            let q = match recognize(&strip, dpi * k, k, layout) {
                 Ok(p) => quality(&p),
                 Err(K::OcrTimeout(s)) => return Err(K::OcrTimeout(s)),
                 Err(_) => continue,
@@ -187,7 +217,7 @@ fn retry(
         if geom.rotation == r0 && c == Cleaning::None {
             return Ok(None);
         }
-        let full = read_full(g, dpi, k, &geom, c, recognize)?;
+        let full = read_full(g, dpi, k, &geom, c, layout, recognize)?;
         let (q, pc) = (quality(&full.page), full.page.mean_confidence().unwrap_or(0.0));
         let turn_ok = (pc >= TURN_MIN_CONF || pc >= base_conf + TURN_CONF_GAIN)
             && pc >= base_conf
@@ -292,13 +322,21 @@ struct Full {
     offset: (f32, f32),
 }
 
-fn read_full(g: &Gray, dpi: f32, k: f32, geom: &Geometry, c: Cleaning, recognize: &mut Recognize) -> Result<Full, K> {
+fn read_full(
+    g: &Gray,
+    dpi: f32,
+    k: f32,
+    geom: &Geometry,
+    c: Cleaning,
+    layout: Layout,
+    recognize: &mut Recognize,
+) -> Result<Full, K> {
     let ((raster, offset), scale) = match raster_for(g, dpi, k, geom, c) {
         Some(r) => (r, k),
         // Leptonica could not enlarge or clean: read the page as it is.
         None => (preprocess::ocr_input(g, geom), 1.0),
     };
-    let mut page = recognize(&raster, dpi * scale, scale)?;
+    let mut page = recognize(&raster, dpi * scale, scale, layout)?;
     page.shift(offset.0, offset.1);
     (page.width, page.height) = geom.upright_size();
     Ok(Full { page, raster, scale, offset })

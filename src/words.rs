@@ -36,6 +36,7 @@ pub(crate) fn flag_label(flag: &str) -> String {
         "cleaned" => "làm sạch nền",
         "binarized" => "chuyển đen trắng",
         "second_reader" => "đọc lại bằng bộ đọc thứ hai",
+        "one_block" => "đọc cả trang như một khối chữ",
         "rendered" => "dựng ảnh từ PDF",
         "error" => "trang lỗi",
         "blank" => "trang trắng",
