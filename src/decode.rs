@@ -221,7 +221,7 @@ fn to_gray(img: &image::DynamicImage, camera: bool) -> Gray {
                 .pixels()
                 .flat_map(|p| {
                     let [r, g, b, a] = p.0;
-                    [r, g, b].map(|c| ((c as u32 * a as u32 + 255 * (255 - a as u32)) / 255) as u8)
+                    [r, g, b].map(|c| over_white(c, a))
                 })
                 .collect();
             rgb_gray(&rgb, camera)
@@ -230,6 +230,12 @@ fn to_gray(img: &image::DynamicImage, camera: bool) -> Gray {
         _ => img.to_luma8().into_raw(),
     };
     Gray { width: w, height: h, data }
+}
+
+/// A colour channel of a pixel of opacity `a`, composited over white paper.
+#[inline]
+fn over_white(c: u8, a: u8) -> u8 {
+    ((c as u32 * a as u32 + 255 * (255 - a as u32)) / 255) as u8
 }
 
 /// The gray levels recognition sees for packed RGB pixels: each pixel's
@@ -243,7 +249,9 @@ fn to_gray(img: &image::DynamicImage, camera: bool) -> Gray {
 /// either way (see [`luma`]).
 fn rgb_gray(rgb: &[u8], camera: bool) -> Vec<u8> {
     let darkest = camera && paper_level(rgb) < WHITE_PAPER;
-    rgb.chunks_exact(3).map(|p| if darkest { darkest_channel(p[0], p[1], p[2]) } else { luma(p[0], p[1], p[2]) }).collect()
+    rgb.chunks_exact(3)
+        .map(|p| if darkest { darkest_channel(p[0], p[1], p[2]) } else { luma(p[0], p[1], p[2]) })
+        .collect()
 }
 
 /// Paper under this luminance is not white (scanners give 250-255).
@@ -639,9 +647,9 @@ fn decode_tiff<R: Read + Seek>(r: R, frame: u32, len: u64) -> Result<Decoded, K>
         tiff::ColorType::RGBA(8) => {
             let mut rgb = Vec::with_capacity(buf.len() / 4 * 3);
             for p in buf.chunks_exact(4) {
-                let a = p[3] as u32;
+                let a = p[3];
                 for c in &p[..3] {
-                    rgb.push(((*c as u32 * a + 255 * (255 - a)) / 255) as u8);
+                    rgb.push(over_white(*c, a));
                 }
             }
             let g = Gray { width: w, height: h, data: rgb_gray(&rgb, false) };
@@ -737,7 +745,9 @@ mod tests {
     #[test]
     fn a_photos_tinted_paper_is_made_gray_by_its_darkest_channel_and_a_scan_by_luminance() {
         // Blue ink (30, 60, 160) on paper: 70% paper, 30% ink.
-        let page = |paper: [u8; 3]| -> Vec<u8> { (0..100).flat_map(|i| if i % 10 < 7 { paper } else { [30, 60, 160] }).collect() };
+        let page = |paper: [u8; 3]| -> Vec<u8> {
+            (0..100).flat_map(|i| if i % 10 < 7 { paper } else { [30, 60, 160] }).collect()
+        };
         let scan = rgb_gray(&page([255, 255, 255]), true);
         assert_eq!((scan[0], scan[9]), (255, luma(30, 60, 160)), "white paper: luminance");
         let photo = rgb_gray(&page([200, 215, 225]), true);

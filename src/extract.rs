@@ -451,7 +451,7 @@ impl<'a> Span<'a> {
         let mut conf = 0.0;
         for &i in &idx {
             let b = self.words[i].bbox;
-            bbox = [bbox[0].min(b[0]), bbox[1].min(b[1]), bbox[2].max(b[2]), bbox[3].max(b[3])];
+            bbox = crate::model::union(bbox, b);
             conf += self.words[i].conf;
         }
         if idx.is_empty() {

@@ -8,6 +8,11 @@
 /// page at the source resolution; y grows downwards.
 pub type BBox = [f32; 4];
 
+/// The smallest box holding both.
+pub fn union(a: BBox, b: BBox) -> BBox {
+    [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct OcrPage {
     /// Size of the upright page in source pixels.
@@ -73,11 +78,6 @@ impl OcrPage {
     }
 }
 
-/// How the upright, deskewed page relates to the source image.
-///
-/// The source image (`src_w` × `src_h` pixels, as the file stores it) is turned
-/// clockwise by `rotation` degrees (0, 90, 180, 270) to stand upright, then
-/// turned clockwise by `skew_deg` about its centre to level the text lines.
 /// How the recognizer finds the page's text: by analysing its layout into
 /// blocks, columns and lines (what `tesseract` on the command line does), or
 /// as one block of lines. Layout analysis reads letters, headers of two
@@ -85,11 +85,18 @@ impl OcrPage {
 /// a form photographed in dim light or a ruled table that layout analysis
 /// takes for pictures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Layout {
+pub(crate) enum Segmentation {
+    /// Layout analysis (Tesseract's page segmentation mode 3).
     Auto,
-    Block,
+    /// One block of lines (mode 6, the library's default).
+    OneBlock,
 }
 
+/// How the upright, deskewed page relates to the source image.
+///
+/// The source image (`src_w` × `src_h` pixels, as the file stores it) is turned
+/// clockwise by `rotation` degrees (0, 90, 180, 270) to stand upright, then
+/// turned clockwise by `skew_deg` about its centre to level the text lines.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Geometry {
     pub src_w: u32,

@@ -8,7 +8,7 @@
 //! which the binary sees to. Nothing here knows about files or dossiers.
 
 use crate::error::PageErrorKind as K;
-use crate::model::{Layout, OcrLine, OcrPage, OcrWord};
+use crate::model::{OcrLine, OcrPage, OcrWord, Segmentation};
 use crate::raster::Gray;
 use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
@@ -173,14 +173,14 @@ impl Engine {
         g: &Gray,
         dpi: f32,
         scale: f32,
-        layout: Layout,
+        segmentation: Segmentation,
         timeout: Duration,
     ) -> Result<OcrPage, K> {
         // Tesseract's library reads one block of lines unless told (its
         // command line analyses the layout).
-        let psm = match layout {
-            Layout::Auto => t::TessPageSegMode_PSM_AUTO,
-            Layout::Block => t::TessPageSegMode_PSM_SINGLE_BLOCK,
+        let psm = match segmentation {
+            Segmentation::Auto => t::TessPageSegMode_PSM_AUTO,
+            Segmentation::OneBlock => t::TessPageSegMode_PSM_SINGLE_BLOCK,
         };
         // SAFETY: `self.api` is a live handle; the mode is one of Tesseract's own constants.
         unsafe { t::TessBaseAPISetPageSegMode(self.api, psm) };

@@ -1163,9 +1163,9 @@ fn process_page(index: usize, path: &Path, name: &str, frame: u32, file: &Opened
     }
     // An estimated resolution is not told to Tesseract: it measures the text.
     let known = !res.estimated;
-    let mut recognize = |g: &Gray, dpi: f32, scale: f32, layout| {
+    let mut recognize = |g: &Gray, dpi: f32, scale: f32, segmentation| {
         let dpi = if known { dpi } else { 0.0 };
-        with_engine(opts, |e| e.recognize(g, dpi, scale, layout, opts.page_timeout)).and_then(|r| r)
+        with_engine(opts, |e| e.recognize(g, dpi, scale, segmentation, opts.page_timeout)).and_then(|r| r)
     };
     let second = SECOND.with(|cell| cell.borrow().is_some());
     let mut read_word = |g: &Gray| with_second(|r| r.read(g)).flatten();
@@ -1189,7 +1189,7 @@ fn process_page(index: usize, path: &Path, name: &str, frame: u32, file: &Opened
                 (reading.upscaled, Some(PageFlag::Upscaled)),
                 (reading.turned, Some(PageFlag::OrientationByRecognition)),
                 (reading.second_reader_fixes > 0, Some(PageFlag::SecondReader)),
-                (reading.layout == crate::model::Layout::Block, Some(PageFlag::OneBlock)),
+                (reading.segmentation == crate::model::Segmentation::OneBlock, Some(PageFlag::OneBlock)),
                 (true, reading.cleaning.flag()),
             ] {
                 if let (true, Some(f)) = (on, flag) {

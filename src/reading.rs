@@ -1,9 +1,9 @@
 //! How one page is read: which turn, which cleaning, which resolution and
-//! which layout the recognizer sees, decided from recognition evidence rather
-//! than from the page's look alone. A clean scan is read once, as it is, by
-//! layout analysis (enlarged to the resolution Tesseract reads best); a photo
-//! is also read as one block of lines, and a doubtful scan only so. A page read with low confidence, whose
-//! orientation the text's shape could not tell, or that is below 150 dpi is
+//! which segmentation the recognizer sees, decided from recognition evidence
+//! rather than from the page's look alone. A clean scan is read once, as it
+//! is, by layout analysis (enlarged to the resolution Tesseract reads best); a
+//! photo is also read as one block of lines, and a doubtful scan only so. A
+//! page read with low confidence, whose orientation the text's shape could not tell, or that is below 150 dpi is
 //! tried again on a strip of the page in the other turns and with cleaning,
 //! and the best full reading is kept; a turn or a cleaning that lowers the
 //! page's confidence is never kept. Last, words that are neither plausible
@@ -13,7 +13,7 @@
 
 use crate::clean::{self, Cleaning};
 use crate::error::PageErrorKind as K;
-use crate::model::{Geometry, Layout, OcrPage};
+use crate::model::{Geometry, OcrPage, Segmentation};
 use crate::preprocess;
 use crate::raster::Gray;
 use crate::syllable;
@@ -39,7 +39,7 @@ pub(crate) const JUNK_CONF: f32 = 60.0;
 
 /// Recognizes a gray raster at a resolution; boxes come back divided by the
 /// scale (the third argument).
-pub(crate) type Recognize<'a> = dyn FnMut(&Gray, f32, f32, Layout) -> Result<OcrPage, K> + 'a;
+pub(crate) type Recognize<'a> = dyn FnMut(&Gray, f32, f32, Segmentation) -> Result<OcrPage, K> + 'a;
 
 /// The second reader: reads one word's crop, giving its text and the lowest
 /// probability of its characters.
@@ -62,7 +62,7 @@ pub(crate) struct Reading {
     pub cleaning: Cleaning,
     /// How the recognizer found the lines (layout analysis unless reading
     /// the page as one block read better).
-    pub layout: Layout,
+    pub segmentation: Segmentation,
     pub upscaled: bool,
     /// The turn was changed by recognition evidence.
     pub turned: bool,
@@ -92,7 +92,6 @@ pub(crate) fn quality(p: &OcrPage) -> f32 {
 /// from the paper's size, as for a photo); `rotation` is what the text's
 /// shape said (None: it could not tell) and `skew_deg` the skew measured
 /// for it.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn read_page(
     g: &Gray,
     dpi: f32,
@@ -111,16 +110,16 @@ pub(crate) fn read_page(
     // analysis takes a worn copy's speckled lines for pictures, and reads a
     // page lying on its side with a confidence that hides the turn).
     let in_doubt = rotation.is_none() || dpi < LOW_DPI;
-    let mut layout = if in_doubt && !estimated { Layout::Block } else { Layout::Auto };
-    let first = read_full(g, dpi, k, &geometry, Cleaning::None, layout, recognize)?;
+    let mut segmentation = if in_doubt && !estimated { Segmentation::OneBlock } else { Segmentation::Auto };
+    let first = read_full(g, dpi, k, &geometry, Cleaning::None, segmentation, recognize)?;
     let first_conf = first.page.mean_confidence().unwrap_or(0.0);
     let mut full = first;
     let doubtful = in_doubt || first_conf < GOOD_CONF;
-    if layout == Layout::Auto && (estimated || doubtful) {
-        let block = read_full(g, dpi, k, &geometry, Cleaning::None, Layout::Block, recognize)?;
+    if segmentation == Segmentation::Auto && (estimated || doubtful) {
+        let block = read_full(g, dpi, k, &geometry, Cleaning::None, Segmentation::OneBlock, recognize)?;
         if (doubtful && !estimated) || quality(&block.page) > quality(&full.page) {
             full = block;
-            layout = Layout::Block;
+            segmentation = Segmentation::OneBlock;
         }
     }
     let conf = full.page.mean_confidence().unwrap_or(0.0);
@@ -128,23 +127,20 @@ pub(crate) fn read_page(
         page: OcrPage::default(),
         geometry,
         cleaning: Cleaning::None,
-        layout,
+        segmentation,
         upscaled: k > 1.0,
         turned: false,
         retried: false,
         junk_dropped: 0,
         second_reader_fixes: 0,
     };
-    if conf < GOOD_CONF || rotation.is_none() || dpi < LOW_DPI {
+    if in_doubt || conf < GOOD_CONF {
         reading.retried = true;
-        // Turns and cleanings are tried and read as one block of lines: on
-        // a worn or turned page layout analysis takes text for pictures, and
-        // the turn it favours is not always the right one.
-        if let Some((f, geom, c)) = retry(g, dpi, k, conf, rotation.is_none(), &full, &geometry, Layout::Block, recognize)? {
+        if let Some((f, geom, c)) = retry(g, dpi, k, conf, rotation.is_none(), &full, &geometry, recognize)? {
             reading.turned = geom.rotation != geometry.rotation;
             reading.geometry = geom;
             reading.cleaning = c;
-            reading.layout = Layout::Block;
+            reading.segmentation = Segmentation::OneBlock;
             full = f;
         }
     }
@@ -154,7 +150,7 @@ pub(crate) fn read_page(
     let final_conf = full.page.mean_confidence().unwrap_or(0.0);
     if reading.retried && !reading.turned && reading.geometry.rotation != 0 && final_conf < TURN_MIN_CONF {
         let geom = geometry_for(g, dpi, 0);
-        let upright = read_full(g, dpi, k, &geom, reading.cleaning, reading.layout, recognize)?;
+        let upright = read_full(g, dpi, k, &geom, reading.cleaning, reading.segmentation, recognize)?;
         let upright_conf = upright.page.mean_confidence().unwrap_or(0.0);
         if upright_conf > final_conf && quality(&upright.page) >= quality(&full.page) {
             reading.geometry = geom;
@@ -182,9 +178,12 @@ fn retry(
     unsure: bool,
     first: &Full,
     geometry: &Geometry,
-    layout: Layout,
     recognize: &mut Recognize,
 ) -> Result<Option<(Full, Geometry, Cleaning)>, K> {
+    // Turns and cleanings are read as one block of lines: on a worn or
+    // turned page layout analysis takes text for pictures, and the turn it
+    // favours is not always the right one.
+    let segmentation = Segmentation::OneBlock;
     let r0 = geometry.rotation;
     let mut turns = vec![r0, (r0 + 180) % 360];
     if unsure || conf < LOST_CONF {
@@ -201,7 +200,7 @@ fn retry(
         for &c in cleanings {
             let Some(raster) = raster_for(g, dpi, k, &geom, c) else { continue };
             let strip = strip_of(&raster.0);
-            let q = match recognize(&strip, dpi * k, k, layout) {
+            let q = match recognize(&strip, dpi * k, k, segmentation) {
                 Ok(p) => quality(&p),
                 Err(K::OcrTimeout(s)) => return Err(K::OcrTimeout(s)),
                 Err(_) => continue,
@@ -217,7 +216,7 @@ fn retry(
         if geom.rotation == r0 && c == Cleaning::None {
             return Ok(None);
         }
-        let full = read_full(g, dpi, k, &geom, c, layout, recognize)?;
+        let full = read_full(g, dpi, k, &geom, c, segmentation, recognize)?;
         let (q, pc) = (quality(&full.page), full.page.mean_confidence().unwrap_or(0.0));
         let turn_ok = (pc >= TURN_MIN_CONF || pc >= base_conf + TURN_CONF_GAIN)
             && pc >= base_conf
@@ -230,9 +229,9 @@ fn retry(
 }
 
 /// Asks the second reader about every word Tesseract read with less than
-/// [`SECOND_CONF`] or whose roof may have lost its tone mark, and takes its reading where it differs only in
-/// diacritics (the same letters otherwise) and is confident. Returns how many
-/// words changed.
+/// [`SECOND_CONF`] or whose roof may have lost its tone mark, and takes its
+/// reading where it differs only in diacritics (the same letters otherwise)
+/// and is confident. Returns how many words changed.
 fn second_pass(full: &mut Full, second: &mut ReadWord) -> usize {
     let mut fixed = 0;
     let (s, (dx, dy)) = (full.scale, full.offset);
@@ -263,7 +262,7 @@ fn bare_roof(word: &str) -> bool {
     let (mut roof, mut tone) = (false, false);
     for c in word.nfd() {
         roof |= matches!(c, '\u{302}' | '\u{306}' | '\u{31b}');
-        tone |= matches!(c, '\u{300}' | '\u{301}' | '\u{303}' | '\u{309}' | '\u{323}');
+        tone |= syllable::TONES.contains(&c);
     }
     roof && !tone
 }
@@ -328,7 +327,7 @@ fn read_full(
     k: f32,
     geom: &Geometry,
     c: Cleaning,
-    layout: Layout,
+    segmentation: Segmentation,
     recognize: &mut Recognize,
 ) -> Result<Full, K> {
     let ((raster, offset), scale) = match raster_for(g, dpi, k, geom, c) {
@@ -336,7 +335,7 @@ fn read_full(
         // Leptonica could not enlarge or clean: read the page as it is.
         None => (preprocess::ocr_input(g, geom), 1.0),
     };
-    let mut page = recognize(&raster, dpi * scale, scale, layout)?;
+    let mut page = recognize(&raster, dpi * scale, scale, segmentation)?;
     page.shift(offset.0, offset.1);
     (page.width, page.height) = geom.upright_size();
     Ok(Full { page, raster, scale, offset })
@@ -371,9 +370,7 @@ pub(crate) fn drop_junk(p: &mut OcrPage) -> usize {
         // layer sizes its letters by the line, so it is measured again.
         if changed || l.words.len() < before {
             if let Some(first) = l.words.first() {
-                l.bbox = l.words.iter().fold(first.bbox, |a, w| {
-                    [a[0].min(w.bbox[0]), a[1].min(w.bbox[1]), a[2].max(w.bbox[2]), a[3].max(w.bbox[3])]
-                });
+                l.bbox = l.words.iter().fold(first.bbox, |a, w| crate::model::union(a, w.bbox));
             }
         }
     }
@@ -384,7 +381,8 @@ pub(crate) fn drop_junk(p: &mut OcrPage) -> usize {
 fn junk(w: &crate::model::OcrWord) -> bool {
     let low = w.conf < JUNK_CONF;
     rule(&w.text)
-        || (low && (!syllable::plausible(&w.text) || lone_toned_vowel(&w.text) || w.text.contains(|c| RULE.contains(c))))
+        || (low
+            && (!syllable::plausible(&w.text) || lone_toned_vowel(&w.text) || w.text.contains(|c| RULE.contains(c))))
 }
 
 /// Characters of table rules and separator lines, never of print.
@@ -393,9 +391,7 @@ const RULE: &str = "|_⁄\\~`^=";
 /// The word is made of rule characters and dashes only, and is not one dash
 /// (a dash between words is print: "Độc lập - Tự do").
 fn rule(text: &str) -> bool {
-    !text.is_empty()
-        && text.chars().all(|c| RULE.contains(c) || "-–—".contains(c))
-        && !matches!(text, "-" | "–" | "—")
+    !text.is_empty() && text.chars().all(|c| RULE.contains(c) || "-–—".contains(c)) && !matches!(text, "-" | "–" | "—")
 }
 
 /// Cuts rule characters off both ends of a surely read word, and its box
@@ -426,7 +422,7 @@ fn lone_toned_vowel(text: &str) -> bool {
     let w = text.trim_matches(|c: char| !c.is_alphanumeric());
     let mut letters = w.chars();
     let (Some(c), None) = (letters.next(), letters.next()) else { return false };
-    std::iter::once(c).nfd().any(|m| matches!(m, '\u{300}' | '\u{301}' | '\u{303}' | '\u{309}' | '\u{323}'))
+    std::iter::once(c).nfd().any(|m| syllable::TONES.contains(&m))
 }
 
 /// A form's filled-in word run into the dotted or dashed leader after it

@@ -11,7 +11,7 @@
 use unicode_normalization::UnicodeNormalization;
 
 /// Tone marks as combining characters (grave, acute, tilde, hook, dot below).
-const TONES: [char; 5] = ['\u{300}', '\u{301}', '\u{303}', '\u{309}', '\u{323}'];
+pub(crate) const TONES: [char; 5] = ['\u{300}', '\u{301}', '\u{303}', '\u{309}', '\u{323}'];
 
 const ONSETS: [&str; 27] = [
     "ngh", "ng", "nh", "ch", "gh", "gi", "kh", "ph", "qu", "th", "tr", "b", "c", "d", "đ", "g", "h", "k", "l", "m",
