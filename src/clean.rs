@@ -55,6 +55,44 @@ pub(crate) fn upscale(g: &Gray, factor: f32) -> Option<Gray> {
     Pix::from_gray(g)?.scale(factor)?.to_gray8()?.to_gray()
 }
 
+/// How unevenly lit the paper is: the page cut in 8 × 10 tiles (its outer
+/// twentieth left out: scanner lids and desks), each tile's paper level (the
+/// 90th percentile of a sample of its pixels), and the spread between the
+/// lighter and darker tenth of those levels. A scan of even paper spreads
+/// under 20; a copy shaded from one side (a book's spine, a copier's lamp)
+/// 60 and more, and there Tesseract's own threshold loses the shaded text.
+pub(crate) fn background_spread(g: &Gray) -> u8 {
+    let (w, h) = (g.width as usize, g.height as usize);
+    if w < 80 || h < 100 {
+        return 0;
+    }
+    let (x0, x1, y0, y1) = (w / 20, w - w / 20, h / 20, h - h / 20);
+    let (cols, rows) = (8, 10);
+    let mut levels: Vec<u8> = Vec::with_capacity(cols * rows);
+    let mut vals: Vec<u8> = Vec::new();
+    for r in 0..rows {
+        for c in 0..cols {
+            let (tx0, tx1) = (x0 + (x1 - x0) * c / cols, x0 + (x1 - x0) * (c + 1) / cols);
+            let (ty0, ty1) = (y0 + (y1 - y0) * r / rows, y0 + (y1 - y0) * (r + 1) / rows);
+            vals.clear();
+            for y in (ty0..ty1).step_by(4) {
+                vals.extend(g.data[y * w + tx0..y * w + tx1].iter().step_by(4));
+            }
+            if vals.is_empty() {
+                continue;
+            }
+            let k = vals.len() * 9 / 10;
+            levels.push(*vals.select_nth_unstable(k).1);
+        }
+    }
+    if levels.len() < 10 {
+        return 0;
+    }
+    levels.sort_unstable();
+    let n = levels.len();
+    levels[n - 1 - n / 10] - levels[n / 10]
+}
+
 /// Background flattened, then levels stretched so that the paper is white
 /// and the darkest ink black: faint toner on a gray photocopy becomes print.
 pub(crate) fn normalize(g: &Gray) -> Option<Gray> {
@@ -148,6 +186,27 @@ mod tests {
         assert_eq!(upscale_factor(150.0), 1.0);
         assert_eq!(upscale_factor(100.0), 3.0);
         assert_eq!(upscale_factor(50.0), 4.0);
+    }
+
+    #[test]
+    fn a_page_shaded_from_one_side_spreads_and_even_paper_does_not() {
+        let (w, h) = (400u32, 500u32);
+        let mut even = Gray::new(w, h, 240);
+        // Lines of text: dark rows, as much in every tile.
+        for y in (0..h).filter(|y| y % 20 < 4) {
+            for x in 0..w {
+                even.data[(y * w + x) as usize] = 30;
+            }
+        }
+        let mut shaded = even.clone();
+        for y in 0..h {
+            for x in 0..w {
+                let v = &mut shaded.data[(y * w + x) as usize];
+                *v = (*v as u32 * (400 - x / 2) / 400) as u8;
+            }
+        }
+        assert!(background_spread(&even) < 5, "{}", background_spread(&even));
+        assert!(background_spread(&shaded) >= 40, "{}", background_spread(&shaded));
     }
 
     #[test]

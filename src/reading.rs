@@ -3,10 +3,13 @@
 //! rather than from the page's look alone. A clean scan is read once, as it
 //! is, by layout analysis (enlarged to the resolution Tesseract reads best); a
 //! photo is also read as one block of lines, and a doubtful scan only so. A
-//! page read with low confidence, whose orientation the text's shape could not tell, or that is below 150 dpi is
-//! tried again on a strip of the page in the other turns and with cleaning,
-//! and the best full reading is kept; a turn or a cleaning that lowers the
-//! page's confidence is never kept. Last, words that are neither plausible
+//! page whose paper is lit unevenly (shaded from one side) is also read with
+//! its background flattened. A page read with low confidence, whose
+//! orientation the text's shape could not tell, or that is below 150 dpi is
+//! tried again on a strip of the page in the other turns and with cleaning
+//! (a page read under 50 has its cleanings read whole: the strip may miss the
+//! streaks that made it unreadable), and the best full reading is kept; a
+//! turn or a cleaning that lowers the page's confidence is never kept. Last, words that are neither plausible
 //! Vietnamese nor confidently read (stamps, signatures, rules) are dropped.
 //!
 //! The recognizer is a closure, so this module knows no engine.
@@ -20,7 +23,7 @@ use crate::syllable;
 
 /// Changes whenever the same page may be read differently: part of the
 /// settings fingerprint, so that a new version redoes what it reads better.
-pub(crate) const VERSION: u32 = 3;
+pub(crate) const VERSION: u32 = 4;
 
 /// A page read at this mean confidence or better is kept as first read.
 const GOOD_CONF: f32 = 80.0;
@@ -34,6 +37,9 @@ const TURN_MIN_CONF: f32 = 45.0;
 const TURN_CONF_GAIN: f32 = 10.0;
 /// Pages under this resolution have their orientation checked by reading.
 const LOW_DPI: f32 = 150.0;
+/// A page whose paper levels spread this much (see
+/// [`clean::background_spread`]) is also read with its background flattened.
+const UNEVEN_PAPER: u8 = 40;
 /// An implausible word read under this confidence is junk.
 pub(crate) const JUNK_CONF: f32 = 60.0;
 
@@ -134,6 +140,16 @@ pub(crate) fn read_page(
         junk_dropped: 0,
         second_reader_fixes: 0,
     };
+    // A page shaded from one side reads well where its paper is light and
+    // not at all where it is dark, and its confidence does not show what was
+    // left unread: such a page is also read with its background flattened.
+    if !(in_doubt || conf < GOOD_CONF) && clean::background_spread(g) >= UNEVEN_PAPER {
+        let flat = read_full(g, dpi, k, &geometry, Cleaning::Normalized, segmentation, recognize)?;
+        if quality(&flat.page) > quality(&full.page) {
+            full = flat;
+            reading.cleaning = Cleaning::Normalized;
+        }
+    }
     if in_doubt || conf < GOOD_CONF {
         reading.retried = true;
         if let Some((f, geom, c)) = retry(g, dpi, k, conf, rotation.is_none(), &full, &geometry, recognize)? {
@@ -212,20 +228,38 @@ fn retry(
     trials.sort_by(|a, b| b.0.total_cmp(&a.0));
     let base_q = quality(&first.page);
     let base_conf = first.page.mean_confidence().unwrap_or(0.0);
-    for (_, geom, c) in trials.into_iter().take(2) {
+    let mut tries: Vec<(Geometry, Cleaning)> = trials.into_iter().take(2).map(|(_, g, c)| (g, c)).collect();
+    // On a page read this poorly the strip may not show where the junk came
+    // from (a copier's streaks below the text): the cleanings are read whole.
+    if conf < LOST_CONF {
+        for c in [Cleaning::Normalized, Cleaning::Binarized] {
+            if !tries.iter().any(|t| t.0.rotation == r0 && t.1 == c) {
+                tries.push((*geometry, c));
+            }
+        }
+    } else if tries.first().is_some_and(|t| t.0.rotation == r0 && t.1 == Cleaning::None) {
+        return Ok(None);
+    }
+    let mut best: Option<(Full, Geometry, Cleaning)> = None;
+    let mut best_q = base_q;
+    for (geom, c) in tries {
         if geom.rotation == r0 && c == Cleaning::None {
-            return Ok(None);
+            continue;
         }
         let full = read_full(g, dpi, k, &geom, c, segmentation, recognize)?;
         let (q, pc) = (quality(&full.page), full.page.mean_confidence().unwrap_or(0.0));
         let turn_ok = (pc >= TURN_MIN_CONF || pc >= base_conf + TURN_CONF_GAIN)
             && pc >= base_conf
             && q >= 1.5 * base_q.max(0.0) + 20.0;
-        if q > base_q && (geom.rotation == r0 || turn_ok) {
-            return Ok(Some((full, geom, c)));
+        if q > best_q && (geom.rotation == r0 || turn_ok) {
+            best_q = q;
+            best = Some((full, geom, c));
+            if conf >= LOST_CONF {
+                break;
+            }
         }
     }
-    Ok(None)
+    Ok(best)
 }
 
 /// Asks the second reader about every word Tesseract read with less than
