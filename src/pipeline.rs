@@ -372,6 +372,7 @@ fn digitize(
         selected
             .par_iter()
             .zip(plans.into_par_iter())
+            .with_max_len(1)
             .filter_map(|(d, (fp, carry))| {
                 if abort.load(std::sync::atomic::Ordering::SeqCst) {
                     return None;
@@ -784,8 +785,12 @@ fn process_dossier(
     }
     // Each page's image waits on disk for the PDFs, not in memory.
     let spool = Spool::new(out).map_err(|e| RunError::Output { path: out.to_path_buf(), source: e })?;
+    // One page per task, so that a worker left idle at the end of the night
+    // takes the next page of a dossier another worker is still reading
+    // (rayon otherwise hands a worker the rest of a dossier as one piece).
     let outs: Vec<(PageRecord, Option<ForPdf>)> = units
         .into_par_iter()
+        .with_max_len(1)
         .enumerate()
         .map(|(idx, (fi, frame, counted))| {
             let f = &d.files[fi];
