@@ -274,7 +274,9 @@ fn retry(
 /// with no mark at all only under [`GOOD_CONF`]: its marks are never what
 /// Tesseract missed on the dev sets); then, if that corrected a mark, the
 /// marked words read under [`SECOND_CONF`] and the sure words whose roof
-/// may have lost its tone mark. Returns how many words changed.
+/// may have lost its tone mark. A sure name-like word (capital, then small
+/// letters) whose roof has no tone mark is always asked. Returns how many
+/// words changed.
 fn second_pass(full: &mut Full, second: &mut ReadWord) -> usize {
     let (s, (dx, dy)) = (full.scale, full.offset);
     let raster = &full.raster;
@@ -303,7 +305,14 @@ fn second_pass(full: &mut Full, second: &mut ReadWord) -> usize {
         }
         let marked = has_marks(&w.text);
         if w.conf >= SURE_CONF {
-            if marked && (w.conf < SECOND_CONF || bare_roof(&w.text)) {
+            if !marked || (w.conf >= SECOND_CONF && !bare_roof(&w.text)) {
+                continue;
+            }
+            // A name (Trân for Trần) is what a field is made of, and no
+            // dictionary can put its mark back: always asked.
+            if title_case(&w.text) && bare_roof(&w.text) {
+                fixed += usize::from(ask(w));
+            } else {
                 sure.push(i);
             }
         } else if (marked || w.conf < GOOD_CONF) && ask(w) {
@@ -318,6 +327,14 @@ fn second_pass(full: &mut Full, second: &mut ReadWord) -> usize {
         }
     }
     fixed
+}
+
+/// The word is written as a name is: a capital, then small letters
+/// (punctuation around it aside).
+fn title_case(word: &str) -> bool {
+    let w = word.trim_matches(|c: char| !c.is_alphanumeric());
+    let mut chars = w.chars();
+    chars.next().is_some_and(char::is_uppercase) && chars.clone().next().is_some() && chars.all(char::is_lowercase)
 }
 
 /// The word carries a Vietnamese mark: a roof, a horn, a breve, a tone or
@@ -591,6 +608,12 @@ mod tests {
         let (asked, out) = second_on(words(), &["câp", "Nam"]);
         assert_eq!(asked.len(), 2, "{asked:?}");
         assert_eq!(out, ["thê", "câp", "theo", "Nam", "123"]);
+        // ... but a sure name whose roof has no tone mark is always asked.
+        let (asked, out) =
+            second_on(vec![word("Trân", 0.0, 50.0, 97.0), word("Văn", 60.0, 110.0, 97.0)], &["Trần", "Văn"]);
+        assert_eq!(asked.len(), 2, "{asked:?}");
+        assert_eq!(out, ["Trần", "Văn"]);
+        assert!(title_case("Trân,") && !title_case("TRÂN") && !title_case("trân") && !title_case("T"));
     }
 
     #[test]
