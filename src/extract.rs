@@ -401,15 +401,7 @@ fn parse_time(raw: &str) -> Option<(u32, u32)> {
 /// Folds text for label matching: no diacritics, đ→d, lower case; one output
 /// char per input char, so positions carry over.
 pub fn fold(s: &str) -> Vec<char> {
-    s.nfc().map(fold_char).collect()
-}
-
-fn fold_char(c: char) -> char {
-    let base = match c {
-        'đ' | 'Đ' => 'd',
-        _ => std::iter::once(c).nfd().next().unwrap_or(c),
-    };
-    base.to_lowercase().next().unwrap_or(base)
+    s.nfc().map(crate::syllable::base_letter).collect()
 }
 
 /// Text of one or more lines with, for each char, the word it belongs to.
@@ -435,7 +427,7 @@ impl<'a> Span<'a> {
                 s.word_at.push(Some(i));
             }
         }
-        s.folded = s.chars.iter().map(|&c| fold_char(c)).collect();
+        s.folded = s.chars.iter().map(|&c| crate::syllable::base_letter(c)).collect();
         s
     }
 

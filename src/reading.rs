@@ -360,7 +360,7 @@ fn bare_roof(word: &str) -> bool {
 /// `other`'s diacritics in `word`'s letter case; otherwise None.
 fn same_letters(word: &str, other: &str) -> Option<String> {
     let (a, b): (Vec<char>, Vec<char>) = (word.chars().collect(), other.chars().collect());
-    if a.len() != b.len() || a.iter().zip(&b).any(|(x, y)| bare(*x) != bare(*y)) {
+    if a.len() != b.len() || a.iter().zip(&b).any(|(x, y)| syllable::base_letter(*x) != syllable::base_letter(*y)) {
         return None;
     }
     let out: String = a
@@ -369,16 +369,6 @@ fn same_letters(word: &str, other: &str) -> Option<String> {
         .map(|(x, y)| if x.is_uppercase() { y.to_uppercase().collect::<String>() } else { y.to_lowercase().collect() })
         .collect();
     Some(out)
-}
-
-/// A letter without its diacritics, lower case (đ counts as d).
-fn bare(c: char) -> char {
-    use unicode_normalization::UnicodeNormalization;
-    let base = std::iter::once(c).nfd().next().unwrap_or(c);
-    match base.to_lowercase().next().unwrap_or(base) {
-        'đ' => 'd',
-        l => l,
-    }
 }
 
 /// The geometry of the page turned by `rotation`, with skew measured anew.

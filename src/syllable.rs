@@ -13,6 +13,16 @@ use unicode_normalization::UnicodeNormalization;
 /// Tone marks as combining characters (grave, acute, tilde, hook, dot below).
 pub(crate) const TONES: [char; 5] = ['\u{300}', '\u{301}', '\u{303}', '\u{309}', '\u{323}'];
 
+/// A letter without its marks, lower case (đ counts as d): what labels are
+/// matched on and what two readings of a word must agree on.
+pub(crate) fn base_letter(c: char) -> char {
+    let base = match c {
+        'đ' | 'Đ' => 'd',
+        _ => std::iter::once(c).nfd().next().unwrap_or(c),
+    };
+    base.to_lowercase().next().unwrap_or(base)
+}
+
 const ONSETS: [&str; 27] = [
     "ngh", "ng", "nh", "ch", "gh", "gi", "kh", "ph", "qu", "th", "tr", "b", "c", "d", "đ", "g", "h", "k", "l", "m",
     "n", "p", "r", "s", "t", "v", "x",
