@@ -7,7 +7,7 @@
 //! ruin a clean scan, so nothing here is applied blindly.
 
 use crate::lept::Pix;
-use crate::raster::Gray;
+use crate::raster::{histogram_of, nth_level, Gray};
 
 /// Pages are recognized at least at this resolution: real 150-200 dpi
 /// scans read better enlarged to it (see BENCHMARKS.md).
@@ -70,20 +70,18 @@ pub(crate) fn background_spread(g: &Gray) -> u8 {
     let (x0, x1, y0, y1) = (w / 20, w - w / 20, h / 20, h - h / 20);
     let (cols, rows) = (8, 10);
     let mut levels: Vec<u8> = Vec::with_capacity(cols * rows);
-    let mut vals: Vec<u8> = Vec::new();
     for r in 0..rows {
         for c in 0..cols {
             let (tx0, tx1) = (x0 + (x1 - x0) * c / cols, x0 + (x1 - x0) * (c + 1) / cols);
             let (ty0, ty1) = (y0 + (y1 - y0) * r / rows, y0 + (y1 - y0) * (r + 1) / rows);
-            vals.clear();
-            for y in (ty0..ty1).step_by(4) {
-                vals.extend(g.data[y * w + tx0..y * w + tx1].iter().step_by(4));
-            }
-            if vals.is_empty() {
+            let sample =
+                (ty0..ty1).step_by(4).flat_map(|y| g.data[y * w + tx0..y * w + tx1].iter().step_by(4).copied());
+            let hist = histogram_of(sample);
+            let n: u64 = hist.iter().sum();
+            if n == 0 {
                 continue;
             }
-            let k = vals.len() * 9 / 10;
-            levels.push(*vals.select_nth_unstable(k).1);
+            levels.push(nth_level(&hist, n * 9 / 10));
         }
     }
     if levels.len() < 10 {
@@ -112,23 +110,16 @@ fn flatten_streaks(g: &mut Gray) {
     if w < 8 || h < 8 {
         return;
     }
-    let level = |vals: &mut Vec<u8>| -> u32 {
-        let k = vals.len() * 6 / 10;
-        *vals.select_nth_unstable(k).1 as u32
-    };
-    let mut buf = Vec::with_capacity(w.max(h));
+    let level = |hist: [u64; 256], n: usize| nth_level(&hist, (n * 6 / 10) as u64).max(32) as u32;
     for y in 0..h {
-        buf.clear();
-        buf.extend_from_slice(&g.data[y * w..(y + 1) * w]);
-        let bg = level(&mut buf).max(32);
-        for v in &mut g.data[y * w..(y + 1) * w] {
+        let row = &mut g.data[y * w..(y + 1) * w];
+        let bg = level(histogram_of(row.iter().copied()), w);
+        for v in row {
             *v = ((*v as u32 * 255) / bg).min(255) as u8;
         }
     }
     for x in 0..w {
-        buf.clear();
-        buf.extend((0..h).map(|y| g.data[y * w + x]));
-        let bg = level(&mut buf).max(32);
+        let bg = level(histogram_of((0..h).map(|y| g.data[y * w + x])), h);
         for y in 0..h {
             let v = &mut g.data[y * w + x];
             *v = ((*v as u32 * 255) / bg).min(255) as u8;
@@ -141,16 +132,11 @@ fn flatten_streaks(g: &mut Gray) {
 fn stretch(g: &mut Gray) {
     let hist = g.histogram();
     let total: u64 = hist.iter().sum();
-    let level = |share: f64| {
-        let mut acc = 0u64;
-        for (v, &c) in hist.iter().enumerate() {
-            acc += c;
-            if acc as f64 >= share * total as f64 {
-                return v as i32;
-            }
-        }
-        255
-    };
+    if total == 0 {
+        return;
+    }
+    // The level at or under which `share` of the pixels lie.
+    let level = |share: f64| nth_level(&hist, ((share * total as f64).ceil() as u64).saturating_sub(1)) as i32;
     let (lo, hi) = (level(0.01), level(0.5));
     if hi - lo < 16 {
         return;

@@ -93,6 +93,30 @@ impl Gray {
     }
 }
 
+/// The histogram of some levels.
+pub(crate) fn histogram_of(levels: impl IntoIterator<Item = u8>) -> [u64; 256] {
+    let mut h = [0u64; 256];
+    for v in levels {
+        h[v as usize] += 1;
+    }
+    h
+}
+
+/// The `k`-th smallest (from 0) of the levels counted in `hist`, as sorting
+/// them would give; 255 when fewer than `k + 1` are counted. Percentiles of
+/// a page's levels are taken this way: counting is linear and leaves the
+/// pixels as they are.
+pub(crate) fn nth_level(hist: &[u64; 256], k: u64) -> u8 {
+    let mut acc = 0u64;
+    for (v, &c) in hist.iter().enumerate() {
+        acc += c;
+        if acc > k {
+            return v as u8;
+        }
+    }
+    255
+}
+
 /// Otsu's threshold of a histogram.
 pub(crate) fn otsu(hist: &[u64; 256]) -> u8 {
     let total: u64 = hist.iter().sum();
@@ -125,6 +149,18 @@ pub(crate) fn otsu(hist: &[u64; 256]) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nth_level_is_what_sorting_gives() {
+        let levels: Vec<u8> = (0..997u32).map(|i| ((i * 7919) % 251) as u8).collect();
+        let hist = histogram_of(levels.iter().copied());
+        let mut sorted = levels.clone();
+        sorted.sort_unstable();
+        for k in [0, 1, 99, 498, 897, 996] {
+            assert_eq!(nth_level(&hist, k as u64), sorted[k], "{k}");
+        }
+        assert_eq!(nth_level(&hist, 997), 255);
+    }
 
     fn sample() -> Gray {
         // 3 wide, 2 high: 0 1 2 / 3 4 5
