@@ -278,7 +278,7 @@ fn retry(
 /// otherwise) and is confident. Unsure: read under [`SURE_CONF`] (a word
 /// with no mark at all only under [`GOOD_CONF`]: its marks are never what
 /// Tesseract missed on the dev sets); then, if that corrected marks on
-/// [`MARKS_LOST`] words or more, the marked words read under
+/// [`MARKS_LOST`] unsure words or more, the marked words read under
 /// [`SECOND_CONF`] and the sure words whose roof may have lost its tone
 /// mark. A sure name-like word (capital, then small letters) whose roof has
 /// no tone mark is always asked. A sure word takes only a reading with more
@@ -311,7 +311,9 @@ fn second_pass(full: &mut Full, second: &mut ReadWord) -> usize {
         w.text = taken;
         true
     };
-    let mut fixed = 0;
+    // Unsure words corrected (what opens the sure words to asking), then
+    // every word changed; names asked on their own count only in the latter.
+    let (mut fixed, mut names) = (0, 0);
     let mut sure = Vec::new();
     for (i, w) in full.page.lines.iter_mut().flat_map(|l| l.words.iter_mut()).enumerate() {
         if !w.text.chars().any(char::is_alphabetic) {
@@ -325,7 +327,7 @@ fn second_pass(full: &mut Full, second: &mut ReadWord) -> usize {
             // A name (Trân for Trần) is what a field is made of, and no
             // dictionary can put its mark back: always asked.
             if title_case(&w.text) && bare_roof(&w.text) {
-                ask(w, true);
+                names += usize::from(ask(w, true));
             } else {
                 sure.push(i);
             }
@@ -340,7 +342,7 @@ fn second_pass(full: &mut Full, second: &mut ReadWord) -> usize {
             }
         }
     }
-    fixed
+    fixed + names
 }
 
 /// The word is written as a name is: a capital, then small letters
@@ -579,6 +581,12 @@ mod tests {
     /// answering from `answers` in the order it is asked; returns what was
     /// asked and the words after.
     fn second_on(words: Vec<OcrWord>, answers: &[&str]) -> (Vec<String>, Vec<String>) {
+        let (asked, out, _) = second_counted(words, answers);
+        (asked, out)
+    }
+
+    /// As [`second_on`], with how many words `second_pass` says it changed.
+    fn second_counted(words: Vec<OcrWord>, answers: &[&str]) -> (Vec<String>, Vec<String>, usize) {
         let page = OcrPage { width: 600, height: 40, lines: vec![OcrLine { bbox: [0.0, 0.0, 600.0, 20.0], words }] };
         let mut full = Full { page, raster: Gray::new(600, 40, 255), scale: 1.0, offset: (0.0, 0.0) };
         let mut asked = Vec::new();
@@ -587,8 +595,8 @@ mod tests {
             asked.push(a.to_string());
             Some((a.to_string(), 0.99))
         };
-        second_pass(&mut full, &mut read);
-        (asked, full.page.lines[0].words.iter().map(|w| w.text.clone()).collect())
+        let changed = second_pass(&mut full, &mut read);
+        (asked, full.page.lines[0].words.iter().map(|w| w.text.clone()).collect(), changed)
     }
 
     #[test]
@@ -621,9 +629,11 @@ mod tests {
             word("Văn", 120.0, 170.0, 97.0),
             word("Trân", 180.0, 230.0, 97.0),
         ];
-        let (asked, out) = second_on(names, &["Trần", "Văn", "Trân"]);
+        let (asked, out, changed) = second_counted(names, &["Trần", "Văn", "Trân"]);
         assert_eq!(asked.len(), 3, "{asked:?}");
         assert_eq!(out, ["Trần", "Văn", "Văn", "Trân"]);
+        // The name changed counts as a word the second reader changed.
+        assert_eq!(changed, 1);
         assert!(title_case("Trân,") && !title_case("TRÂN") && !title_case("trân") && !title_case("T"));
     }
 
