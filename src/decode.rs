@@ -260,20 +260,12 @@ const WHITE_PAPER: u8 = 235;
 /// The paper's luminance: the 60th percentile of a sample of the pixels
 /// (text covers well under 40% of a page).
 fn paper_level(rgb: &[u8]) -> u8 {
-    let mut hist = [0usize; 256];
-    let mut n = 0;
-    for p in rgb.chunks_exact(3).step_by(61) {
-        hist[luma(p[0], p[1], p[2]) as usize] += 1;
-        n += 1;
+    let hist = crate::raster::histogram_of(rgb.chunks_exact(3).step_by(61).map(|p| luma(p[0], p[1], p[2])));
+    let n: u64 = hist.iter().sum();
+    if n == 0 {
+        return 0;
     }
-    let mut seen = 0;
-    for (v, c) in hist.iter().enumerate() {
-        seen += c;
-        if seen * 10 >= n * 6 {
-            return v as u8;
-        }
-    }
-    255
+    crate::raster::nth_level(&hist, (n * 6).div_ceil(10) - 1)
 }
 
 #[inline]

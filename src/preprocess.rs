@@ -11,7 +11,7 @@
 
 use crate::lept::Pix;
 use crate::model::Geometry;
-use crate::raster::{otsu, Gray};
+use crate::raster::{nth_level, otsu, Gray};
 
 /// The minimum resolution Thông tư 05/2025/TT-BNV sets for administrative papers.
 pub(crate) const MIN_DPI: f32 = 200.0;
@@ -83,16 +83,10 @@ fn ink_threshold(g: &Gray) -> u8 {
 }
 
 fn paper_level(hist: &[u64; 256]) -> u8 {
-    // The 90th percentile of brightness: the paper, whatever the dust.
+    // The 90th percentile of brightness (the level a tenth of the pixels
+    // reach or pass): the paper, whatever the dust.
     let total: u64 = hist.iter().sum();
-    let mut acc = 0;
-    for (v, &c) in hist.iter().enumerate().rev() {
-        acc += c;
-        if acc * 10 >= total {
-            return v as u8;
-        }
-    }
-    255
+    nth_level(hist, total - total.div_ceil(10))
 }
 
 /// Blank pages: almost no ink away from the edges (where punch holes and
