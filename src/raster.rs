@@ -57,7 +57,8 @@ impl Gray {
         }
     }
 
-    /// Shrinks by an integer factor, averaging each block.
+    /// Shrinks by an integer factor, averaging each block. The usual
+    /// factors (2 to 4) are unrolled: this runs on every page twice.
     pub(crate) fn shrink(&self, factor: u32) -> Gray {
         let f = factor.max(1) as usize;
         if f == 1 {
@@ -65,22 +66,47 @@ impl Gray {
         }
         let (w, h) = (self.width as usize / f, self.height as usize / f);
         let mut data = vec![0u8; w.max(1) * h.max(1)];
-        let mut acc = vec![0u32; w];
-        for y in 0..h {
-            acc.iter_mut().for_each(|a| *a = 0);
-            for dy in 0..f {
-                let row = &self.data[(y * f + dy) * self.width as usize..];
-                for (x, a) in acc.iter_mut().enumerate() {
-                    for dx in 0..f {
-                        *a += row[x * f + dx] as u32;
+        match f {
+            2 => self.shrink_into::<2>(w, h, &mut data),
+            3 => self.shrink_into::<3>(w, h, &mut data),
+            4 => self.shrink_into::<4>(w, h, &mut data),
+            _ => {
+                let mut acc = vec![0u32; w];
+                for y in 0..h {
+                    acc.iter_mut().for_each(|a| *a = 0);
+                    for dy in 0..f {
+                        let row = &self.data[(y * f + dy) * self.width as usize..];
+                        for (x, a) in acc.iter_mut().enumerate() {
+                            for dx in 0..f {
+                                *a += row[x * f + dx] as u32;
+                            }
+                        }
+                    }
+                    for x in 0..w {
+                        data[y * w + x] = (acc[x] / (f * f) as u32) as u8;
                     }
                 }
             }
-            for x in 0..w {
-                data[y * w + x] = (acc[x] / (f * f) as u32) as u8;
-            }
         }
         Gray { width: w.max(1) as u32, height: h.max(1) as u32, data }
+    }
+
+    fn shrink_into<const F: usize>(&self, w: usize, h: usize, data: &mut [u8]) {
+        let stride = self.width as usize;
+        let mut acc = vec![0u32; w];
+        for y in 0..h {
+            acc.iter_mut().for_each(|a| *a = 0);
+            for dy in 0..F {
+                let start = (y * F + dy) * stride;
+                let row = &self.data[start..start + w * F];
+                for (a, block) in acc.iter_mut().zip(row.chunks_exact(F)) {
+                    *a += block.iter().map(|&v| v as u32).sum::<u32>();
+                }
+            }
+            for (d, a) in data[y * w..(y + 1) * w].iter_mut().zip(&acc) {
+                *d = (a / (F * F) as u32) as u8;
+            }
+        }
     }
 
     /// Histogram of gray levels.
@@ -149,6 +175,25 @@ pub(crate) fn otsu(hist: &[u64; 256]) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shrink_averages_each_block_whatever_the_factor() {
+        let mut g = Gray::new(29, 17, 0);
+        for (i, v) in g.data.iter_mut().enumerate() {
+            *v = (i * 37 % 251) as u8;
+        }
+        for f in 2..=5u32 {
+            let s = g.shrink(f);
+            let (w, fu) = (s.width as usize, f as usize);
+            assert_eq!((s.width, s.height), (29 / f, 17 / f));
+            for y in 0..s.height as usize {
+                for x in 0..w {
+                    let sum: u32 = (0..fu * fu).map(|k| g.data[(y * fu + k / fu) * 29 + x * fu + k % fu] as u32).sum();
+                    assert_eq!(s.data[y * w + x] as u32, sum / (f * f), "factor {f} at {x},{y}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn nth_level_is_what_sorting_gives() {
