@@ -23,7 +23,7 @@ use crate::syllable;
 
 /// Changes whenever the same page may be read differently: part of the
 /// settings fingerprint, so that a new version redoes what it reads better.
-pub(crate) const VERSION: u32 = 5;
+pub(crate) const VERSION: u32 = 6;
 
 /// A page read at this mean confidence or better is kept as first read.
 const GOOD_CONF: f32 = 80.0;
@@ -280,8 +280,12 @@ fn retry(
 /// Tesseract missed on the dev sets); then, if that corrected marks on
 /// [`MARKS_LOST`] unsure words or more, the marked words read under
 /// [`SECOND_CONF`] and the sure words whose roof may have lost its tone
-/// mark. A sure name-like word (capital, then small letters) whose roof has
-/// no tone mark is always asked. A sure word takes only a reading with more
+/// mark. Always asked: a sure name-like word (capital, then small letters,
+/// beside another capitalized word: a sentence's first word is no name)
+/// whose roof has no tone mark, and a sure syllable that cannot be without a
+/// tone ([`syllable::tone_lost`]). An unsure word with no mark is asked only
+/// when its letters spell a syllable (junk such as `theO` or `s` was most of
+/// the photocopies' 401 such asks). A sure word takes only a reading with more
 /// marks (what Tesseract loses is a stacked mark; taking fewer turned
 /// "tỉnh" into "tinh" on photocopies), and a sure word's text the second
 /// reader left as it was on this page is not asked again (corpus-dev:
@@ -312,27 +316,34 @@ fn second_pass(full: &mut Full, second: &mut ReadWord) -> usize {
         true
     };
     // Unsure words corrected (what opens the sure words to asking), then
-    // every word changed; names asked on their own count only in the latter.
+    // every word changed; words asked on their own count only in the latter.
     let (mut fixed, mut names) = (0, 0);
     let mut sure = Vec::new();
-    for (i, w) in full.page.lines.iter_mut().flat_map(|l| l.words.iter_mut()).enumerate() {
-        if !w.text.chars().any(char::is_alphabetic) {
-            continue;
-        }
-        let marked = marks(&w.text) > 0;
-        if w.conf >= SURE_CONF {
-            if !marked || (w.conf >= SECOND_CONF && !bare_roof(&w.text)) {
+    let mut i = 0;
+    for line in &mut full.page.lines {
+        for j in 0..line.words.len() {
+            let named = |k: Option<usize>| k.and_then(|k| line.words.get(k)).is_some_and(|n| title_case(&n.text));
+            let in_name = named(j.checked_sub(1)) || named(Some(j + 1));
+            let w = &mut line.words[j];
+            i += 1;
+            if !w.text.chars().any(char::is_alphabetic) {
                 continue;
             }
-            // A name (Trân for Trần) is what a field is made of, and no
-            // dictionary can put its mark back: always asked.
-            if title_case(&w.text) && bare_roof(&w.text) {
-                names += usize::from(ask(w, true));
-            } else {
-                sure.push(i);
+            let marked = marks(&w.text) > 0;
+            if w.conf >= SURE_CONF {
+                // A stop-final syllable without a tone has lost its mark,
+                // and a name (Trân for Trần) is what a field is made of and
+                // no dictionary can put its mark back: both always asked.
+                // A capital that opens a sentence (Tôi, Căn cứ, Nơi cấp) is
+                // no name: only one among capitals is.
+                if syllable::tone_lost(&w.text) || (title_case(&w.text) && bare_roof(&w.text) && in_name) {
+                    names += usize::from(ask(w, true));
+                } else if marked && (w.conf < SECOND_CONF || bare_roof(&w.text)) {
+                    sure.push(i - 1);
+                }
+            } else if (marked || (w.conf < GOOD_CONF && syllable::syllable_letters(&w.text))) && ask(w, false) {
+                fixed += 1;
             }
-        } else if (marked || w.conf < GOOD_CONF) && ask(w, false) {
-            fixed += 1;
         }
     }
     if fixed >= MARKS_LOST {
@@ -635,14 +646,20 @@ mod tests {
         // The name changed counts as a word the second reader changed.
         assert_eq!(changed, 1);
         assert!(title_case("Trân,") && !title_case("TRÂN") && !title_case("trân") && !title_case("T"));
+        // A capital that opens a sentence is no name: asked only with the
+        // page's other sure words.
+        let opening = vec![word("Căn", 0.0, 50.0, 97.0), word("cứ", 60.0, 110.0, 97.0)];
+        let (asked, _) = second_on(opening, &["Căn"]);
+        assert!(asked.is_empty(), "{asked:?}");
     }
 
     #[test]
     fn a_sure_word_takes_only_a_reading_with_more_marks() {
-        let (_, out) = second_on(vec![word("Tô", 0.0, 50.0, 92.0)], &["To"]);
-        assert_eq!(out, ["Tô"]);
-        let (_, out) = second_on(vec![word("Tô", 0.0, 50.0, 97.0)], &["Tổ"]);
-        assert_eq!(out, ["Tổ"]);
+        // (Stop-final syllables without a tone are always asked.)
+        let (asked, out) = second_on(vec![word("Tôt", 0.0, 50.0, 92.0)], &["Tot"]);
+        assert_eq!((asked.len(), out), (1, vec!["Tôt".to_string()]));
+        let (_, out) = second_on(vec![word("câp", 0.0, 50.0, 97.0)], &["cấp"]);
+        assert_eq!(out, ["cấp"]);
         // An unsure word takes the other reading either way.
         let (_, out) = second_on(vec![word("tỉnh", 0.0, 50.0, 70.0)], &["tinh"]);
         assert_eq!(out, ["tinh"]);

@@ -116,6 +116,35 @@ pub(crate) fn syllable(w: &str) -> bool {
     false
 }
 
+/// The word's letters, every mark aside, spell a Vietnamese syllable: what a
+/// word that lost its marks can be (thang for tháng, QUYET for QUYẾT), and
+/// what junk (UBND read at 60, theO, s) is not.
+pub(crate) fn syllable_letters(word: &str) -> bool {
+    let w = word.trim_matches(is_edge_punct);
+    let upper_tail = w.chars().skip(1).any(char::is_uppercase);
+    let lower_tail = w.chars().skip(1).any(char::is_lowercase);
+    if w.is_empty() || (upper_tail && lower_tail) || !w.chars().all(char::is_alphabetic) {
+        return false;
+    }
+    let base: String = w.chars().map(base_letter).collect();
+    let rest = strip_onset(&base);
+    FINALS.iter().copied().chain(std::iter::once("")).any(|fin| {
+        rest.strip_suffix(fin).is_some_and(|nucleus| {
+            let bare = |n: &&str| n.chars().map(base_letter).eq(nucleus.chars());
+            !nucleus.is_empty() && (NUCLEI.iter().any(bare) || NUCLEI_MORE.iter().any(bare))
+        })
+    })
+}
+
+/// A syllable ending in p, t, c or ch carries a tone mark (sắc or nặng) in
+/// Vietnamese: without one (câp, Quyêt, tôt) the mark was lost in reading.
+pub(crate) fn tone_lost(word: &str) -> bool {
+    let w = word.trim_matches(is_edge_punct);
+    let toned = w.nfd().any(|c| TONES.contains(&c));
+    let lower = w.to_lowercase();
+    !toned && syllable(w) && ["p", "t", "c", "ch"].iter().any(|f| lower.ends_with(f))
+}
+
 fn strip_onset(base: &str) -> &str {
     for o in ONSETS {
         if let Some(rest) = base.strip_prefix(o) {
@@ -132,6 +161,26 @@ fn strip_onset(base: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_word_that_lost_its_marks_still_spells_a_syllable() {
+        for w in ["thang", "QUYET", "Tran", "nguoi", "Nguyên", "tháng,", "đuoc"] {
+            assert!(syllable_letters(w), "{w}");
+        }
+        for w in ["UBND", "theO", "s", "QLHC", "0ÿ", "ww", "12", ""] {
+            assert!(!syllable_letters(w), "{w}");
+        }
+    }
+
+    #[test]
+    fn a_stop_final_without_a_tone_lost_its_mark() {
+        for w in ["câp", "Quyêt", "tôt,", "viêc", "sach"] {
+            assert!(tone_lost(w), "{w}");
+        }
+        for w in ["cấp", "Quyết", "tốt", "Xuân", "Văn", "thông", "UBND", "việc"] {
+            assert!(!tone_lost(w), "{w}");
+        }
+    }
 
     #[test]
     fn vietnamese_words_are_plausible() {
