@@ -209,7 +209,7 @@ mod tests {
             for (i, v) in g.data.iter_mut().enumerate() {
                 seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
                 // Paper with a streak every 7th column and a darker band of rows.
-                let base = if i % w as usize % 7 == 0 { 150 } else { 235 };
+                let base = if (i % w as usize).is_multiple_of(7) { 150 } else { 235 };
                 *v = (base - (seed >> 16) % 40 - if (i / w as usize) % 11 < 3 { 60 } else { 0 }) as u8;
             }
             let want = plain(&g);

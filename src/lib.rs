@@ -15,6 +15,7 @@
 
 mod aster;
 mod clean;
+mod combs;
 pub mod config;
 pub mod corrections;
 mod decode;

@@ -66,6 +66,42 @@ impl OcrPage {
         }
     }
 
+    /// Drops the words whose middle lies inside `area`, and lines left empty.
+    pub fn remove_words_in(&mut self, area: BBox) {
+        let inside = |b: &BBox| {
+            let (x, y) = ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
+            area[0] <= x && x <= area[2] && area[1] <= y && y <= area[3]
+        };
+        for l in &mut self.lines {
+            l.words.retain(|w| !inside(&w.bbox));
+        }
+        self.lines.retain(|l| !l.words.is_empty());
+    }
+
+    /// Puts a word read apart (boxed digits) on the line it stands on, in
+    /// its place from the left, or on a line of its own between the lines
+    /// above and below it.
+    pub fn insert_word(&mut self, word: OcrWord) {
+        let b = word.bbox;
+        let cy = (b[1] + b[3]) / 2.0;
+        let on = self.lines.iter_mut().filter(|l| l.bbox[1] <= cy && cy <= l.bbox[3]).min_by(|a, c| {
+            let d = |l: &OcrLine| ((l.bbox[1] + l.bbox[3]) / 2.0 - cy).abs();
+            d(a).total_cmp(&d(c))
+        });
+        match on {
+            Some(line) => {
+                let at = line.words.iter().position(|w| w.bbox[0] > b[0]).unwrap_or(line.words.len());
+                line.words.insert(at, word);
+                line.bbox =
+                    [line.bbox[0].min(b[0]), line.bbox[1].min(b[1]), line.bbox[2].max(b[2]), line.bbox[3].max(b[3])];
+            }
+            None => {
+                let at = self.lines.iter().position(|l| l.bbox[1] > b[1]).unwrap_or(self.lines.len());
+                self.lines.insert(at, OcrLine { bbox: b, words: vec![word] });
+            }
+        }
+    }
+
     /// The page's text, a line per line, words separated by spaces.
     pub fn text(&self) -> String {
         let mut s = String::new();
@@ -175,6 +211,38 @@ mod tests {
         assert_eq!(g.to_source(0.0, 0.0), (100.0, 0.0));
         let g = Geometry { src_w: 100, src_h: 50, rotation: 180, skew_deg: 0.0 };
         assert_eq!(g.to_source(0.0, 0.0), (100.0, 50.0));
+    }
+
+    #[test]
+    fn a_comb_reading_takes_the_place_of_the_words_inside_it() {
+        let w =
+            |t: &str, x0: f32, y0: f32| OcrWord { text: t.into(), bbox: [x0, y0, x0 + 40.0, y0 + 20.0], conf: 50.0 };
+        let mut p = OcrPage {
+            width: 1000,
+            height: 500,
+            lines: vec![
+                OcrLine {
+                    bbox: [0.0, 100.0, 900.0, 120.0],
+                    words: vec![
+                        w("4.", 0.0, 100.0),
+                        w("Số:", 50.0, 100.0),
+                        w("lo", 400.0, 100.0),
+                        w("ME", 600.0, 100.0),
+                    ],
+                },
+                OcrLine { bbox: [400.0, 200.0, 900.0, 220.0], words: vec![w("[I1", 400.0, 200.0)] },
+            ],
+        };
+        // The comb spans x 380..900 on the first line; the second line's
+        // junk lies in an empty comb.
+        p.remove_words_in([380.0, 95.0, 900.0, 125.0]);
+        p.insert_word(OcrWord { text: "079422096902".into(), bbox: [380.0, 95.0, 900.0, 125.0], conf: 90.0 });
+        p.remove_words_in([380.0, 195.0, 900.0, 225.0]);
+        assert_eq!(p.text().trim(), "4. Số: 079422096902");
+        assert_eq!(p.lines.len(), 1);
+        // No line where the comb stands: a line of its own, in reading order.
+        p.insert_word(OcrWord { text: "0123456".into(), bbox: [380.0, 40.0, 900.0, 70.0], conf: 90.0 });
+        assert_eq!(p.lines[0].words[0].text, "0123456");
     }
 
     #[test]

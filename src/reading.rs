@@ -15,6 +15,7 @@
 //! The recognizer is a closure, so this module knows no engine.
 
 use crate::clean::{self, Cleaning};
+use crate::combs;
 use crate::error::PageErrorKind as K;
 use crate::model::{Geometry, OcrPage, Segmentation};
 use crate::preprocess;
@@ -304,7 +305,14 @@ fn second_pass(full: &mut Full, second: &mut ReadWord) -> usize {
         let Some(crop) = raster.crop(x0 - m, y0 - m, x1 + m, y1 + m) else { return false };
         let Some((text, p)) = second(&crop) else { return false };
         let taken = match same_letters(&w.text, &text) {
-            Some(t) if p >= SECOND_MIN_P && t != w.text && (!sure || marks(&t) > marks(&w.text)) => t,
+            Some(t)
+                if p >= SECOND_MIN_P
+                    && t != w.text
+                    && (!sure || marks(&t) > marks(&w.text))
+                    && !syllable::wrong_tone(&t) =>
+            {
+                t
+            }
             _ => {
                 if sure {
                     kept.insert(w.text.clone());
@@ -441,7 +449,28 @@ fn read_full(
         // Leptonica could not enlarge or clean: read the page as it is.
         None => (preprocess::ocr_input(g, geom), 1.0),
     };
+    // Boxed digits are read apart, on their own strip, and take the place
+    // of what the page's reading made of them.
+    let found = combs::find(&raster);
+    let strips: Vec<_> = found.iter().map(|c| (c.outer, combs::strip(&raster, c))).collect();
     let mut page = recognize(&raster, dpi * scale, scale, segmentation)?;
+    for (outer, strip) in strips {
+        let inside = outer.map(|v| v as f32 / scale);
+        let Some((strip, filled)) = strip else {
+            page.remove_words_in(inside);
+            continue;
+        };
+        let read = match recognize(&strip, dpi * scale, 1.0, Segmentation::OneBlock) {
+            Ok(p) => p,
+            Err(K::OcrTimeout(s)) => return Err(K::OcrTimeout(s)),
+            Err(_) => continue,
+        };
+        if let Some(text) = combs::digits(&read.text(), filled) {
+            let conf = read.mean_confidence().unwrap_or(0.0);
+            page.remove_words_in(inside);
+            page.insert_word(crate::model::OcrWord { text, bbox: inside, conf });
+        }
+    }
     page.shift(offset.0, offset.1);
     (page.width, page.height) = geom.upright_size();
     Ok(Full { page, raster, scale, offset })

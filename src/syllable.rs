@@ -136,6 +136,16 @@ pub(crate) fn syllable_letters(word: &str) -> bool {
     })
 }
 
+/// A syllable ending in p, t, c or ch with a tone it cannot carry (grave,
+/// hook or tilde: bìt, cẩp): a misreading, never Vietnamese.
+pub(crate) fn wrong_tone(word: &str) -> bool {
+    word.trim_matches(is_edge_punct).split(['-', '/']).any(|w| {
+        let lower = w.to_lowercase();
+        ["p", "t", "c", "ch"].iter().any(|f| lower.ends_with(f))
+            && w.nfd().any(|c| matches!(c, '\u{300}' | '\u{303}' | '\u{309}'))
+    })
+}
+
 /// A syllable ending in p, t, c or ch carries a tone mark (sắc or nặng) in
 /// Vietnamese: without one (câp, Quyêt, tôt) the mark was lost in reading.
 pub(crate) fn tone_lost(word: &str) -> bool {
@@ -179,6 +189,12 @@ mod tests {
         }
         for w in ["cấp", "Quyết", "tốt", "Xuân", "Văn", "thông", "UBND", "việc"] {
             assert!(!tone_lost(w), "{w}");
+        }
+        for w in ["bìt", "cẩp", "tõt,"] {
+            assert!(wrong_tone(w), "{w}");
+        }
+        for w in ["bít", "cấp", "tột", "bìa", "thông", "điễm/học"] {
+            assert!(!wrong_tone(w), "{w}");
         }
     }
 

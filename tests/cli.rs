@@ -551,6 +551,10 @@ fn real_paper_reads_at_least_as_well_as_the_plain_cli() {
     }
     // No page of a real document is left turned: every one reads.
     let m = manifest(&out);
+    // The ID number written in the CT01 form's twelve boxes is read apart
+    // from the boxes (read as "lo 7 9 4 E 9 ME [o ]" before) and found.
+    let form = dossier(&m, "09_ct01-tokhai-cutru_phone-photo-good");
+    assert_eq!(form["fields"]["so_dinh_danh"]["value"], "079422096902", "{}", form["fields"]);
     for d in m["dossiers"].as_array().unwrap() {
         for p in d["pages"].as_array().unwrap() {
             assert!(p["ocr_confidence"].as_f64().unwrap_or(100.0) >= 50.0, "{} {p}", d["source"]);
