@@ -99,21 +99,31 @@ pub(crate) fn syllable(w: &str) -> bool {
     if tones > 1 || base.is_empty() || base.chars().count() > 7 {
         return false;
     }
-    // Mixed case inside a word (hOa) is not print, except all capitals.
-    let upper_tail = w.chars().skip(1).any(char::is_uppercase);
-    let lower_tail = w.chars().skip(1).any(char::is_lowercase);
-    if upper_tail && lower_tail {
-        return false;
-    }
-    let rest = strip_onset(&base);
-    for fin in FINALS.iter().copied().chain(std::iter::once("")) {
-        if let Some(nucleus) = rest.strip_suffix(fin) {
-            if NUCLEI.contains(&nucleus) || NUCLEI_MORE.contains(&nucleus) {
-                return true;
-            }
-        }
-    }
-    false
+    !mixed_case(w) && rhyme(&base, |n| NUCLEI.contains(&n) || NUCLEI_MORE.contains(&n))
+}
+
+/// Mixed case inside a word (hOa) is not print, except all capitals.
+fn mixed_case(w: &str) -> bool {
+    w.chars().skip(1).any(char::is_uppercase) && w.chars().skip(1).any(char::is_lowercase)
+}
+
+/// After its onset, `base` is a nucleus that `nucleus_ok` takes, then a
+/// final consonant or none.
+fn rhyme(base: &str, nucleus_ok: impl Fn(&str) -> bool) -> bool {
+    let rest = strip_onset(base);
+    FINALS
+        .iter()
+        .copied()
+        .chain(std::iter::once(""))
+        .any(|fin| rest.strip_suffix(fin).is_some_and(|n| !n.is_empty() && nucleus_ok(n)))
+}
+
+/// The finals after which Vietnamese takes only sắc or nặng.
+const STOP_FINALS: [&str; 4] = ["p", "t", "c", "ch"];
+
+fn stop_final(w: &str) -> bool {
+    let lower = w.to_lowercase();
+    STOP_FINALS.iter().any(|f| lower.ends_with(f))
 }
 
 /// The word's letters, every mark aside, spell a Vietnamese syllable: what a
@@ -121,38 +131,26 @@ pub(crate) fn syllable(w: &str) -> bool {
 /// what junk (UBND read at 60, theO, s) is not.
 pub(crate) fn syllable_letters(word: &str) -> bool {
     let w = word.trim_matches(is_edge_punct);
-    let upper_tail = w.chars().skip(1).any(char::is_uppercase);
-    let lower_tail = w.chars().skip(1).any(char::is_lowercase);
-    if w.is_empty() || (upper_tail && lower_tail) || !w.chars().all(char::is_alphabetic) {
+    if w.is_empty() || mixed_case(w) || !w.chars().all(char::is_alphabetic) {
         return false;
     }
     let base: String = w.chars().map(base_letter).collect();
-    let rest = strip_onset(&base);
-    FINALS.iter().copied().chain(std::iter::once("")).any(|fin| {
-        rest.strip_suffix(fin).is_some_and(|nucleus| {
-            let bare = |n: &&str| n.chars().map(base_letter).eq(nucleus.chars());
-            !nucleus.is_empty() && (NUCLEI.iter().any(bare) || NUCLEI_MORE.iter().any(bare))
-        })
-    })
+    rhyme(&base, |nucleus| NUCLEI.iter().chain(&NUCLEI_MORE).any(|n| n.chars().map(base_letter).eq(nucleus.chars())))
 }
 
 /// A syllable ending in p, t, c or ch with a tone it cannot carry (grave,
 /// hook or tilde: bìt, cẩp): a misreading, never Vietnamese.
 pub(crate) fn wrong_tone(word: &str) -> bool {
-    word.trim_matches(is_edge_punct).split(['-', '/']).any(|w| {
-        let lower = w.to_lowercase();
-        ["p", "t", "c", "ch"].iter().any(|f| lower.ends_with(f))
-            && w.nfd().any(|c| matches!(c, '\u{300}' | '\u{303}' | '\u{309}'))
-    })
+    word.trim_matches(is_edge_punct)
+        .split(['-', '/'])
+        .any(|w| stop_final(w) && w.nfd().any(|c| matches!(c, '\u{300}' | '\u{303}' | '\u{309}')))
 }
 
 /// A syllable ending in p, t, c or ch carries a tone mark (sắc or nặng) in
 /// Vietnamese: without one (câp, Quyêt, tôt) the mark was lost in reading.
 pub(crate) fn tone_lost(word: &str) -> bool {
     let w = word.trim_matches(is_edge_punct);
-    let toned = w.nfd().any(|c| TONES.contains(&c));
-    let lower = w.to_lowercase();
-    !toned && syllable(w) && ["p", "t", "c", "ch"].iter().any(|f| lower.ends_with(f))
+    !w.nfd().any(|c| TONES.contains(&c)) && syllable(w) && stop_final(w)
 }
 
 fn strip_onset(base: &str) -> &str {
