@@ -87,6 +87,11 @@ string_enum! {
         /// Read as one block of lines, not by layout analysis (a photo
         /// whose layout analysis left regions unread).
         OneBlock = "one_block",
+        /// Boxed digits (a CCCD's twelve boxes) read apart from the page.
+        BoxedDigits = "boxed_digits",
+        /// Lines the page's reading left unread were found by reading again
+        /// what it had not read (a photographed form).
+        MissedTextRead = "missed_text_read",
     }
 }
 

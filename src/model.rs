@@ -126,6 +126,9 @@ pub(crate) enum Segmentation {
     Auto,
     /// One block of lines (mode 6, the library's default).
     OneBlock,
+    /// As much text as can be found, in no particular order (mode 11): what
+    /// is left of a page once its read words are whited out.
+    Sparse,
 }
 
 /// How the upright, deskewed page relates to the source image.

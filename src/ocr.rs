@@ -181,6 +181,7 @@ impl Engine {
         let psm = match segmentation {
             Segmentation::Auto => t::TessPageSegMode_PSM_AUTO,
             Segmentation::OneBlock => t::TessPageSegMode_PSM_SINGLE_BLOCK,
+            Segmentation::Sparse => t::TessPageSegMode_PSM_SPARSE_TEXT,
         };
         // SAFETY: `self.api` is a live handle; the mode is one of Tesseract's own constants.
         unsafe { t::TessBaseAPISetPageSegMode(self.api, psm) };

@@ -1196,6 +1196,8 @@ fn process_page(index: usize, path: &Path, name: &str, frame: u32, file: &Opened
                 (reading.second_reader_fixes > 0, Some(PageFlag::SecondReader)),
                 (reading.segmentation == crate::model::Segmentation::OneBlock, Some(PageFlag::OneBlock)),
                 (true, reading.cleaning.flag()),
+                (reading.combs_read > 0, Some(PageFlag::BoxedDigits)),
+                (reading.missed_words_read > 0, Some(PageFlag::MissedTextRead)),
             ] {
                 if let (true, Some(f)) = (on, flag) {
                     record.flags.push(f);

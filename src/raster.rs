@@ -28,6 +28,19 @@ impl Gray {
         Some(Gray { width: x1 - x0, height: y1 - y0, data })
     }
 
+    /// Sets the pixels of the box (clipped to the raster) to `v`.
+    pub(crate) fn fill(&mut self, x0: f32, y0: f32, x1: f32, y1: f32, v: u8) {
+        let cl = |v: f32, hi: u32| (v.max(0.0) as usize).min(hi as usize);
+        let (x0, x1) = (cl(x0, self.width), cl(x1.ceil(), self.width));
+        let (y0, y1) = (cl(y0, self.height), cl(y1.ceil(), self.height));
+        let w = self.width as usize;
+        for y in y0..y1 {
+            if let Some(row) = self.data.get_mut(y * w + x0..y * w + x1.max(x0)) {
+                row.fill(v);
+            }
+        }
+    }
+
     pub(crate) fn new(width: u32, height: u32, fill: u8) -> Gray {
         Gray { width, height, data: vec![fill; width as usize * height as usize] }
     }

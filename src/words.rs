@@ -37,6 +37,8 @@ pub(crate) fn flag_label(flag: &str) -> String {
         "binarized" => "chuyển đen trắng",
         "second_reader" => "đọc lại bằng bộ đọc thứ hai",
         "one_block" => "đọc cả trang như một khối chữ",
+        "boxed_digits" => "đọc riêng dãy số trong ô",
+        "missed_text_read" => "đọc lại phần chữ bị bỏ sót",
         "rendered" => "dựng ảnh từ PDF",
         "error" => "trang lỗi",
         "blank" => "trang trắng",
