@@ -17,7 +17,7 @@
 use crate::clean::{self, Cleaning};
 use crate::combs;
 use crate::error::PageErrorKind as K;
-use crate::model::{Geometry, OcrPage, Segmentation};
+use crate::model::{BBox, Geometry, OcrPage, Segmentation};
 use crate::preprocess;
 use crate::raster::Gray;
 use crate::syllable;
@@ -133,12 +133,13 @@ pub(crate) fn read_page(
     // page lying on its side with a confidence that hides the turn).
     let in_doubt = rotation.is_none() || dpi < LOW_DPI;
     let mut segmentation = if in_doubt && !estimated { Segmentation::OneBlock } else { Segmentation::Auto };
-    let first = read_full(g, dpi, k, &geometry, Cleaning::None, segmentation, recognize)?;
+    let mut seen = Seen::new();
+    let first = read_full(g, dpi, k, &geometry, Cleaning::None, segmentation, recognize, &mut seen)?;
     let first_conf = first.page.mean_confidence().unwrap_or(0.0);
     let mut full = first;
     let doubtful = in_doubt || first_conf < GOOD_CONF;
     if segmentation == Segmentation::Auto && (estimated || doubtful) {
-        let block = read_full(g, dpi, k, &geometry, Cleaning::None, Segmentation::OneBlock, recognize)?;
+        let block = read_full(g, dpi, k, &geometry, Cleaning::None, Segmentation::OneBlock, recognize, &mut seen)?;
         if (doubtful && !estimated) || quality(&block.page) > quality(&full.page) {
             full = block;
             segmentation = Segmentation::OneBlock;
@@ -162,7 +163,7 @@ pub(crate) fn read_page(
     // not at all where it is dark, and its confidence does not show what was
     // left unread: such a page is also read with its background flattened.
     if !(in_doubt || conf < GOOD_CONF) && clean::background_spread(g) >= UNEVEN_PAPER {
-        let flat = read_full(g, dpi, k, &geometry, Cleaning::Normalized, segmentation, recognize)?;
+        let flat = read_full(g, dpi, k, &geometry, Cleaning::Normalized, segmentation, recognize, &mut seen)?;
         if quality(&flat.page) > quality(&full.page) {
             full = flat;
             reading.cleaning = Cleaning::Normalized;
@@ -170,7 +171,8 @@ pub(crate) fn read_page(
     }
     if in_doubt || conf < GOOD_CONF {
         reading.retried = true;
-        if let Some((f, geom, c)) = retry(g, dpi, k, conf, rotation.is_none(), &full, &geometry, recognize)? {
+        if let Some((f, geom, c)) = retry(g, dpi, k, conf, rotation.is_none(), &full, &geometry, recognize, &mut seen)?
+        {
             reading.turned = geom.rotation != geometry.rotation;
             reading.geometry = geom;
             reading.cleaning = c;
@@ -184,7 +186,7 @@ pub(crate) fn read_page(
     let final_conf = full.page.mean_confidence().unwrap_or(0.0);
     if reading.retried && !reading.turned && reading.geometry.rotation != 0 && final_conf < TURN_MIN_CONF {
         let geom = geometry_for(g, dpi, 0);
-        let upright = read_full(g, dpi, k, &geom, reading.cleaning, reading.segmentation, recognize)?;
+        let upright = read_full(g, dpi, k, &geom, reading.cleaning, reading.segmentation, recognize, &mut seen)?;
         let upright_conf = upright.page.mean_confidence().unwrap_or(0.0);
         if upright_conf > final_conf && quality(&upright.page) >= quality(&full.page) {
             reading.geometry = geom;
@@ -193,13 +195,14 @@ pub(crate) fn read_page(
         }
     }
     // Only a photo: on the scans of the three dev sets this found nothing.
+    full.carry_combs(&reading.geometry, &seen);
+    reading.combs_read = full.combs_read();
     if estimated {
         reading.missed_words_read = read_missed(&mut full, dpi, recognize)?;
     }
     if let Some(second) = second {
         reading.second_reader_fixes = second_pass(&mut full, second);
     }
-    reading.combs_read = full.combs_read;
     reading.page = full.page;
     reading.junk_dropped = drop_junk(&mut reading.page);
     Ok(reading)
@@ -218,6 +221,7 @@ fn retry(
     first: &Full,
     geometry: &Geometry,
     recognize: &mut Recognize,
+    seen: &mut Seen,
 ) -> Result<Option<(Full, Geometry, Cleaning)>, K> {
     // Turns and cleanings are read as one block of lines: on a worn or
     // turned page layout analysis takes text for pictures, and the turn it
@@ -269,7 +273,7 @@ fn retry(
         if geom.rotation == r0 && c == Cleaning::None {
             continue;
         }
-        let full = read_full(g, dpi, k, &geom, c, segmentation, recognize)?;
+        let full = read_full(g, dpi, k, &geom, c, segmentation, recognize, seen)?;
         let (q, pc) = (quality(&full.page), full.page.mean_confidence().unwrap_or(0.0));
         let turn_ok = (pc >= TURN_MIN_CONF || pc >= base_conf + TURN_CONF_GAIN)
             && pc >= base_conf
@@ -487,8 +491,8 @@ struct Full {
     scale: f32,
     /// Where the upright page's corner lies in the raster, in source pixels.
     offset: (f32, f32),
-    /// Rows of boxed digits whose reading replaced the page's.
-    combs_read: usize,
+    /// Rows of boxed digits put in place of the page's reading of them.
+    combs: Vec<CombRead>,
 }
 
 fn read_full(
@@ -499,6 +503,7 @@ fn read_full(
     c: Cleaning,
     segmentation: Segmentation,
     recognize: &mut Recognize,
+    seen: &mut Seen,
 ) -> Result<Full, K> {
     let ((raster, offset), scale) = match raster_for(g, dpi, k, geom, c) {
         Some(r) => (r, k),
@@ -510,11 +515,12 @@ fn read_full(
     let found = combs::find(&raster);
     let strips: Vec<_> = found.iter().map(|c| (c.outer, combs::strip(&raster, c))).collect();
     let mut page = recognize(&raster, dpi * scale, scale, segmentation)?;
-    let mut combs_read = 0;
+    let mut read_here = Vec::new();
     for (outer, strip) in strips {
-        let inside = outer.map(|v| v as f32 / scale);
+        let [x0, y0, x1, y1] = outer.map(|v| v as f32 / scale);
+        let area = [x0 - offset.0, y0 - offset.1, x1 - offset.0, y1 - offset.1];
         let Some((strip, filled)) = strip else {
-            page.remove_words_in(inside);
+            read_here.push(CombRead { area, digits: None });
             continue;
         };
         let read = match recognize(&strip, dpi * scale, 1.0, Segmentation::OneBlock) {
@@ -523,15 +529,60 @@ fn read_full(
             Err(_) => continue,
         };
         if let Some(text) = combs::digits(&read.text(), filled) {
-            let conf = read.mean_confidence().unwrap_or(0.0);
-            page.remove_words_in(inside);
-            page.insert_word(crate::model::OcrWord { text, bbox: inside, conf });
-            combs_read += 1;
+            read_here.push(CombRead { area, digits: Some((text, read.mean_confidence().unwrap_or(0.0))) });
         }
     }
     page.shift(offset.0, offset.1);
     (page.width, page.height) = geom.upright_size();
-    Ok(Full { page, raster, scale, offset, combs_read })
+    let mut full = Full { page, raster, scale, offset, combs: Vec::new() };
+    for c in read_here {
+        seen.push((*geom, c.clone()));
+        full.put_comb(c);
+    }
+    Ok(full)
+}
+
+/// Boxed digits read on one reading, in the page's pixels: the digits and
+/// their confidence, or None for an empty comb (its rules read as junk).
+#[derive(Clone, Debug)]
+struct CombRead {
+    area: BBox,
+    digits: Option<(String, f32)>,
+}
+
+/// The combs read on every reading of a page, with the geometry each was
+/// read in: a comb's rules may stand out only on a cleaned copy (a photo
+/// lit from one side), while the reading kept is another.
+type Seen = Vec<(Geometry, CombRead)>;
+
+impl Full {
+    /// Puts a comb's digits in place of what the reading made of them.
+    fn put_comb(&mut self, c: CombRead) {
+        self.page.remove_words_in(c.area);
+        if let Some((text, conf)) = &c.digits {
+            self.page.insert_word(crate::model::OcrWord { text: text.clone(), bbox: c.area, conf: *conf });
+        }
+        self.combs.push(c);
+    }
+
+    /// Puts in the combs read on other readings in the same geometry where
+    /// this one found none.
+    fn carry_combs(&mut self, geom: &Geometry, seen: &Seen) {
+        for (g, c) in seen {
+            if g == geom && !self.combs.iter().any(|o| overlaps(&o.area, &c.area)) {
+                self.put_comb(c.clone());
+            }
+        }
+    }
+
+    /// Rows of boxed digits read apart (empty ones aside).
+    fn combs_read(&self) -> usize {
+        self.combs.iter().filter(|c| c.digits.is_some()).count()
+    }
+}
+
+fn overlaps(a: &BBox, b: &BBox) -> bool {
+    a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]
 }
 
 /// The band of a page where body text usually is: rows from 20% to 55%.
@@ -686,7 +737,7 @@ mod tests {
         };
         let mut raster = Gray::new(620, 220, 255);
         raster.fill(20.0, 20.0, 100.0, 60.0, 0);
-        let mut full = Full { page, raster, scale: 2.0, offset: (10.0, 10.0), combs_read: 0 };
+        let mut full = Full { page, raster, scale: 2.0, offset: (10.0, 10.0), combs: Vec::new() };
         let line = |y: f32, words: &[(&str, f32)]| OcrLine {
             bbox: [0.0, y, 300.0, y + 20.0],
             words: words
@@ -719,6 +770,38 @@ mod tests {
         assert_eq!(full.page.lines[1].words[0].bbox, [-10.0, 50.0, 30.0, 70.0], "boxes are the page's");
     }
 
+    #[test]
+    fn a_comb_read_on_another_reading_in_the_same_geometry_is_carried_over() {
+        let geom = Geometry::identity(600, 100);
+        let page = OcrPage {
+            width: 600,
+            height: 100,
+            lines: vec![OcrLine {
+                bbox: [0.0, 0.0, 600.0, 20.0],
+                words: vec![
+                    word("Số:", 0.0, 40.0, 95.0),
+                    word("lo", 200.0, 220.0, 40.0),
+                    word("[o", 260.0, 280.0, 30.0),
+                ],
+            }],
+        };
+        let mut full =
+            Full { page, raster: Gray::new(600, 100, 255), scale: 1.0, offset: (0.0, 0.0), combs: Vec::new() };
+        let comb = |x0: f32, digits: Option<&str>| CombRead {
+            area: [x0, 0.0, x0 + 200.0, 20.0],
+            digits: digits.map(|d| (d.to_string(), 90.0)),
+        };
+        let turned = Geometry { rotation: 180, ..geom };
+        let seen: Seen = vec![
+            (geom, comb(190.0, Some("0794"))),
+            (geom, comb(200.0, Some("9999"))),
+            (turned, comb(400.0, Some("1234"))),
+        ];
+        full.carry_combs(&geom, &seen);
+        assert_eq!(full.page.text(), "Số: 0794\n", "one comb per place, none from another turn");
+        assert_eq!(full.combs_read(), 1);
+    }
+
     /// Runs the second pass on one line of words, the second reader
     /// answering from `answers` in the order it is asked; returns what was
     /// asked and the words after.
@@ -730,7 +813,8 @@ mod tests {
     /// As [`second_on`], with how many words `second_pass` says it changed.
     fn second_counted(words: Vec<OcrWord>, answers: &[&str]) -> (Vec<String>, Vec<String>, usize) {
         let page = OcrPage { width: 600, height: 40, lines: vec![OcrLine { bbox: [0.0, 0.0, 600.0, 20.0], words }] };
-        let mut full = Full { page, raster: Gray::new(600, 40, 255), scale: 1.0, offset: (0.0, 0.0), combs_read: 0 };
+        let mut full =
+            Full { page, raster: Gray::new(600, 40, 255), scale: 1.0, offset: (0.0, 0.0), combs: Vec::new() };
         let mut asked = Vec::new();
         let mut read = |_: &Gray| {
             let a = answers.get(asked.len()).copied().unwrap_or("?");

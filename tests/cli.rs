@@ -558,11 +558,13 @@ fn real_paper_reads_at_least_as_well_as_the_plain_cli() {
     assert!(form["pages"][0]["flags"].as_array().unwrap().contains(&Value::from("boxed_digits")), "{form}");
     // The distant photo's lines between its rows of boxes ("3. Giới tính:
     // Nữ", "5. Số điện thoại liên hệ:"), left unread by layout analysis, are
-    // found by reading again what the page's reading left (recall 0.871
-    // before).
+    // found by reading again what the page's reading left, and the
+    // householder's boxed ID, whose boxes stand out only on the copy with
+    // its background flattened, is carried over from that reading (recall
+    // 0.871 before).
     let far = dossier(&m, "11_ct01-tokhai-cutru_phone-photo-far-skewed");
     assert!(far["pages"][0]["flags"].as_array().unwrap().contains(&Value::from("missed_text_read")), "{far}");
-    assert!(s["11"]["recall"].as_f64().unwrap() >= 0.90, "{s}");
+    assert!(s["11"]["recall"].as_f64().unwrap() >= 0.91, "{s}");
     for d in m["dossiers"].as_array().unwrap() {
         for p in d["pages"].as_array().unwrap() {
             assert!(p["ocr_confidence"].as_f64().unwrap_or(100.0) >= 50.0, "{} {p}", d["source"]);
