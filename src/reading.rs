@@ -495,6 +495,9 @@ struct Full {
     combs: Vec<CombRead>,
 }
 
+/// Reads the page in one geometry and cleaning, boxed digits apart; the
+/// combs it reads are also noted in `seen`.
+#[allow(clippy::too_many_arguments)]
 fn read_full(
     g: &Gray,
     dpi: f32,
