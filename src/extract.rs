@@ -116,6 +116,10 @@ struct FieldSpec {
     kind: Kind,
     #[serde(default)]
     required: bool,
+    /// A pattern read at the start of the dossier's folder name, for a
+    /// dossier whose pages do not give the field.
+    #[serde(default)]
+    from_folder: Option<String>,
     #[serde(default)]
     rule: Vec<RuleSpec>,
 }
@@ -257,6 +261,9 @@ pub struct Field {
     pub kind: Kind,
     pub required: bool,
     rules: Vec<Rule>,
+    /// Read at the start of the dossier's folder name when no page gives
+    /// the field (a folder named by its dossier code).
+    from_folder: Option<Regex>,
 }
 
 #[derive(Debug)]
@@ -304,7 +311,16 @@ impl Rules {
             }
             // Longer labels first: "Địa chỉ thường trú" before "Địa chỉ".
             rules.sort_by_key(|r| std::cmp::Reverse(r.label.len()));
-            fields.push(Field { name: f.name, kind: f.kind, required: f.required, rules });
+            let from_folder = match &f.from_folder {
+                Some(p) => Some(Regex::new(&format!("^(?:{p})")).map_err(|e| PipelineError::Pattern {
+                    path: path.into(),
+                    field: f.name.clone(),
+                    label: "from_folder".into(),
+                    message: e.to_string(),
+                })?),
+                None => None,
+            };
+            fields.push(Field { name: f.name, kind: f.kind, required: f.required, rules, from_folder });
         }
         let other_person_titles =
             file.pipeline.other_person_pages.map(|t| t.titles.iter().map(|s| fold(s)).collect()).unwrap_or_default();
@@ -363,8 +379,9 @@ pub struct FieldValue {
     /// Other values found for the field when pages disagree (flag `conflict`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alternatives: Vec<Alternative>,
-    /// "correction" when a clerk set the value (`OUT/corrections.jsonl`);
-    /// absent when OCR read it.
+    /// "correction" when a clerk set the value (`OUT/corrections.jsonl`),
+    /// "folder" when it was read from the dossier's folder name (no page
+    /// gave it); absent when OCR read it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// What OCR read, kept when a correction replaced it (null: not found).
@@ -516,15 +533,50 @@ struct Candidate {
 /// Extracts every field of `pipeline` from a dossier's recognized pages
 /// (`(page index, page)`, 1-based as in the manifest).
 pub fn extract(pipeline: &Rules, pages: &[(usize, &OcrPage)]) -> BTreeMap<String, FieldValue> {
+    extract_in(pipeline, pages, None)
+}
+
+/// The `source` of a field read from the dossier's folder name.
+pub const FOLDER_SOURCE: &str = "folder";
+
+/// As [`extract`], for the dossier whose folder is `folder` (relative to
+/// INPUT): a field no page gives is read from the folder's name where the
+/// field has a `from_folder` pattern and the value passes its kind's checks
+/// (the receipt of a worn fax unreadable, its folder named by the code).
+/// What a page reads always comes first: the folder's name is the clerk's
+/// typing, the page is the record.
+pub fn extract_in(pipeline: &Rules, pages: &[(usize, &OcrPage)], folder: Option<&str>) -> BTreeMap<String, FieldValue> {
     let other_person: Vec<bool> = pages.iter().map(|(_, p)| is_other_person_page(pipeline, p)).collect();
+    let name = folder.and_then(|f| f.rsplit('/').next()).unwrap_or("");
     let mut out = BTreeMap::new();
     for field in &pipeline.fields {
-        if let Some(v) = read_field(field, pages, &other_person) {
+        let found = read_field(field, pages, &other_person).or_else(|| from_folder(field, name));
+        if let Some(v) = found {
             out.insert(field.name.clone(), v);
         }
     }
     cross_check(&mut out);
     out
+}
+
+/// The field read from a folder's name, when its pattern matches there and
+/// the value is valid.
+fn from_folder(field: &Field, name: &str) -> Option<FieldValue> {
+    let caps = field.from_folder.as_ref()?.captures(name)?;
+    let m = caps.name("v").or_else(|| caps.get(0))?;
+    let (value, flags) = normalize(field.kind, m.as_str());
+    (flags.is_empty() && !value.is_empty()).then(|| FieldValue {
+        value,
+        confidence: 0.9,
+        page: 0,
+        bbox: [0.0; 4],
+        source_text: name.to_string(),
+        flags,
+        alternatives: Vec::new(),
+        source: Some(FOLDER_SOURCE.into()),
+        ocr_value: None,
+        absent: false,
+    })
 }
 
 /// One field of `pipeline` alone (no checks between fields), or None when
@@ -890,6 +942,29 @@ mod tests {
     fn fields(lines: &[&str]) -> BTreeMap<String, FieldValue> {
         let p = page(lines);
         extract(&Rules::builtin(), &[(1, &p)])
+    }
+
+    #[test]
+    fn a_code_no_page_gives_is_read_from_a_folder_named_by_it() {
+        let rules = Rules::builtin();
+        let blank = crate::model::test_page(&["Tờ khai", "Họ và tên: ..."]);
+        let f = extract_in(&rules, &[(1, &blank)], Some("2024/01/000.00.20.H40-240112-5849 Bùi Thanh Dung"));
+        let code = &f["ma_ho_so"];
+        assert_eq!(
+            (code.value.as_str(), code.page, code.source.as_deref()),
+            ("000.00.20.H40-240112-5849", 0, Some(FOLDER_SOURCE))
+        );
+        assert!(code.flags.is_empty());
+        // A folder name that is no valid code (its date is no date) gives nothing.
+        assert!(!extract_in(&rules, &[(1, &blank)], Some("2024/000.00.20.H40-241399-5849")).contains_key("ma_ho_so"));
+        assert!(!extract_in(&rules, &[(1, &blank)], Some("240619-1848 Phạm Phương Dung")).contains_key("ma_ho_so"));
+        // What a page reads comes first.
+        let receipt = crate::model::test_page(&["Mã hồ sơ: 000.00.20.H40-240112-0001"]);
+        let f = extract_in(&rules, &[(1, &receipt)], Some("000.00.20.H40-240112-5849"));
+        assert_eq!(
+            (f["ma_ho_so"].value.as_str(), f["ma_ho_so"].source.as_deref()),
+            ("000.00.20.H40-240112-0001", None)
+        );
     }
 
     #[test]

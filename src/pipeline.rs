@@ -825,7 +825,7 @@ fn process_dossier(
     }
     let recognized: Vec<(usize, &OcrPage)> =
         pdf_pages.iter().filter_map(|(i, _, _, _, p)| p.as_ref().map(|p| (*i, p))).collect();
-    let fields = extract::extract(rules, &recognized);
+    let fields = extract::extract_in(rules, &recognized, Some(&d.rel));
     let text_of = |i: usize| pdf_pages.iter().find(|p| p.0 == i).and_then(|p| p.4.as_ref());
     let page_texts: Vec<documents::PageText> =
         pages.iter().map(|p| (p.index, if p.status == PageStatus::Ok { text_of(p.index) } else { None })).collect();

@@ -591,11 +591,20 @@ fn worn_photocopies_are_turned_right_and_cleaned() {
     assert!(text["cer_mean"].as_f64().unwrap() <= 0.26, "{text}");
     assert!(text["cer_median"].as_f64().unwrap() <= 0.10, "{text}");
     let fields = score(&["fields", c, o]);
-    // 0.52 before this work, 0.554 at stop 23, 0.624 since.
-    assert!(fields["field_accuracy"].as_f64().unwrap() >= 0.60, "{fields}");
+    // 0.52 before this work, 0.554 at stop 23, 0.624 at stop 24, 0.663
+    // since dossier codes come from a folder named by one.
+    assert!(fields["field_accuracy"].as_f64().unwrap() >= 0.65, "{fields}");
     assert_eq!(fields["spurious"], 0, "{fields}");
     let truth: Value = serde_json::from_slice(&std::fs::read(corpus.join("truth.json")).unwrap()).unwrap();
     let m = manifest(&out);
+    // The fax whose receipt has lost its toner: its code is its folder's
+    // name, and the manifest says so; a code a page gives is the page's.
+    let fax = dossier(&m, "2024/01/000.00.20.H40-240112-5849");
+    assert_eq!(fax["fields"]["ma_ho_so"]["value"], "000.00.20.H40-240112-5849", "{fax}");
+    assert_eq!(fax["fields"]["ma_ho_so"]["source"], "folder", "{fax}");
+    assert_eq!(fax["fields"]["ma_ho_so"]["page"], 0, "{fax}");
+    let read = dossier(&m, "2022/04/000.00.20.H40-220401-4465");
+    assert!(read["fields"]["ma_ho_so"].get("source").is_none(), "{read}");
     for t in truth["dossiers"].as_array().unwrap() {
         let d = dossier(&m, t["path"].as_str().unwrap());
         let pages = d["pages"].as_array().unwrap();
