@@ -194,9 +194,9 @@ pub(crate) fn read_page(
             full = upright;
         }
     }
-    // Only a photo: on the scans of the three dev sets this found nothing.
     full.carry_combs(&reading.geometry, &seen);
     reading.combs_read = full.combs_read();
+    // Only a photo: on the scans of the three dev sets this found nothing.
     if estimated {
         reading.missed_words_read = read_missed(&mut full, dpi, recognize)?;
     }
