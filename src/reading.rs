@@ -24,7 +24,7 @@ use crate::syllable;
 
 /// Changes whenever the same page may be read differently: part of the
 /// settings fingerprint, so that a new version redoes what it reads better.
-pub(crate) const VERSION: u32 = 7;
+pub(crate) const VERSION: u32 = 8;
 
 /// A page read at this mean confidence or better is kept as first read.
 const GOOD_CONF: f32 = 80.0;
@@ -614,15 +614,63 @@ pub(crate) fn drop_junk(p: &mut OcrPage) -> usize {
         l.words.retain(|w| !junk(w));
         n += before - l.words.len();
         // A tall junk word (a seal's stroke) made the line tall; the text
-        // layer sizes its letters by the line, so it is measured again.
-        if changed || l.words.len() < before {
-            if let Some(first) = l.words.first() {
-                l.bbox = l.words.iter().fold(first.bbox, |a, w| crate::model::union(a, w.bbox));
+        // layer sizes its letters by the line, so it is measured again,
+        // without a word over twice the line's median height (a stamp's
+        // letters read into the line: the text layer's letters would stand
+        // over the next line's, and a PDF reader would merge the two).
+        let tall = tall_words(l);
+        if changed || l.words.len() < before || tall.iter().any(|&t| t) {
+            let mut kept = l.words.iter().zip(&tall).filter(|(_, &t)| !t).map(|(w, _)| w.bbox);
+            if let Some(first) = kept.next() {
+                l.bbox = kept.fold(first, crate::model::union);
             }
         }
     }
     p.lines.retain(|l| !l.words.is_empty());
+    part_overlapping_lines(p);
     n
+}
+
+/// Two lines, one over the other, whose boxes overlap by more than a third
+/// of the shorter (a stamp's words read into a title's line and into the
+/// line under it) are measured by their words' median top and bottom: the
+/// text layer sizes its letters by the line, and a PDF reader takes letters
+/// that overlap for one line ("kết" and "QUYẾT" read as "kếtQUYẾT").
+fn part_overlapping_lines(p: &mut OcrPage) {
+    let n = p.lines.len();
+    let mut overlapping = vec![false; n];
+    for i in 0..n {
+        for j in i + 1..n {
+            let (a, b) = (p.lines[i].bbox, p.lines[j].bbox);
+            let across = a[0] < b[2] && b[0] < a[2];
+            let shared = a[3].min(b[3]) - a[1].max(b[1]);
+            if across && shared * 3.0 > (a[3] - a[1]).min(b[3] - b[1]) {
+                (overlapping[i], overlapping[j]) = (true, true);
+            }
+        }
+    }
+    let median = |mut v: Vec<f32>| {
+        v.sort_by(f32::total_cmp);
+        v.get(v.len() / 2).copied()
+    };
+    for (l, _) in p.lines.iter_mut().zip(overlapping).filter(|(l, o)| *o && l.words.len() >= 2) {
+        let top = median(l.words.iter().map(|w| w.bbox[1]).collect());
+        let bottom = median(l.words.iter().map(|w| w.bbox[3]).collect());
+        if let (Some(top), Some(bottom)) = (top, bottom) {
+            if bottom > top {
+                (l.bbox[1], l.bbox[3]) = (top, bottom);
+            }
+        }
+    }
+}
+
+/// Which words of the line stand over twice its median word height.
+fn tall_words(l: &crate::model::OcrLine) -> Vec<bool> {
+    let h = |w: &crate::model::OcrWord| w.bbox[3] - w.bbox[1];
+    let mut heights: Vec<f32> = l.words.iter().map(h).collect();
+    heights.sort_by(f32::total_cmp);
+    let median = heights.get(heights.len() / 2).copied().unwrap_or(0.0);
+    l.words.iter().map(|w| l.words.len() >= 3 && h(w) > 2.0 * median).collect()
 }
 
 fn junk(w: &crate::model::OcrWord) -> bool {
@@ -803,6 +851,62 @@ mod tests {
         full.carry_combs(&geom, &seen);
         assert_eq!(full.page.text(), "Số: 0794\n", "one comb per place, none from another turn");
         assert_eq!(full.combs_read(), 1);
+    }
+
+    #[test]
+    fn lines_a_stamp_made_overlap_are_measured_by_their_own_words() {
+        let w =
+            |t: &str, x0: f32, y0: f32, y1: f32| OcrWord { text: t.into(), bbox: [x0, y0, x0 + 60.0, y1], conf: 95.0 };
+        // A title with a stamp's big letters read into it, and the line
+        // under it with a stamp's stroke: Tesseract's boxes overlap.
+        let mut p = OcrPage {
+            width: 1300,
+            height: 600,
+            lines: vec![
+                OcrLine {
+                    bbox: [125.0, 394.0, 1021.0, 463.0],
+                    words: vec![
+                        w("ĐẾN", 125.0, 430.0, 463.0),
+                        w("QUYẾT", 769.0, 400.0, 443.0),
+                        w("ĐỊNH", 917.0, 394.0, 448.0),
+                    ],
+                },
+                OcrLine {
+                    bbox: [211.0, 408.0, 1233.0, 490.0],
+                    words: vec![
+                        OcrWord { conf: 4.6, ..w("áp", 211.0, 416.0, 481.0) },
+                        w("Phê", 553.0, 454.0, 482.0),
+                        w("chuẩn", 627.0, 446.0, 482.0),
+                        w("kết", 741.0, 446.0, 481.0),
+                        w("quả", 802.0, 454.0, 490.0),
+                    ],
+                },
+                // A line apart is left as Tesseract measured it.
+                OcrLine {
+                    bbox: [100.0, 540.0, 400.0, 580.0],
+                    words: vec![w("Căn", 100.0, 545.0, 575.0), w("cứ", 200.0, 548.0, 575.0)],
+                },
+            ],
+        };
+        drop_junk(&mut p);
+        let (a, b) = (p.lines[0].bbox, p.lines[1].bbox);
+        assert!(a[3] - b[1] < (b[3] - b[1]) / 3.0, "{a:?} {b:?}");
+        assert_eq!(p.lines[2].bbox, [100.0, 540.0, 400.0, 580.0]);
+        // A word over twice the line's height is left out of its measure.
+        let mut q = OcrPage {
+            lines: vec![OcrLine {
+                bbox: [0.0, 0.0, 400.0, 120.0],
+                words: vec![
+                    w("Số", 0.0, 80.0, 110.0),
+                    w("BH", 100.0, 0.0, 120.0),
+                    w("729", 200.0, 82.0, 110.0),
+                    w("QĐ", 300.0, 80.0, 112.0),
+                ],
+            }],
+            ..Default::default()
+        };
+        drop_junk(&mut q);
+        assert_eq!(q.lines[0].bbox, [0.0, 80.0, 360.0, 112.0]);
     }
 
     /// Runs the second pass on one line of words, the second reader
