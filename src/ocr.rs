@@ -266,7 +266,7 @@ pub(crate) fn parse_tsv(tsv: &str, width: u32, height: u32, k: f32) -> OcrPage {
                 key = this;
             }
             5 => {
-                let text: String = f.get(11).copied().unwrap_or("").trim().nfc().collect();
+                let text = no_eth(&f.get(11).copied().unwrap_or("").trim().nfc().collect::<String>());
                 if text.is_empty() {
                     continue;
                 }
@@ -284,9 +284,36 @@ pub(crate) fn parse_tsv(tsv: &str, width: u32, height: u32, k: f32) -> OcrPage {
     page
 }
 
+/// Tesseract's Vietnamese model reads Đ as "ĐÐ" now and then (QĐÐ-UBND,
+/// NLĐÐ: the Icelandic eth after the Vietnamese D with stroke, one glyph
+/// read twice); Vietnamese has no eth, so it goes after a Đ and is a Đ
+/// elsewhere.
+fn no_eth(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let prev = out.chars().last();
+        match c {
+            'Ð' | 'ð' if matches!(prev, Some('Đ' | 'đ')) => {}
+            'Ð' => out.push('Đ'),
+            'ð' => out.push('đ'),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_eth_read_after_a_vietnamese_d_goes_and_is_a_d_elsewhere() {
+        assert_eq!(no_eth("QĐÐ-THPTCT"), "QĐ-THPTCT");
+        assert_eq!(no_eth("NLĐÐ"), "NLĐ");
+        assert_eq!(no_eth("Ðiều"), "Điều");
+        assert_eq!(no_eth("đðã"), "đã");
+        assert_eq!(no_eth("Quyết"), "Quyết");
+    }
 
     #[test]
     fn tsv_groups_words_into_lines_and_normalizes() {
