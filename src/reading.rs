@@ -569,10 +569,12 @@ impl Full {
     }
 
     /// Puts in the combs read on other readings in the same geometry where
-    /// this one found none.
+    /// this one found none. Only combs whose digits were read: a comb found
+    /// empty on a dim copy may hold digits this reading read, and its words
+    /// would go.
     fn carry_combs(&mut self, geom: &Geometry, seen: &Seen) {
         for (g, c) in seen {
-            if g == geom && !self.combs.iter().any(|o| overlaps(&o.area, &c.area)) {
+            if g == geom && c.digits.is_some() && !self.combs.iter().any(|o| overlaps(&o.area, &c.area)) {
                 self.put_comb(c.clone());
             }
         }
@@ -844,12 +846,13 @@ mod tests {
         };
         let turned = Geometry { rotation: 180, ..geom };
         let seen: Seen = vec![
+            (geom, comb(0.0, None)),
             (geom, comb(190.0, Some("0794"))),
             (geom, comb(200.0, Some("9999"))),
             (turned, comb(400.0, Some("1234"))),
         ];
         full.carry_combs(&geom, &seen);
-        assert_eq!(full.page.text(), "Số: 0794\n", "one comb per place, none from another turn");
+        assert_eq!(full.page.text(), "Số: 0794\n", "one comb per place, none from another turn, no empty one");
         assert_eq!(full.combs_read(), 1);
     }
 
