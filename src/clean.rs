@@ -22,6 +22,8 @@ pub(crate) enum Cleaning {
     Normalized,
     /// Background flattened, then Sauvola binarization and despeckling.
     Binarized,
+    /// Binarized, then its bent lines straightened ([`dewarp`]).
+    Dewarped,
 }
 
 impl Cleaning {
@@ -31,6 +33,7 @@ impl Cleaning {
             Cleaning::None => None,
             Cleaning::Normalized => Some(crate::flags::PageFlag::Cleaned),
             Cleaning::Binarized => Some(crate::flags::PageFlag::Binarized),
+            Cleaning::Dewarped => Some(crate::flags::PageFlag::Dewarped),
         }
     }
 }
@@ -170,9 +173,127 @@ pub(crate) fn binarize(g: &Gray, dpi: f32) -> Option<Gray> {
     bin.minus(&blobs)?.despeckle(speck, speck)?.to_gray8()?.to_gray()
 }
 
+/// Columns of a page in which the shift of the lines is measured.
+const DEWARP_STRIPS: usize = 24;
+
+/// Straightens the bent lines of a binarized page (a copy curled at its
+/// edge, a sheet that waves): each narrow column is moved up or down so its
+/// lines meet its neighbour's, the shift found by matching the columns' row
+/// profiles of ink. Returns the page and each column's shift (a pixel at
+/// row y of the page returned was at row y + shift); None when the lines
+/// are straight already (no column moves 3 pixels or more from the page's
+/// own slope) or cannot be measured.
+pub(crate) fn dewarp(g: &Gray) -> Option<(Gray, Vec<f32>)> {
+    let (w, h) = (g.width as usize, g.height as usize);
+    let sw = w / DEWARP_STRIPS;
+    if sw < 8 || h < 200 || g.data.len() != w * h {
+        return None;
+    }
+    // Ink per row in each column, smoothed over 3 rows.
+    let profiles: Vec<Vec<f32>> = (0..DEWARP_STRIPS)
+        .map(|i| {
+            let raw: Vec<f32> = (0..h)
+                .map(|y| g.data[y * w + i * sw..y * w + (i + 1) * sw].iter().filter(|&&v| v < 128).count() as f32)
+                .collect();
+            (0..h).map(|y| raw[y.saturating_sub(1)..(y + 2).min(h)].iter().sum()).collect()
+        })
+        .collect();
+    let ink: Vec<f32> = profiles.iter().map(|p| p.iter().sum()).collect();
+    let most = ink.iter().copied().fold(0.0, f32::max);
+    if most <= 0.0 {
+        return None;
+    }
+    let reach = (h / 150).max(4) as i64;
+    let shift_between = |a: &[f32], b: &[f32]| -> i64 {
+        let mut best = (f32::MIN, 0);
+        for s in -reach..=reach {
+            let score: f32 = (0..h as i64)
+                .filter(|&y| y + s >= 0 && y + s < h as i64)
+                .map(|y| a[y as usize] * b[(y + s) as usize])
+                .sum();
+            if score > best.0 {
+                best = (score, s);
+            }
+        }
+        best.1
+    };
+    let ref_i = ink.iter().enumerate().fold(0, |m, (i, &v)| if v > ink[m] { i } else { m });
+    let inked = |i: usize| ink[i] >= 0.1 * most;
+    let mut shifts = [0i64; DEWARP_STRIPS];
+    for i in ref_i + 1..DEWARP_STRIPS {
+        shifts[i] =
+            shifts[i - 1] + if inked(i) && inked(i - 1) { shift_between(&profiles[i - 1], &profiles[i]) } else { 0 };
+    }
+    for i in (0..ref_i).rev() {
+        shifts[i] =
+            shifts[i + 1] - if inked(i) && inked(i + 1) { shift_between(&profiles[i], &profiles[i + 1]) } else { 0 };
+    }
+    // What a straight slope explains is skew, not a bend.
+    let n = DEWARP_STRIPS as f32;
+    let (mx, my) = ((n - 1.0) / 2.0, shifts.iter().sum::<i64>() as f32 / n);
+    let slope = shifts.iter().enumerate().map(|(i, &s)| (i as f32 - mx) * (s as f32 - my)).sum::<f32>()
+        / (0..DEWARP_STRIPS).map(|i| (i as f32 - mx).powi(2)).sum::<f32>();
+    let bend =
+        shifts.iter().enumerate().map(|(i, &s)| (s as f32 - my - slope * (i as f32 - mx)).abs()).fold(0.0, f32::max);
+    if bend < 3.0 {
+        return None;
+    }
+    // Each column moved by its shift, read between the columns' centres.
+    let centre = |i: usize| (i * sw + sw / 2) as f32;
+    let mut out = Gray::new(g.width, g.height, 255);
+    let mut moved = Vec::with_capacity(w);
+    for x in 0..w {
+        let fx = x as f32;
+        let i = ((fx - sw as f32 / 2.0) / sw as f32).floor().clamp(0.0, n - 2.0) as usize;
+        let t = ((fx - centre(i)) / sw as f32).clamp(0.0, 1.0);
+        let s = (shifts[i] as f32 * (1.0 - t) + shifts[i + 1] as f32 * t).round() as i64;
+        for y in 0..h as i64 {
+            let from = y + s;
+            if from >= 0 && from < h as i64 {
+                out.data[y as usize * w + x] = g.data[from as usize * w + x];
+            }
+        }
+        moved.push(s as f32);
+    }
+    Some((out, moved))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A page of 30 lines of dashes (letters' ink), each line's rows at
+    /// `bend(x)` below where they would be.
+    fn lined_page(bend: impl Fn(usize) -> usize) -> Gray {
+        let (w, h) = (1200usize, 1600usize);
+        let mut g = Gray::new(w as u32, h as u32, 255);
+        for line in 0..30 {
+            for x in 100..1100 {
+                if x % 14 < 9 {
+                    for y in 0..16 {
+                        g.data[(120 + line * 45 + bend(x) + y) * w + x] = 0;
+                    }
+                }
+            }
+        }
+        g
+    }
+
+    #[test]
+    fn bent_lines_are_straightened_and_straight_ones_left() {
+        assert!(dewarp(&lined_page(|_| 0)).is_none(), "straight lines");
+        assert!(dewarp(&lined_page(|x| x / 60)).is_none(), "a slope is skew, not a bend");
+        // The left quarter of every line lies up to 20 rows lower (a curl).
+        let curl = |x: usize| if x < 300 { (300 - x) / 15 } else { 0 };
+        let (out, shifts) = dewarp(&lined_page(curl)).expect("a bend");
+        assert_eq!(shifts.len(), 1200);
+        // Each line's ink now stands in the same rows at the left and right.
+        let rows = |x: usize| -> Vec<usize> { (0..1600).filter(|&y| out.data[y * 1200 + x] == 0).collect() };
+        let (left, right) = (rows(130), rows(1000));
+        let common = left.iter().filter(|y| right.contains(y)).count();
+        assert!(common * 10 >= right.len() * 7, "{} of {} rows shared", common, right.len());
+        assert!(shifts[130] >= 8.0 && shifts[1000].abs() <= 2.0, "{} {}", shifts[130], shifts[1000]);
+    }
 
     #[test]
     fn upscale_only_below_ocr_resolution() {

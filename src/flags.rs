@@ -82,6 +82,8 @@ string_enum! {
         Cleaned = "cleaned",
         /// Binarized for recognition.
         Binarized = "binarized",
+        /// Bent lines straightened for recognition.
+        Dewarped = "dewarped",
         /// The second reader changed some words.
         SecondReader = "second_reader",
         /// Read as one block of lines, not by layout analysis (a photo

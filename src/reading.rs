@@ -24,7 +24,7 @@ use crate::syllable;
 
 /// Changes whenever the same page may be read differently: part of the
 /// settings fingerprint, so that a new version redoes what it reads better.
-pub(crate) const VERSION: u32 = 9;
+pub(crate) const VERSION: u32 = 10;
 
 /// A page read at this mean confidence or better is kept as first read.
 const GOOD_CONF: f32 = 80.0;
@@ -203,6 +203,12 @@ pub(crate) fn read_page(
     if let Some(second) = second {
         reading.second_reader_fixes = second_pass(&mut full, second);
     }
+    if let Some(shifts) = full.bent.take() {
+        // In the raster's frame (scaled), then back in the page's.
+        full.page.shift(-full.offset.0, -full.offset.1);
+        unbend(&mut full.page, &shifts, full.scale);
+        full.page.shift(full.offset.0, full.offset.1);
+    }
     reading.page = full.page;
     reading.junk_dropped = drop_junk(&mut reading.page);
     Ok(reading)
@@ -241,14 +247,18 @@ fn retry(
             &[Cleaning::None, Cleaning::Binarized]
         };
         for &c in cleanings {
-            let Some(raster) = raster_for(g, dpi, k, &geom, c) else { continue };
-            let strip = strip_of(&raster.0);
-            let q = match recognize(&strip, dpi * k, k, segmentation) {
-                Ok(p) => quality(&p),
-                Err(K::OcrTimeout(s)) => return Err(K::OcrTimeout(s)),
-                Err(_) => continue,
-            };
-            trials.push((q, geom, c));
+            let Some((raster, _, _)) = raster_for(g, dpi, k, &geom, c) else { continue };
+            // A page turned as scanned whose lines are bent is also tried
+            // with them straightened (from the binarized raster, at hand).
+            let bent = (r == r0 && c == Cleaning::Binarized).then(|| clean::dewarp(&raster)).flatten().map(|b| b.0);
+            for (raster, c) in std::iter::once((raster, c)).chain(bent.map(|b| (b, Cleaning::Dewarped))) {
+                let q = match recognize(&strip_of(&raster), dpi * k, k, segmentation) {
+                    Ok(p) => quality(&p),
+                    Err(K::OcrTimeout(s)) => return Err(K::OcrTimeout(s)),
+                    Err(_) => continue,
+                };
+                trials.push((q, geom, c));
+            }
         }
     }
     // The first reading's own strip is among the trials (r0, no cleaning).
@@ -470,17 +480,42 @@ fn geometry_for(g: &Gray, dpi: f32, rotation: u32) -> Geometry {
     Geometry { src_w: g.width, src_h: g.height, rotation, skew_deg }
 }
 
+/// A raster to read, the offset of the upright page inside it (source
+/// pixels) and, when its lines were straightened, each column's shift.
+type Raster = (Gray, (f32, f32), Option<Vec<f32>>);
+
 /// The raster recognition reads for a geometry and cleaning, enlarged by
-/// `k`, with the offset of the upright page inside it (source pixels).
-fn raster_for(g: &Gray, dpi: f32, k: f32, geom: &Geometry, c: Cleaning) -> Option<(Gray, (f32, f32))> {
+/// `k`.
+fn raster_for(g: &Gray, dpi: f32, k: f32, geom: &Geometry, c: Cleaning) -> Option<Raster> {
     let (input, off) = preprocess::ocr_input(g, geom);
     let input = if k > 1.0 { clean::upscale(&input, k)? } else { input };
-    let input = match c {
-        Cleaning::None => input,
-        Cleaning::Normalized => clean::normalize(&input)?,
-        Cleaning::Binarized => clean::binarize(&input, dpi * k)?,
+    let (input, bent) = match c {
+        Cleaning::None => (input, None),
+        Cleaning::Normalized => (clean::normalize(&input)?, None),
+        Cleaning::Binarized => (clean::binarize(&input, dpi * k)?, None),
+        Cleaning::Dewarped => {
+            let (r, shifts) = clean::dewarp(&clean::binarize(&input, dpi * k)?)?;
+            (r, Some(shifts))
+        }
     };
-    Some((input, off))
+    Some((input, off, bent))
+}
+
+/// Puts the words read on a straightened raster back where they stand on
+/// the page: each word down by its column's shift (`shifts` in raster
+/// pixels, `scale` raster pixels per page pixel).
+fn unbend(page: &mut OcrPage, shifts: &[f32], scale: f32) {
+    for line in &mut page.lines {
+        for w in &mut line.words {
+            let x = (((w.bbox[0] + w.bbox[2]) / 2.0 * scale).max(0.0) as usize).min(shifts.len().saturating_sub(1));
+            let s = shifts.get(x).copied().unwrap_or(0.0) / scale;
+            w.bbox[1] += s;
+            w.bbox[3] += s;
+        }
+        if let Some(first) = line.words.first() {
+            line.bbox = line.words.iter().fold(first.bbox, |a, w| crate::model::union(a, w.bbox));
+        }
+    }
 }
 
 /// A full reading with the raster it was read from.
@@ -493,6 +528,9 @@ struct Full {
     offset: (f32, f32),
     /// Rows of boxed digits put in place of the page's reading of them.
     combs: Vec<CombRead>,
+    /// Each raster column's shift when the raster's lines were
+    /// straightened: the words stand there until [`unbend`] at the end.
+    bent: Option<Vec<f32>>,
 }
 
 /// Reads the page in one geometry and cleaning, boxed digits apart; the
@@ -508,14 +546,18 @@ fn read_full(
     recognize: &mut Recognize,
     seen: &mut Seen,
 ) -> Result<Full, K> {
-    let ((raster, offset), scale) = match raster_for(g, dpi, k, geom, c) {
+    let ((raster, offset, bent), scale) = match raster_for(g, dpi, k, geom, c) {
         Some(r) => (r, k),
         // Leptonica could not enlarge or clean: read the page as it is.
-        None => (preprocess::ocr_input(g, geom), 1.0),
+        None => {
+            let (r, off) = preprocess::ocr_input(g, geom);
+            ((r, off, None), 1.0)
+        }
     };
     // Boxed digits are read apart, on their own strip, and take the place
-    // of what the page's reading made of them.
-    let found = combs::find(&raster);
+    // of what the page's reading made of them (not on a straightened
+    // raster: its boxes are no longer where the page's are).
+    let found = if bent.is_some() { Vec::new() } else { combs::find(&raster) };
     let strips: Vec<_> = found.iter().map(|c| (c.outer, combs::strip(&raster, c))).collect();
     let mut page = recognize(&raster, dpi * scale, scale, segmentation)?;
     let mut read_here = Vec::new();
@@ -537,7 +579,7 @@ fn read_full(
     }
     page.shift(offset.0, offset.1);
     (page.width, page.height) = geom.upright_size();
-    let mut full = Full { page, raster, scale, offset, combs: Vec::new() };
+    let mut full = Full { page, raster, scale, offset, combs: Vec::new(), bent };
     for c in read_here {
         seen.push((*geom, c.clone()));
         full.put_comb(c);
@@ -790,7 +832,7 @@ mod tests {
         };
         let mut raster = Gray::new(620, 220, 255);
         raster.fill(20.0, 20.0, 100.0, 60.0, 0);
-        let mut full = Full { page, raster, scale: 2.0, offset: (10.0, 10.0), combs: Vec::new() };
+        let mut full = Full { page, raster, scale: 2.0, offset: (10.0, 10.0), combs: Vec::new(), bent: None };
         let line = |y: f32, words: &[(&str, f32)]| OcrLine {
             bbox: [0.0, y, 300.0, y + 20.0],
             words: words
@@ -838,8 +880,14 @@ mod tests {
                 ],
             }],
         };
-        let mut full =
-            Full { page, raster: Gray::new(600, 100, 255), scale: 1.0, offset: (0.0, 0.0), combs: Vec::new() };
+        let mut full = Full {
+            page,
+            raster: Gray::new(600, 100, 255),
+            scale: 1.0,
+            offset: (0.0, 0.0),
+            combs: Vec::new(),
+            bent: None,
+        };
         let comb = |x0: f32, digits: Option<&str>| CombRead {
             area: [x0, 0.0, x0 + 200.0, 20.0],
             digits: digits.map(|d| (d.to_string(), 90.0)),
@@ -923,8 +971,14 @@ mod tests {
     /// As [`second_on`], with how many words `second_pass` says it changed.
     fn second_counted(words: Vec<OcrWord>, answers: &[&str]) -> (Vec<String>, Vec<String>, usize) {
         let page = OcrPage { width: 600, height: 40, lines: vec![OcrLine { bbox: [0.0, 0.0, 600.0, 20.0], words }] };
-        let mut full =
-            Full { page, raster: Gray::new(600, 40, 255), scale: 1.0, offset: (0.0, 0.0), combs: Vec::new() };
+        let mut full = Full {
+            page,
+            raster: Gray::new(600, 40, 255),
+            scale: 1.0,
+            offset: (0.0, 0.0),
+            combs: Vec::new(),
+            bent: None,
+        };
         let mut asked = Vec::new();
         let mut read = |_: &Gray| {
             let a = answers.get(asked.len()).copied().unwrap_or("?");

@@ -35,6 +35,7 @@ pub(crate) fn flag_label(flag: &str) -> String {
         "upscaled" => "phóng to để nhận dạng",
         "cleaned" => "làm sạch nền",
         "binarized" => "chuyển đen trắng",
+        "dewarped" => "nắn thẳng dòng chữ cong",
         "second_reader" => "đọc lại bằng bộ đọc thứ hai",
         "one_block" => "đọc cả trang như một khối chữ",
         "boxed_digits" => "đọc riêng dãy số trong ô",

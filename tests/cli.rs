@@ -588,12 +588,14 @@ fn worn_photocopies_are_turned_right_and_cleaned() {
     assert_eq!(text["missing_pages"], 0, "{text}");
     // Before this work: CER mean 0.56, median 0.46; 0.300 and 0.130 before
     // shaded pages were flattened and streaked ones cleaned whole (0.239, 0.076).
-    assert!(text["cer_mean"].as_f64().unwrap() <= 0.26, "{text}");
+    // 0.2388 before bent lines were straightened, 0.2235 since.
+    assert!(text["cer_mean"].as_f64().unwrap() <= 0.235, "{text}");
     assert!(text["cer_median"].as_f64().unwrap() <= 0.10, "{text}");
     let fields = score(&["fields", c, o]);
     // 0.52 before this work, 0.554 at stop 23, 0.624 at stop 24, 0.663
-    // since dossier codes come from a folder named by one.
-    assert!(fields["field_accuracy"].as_f64().unwrap() >= 0.65, "{fields}");
+    // once dossier codes came from a folder named by one, 0.683 since bent
+    // lines are straightened.
+    assert!(fields["field_accuracy"].as_f64().unwrap() >= 0.67, "{fields}");
     assert_eq!(fields["spurious"], 0, "{fields}");
     let truth: Value = serde_json::from_slice(&std::fs::read(corpus.join("truth.json")).unwrap()).unwrap();
     let m = manifest(&out);
