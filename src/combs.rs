@@ -73,7 +73,7 @@ pub(crate) fn find(g: &Gray) -> Vec<Comb> {
     for (i, top) in rules.iter().enumerate() {
         for bottom in &rules[i + 1..] {
             if let Some(c) = comb_between(g, t, top, bottom) {
-                if !combs.iter().any(|o| overlaps(&o.outer, &c.outer)) {
+                if !combs.iter().any(|o| crate::model::overlaps(&o.outer, &c.outer)) {
                     combs.push(c);
                 }
             }
@@ -107,10 +107,6 @@ fn add_run(rules: &mut Vec<Rule>, y: usize, x0: usize, x1: usize) {
         }
     }
     rules.push(Rule { y0: y, y1: y, x0, x1 });
-}
-
-fn overlaps(a: &[u32; 4], b: &[u32; 4]) -> bool {
-    a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]
 }
 
 /// The comb whose top and bottom rules these are, if they are one.

@@ -13,6 +13,11 @@ pub fn union(a: BBox, b: BBox) -> BBox {
     [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
 }
 
+/// Two boxes `[x0, y0, x1, y1]` (page or raster pixels) share some area.
+pub(crate) fn overlaps<T: PartialOrd>(a: &[T; 4], b: &[T; 4]) -> bool {
+    a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct OcrPage {
     /// Size of the upright page in source pixels.

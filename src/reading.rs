@@ -204,10 +204,7 @@ pub(crate) fn read_page(
         reading.second_reader_fixes = second_pass(&mut full, second);
     }
     if let Some(shifts) = full.bent.take() {
-        // In the raster's frame (scaled), then back in the page's.
-        full.page.shift(-full.offset.0, -full.offset.1);
-        unbend(&mut full.page, &shifts, full.scale);
-        full.page.shift(full.offset.0, full.offset.1);
+        unbend(&mut full.page, &shifts, full.scale, full.offset.0);
     }
     reading.page = full.page;
     reading.junk_dropped = drop_junk(&mut reading.page);
@@ -503,11 +500,13 @@ fn raster_for(g: &Gray, dpi: f32, k: f32, geom: &Geometry, c: Cleaning) -> Optio
 
 /// Puts the words read on a straightened raster back where they stand on
 /// the page: each word down by its column's shift (`shifts` in raster
-/// pixels, `scale` raster pixels per page pixel).
-fn unbend(page: &mut OcrPage, shifts: &[f32], scale: f32) {
+/// pixels, `scale` raster pixels per page pixel, `dx` the page's left edge
+/// in the raster, in page pixels).
+fn unbend(page: &mut OcrPage, shifts: &[f32], scale: f32, dx: f32) {
     for line in &mut page.lines {
         for w in &mut line.words {
-            let x = (((w.bbox[0] + w.bbox[2]) / 2.0 * scale).max(0.0) as usize).min(shifts.len().saturating_sub(1));
+            let centre = ((w.bbox[0] + w.bbox[2]) / 2.0 + dx) * scale;
+            let x = (centre.max(0.0) as usize).min(shifts.len().saturating_sub(1));
             let s = shifts.get(x).copied().unwrap_or(0.0) / scale;
             w.bbox[1] += s;
             w.bbox[3] += s;
@@ -616,7 +615,7 @@ impl Full {
     /// would go.
     fn carry_combs(&mut self, geom: &Geometry, seen: &Seen) {
         for (g, c) in seen {
-            if g == geom && c.digits.is_some() && !self.combs.iter().any(|o| overlaps(&o.area, &c.area)) {
+            if g == geom && c.digits.is_some() && !self.combs.iter().any(|o| crate::model::overlaps(&o.area, &c.area)) {
                 self.put_comb(c.clone());
             }
         }
@@ -626,10 +625,6 @@ impl Full {
     fn combs_read(&self) -> usize {
         self.combs.iter().filter(|c| c.digits.is_some()).count()
     }
-}
-
-fn overlaps(a: &BBox, b: &BBox) -> bool {
-    a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]
 }
 
 /// The band of a page where body text usually is: rows from 20% to 55%.
