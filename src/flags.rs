@@ -94,6 +94,8 @@ string_enum! {
         /// Lines the page's reading left unread were found by reading again
         /// what it had not read (a photographed form).
         MissedTextRead = "missed_text_read",
+        /// Cells of a ruled table read with the table's rules whited out.
+        TableCellsRead = "table_cells_read",
     }
 }
 

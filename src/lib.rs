@@ -51,6 +51,7 @@ mod signatures;
 mod spool;
 mod state;
 mod syllable;
+mod tables;
 mod words;
 
 pub use error::{PageError, PageErrorKind, RunError};

@@ -107,6 +107,30 @@ impl OcrPage {
         }
     }
 
+    /// Puts a line read apart (a table cell's) on the page: joined to the
+    /// line beside it on the same row (a table row read cell by cell), or
+    /// on its own between the lines above and below it.
+    pub fn insert_line(&mut self, line: OcrLine) {
+        let b = line.bbox;
+        let h = b[3] - b[1];
+        let beside = self.lines.iter_mut().find(|l| {
+            let shared = l.bbox[3].min(b[3]) - l.bbox[1].max(b[1]);
+            let apart = l.words.iter().all(|w| w.bbox[2] <= b[0] || w.bbox[0] >= b[2]);
+            apart && shared * 2.0 >= h.min(l.bbox[3] - l.bbox[1])
+        });
+        match beside {
+            Some(l) => {
+                l.bbox = union(l.bbox, b);
+                l.words.extend(line.words);
+                l.words.sort_by(|a, c| a.bbox[0].total_cmp(&c.bbox[0]));
+            }
+            None => {
+                let at = self.lines.iter().position(|l| l.bbox[1] > b[1]).unwrap_or(self.lines.len());
+                self.lines.insert(at, line);
+            }
+        }
+    }
+
     /// The page's text, a line per line, words separated by spaces.
     pub fn text(&self) -> String {
         let mut s = String::new();
@@ -219,6 +243,31 @@ mod tests {
         assert_eq!(g.to_source(0.0, 0.0), (100.0, 0.0));
         let g = Geometry { src_w: 100, src_h: 50, rotation: 180, skew_deg: 0.0 };
         assert_eq!(g.to_source(0.0, 0.0), (100.0, 50.0));
+    }
+
+    #[test]
+    fn a_cell_line_joins_its_row_or_stands_between_lines() {
+        let w =
+            |t: &str, x0: f32, y0: f32| OcrWord { text: t.into(), bbox: [x0, y0, x0 + 40.0, y0 + 20.0], conf: 90.0 };
+        let line = |words: Vec<OcrWord>| {
+            let b = words.iter().fold(words[0].bbox, |a, w| union(a, w.bbox));
+            OcrLine { bbox: b, words }
+        };
+        let mut p = OcrPage {
+            width: 1000,
+            height: 500,
+            lines: vec![line(vec![w("Hồ", 100.0, 100.0), w("sơ", 150.0, 100.0)]), line(vec![w("a.", 100.0, 200.0)])],
+        };
+        // The row's score cell, right of its text: on the row's line.
+        p.insert_line(line(vec![w("15", 800.0, 102.0)]));
+        // The row number, left of it.
+        p.insert_line(line(vec![w("1", 20.0, 98.0)]));
+        // A line of its own between the two rows.
+        p.insert_line(line(vec![w("Tổng", 100.0, 150.0)]));
+        assert_eq!(p.text(), "1 Hồ sơ 15\nTổng\na.\n");
+        // A cell line over a word already on the row stands on its own.
+        p.insert_line(line(vec![w("x", 110.0, 200.0)]));
+        assert_eq!(p.lines.len(), 4);
     }
 
     #[test]

@@ -1198,6 +1198,7 @@ fn process_page(index: usize, path: &Path, name: &str, frame: u32, file: &Opened
                 (true, reading.cleaning.flag()),
                 (reading.combs_read > 0, Some(PageFlag::BoxedDigits)),
                 (reading.missed_words_read > 0, Some(PageFlag::MissedTextRead)),
+                (reading.cells_read > 0, Some(PageFlag::TableCellsRead)),
             ] {
                 if let (true, Some(f)) = (on, flag) {
                     record.flags.push(f);

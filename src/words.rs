@@ -40,6 +40,7 @@ pub(crate) fn flag_label(flag: &str) -> String {
         "one_block" => "đọc cả trang như một khối chữ",
         "boxed_digits" => "đọc riêng dãy số trong ô",
         "missed_text_read" => "đọc lại phần chữ bị bỏ sót",
+        "table_cells_read" => "đọc riêng các ô của bảng kẻ",
         "rendered" => "dựng ảnh từ PDF",
         "error" => "trang lỗi",
         "blank" => "trang trắng",

@@ -565,6 +565,14 @@ fn real_paper_reads_at_least_as_well_as_the_plain_cli() {
     let far = dossier(&m, "11_ct01-tokhai-cutru_phone-photo-far-skewed");
     assert!(far["pages"][0]["flags"].as_array().unwrap().contains(&Value::from("missed_text_read")), "{far}");
     assert!(s["11"]["recall"].as_f64().unwrap() >= 0.91, "{s}");
+    // The marking table of 07 (no transcription): layout analysis left its
+    // short cells unread (the "Điểm thưởng" and "Tổng điểm" columns, the
+    // row numbers); read again without the rules, they are in the text.
+    let tables = dossier(&m, "07_qd-54-thpt-chauthanh_landscape-tables-noGT");
+    assert!(tables["pages"][1]["flags"].as_array().unwrap().contains(&Value::from("table_cells_read")), "{tables}");
+    let text = pdf_text(&out.join(tables["pdf"].as_str().unwrap()), Some(2));
+    let words: Vec<&str> = text.split_whitespace().collect();
+    assert!(words.contains(&"15") && words.contains(&"Tổng"), "{text}");
     for d in m["dossiers"].as_array().unwrap() {
         for p in d["pages"].as_array().unwrap() {
             assert!(p["ocr_confidence"].as_f64().unwrap_or(100.0) >= 50.0, "{} {p}", d["source"]);
