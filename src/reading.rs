@@ -145,12 +145,13 @@ pub(crate) fn read_page(
     let in_doubt = rotation.is_none() || dpi < LOW_DPI;
     let mut segmentation = if in_doubt && !estimated { Segmentation::OneBlock } else { Segmentation::Auto };
     let mut seen = Seen::new();
-    let first = read_full(g, dpi, k, &geometry, Cleaning::None, segmentation, recognize, &mut seen)?;
+    let src = Source { g, dpi, k };
+    let first = read_full(&src, &geometry, Cleaning::None, segmentation, recognize, &mut seen)?;
     let first_conf = first.page.mean_confidence().unwrap_or(0.0);
     let mut full = first;
     let doubtful = in_doubt || first_conf < GOOD_CONF;
     if segmentation == Segmentation::Auto && (estimated || doubtful) {
-        let block = read_full(g, dpi, k, &geometry, Cleaning::None, Segmentation::OneBlock, recognize, &mut seen)?;
+        let block = read_full(&src, &geometry, Cleaning::None, Segmentation::OneBlock, recognize, &mut seen)?;
         if (doubtful && !estimated) || quality(&block.page) > quality(&full.page) {
             full = block;
             segmentation = Segmentation::OneBlock;
@@ -175,7 +176,7 @@ pub(crate) fn read_page(
     // not at all where it is dark, and its confidence does not show what was
     // left unread: such a page is also read with its background flattened.
     if !(in_doubt || conf < GOOD_CONF) && clean::background_spread(g) >= UNEVEN_PAPER {
-        let flat = read_full(g, dpi, k, &geometry, Cleaning::Normalized, segmentation, recognize, &mut seen)?;
+        let flat = read_full(&src, &geometry, Cleaning::Normalized, segmentation, recognize, &mut seen)?;
         if quality(&flat.page) > quality(&full.page) {
             full = flat;
             reading.cleaning = Cleaning::Normalized;
@@ -183,8 +184,7 @@ pub(crate) fn read_page(
     }
     if in_doubt || conf < GOOD_CONF {
         reading.retried = true;
-        if let Some((f, geom, c)) = retry(g, dpi, k, conf, rotation.is_none(), &full, &geometry, recognize, &mut seen)?
-        {
+        if let Some((f, geom, c)) = retry(&src, conf, rotation.is_none(), &full, &geometry, recognize, &mut seen)? {
             reading.turned = geom.rotation != geometry.rotation;
             reading.geometry = geom;
             reading.cleaning = c;
@@ -198,7 +198,7 @@ pub(crate) fn read_page(
     let final_conf = full.page.mean_confidence().unwrap_or(0.0);
     if reading.retried && !reading.turned && reading.geometry.rotation != 0 && final_conf < TURN_MIN_CONF {
         let geom = geometry_for(g, dpi, 0);
-        let upright = read_full(g, dpi, k, &geom, reading.cleaning, reading.segmentation, recognize, &mut seen)?;
+        let upright = read_full(&src, &geom, reading.cleaning, reading.segmentation, recognize, &mut seen)?;
         let upright_conf = upright.page.mean_confidence().unwrap_or(0.0);
         if upright_conf > final_conf && quality(&upright.page) >= quality(&full.page) {
             reading.geometry = geom;
@@ -227,11 +227,8 @@ pub(crate) fn read_page(
 /// Tries the other turns and cleanings on a strip of the page, then reads
 /// the whole page the best way found. Returns that reading when it is better
 /// than `first` (a turn must also raise the mean confidence).
-#[allow(clippy::too_many_arguments)]
 fn retry(
-    g: &Gray,
-    dpi: f32,
-    k: f32,
+    src: &Source,
     conf: f32,
     unsure: bool,
     first: &Full,
@@ -243,6 +240,7 @@ fn retry(
     // turned page layout analysis takes text for pictures, and the turn it
     // favours is not always the right one.
     let segmentation = Segmentation::OneBlock;
+    let Source { g, dpi, k } = *src;
     let r0 = geometry.rotation;
     let mut turns = vec![r0, (r0 + 180) % 360];
     if unsure || conf < LOST_CONF {
@@ -257,7 +255,7 @@ fn retry(
             &[Cleaning::None, Cleaning::Binarized]
         };
         for &c in cleanings {
-            let Some((raster, _, _)) = raster_for(g, dpi, k, &geom, c) else { continue };
+            let Some((raster, _, _)) = raster_for(src, &geom, c) else { continue };
             // A page turned as scanned whose lines are bent is also tried
             // with them straightened (from the binarized raster, at hand).
             let bent = (r == r0 && c == Cleaning::Binarized).then(|| clean::dewarp(&raster)).flatten().map(|b| b.0);
@@ -293,7 +291,7 @@ fn retry(
         if geom.rotation == r0 && c == Cleaning::None {
             continue;
         }
-        let full = read_full(g, dpi, k, &geom, c, segmentation, recognize, seen)?;
+        let full = read_full(src, &geom, c, segmentation, recognize, seen)?;
         let (q, pc) = (quality(&full.page), full.page.mean_confidence().unwrap_or(0.0));
         let turn_ok = (pc >= TURN_MIN_CONF || pc >= base_conf + TURN_CONF_GAIN)
             && pc >= base_conf
@@ -556,13 +554,22 @@ fn geometry_for(g: &Gray, dpi: f32, rotation: u32) -> Geometry {
     Geometry { src_w: g.width, src_h: g.height, rotation, skew_deg }
 }
 
+/// The page as scanned, at `dpi`, and the enlargement `k` it is read at.
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    g: &'a Gray,
+    dpi: f32,
+    k: f32,
+}
+
 /// A raster to read, the offset of the upright page inside it (source
 /// pixels) and, when its lines were straightened, each column's shift.
 type Raster = (Gray, (f32, f32), Option<Vec<f32>>);
 
 /// The raster recognition reads for a geometry and cleaning, enlarged by
 /// `k`.
-fn raster_for(g: &Gray, dpi: f32, k: f32, geom: &Geometry, c: Cleaning) -> Option<Raster> {
+fn raster_for(src: &Source, geom: &Geometry, c: Cleaning) -> Option<Raster> {
+    let Source { g, dpi, k } = *src;
     let (input, off) = preprocess::ocr_input(g, geom);
     let input = if k > 1.0 { clean::upscale(&input, k)? } else { input };
     let (input, bent) = match c {
@@ -613,18 +620,16 @@ struct Full {
 
 /// Reads the page in one geometry and cleaning, boxed digits apart; the
 /// combs it reads are also noted in `seen`.
-#[allow(clippy::too_many_arguments)]
 fn read_full(
-    g: &Gray,
-    dpi: f32,
-    k: f32,
+    src: &Source,
     geom: &Geometry,
     c: Cleaning,
     segmentation: Segmentation,
     recognize: &mut Recognize,
     seen: &mut Seen,
 ) -> Result<Full, K> {
-    let ((raster, offset, bent), scale) = match raster_for(g, dpi, k, geom, c) {
+    let Source { g, dpi, k } = *src;
+    let ((raster, offset, bent), scale) = match raster_for(src, geom, c) {
         Some(r) => (r, k),
         // Leptonica could not enlarge or clean: read the page as it is.
         None => {
