@@ -475,7 +475,10 @@ fn read_cells(full: &mut Full, dpi: f32, recognize: &mut Recognize) -> Result<us
             .lines
             .iter()
             .filter_map(|l| {
-                let words: Vec<_> = l.words.iter().filter(inside).cloned().collect();
+                // A rule's remnant read unsurely as a dash or a stroke
+                // ("5 _", "7 —") is left out, as the junk filter would.
+                let mark = |w: &crate::model::OcrWord| w.conf < JUNK_CONF && !w.text.chars().any(char::is_alphanumeric);
+                let words: Vec<_> = l.words.iter().filter(inside).filter(|w| !mark(w)).cloned().collect();
                 let first = words.first()?.bbox;
                 Some(crate::model::OcrLine {
                     bbox: words.iter().fold(first, |a, w| crate::model::union(a, w.bbox)),
