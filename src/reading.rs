@@ -486,6 +486,14 @@ fn read_cells(full: &mut Full, dpi: f32, recognize: &mut Recognize) -> Result<us
                 })
             })
             .collect();
+        // Punctuation alone is no reading: the cell read empty (a map's
+        // roads close in areas too, and gave a lone dash where the page
+        // had read nothing; junk read in a form's empty box goes).
+        let new = if new.iter().flat_map(|l| &l.words).any(|w| w.text.chars().any(char::is_alphanumeric)) {
+            new
+        } else {
+            Vec::new()
+        };
         // Only a cell the page read doubtfully (empty, or a word in it
         // implausible or unsure), and only for a clearly better reading (by
         // half a sure character: a lone digit read at 90% is worth 0.9): a paragraph layout analysis read well
