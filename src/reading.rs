@@ -495,9 +495,9 @@ fn read_cells(full: &mut Full, dpi: f32, recognize: &mut Recognize) -> Result<us
             Vec::new()
         };
         // Only a cell the page read doubtfully (empty, or a word in it
-        // implausible or unsure), and only for a clearly better reading (by
-        // half a sure character: a lone digit read at 90% is worth 0.9): a paragraph layout analysis read well
-        // keeps its lines as they were found.
+        // implausible or unsure), and only for a clearly better reading, by
+        // half a sure character (a lone digit read at 90% is worth 0.9): a
+        // paragraph layout analysis read well keeps its lines as found.
         let doubtful = {
             let mut words = full.page.lines.iter().flat_map(|l| &l.words).filter(inside).peekable();
             words.peek().is_none() || words.any(|w| w.conf < JUNK_CONF || !syllable::plausible(&w.text))

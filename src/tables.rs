@@ -6,7 +6,9 @@
 //! found on the raster read by its rules (long horizontal and vertical ink
 //! runs), its cells are the areas the rules close in, and the table is read
 //! again with its rules whited out as one block of lines; [`crate::reading`]
-//! then keeps, cell by cell, whichever reading holds more plausible text.
+//! then takes that reading for a cell the page read doubtfully (empty, or
+//! with an unsure or implausible word) when it is sure and holds more
+//! plausible text.
 //! Reading each cell on its own raster was tried and dropped: a lone "1."
 //! or "2." in a cell, with no line around it to size it by, came back as
 //! "là" and "Ti".
