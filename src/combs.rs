@@ -34,11 +34,7 @@ pub(crate) fn find(g: &Gray) -> Vec<Comb> {
     if w < 100 || h < 100 || g.data.len() != w * h {
         return Vec::new();
     }
-    // Rules are thin and a photo blurs them: lighter than Otsu's ink (its
-    // level and below), but clearly darker than the paper.
-    let hist = g.histogram();
-    let paper = crate::raster::nth_level(&hist, (w * h / 2) as u64);
-    let t = ((otsu(&hist) as u16 + 1 + paper as u16) / 2) as u8;
+    let t = crate::raster::rule_level(g);
     // A rule not quite level (a photo's perspective) breaks into pieces
     // a row apart: pieces of a twentieth of the page are joined, and a rule
     // is kept when it spans a tenth.

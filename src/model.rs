@@ -13,6 +13,19 @@ pub fn union(a: BBox, b: BBox) -> BBox {
     [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
 }
 
+/// The centre of box `b` lies in `area` (a word counted in a box drawn
+/// round it: a comb, a table cell).
+pub(crate) fn centre_in(b: &BBox, area: &BBox) -> bool {
+    let (x, y) = ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
+    area[0] <= x && x <= area[2] && area[1] <= y && y <= area[3]
+}
+
+/// The box round some words; None for none.
+pub(crate) fn words_box(words: &[OcrWord]) -> Option<BBox> {
+    let first = words.first()?.bbox;
+    Some(words.iter().fold(first, |a, w| union(a, w.bbox)))
+}
+
 /// Two boxes `[x0, y0, x1, y1]` (page or raster pixels) share some area.
 pub(crate) fn overlaps<T: PartialOrd>(a: &[T; 4], b: &[T; 4]) -> bool {
     a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]
@@ -73,12 +86,8 @@ impl OcrPage {
 
     /// Drops the words whose middle lies inside `area`, and lines left empty.
     pub fn remove_words_in(&mut self, area: BBox) {
-        let inside = |b: &BBox| {
-            let (x, y) = ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
-            area[0] <= x && x <= area[2] && area[1] <= y && y <= area[3]
-        };
         for l in &mut self.lines {
-            l.words.retain(|w| !inside(&w.bbox));
+            l.words.retain(|w| !centre_in(&w.bbox, &area));
         }
         self.lines.retain(|l| !l.words.is_empty());
     }
@@ -249,10 +258,7 @@ mod tests {
     fn a_cell_line_joins_its_row_or_stands_between_lines() {
         let w =
             |t: &str, x0: f32, y0: f32| OcrWord { text: t.into(), bbox: [x0, y0, x0 + 40.0, y0 + 20.0], conf: 90.0 };
-        let line = |words: Vec<OcrWord>| {
-            let b = words.iter().fold(words[0].bbox, |a, w| union(a, w.bbox));
-            OcrLine { bbox: b, words }
-        };
+        let line = |words: Vec<OcrWord>| OcrLine { bbox: words_box(&words).unwrap(), words };
         let mut p = OcrPage {
             width: 1000,
             height: 500,

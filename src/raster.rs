@@ -156,6 +156,16 @@ pub(crate) fn nth_level(hist: &[u64; 256], k: u64) -> u8 {
     255
 }
 
+/// The level under which a pixel is a ruled line's ink: rules are thin and
+/// a photo blurs them, so they are lighter than Otsu's ink (its level and
+/// below), but clearly darker than the paper (the median level). Boxed
+/// digits' rules and ruled tables' are found by it.
+pub(crate) fn rule_level(g: &Gray) -> u8 {
+    let hist = g.histogram();
+    let paper = nth_level(&hist, g.data.len() as u64 / 2);
+    ((otsu(&hist) as u16 + 1 + paper as u16) / 2) as u8
+}
+
 /// Otsu's threshold of a histogram.
 pub(crate) fn otsu(hist: &[u64; 256]) -> u8 {
     let total: u64 = hist.iter().sum();

@@ -466,10 +466,7 @@ fn read_cells(full: &mut Full, dpi: f32, recognize: &mut Recognize) -> Result<us
         if full.combs.iter().any(|c| crate::model::overlaps(&c.area, &area)) {
             continue;
         }
-        let inside = |w: &&crate::model::OcrWord| {
-            let (x, y) = ((w.bbox[0] + w.bbox[2]) / 2.0, (w.bbox[1] + w.bbox[3]) / 2.0);
-            area[0] <= x && x <= area[2] && area[1] <= y && y <= area[3]
-        };
+        let inside = |w: &&crate::model::OcrWord| crate::model::centre_in(&w.bbox, &area);
         let old = words_quality(full.page.lines.iter().flat_map(|l| &l.words).filter(inside));
         let new: Vec<crate::model::OcrLine> = read
             .lines
@@ -479,11 +476,7 @@ fn read_cells(full: &mut Full, dpi: f32, recognize: &mut Recognize) -> Result<us
                 // ("5 _", "7 —") is left out, as the junk filter would.
                 let mark = |w: &crate::model::OcrWord| w.conf < JUNK_CONF && !w.text.chars().any(char::is_alphanumeric);
                 let words: Vec<_> = l.words.iter().filter(inside).filter(|w| !mark(w)).cloned().collect();
-                let first = words.first()?.bbox;
-                Some(crate::model::OcrLine {
-                    bbox: words.iter().fold(first, |a, w| crate::model::union(a, w.bbox)),
-                    words,
-                })
+                Some(crate::model::OcrLine { bbox: crate::model::words_box(&words)?, words })
             })
             .collect();
         // Punctuation alone is no reading: the cell read empty (a map's
@@ -608,8 +601,8 @@ fn unbend(page: &mut OcrPage, shifts: &[f32], scale: f32, dx: f32) {
             w.bbox[1] += s;
             w.bbox[3] += s;
         }
-        if let Some(first) = line.words.first() {
-            line.bbox = line.words.iter().fold(first.bbox, |a, w| crate::model::union(a, w.bbox));
+        if let Some(b) = crate::model::words_box(&line.words) {
+            line.bbox = b;
         }
     }
 }
@@ -879,6 +872,12 @@ mod tests {
     use super::*;
     use crate::model::{OcrLine, OcrWord};
 
+    /// A reading of `page` from `raster`, at the page's scale, nothing
+    /// read apart.
+    fn full_of(page: OcrPage, raster: Gray) -> Full {
+        Full { page, raster, scale: 1.0, offset: (0.0, 0.0), combs: Vec::new(), bent: None }
+    }
+
     fn word(text: &str, x0: f32, x1: f32, conf: f32) -> OcrWord {
         OcrWord { text: text.into(), bbox: [x0, 0.0, x1, 20.0], conf }
     }
@@ -922,7 +921,7 @@ mod tests {
         };
         let mut raster = Gray::new(620, 220, 255);
         raster.fill(20.0, 20.0, 100.0, 60.0, 0);
-        let mut full = Full { page, raster, scale: 2.0, offset: (10.0, 10.0), combs: Vec::new(), bent: None };
+        let mut full = Full { scale: 2.0, offset: (10.0, 10.0), ..full_of(page, raster) };
         let line = |y: f32, words: &[(&str, f32)]| OcrLine {
             bbox: [0.0, y, 300.0, y + 20.0],
             words: words
@@ -970,14 +969,7 @@ mod tests {
                 ],
             }],
         };
-        let mut full = Full {
-            page,
-            raster: Gray::new(600, 100, 255),
-            scale: 1.0,
-            offset: (0.0, 0.0),
-            combs: Vec::new(),
-            bent: None,
-        };
+        let mut full = full_of(page, Gray::new(600, 100, 255));
         let comb = |x0: f32, digits: Option<&str>| CombRead {
             area: [x0, 0.0, x0 + 200.0, 20.0],
             digits: digits.map(|d| (d.to_string(), 90.0)),
@@ -1061,14 +1053,7 @@ mod tests {
     /// As [`second_on`], with how many words `second_pass` says it changed.
     fn second_counted(words: Vec<OcrWord>, answers: &[&str]) -> (Vec<String>, Vec<String>, usize) {
         let page = OcrPage { width: 600, height: 40, lines: vec![OcrLine { bbox: [0.0, 0.0, 600.0, 20.0], words }] };
-        let mut full = Full {
-            page,
-            raster: Gray::new(600, 40, 255),
-            scale: 1.0,
-            offset: (0.0, 0.0),
-            combs: Vec::new(),
-            bent: None,
-        };
+        let mut full = full_of(page, Gray::new(600, 40, 255));
         let mut asked = Vec::new();
         let mut read = |_: &Gray| {
             let a = answers.get(asked.len()).copied().unwrap_or("?");

@@ -13,7 +13,7 @@
 //! or "2." in a cell, with no line around it to size it by, came back as
 //! "là" and "Ti".
 
-use crate::raster::{otsu, Gray};
+use crate::raster::Gray;
 
 /// A ruled table on a raster: its cells and the raster of its area with the
 /// rules whited out.
@@ -48,10 +48,7 @@ pub(crate) fn find(g: &Gray, dpi: f32) -> Option<Table> {
     if w < 200 || h < 200 || g.data.len() != w * h {
         return None;
     }
-    let hist = g.histogram();
-    let paper = crate::raster::nth_level(&hist, (w * h / 2) as u64);
-    let t = ((otsu(&hist) as u16 + 1 + paper as u16) / 2) as u8;
-    let (rows, cols) = rule_runs(g, t);
+    let (rows, cols) = rule_runs(g, crate::raster::rule_level(g));
     // A box needs two rules each way, and a rule is a run a row (or a
     // column) thick.
     if rows.len() < 2 || cols.len() < 2 {
