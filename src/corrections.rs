@@ -52,6 +52,8 @@ pub fn apply(d: &mut DossierRecord, all: &[Correction]) {
         }
         let ocr_value = match d.fields.get(&c.field) {
             Some(f) if f.source.as_deref() == Some(SOURCE) => f.ocr_value.clone(),
+            // Set by the procedure list: OCR's reading is kept beside it.
+            Some(f) if f.source.as_deref() == Some(crate::catalog::CATALOG_SOURCE) => f.ocr_value.clone(),
             // Read from the folder's name, not by OCR.
             Some(f) if f.source.as_deref() == Some(crate::extract::FOLDER_SOURCE) => None,
             Some(f) => Some(f.value.clone()),

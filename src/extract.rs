@@ -11,6 +11,7 @@
 //! confidence; a field no rule finds is absent: a wrong value is worse than a
 //! missing one.
 
+use crate::catalog::Catalog;
 use crate::flags::FieldFlag;
 use crate::model::{BBox, OcrLine, OcrPage, OcrWord};
 use regex::Regex;
@@ -69,6 +70,8 @@ struct PipelineFile {
     document: Vec<DocumentFile>,
     #[serde(default)]
     portal: PortalSettings,
+    #[serde(default)]
+    catalog: Catalog,
 }
 
 #[derive(Debug, Deserialize)]
@@ -253,6 +256,8 @@ pub struct Rules {
     pub document_headers: Vec<Vec<char>>,
     /// The portal's fields that no scan carries (`[portal]`).
     pub portal: PortalSettings,
+    /// The office's procedures, code and name (`[catalog]`).
+    pub(crate) catalog: Catalog,
 }
 
 #[derive(Debug)]
@@ -338,6 +343,7 @@ impl Rules {
             documents,
             document_headers,
             portal: file.portal,
+            catalog: file.catalog,
         })
     }
 
@@ -381,10 +387,12 @@ pub struct FieldValue {
     pub alternatives: Vec<Alternative>,
     /// "correction" when a clerk set the value (`OUT/corrections.jsonl`),
     /// "folder" when it was read from the dossier's folder name (no page
-    /// gave it); absent when OCR read it.
+    /// gave it), "catalog" when the office's procedure list set it (see
+    /// `catalog`); absent when OCR read it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
-    /// What OCR read, kept when a correction replaced it (null: not found).
+    /// What OCR read, kept when a correction or the procedure list replaced
+    /// it (null: not found).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ocr_value: Option<String>,
     /// A clerk said the dossier does not hold this field: settled, empty.
@@ -398,6 +406,10 @@ pub struct Alternative {
     pub confidence: f32,
     pub page: usize,
     pub source_text: String,
+    /// Box of the value's words on its page, as the field's `bbox`
+    /// (zero in manifests written before sohoa recorded it).
+    #[serde(default)]
+    pub bbox: BBox,
 }
 
 /// Hours and minutes of "09 giờ 15 phút", "9 gio 15", "9h15", "09:15".
@@ -555,8 +567,57 @@ pub fn extract_in(pipeline: &Rules, pages: &[(usize, &OcrPage)], folder: Option<
             out.insert(field.name.clone(), v);
         }
     }
+    apply_catalog(&pipeline.catalog, &mut out);
     cross_check(&mut out);
     out
+}
+
+/// Puts the procedure's code and name right by the office's list
+/// (`catalog`): a value set from the list has source "catalog" and keeps what
+/// OCR read in `ocr_value`; a code listed for another procedure than the name
+/// is flagged `procedure_name_mismatch`.
+fn apply_catalog(catalog: &Catalog, fields: &mut BTreeMap<String, FieldValue>) {
+    if catalog.procedures.is_empty() {
+        return;
+    }
+    let read = |k: &str| fields.get(k).filter(|f| f.source.is_none());
+    let name = read(&catalog.name_field);
+    let others: Vec<&str> = name.map(|f| f.alternatives.iter().map(|a| a.value.as_str()).collect()).unwrap_or_default();
+    let settled =
+        catalog.settle(name.map(|f| f.value.as_str()), &others, read(&catalog.code_field).map(|f| f.value.as_str()));
+    let (code, name, mismatch) = (settled.code.map(str::to_string), settled.name.map(str::to_string), settled.mismatch);
+    if let Some(v) = code {
+        set_from_catalog(fields, &catalog.code_field, v, &catalog.name_field);
+    }
+    if let Some(v) = name {
+        set_from_catalog(fields, &catalog.name_field, v, &catalog.code_field);
+    }
+    if mismatch {
+        if let Some(f) = fields.get_mut(&catalog.code_field) {
+            flag(f, FieldFlag::ProcedureNameMismatch);
+        }
+    }
+}
+
+/// Sets `field` to the list's `value`: the value OCR read (if any) goes to
+/// `ocr_value`; page, box and source text are those of the reading, or of
+/// the `other` field's when nothing was read.
+fn set_from_catalog(fields: &mut BTreeMap<String, FieldValue>, field: &str, value: String, other: &str) {
+    let Some(from) = fields.get(field).or_else(|| fields.get(other)) else { return };
+    let ocr_value = fields.get(field).map(|f| f.value.clone());
+    let v = FieldValue {
+        value,
+        confidence: from.confidence,
+        page: from.page,
+        bbox: from.bbox,
+        source_text: from.source_text.clone(),
+        flags: Vec::new(),
+        alternatives: Vec::new(),
+        source: Some(crate::catalog::CATALOG_SOURCE.into()),
+        ocr_value,
+        absent: false,
+    };
+    fields.insert(field.to_string(), v);
 }
 
 /// The field read from a folder's name, when its pattern matches there and
@@ -782,10 +843,17 @@ pub fn normalize(kind: Kind, raw: &str) -> (String, Vec<FieldFlag>) {
     (value, flags)
 }
 
-/// `dd/mm/yyyy` (also `.` or `-`), or `ngày dd tháng mm năm yyyy`.
+/// `dd/mm/yyyy` (also `.` or `-`), or `ngày dd tháng mm năm yyyy`. One
+/// separator may have been read as "1" between two-digit numbers (a worn
+/// slash): `26/0712000`, `26107/2000`.
 pub fn parse_date(s: &str) -> Option<(i32, u32, u32)> {
     let f: String = fold(s).into_iter().collect();
-    let nums: Vec<&str> = f.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()).collect();
+    let mut nums: Vec<&str> = f.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()).collect();
+    match nums[..] {
+        [d, my] if my.len() == 7 && my.as_bytes()[2] == b'1' => nums = vec![d, &my[..2], &my[3..]],
+        [dm, y] if dm.len() == 5 && dm.as_bytes()[2] == b'1' => nums = vec![&dm[..2], &dm[3..], y],
+        _ => {}
+    }
     if nums.len() != 3 {
         return None;
     }
@@ -848,6 +916,7 @@ fn decide(cands: Vec<Candidate>) -> Option<FieldValue> {
             confidence: round3(c.confidence),
             page: c.page,
             source_text: c.source_text.clone(),
+            bbox: c.bbox.map(|v| v.round()),
         })
         .collect();
     if !alternatives.is_empty() {
@@ -894,6 +963,7 @@ fn cross_check(fields: &mut BTreeMap<String, FieldValue>) {
             })
         })
     };
+    agree_id_and_birth_year(fields);
     if let (Some((Some(y), _, _)), Some(id)) =
         (date(fields, "ngay_sinh"), fields.get("so_dinh_danh").map(|f| f.value.clone()))
     {
@@ -918,6 +988,39 @@ fn cross_check(fields: &mut BTreeMap<String, FieldValue>) {
             if let Some(f) = fields.get_mut("ngay_hen_tra") {
                 flag(f, FieldFlag::BeforeReceived);
             }
+        }
+    }
+}
+
+/// Pages that disagree on the birth date or the ID, one of whose values
+/// agrees with the other field while the value kept does not: the agreeing
+/// value is kept, the other becomes the alternative ("sinh ngày 06/11/1965"
+/// on the application, 1985 on the decision, ID 036185…: 1985). The field
+/// stays flagged `conflict`, for a clerk to see.
+fn agree_id_and_birth_year(fields: &mut BTreeMap<String, FieldValue>) {
+    let year = |v: &str| (v.len() == 10).then(|| v.get(0..4).and_then(|y| y.parse::<i32>().ok())).flatten();
+    let (Some(birth), Some(id)) = (fields.get("ngay_sinh"), fields.get("so_dinh_danh")) else { return };
+    let agree = |b: &str, i: &str| year(b).is_some_and(|y| cccd_matches_birth_year(i, y));
+    if agree(&birth.value, &id.value) {
+        return;
+    }
+    // Another birth date that agrees with the ID, else another ID that agrees with the date.
+    let swap = match birth.alternatives.iter().position(|a| agree(&a.value, &id.value)) {
+        Some(k) => Some(("ngay_sinh", k)),
+        None => id.alternatives.iter().position(|a| agree(&birth.value, &a.value)).map(|k| ("so_dinh_danh", k)),
+    };
+    if let Some((name, k)) = swap {
+        if let Some(f) = fields.get_mut(name) {
+            let alt = f.alternatives.remove(k);
+            let old = Alternative {
+                value: std::mem::replace(&mut f.value, alt.value),
+                confidence: f.confidence,
+                page: std::mem::replace(&mut f.page, alt.page),
+                source_text: std::mem::replace(&mut f.source_text, alt.source_text),
+                bbox: std::mem::replace(&mut f.bbox, alt.bbox),
+            };
+            f.alternatives.insert(0, old);
+            f.confidence = round3(alt.confidence * 0.5);
         }
     }
 }
@@ -1185,6 +1288,54 @@ mod tests {
         assert_eq!(parse_date("ngày 04 tháng 12 năm 2023"), Some((2023, 12, 4)));
         assert_eq!(parse_date("4/12/2023"), Some((2023, 12, 4)));
         assert_eq!(parse_date("31/02/2023"), None);
+        // A worn slash read as "1", between two-digit numbers only.
+        assert_eq!(parse_date("26/0712000"), Some((2000, 7, 26)));
+        assert_eq!(parse_date("26107/2000"), Some((2000, 7, 26)));
+        assert_eq!(parse_date("2/712000"), None);
+        assert_eq!(parse_date("2610712000"), None);
+        let f = fields(&["Sinh ngày: 26/0712000 Giới tính: Nữ"]);
+        assert_eq!(f["ngay_sinh"].value, "2000-07-26");
+        assert!(f["ngay_sinh"].flags.is_empty());
+    }
+
+    #[test]
+    fn the_procedure_list_puts_a_misread_code_and_name_right() {
+        let f = fields(&["Nội dung yêu cầu giải quyết: Cấp bán sao trích lục hộ tịch", "Mã thủ tục: 1.004878"]);
+        let (code, name) = (&f["ma_thu_tuc"], &f["ten_thu_tuc"]);
+        assert_eq!(
+            (code.value.as_str(), code.source.as_deref(), code.ocr_value.as_deref()),
+            ("1.004873", Some(crate::catalog::CATALOG_SOURCE), Some("1.004878"))
+        );
+        assert!(code.flags.is_empty());
+        assert_eq!(
+            (name.value.as_str(), name.ocr_value.as_deref(), name.page),
+            ("Cấp bản sao trích lục hộ tịch", Some("Cấp bán sao trích lục hộ tịch"), 1)
+        );
+        // Nothing read: nothing set.
+        assert!(!fields(&["Mã thủ tục: 1.999999"]).contains_key("ten_thu_tuc"));
+        // A code listed for another procedure is kept, flagged.
+        let f = fields(&["Nội dung yêu cầu giải quyết: Đăng ký khai sinh", "Mã thủ tục: 1.003200"]);
+        assert_eq!(f["ma_thu_tuc"].value, "1.003200");
+        assert_eq!(f["ma_thu_tuc"].flags, [FieldFlag::ProcedureNameMismatch]);
+        assert_eq!(f["ten_thu_tuc"].source, None);
+    }
+
+    #[test]
+    fn pages_that_disagree_keep_the_value_the_id_agrees_with() {
+        let p1 = page(&["Sinh ngày: 06/11/1965 Giới tính: Nữ", "Số định danh cá nhân: 036185438072"]);
+        let p2 = page(&[
+            "Chấp thuận đề nghị của bà Phan Thùy Trang, sinh ngày 06/11/1985, số định danh cá nhân 036185438072",
+        ]);
+        let f = extract(&Rules::builtin(), &[(1, &p1), (2, &p2)]);
+        let b = &f["ngay_sinh"];
+        assert_eq!((b.value.as_str(), b.page), ("1985-11-06", 2));
+        assert_eq!(b.alternatives.iter().map(|a| (a.value.as_str(), a.page)).collect::<Vec<_>>(), [("1965-11-06", 1)]);
+        assert!(b.flags.contains(&FieldFlag::Conflict));
+        assert!(f["so_dinh_danh"].flags.is_empty(), "{:?}", f["so_dinh_danh"].flags);
+        // With no value that agrees, the ID is flagged as before.
+        let f = extract(&Rules::builtin(), &[(1, &p1)]);
+        assert_eq!(f["ngay_sinh"].value, "1965-11-06");
+        assert!(f["so_dinh_danh"].flags.contains(&FieldFlag::IdBirthMismatch));
     }
 
     #[test]

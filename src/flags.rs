@@ -121,6 +121,9 @@ string_enum! {
         CodeDateMismatch = "code_date_mismatch",
         /// The date promised is before the date received.
         BeforeReceived = "before_received",
+        /// The procedure code read is listed for another procedure than the
+        /// name read (the pipeline's `[catalog]`).
+        ProcedureNameMismatch = "procedure_name_mismatch",
     }
 }
 

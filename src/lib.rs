@@ -14,6 +14,7 @@
 //! the library, so the compiler reports what nothing uses.
 
 mod aster;
+mod catalog;
 mod clean;
 mod combs;
 pub mod config;

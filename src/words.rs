@@ -59,6 +59,7 @@ pub(crate) fn flag_label(flag: &str) -> String {
         "id_birth_mismatch" => "số định danh không khớp ngày sinh",
         "code_date_mismatch" => "ngày trong mã hồ sơ khác ngày tiếp nhận",
         "before_received" => "ngày hẹn trả trước ngày tiếp nhận",
+        "procedure_name_mismatch" => "mã thủ tục không khớp tên thủ tục",
         other => return other.replace('_', " "),
     }
     .to_string()
