@@ -36,9 +36,9 @@ pub(crate) fn find(g: &Gray) -> Vec<Comb> {
     }
     let t = crate::raster::rule_level(g);
     // A rule not quite level (a photo's perspective) breaks into pieces
-    // a row apart: pieces of a twentieth of the page are joined, and a rule
+    // a row apart: pieces of a thirtieth of the page are joined, and a rule
     // is kept when it spans a tenth.
-    let min_run = w / 20;
+    let min_run = w / 30;
     // Long dark runs, row by row (gaps of 2 pixels bridged: a photographed
     // rule breaks), grouped into rules over neighbouring rows.
     let mut rules: Vec<Rule> = Vec::new();
@@ -84,6 +84,10 @@ struct Rule {
     y1: usize,
     x0: usize,
     x1: usize,
+    /// The columns its last row's runs span: a run joins a rule next to
+    /// where the rule last was, not anywhere along all it has swallowed (a
+    /// photo's dark table, dark in every row, would take in every rule).
+    last: (usize, usize),
 }
 
 fn add_run(rules: &mut Vec<Rule>, y: usize, x0: usize, x1: usize) {
@@ -93,16 +97,18 @@ fn add_run(rules: &mut Vec<Rule>, y: usize, x0: usize, x1: usize) {
             break;
         }
         // A rule that is not quite level steps down a row now and then.
-        let overlap = x1.min(r.x1).saturating_sub(x0.max(r.x0));
-        let touching = x0 <= r.x1 + 20 && r.x0 <= x1 + 20;
-        if overlap * 2 >= len.min(r.x1 - r.x0) || touching {
+        let (lx0, lx1) = r.last;
+        let overlap = x1.min(lx1).saturating_sub(x0.max(lx0));
+        let touching = x0 <= lx1 + 20 && lx0 <= x1 + 20;
+        if overlap * 2 >= len.min(lx1 - lx0) || touching {
+            r.last = if r.y1 == y { (lx0.min(x0), lx1.max(x1)) } else { (x0, x1) };
             r.y1 = y;
             r.x0 = r.x0.min(x0);
             r.x1 = r.x1.max(x1);
             return;
         }
     }
-    rules.push(Rule { y0: y, y1: y, x0, x1 });
+    rules.push(Rule { y0: y, y1: y, x0, x1, last: (x0, x1) });
 }
 
 /// The comb whose top and bottom rules these are, if they are one.
@@ -272,6 +278,21 @@ mod tests {
         let (s, n) = strip(&g, c).expect("filled cells");
         assert_eq!(n, 11);
         assert!(s.width < 11 * 40, "the glyphs are set closer than the boxes: {}", s.width);
+    }
+
+    #[test]
+    fn a_dark_table_beside_the_paper_does_not_swallow_the_rules() {
+        // A photographed form on a dark table: the table shows above the
+        // paper across the whole photo and beside it in every row.
+        let mut g = page_with_comb(12, &[true; 12]);
+        for y in 0..400 {
+            for x in (0..1200).filter(|&x| y < 30 || !(120..1080).contains(&x)) {
+                g.data[y * 1200 + x] = 40;
+            }
+        }
+        let combs = find(&g);
+        assert_eq!(combs.len(), 1, "{combs:?}");
+        assert_eq!(combs[0].cells.len(), 12);
     }
 
     #[test]
