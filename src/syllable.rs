@@ -56,11 +56,31 @@ pub(crate) fn plausible(word: &str) -> bool {
     if w.chars().all(|c| LONE_PUNCT.contains(c)) {
         return true;
     }
+    if w.contains([':', '(', ')']) {
+        return glued(w);
+    }
     if w.chars().any(|c| c.is_ascii_digit()) {
         return w.chars().all(|c| c.is_ascii_alphanumeric() || "Đđ./-:,()%".contains(c));
     }
     // Letters, maybe joined by hyphens or slashes (QĐ-UBND, Lê-nin).
     w.split(['-', '/']).all(|part| !part.is_empty() && (syllable(part) || abbreviation(part) || foreign(part)))
+}
+
+/// A form's label glued to its value or to a footnote's number, as
+/// printed ("gửi(1):Công", "tên:Hà", "Email):abc"), or a code with a colon
+/// ("10:30"): each part plausible on its own, a part of letters two
+/// letters long at least (junk such as "E:U" is not), a footnote's number
+/// no more than two digits.
+fn glued(w: &str) -> bool {
+    let parts: Vec<&str> = w.split([':', '(', ')']).filter(|p| !p.is_empty()).collect();
+    if parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit() || "./-,%".contains(c))) {
+        // Numbers alone ("10:30", "(2024)"): as before.
+        return w.chars().all(|c| c.is_ascii_alphanumeric() || "Đđ./-:,()%".contains(c));
+    }
+    parts.iter().all(|p| {
+        let footnote = p.len() <= 2 && p.chars().all(|c| c.is_ascii_digit());
+        footnote || (p.chars().filter(|c| c.is_alphanumeric()).count() >= 2 && plausible(p))
+    })
 }
 
 /// A word of another Latin-script language as pages print them (Capture,
@@ -244,8 +264,18 @@ mod tests {
             "Điều",
             "1.",
             "khoản",
+            // A label glued to its footnote or its value.
+            "gửi(1):Công",
+            "gửi):Công",
+            "tên:Hà",
+            "10:30",
+            "Số:123/QĐ-UBND",
         ] {
             assert!(plausible(w), "{w}");
+        }
+        // Junk with a colon or brackets stays junk.
+        for w in ["E:U", "ĩ(1):ớ", "(x)ĩ", "a:b", "ớ:Công", "gửi(1):Cxqz"] {
+            assert!(!plausible(w), "{w}");
         }
     }
 
