@@ -62,8 +62,11 @@ pub(crate) fn plausible(word: &str) -> bool {
     if w.chars().any(|c| c.is_ascii_digit()) {
         return w.chars().all(|c| c.is_ascii_alphanumeric() || "Đđ./-:,()%".contains(c));
     }
-    // Letters, maybe joined by hyphens or slashes (QĐ-UBND, Lê-nin).
-    w.split(['-', '/']).all(|part| !part.is_empty() && (syllable(part) || abbreviation(part) || foreign(part)))
+    // Letters, maybe joined by hyphens or slashes (QĐ-UBND, Lê-nin), and
+    // abbreviations by stops (TP.HCM).
+    w.split(['-', '/']).all(|part| {
+        !part.is_empty() && (syllable(part) || abbreviation(part) || foreign(part) || part.split('.').all(abbreviation))
+    })
 }
 
 /// A form's label glued to its value or to a footnote's number, as
@@ -270,11 +273,12 @@ mod tests {
             "tên:Hà",
             "10:30",
             "Số:123/QĐ-UBND",
+            "TP.HCM",
         ] {
             assert!(plausible(w), "{w}");
         }
         // Junk with a colon or brackets stays junk.
-        for w in ["E:U", "ĩ(1):ớ", "(x)ĩ", "a:b", "ớ:Công", "gửi(1):Cxqz"] {
+        for w in ["E:U", "ĩ(1):ớ", "(x)ĩ", "a:b", "ớ:Công", "gửi(1):Cxqz", "T.HCM", "TP..HCM"] {
             assert!(!plausible(w), "{w}");
         }
     }
