@@ -63,7 +63,10 @@ pub(crate) fn plausible(word: &str) -> bool {
         return w.chars().all(|c| c.is_ascii_alphanumeric() || "Đđ./-:,()%".contains(c));
     }
     // Letters, maybe joined by hyphens or slashes (QĐ-UBND, Lê-nin), and
-    // abbreviations by stops (TP.HCM).
+    // abbreviations by stops (TP.HCM); a document symbol's slash may stand
+    // first, its number written by hand before it ("Số: 68 /QĐ-UBND"; a
+    // symbol has its hyphen: a signature's "/VV" stays junk).
+    let w = w.strip_prefix('/').filter(|s| s.contains('-')).unwrap_or(w);
     w.split(['-', '/']).all(|part| {
         !part.is_empty() && (syllable(part) || abbreviation(part) || foreign(part) || part.split('.').all(abbreviation))
     })
@@ -274,11 +277,14 @@ mod tests {
             "10:30",
             "Số:123/QĐ-UBND",
             "TP.HCM",
+            "/QĐ-UBND",
         ] {
             assert!(plausible(w), "{w}");
         }
         // Junk with a colon or brackets stays junk.
-        for w in ["E:U", "ĩ(1):ớ", "(x)ĩ", "a:b", "ớ:Công", "gửi(1):Cxqz", "T.HCM", "TP..HCM"] {
+        for w in
+            ["E:U", "ĩ(1):ớ", "(x)ĩ", "a:b", "ớ:Công", "gửi(1):Cxqz", "T.HCM", "TP..HCM", "//QĐ-UBND", "/VV", "/WVW"]
+        {
             assert!(!plausible(w), "{w}");
         }
     }
