@@ -73,7 +73,7 @@ pub(crate) fn plausible(word: &str) -> bool {
 }
 
 /// A form's label glued to its value or to a footnote's number, as
-/// printed ("gửi(1):Công", "tên:Hà", "Email):abc"), or a code with a colon
+/// printed ("gửi(1):Công", "tên:Hà", "Số:123/QĐ"), or a code with a colon
 /// ("10:30"): each part plausible on its own, a part of letters two
 /// letters long at least (junk such as "E:U" is not), a footnote's number
 /// no more than two digits.
