@@ -601,8 +601,9 @@ fn worn_photocopies_are_turned_right_and_cleaned() {
     assert_eq!(text["missing_pages"], 0, "{text}");
     // Before this work: CER mean 0.56, median 0.46; 0.300 and 0.130 before
     // shaded pages were flattened and streaked ones cleaned whole (0.239, 0.076).
-    // 0.2388 before bent lines were straightened, 0.2235 since.
-    assert!(text["cer_mean"].as_f64().unwrap() <= 0.235, "{text}");
+    // 0.2388 before bent lines were straightened, 0.2235 since; 0.2227
+    // since glued form labels and "TP.HCM" are no junk.
+    assert!(text["cer_mean"].as_f64().unwrap() <= 0.23, "{text}");
     assert!(text["cer_median"].as_f64().unwrap() <= 0.10, "{text}");
     let fields = score(&["fields", c, o]);
     // 0.52 before this work, 0.554 at stop 23, 0.624 at stop 24, 0.663
