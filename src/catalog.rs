@@ -49,23 +49,10 @@ pub(crate) struct Settled<'a> {
 }
 
 /// Letters and digits of a name, folded, single-spaced.
-fn key(s: &str) -> Vec<char> {
+fn key(s: &str) -> String {
     let folded: String =
         s.nfc().map(crate::syllable::base_letter).map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
-    folded.split_whitespace().collect::<Vec<_>>().join(" ").chars().collect()
-}
-
-fn edits(a: &[char], b: &[char]) -> usize {
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.iter().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
+    folded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 impl Catalog {
@@ -78,11 +65,11 @@ impl Catalog {
             return None;
         }
         let mut scored: Vec<(usize, &str, &str)> =
-            self.procedures.iter().map(|(c, n)| (edits(&k, &key(n)), c.as_str(), n.as_str())).collect();
+            self.procedures.iter().map(|(c, n)| (strsim::levenshtein(&k, &key(n)), c.as_str(), n.as_str())).collect();
         scored.sort_by_key(|s| s.0);
         let (best, code, name) = *scored.first()?;
         let unique = scored.get(1).is_none_or(|s| s.0 > best);
-        (unique && best <= key(name).len() / 6).then_some((code, name))
+        (unique && best <= key(name).chars().count() / 6).then_some((code, name))
     }
 
     /// What to set, given the name read (and the other names pages gave for

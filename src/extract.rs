@@ -951,18 +951,7 @@ fn flag(f: &mut FieldValue, name: FieldFlag) {
 /// Checks between fields: the ID against the birth date, the code's date
 /// against the date received, the date promised after the date received.
 fn cross_check(fields: &mut BTreeMap<String, FieldValue>) {
-    let date = |fields: &BTreeMap<String, FieldValue>, k: &str| {
-        fields.get(k).and_then(|f| {
-            let v = &f.value;
-            (v.len() == 10).then(|| {
-                (
-                    v.get(0..4).and_then(|x| x.parse::<i32>().ok()),
-                    v.get(5..7).and_then(|x| x.parse::<u32>().ok()),
-                    v.get(8..10).and_then(|x| x.parse::<u32>().ok()),
-                )
-            })
-        })
-    };
+    let date = |fields: &BTreeMap<String, FieldValue>, k: &str| fields.get(k).and_then(|f| ymd(&f.value));
     agree_id_and_birth_year(fields);
     if let (Some((Some(y), _, _)), Some(id)) =
         (date(fields, "ngay_sinh"), fields.get("so_dinh_danh").map(|f| f.value.clone()))
@@ -992,13 +981,25 @@ fn cross_check(fields: &mut BTreeMap<String, FieldValue>) {
     }
 }
 
+/// Year, month and day of a date value as `normalize` writes it
+/// (`yyyy-mm-dd`); None for a value of another length (one that failed).
+fn ymd(v: &str) -> Option<(Option<i32>, Option<u32>, Option<u32>)> {
+    (v.len() == 10).then(|| {
+        (
+            v.get(0..4).and_then(|x| x.parse::<i32>().ok()),
+            v.get(5..7).and_then(|x| x.parse::<u32>().ok()),
+            v.get(8..10).and_then(|x| x.parse::<u32>().ok()),
+        )
+    })
+}
+
 /// Pages that disagree on the birth date or the ID, one of whose values
 /// agrees with the other field while the value kept does not: the agreeing
 /// value is kept, the other becomes the alternative ("sinh ngày 06/11/1965"
 /// on the application, 1985 on the decision, ID 036185…: 1985). The field
 /// stays flagged `conflict`, for a clerk to see.
 fn agree_id_and_birth_year(fields: &mut BTreeMap<String, FieldValue>) {
-    let year = |v: &str| (v.len() == 10).then(|| v.get(0..4).and_then(|y| y.parse::<i32>().ok())).flatten();
+    let year = |v: &str| ymd(v).and_then(|d| d.0);
     let (Some(birth), Some(id)) = (fields.get("ngay_sinh"), fields.get("so_dinh_danh")) else { return };
     let agree = |b: &str, i: &str| year(b).is_some_and(|y| cccd_matches_birth_year(i, y));
     if agree(&birth.value, &id.value) {
