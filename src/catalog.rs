@@ -22,7 +22,6 @@
 //! name to match is kept as read: the list is the office's, and may be short.
 
 use std::collections::BTreeMap;
-use unicode_normalization::UnicodeNormalization;
 
 /// The `source` of a field value taken from the procedure list.
 pub const CATALOG_SOURCE: &str = "catalog";
@@ -51,7 +50,7 @@ pub(crate) struct Settled<'a> {
 /// Letters and digits of a name, folded, single-spaced.
 fn key(s: &str) -> String {
     let folded: String =
-        s.nfc().map(crate::syllable::base_letter).map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
+        crate::syllable::fold(s).into_iter().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
     folded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

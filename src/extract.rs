@@ -14,6 +14,7 @@
 use crate::catalog::Catalog;
 use crate::flags::FieldFlag;
 use crate::model::{BBox, OcrLine, OcrPage, OcrWord};
+use crate::syllable::fold;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -425,12 +426,6 @@ fn parse_time(raw: &str) -> Option<(u32, u32)> {
         _ => return None,
     };
     (h < 24 && m < 60).then_some((h, m))
-}
-
-/// Folds text for label matching: no diacritics, đ→d, lower case; one output
-/// char per input char, so positions carry over.
-pub fn fold(s: &str) -> Vec<char> {
-    s.nfc().map(crate::syllable::base_letter).collect()
 }
 
 /// Text of one or more lines with, for each char, the word it belongs to.

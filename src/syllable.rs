@@ -23,6 +23,12 @@ pub(crate) fn base_letter(c: char) -> char {
     base.to_lowercase().next().unwrap_or(base)
 }
 
+/// Folds text for matching labels and listed names: no diacritics, đ→d,
+/// lower case; one output char per input char, so positions carry over.
+pub(crate) fn fold(s: &str) -> Vec<char> {
+    s.nfc().map(base_letter).collect()
+}
+
 const ONSETS: [&str; 27] = [
     "ngh", "ng", "nh", "ch", "gh", "gi", "kh", "ph", "qu", "th", "tr", "b", "c", "d", "đ", "g", "h", "k", "l", "m",
     "n", "p", "r", "s", "t", "v", "x",
