@@ -27,7 +27,7 @@ use crate::tables;
 
 /// Changes whenever the same page may be read differently: part of the
 /// settings fingerprint, so that a new version redoes what it reads better.
-pub(crate) const VERSION: u32 = 13;
+pub(crate) const VERSION: u32 = 14;
 
 /// A page read at this mean confidence or better is kept as first read.
 const GOOD_CONF: f32 = 80.0;
@@ -150,12 +150,15 @@ pub(crate) fn read_page(
     let first_conf = first.page.mean_confidence().unwrap_or(0.0);
     let mut full = first;
     let doubtful = in_doubt || first_conf < GOOD_CONF;
+    // The reading of a photo not kept, in the same geometry.
+    let mut other = None;
     if segmentation == Segmentation::Auto && (estimated || doubtful) {
-        let block = read_full(&src, &geometry, Cleaning::None, Segmentation::OneBlock, recognize, &mut seen)?;
+        let mut block = read_full(&src, &geometry, Cleaning::None, Segmentation::OneBlock, recognize, &mut seen)?;
         if (doubtful && !estimated) || quality(&block.page) > quality(&full.page) {
-            full = block;
+            std::mem::swap(&mut full, &mut block);
             segmentation = Segmentation::OneBlock;
         }
+        other = estimated.then_some(block.page);
     }
     let conf = full.page.mean_confidence().unwrap_or(0.0);
     let mut reading = Reading {
@@ -211,7 +214,7 @@ pub(crate) fn read_page(
     reading.cells_read = read_cells(&mut full, dpi, recognize)?;
     // Only a photo: on the scans of the three dev sets this found nothing.
     if estimated {
-        reading.missed_words_read = read_missed(&mut full, dpi, recognize)?;
+        reading.missed_words_read += read_missed(&mut full, dpi, recognize)?;
     }
     if let Some(second) = second {
         reading.second_reader_fixes = second_pass(&mut full, second);
@@ -220,6 +223,13 @@ pub(crate) fn read_page(
         unbend(&mut full.page, &shifts, full.scale, full.offset.0);
     }
     reading.page = full.page;
+    // The two readings of a photo leave different lines unread (layout
+    // analysis a line between rows of boxed digits, one block a name beside
+    // a dotted leader): each line the other read surely where the page
+    // kept has no word is put in, when the page was not turned since.
+    if let Some(other) = other.filter(|_| reading.geometry == geometry) {
+        reading.missed_words_read += fill_unread(&mut reading.page, &other);
+    }
     reading.junk_dropped = drop_junk(&mut reading.page);
     Ok(reading)
 }
@@ -425,10 +435,7 @@ fn read_missed(full: &mut Full, dpi: f32, recognize: &mut Recognize) -> Result<u
     found.shift(dx, dy);
     let mut added = 0;
     for line in found.lines {
-        let sure = |w: &&crate::model::OcrWord| {
-            w.conf >= MISSED_CONF && w.text.chars().any(char::is_alphanumeric) && syllable::plausible(&w.text)
-        };
-        let good = line.words.iter().filter(sure).count();
+        let good = line.words.iter().filter(|w| sure_found(w)).count();
         if good < MISSED_MIN_WORDS || 4 * good < 3 * line.words.len() {
             continue;
         }
@@ -438,6 +445,29 @@ fn read_missed(full: &mut Full, dpi: f32, recognize: &mut Recognize) -> Result<u
         }
     }
     Ok(added)
+}
+
+/// Puts in `page` the lines of `other` (another reading of the same raster)
+/// that stand where `page` has no word and hold [`MISSED_MIN_WORDS`] or more
+/// sure, plausible words; their junk goes with the page's ([`drop_junk`]).
+/// Returns how many words were added.
+fn fill_unread(page: &mut OcrPage, other: &OcrPage) -> usize {
+    let mut added = 0;
+    for line in &other.lines {
+        let taken = page.lines.iter().flat_map(|l| &l.words).any(|w| crate::model::overlaps(&w.bbox, &line.bbox));
+        if taken || line.words.iter().filter(|w| sure_found(w)).count() < MISSED_MIN_WORDS {
+            continue;
+        }
+        page.insert_line(line.clone());
+        added += line.words.len();
+    }
+    added
+}
+
+/// A word found where a reading had left text unread that counts as text:
+/// read at [`MISSED_CONF`] or more, with a letter or digit, plausible.
+fn sure_found(w: &crate::model::OcrWord) -> bool {
+    w.conf >= MISSED_CONF && w.text.chars().any(char::is_alphanumeric) && syllable::plausible(&w.text)
 }
 
 /// Reads a ruled table's cells again with the rules whited out ([`tables`])
@@ -880,6 +910,45 @@ mod tests {
 
     fn word(text: &str, x0: f32, x1: f32, conf: f32) -> OcrWord {
         OcrWord { text: text.into(), bbox: [x0, 0.0, x1, 20.0], conf }
+    }
+
+    /// A line of words at height `y`, each 40 px wide, read at `conf`.
+    fn line_at(y: f32, texts: &[&str], conf: f32) -> OcrLine {
+        let words: Vec<OcrWord> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| OcrWord {
+                text: (*t).into(),
+                bbox: [i as f32 * 50.0, y, i as f32 * 50.0 + 40.0, y + 20.0],
+                conf,
+            })
+            .collect();
+        OcrLine { bbox: crate::model::words_box(&words).unwrap(), words }
+    }
+
+    #[test]
+    fn a_line_the_other_reading_read_surely_where_the_page_has_none_is_put_in() {
+        let mut page = OcrPage {
+            lines: vec![line_at(0.0, &["Họ", "và", "tên"], 95.0), line_at(90.0, &["Ngày", "cấp"], 95.0)],
+            ..Default::default()
+        };
+        let other = OcrPage {
+            lines: vec![
+                // Where the page has words: not put in, however sure.
+                line_at(2.0, &["Hộ", "và", "tên", "Nam"], 97.0),
+                // Between boxed digits, unread on the page: put in.
+                line_at(45.0, &["Số", "điện", "thoại", "liên", "hệ"], 95.0),
+                // Two sure words only (a stamp's, a signature's): not.
+                line_at(130.0, &["Nơi", "cấp", "|^w"], 96.0),
+                // Unsure: not.
+                line_at(170.0, &["xã", "Xuân", "Hồng"], 60.0),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(fill_unread(&mut page, &other), 5);
+        let lines: Vec<String> =
+            page.lines.iter().map(|l| l.words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ")).collect();
+        assert_eq!(lines, ["Họ và tên", "Số điện thoại liên hệ", "Ngày cấp"]);
     }
 
     #[test]
