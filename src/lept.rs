@@ -100,13 +100,15 @@ impl Pix {
         Pix::wrap(unsafe { l::pixThresholdToBinary(self.0, thresh) })
     }
 
-    /// Skew angle in degrees and the search confidence, for a 1 bpp image.
-    /// A positive angle means the lines rise to the right; turning the image
-    /// clockwise by it levels them.
-    pub(crate) fn find_skew(&self) -> Option<(f32, f32)> {
+    /// Skew angle in degrees and the search confidence, for a 1 bpp image,
+    /// searched within `range` degrees either way (Leptonica's `pixFindSkew`
+    /// searches 7; its reductions, step and precision are kept). A positive
+    /// angle means the lines rise to the right; turning the image clockwise
+    /// by it levels them.
+    pub(crate) fn find_skew(&self, range: f32) -> Option<(f32, f32)> {
         let (mut angle, mut conf) = (0f32, 0f32);
         // SAFETY: `self.0` is a valid PIX; the out-pointers are to live locals.
-        let rc = unsafe { l::pixFindSkew(self.0, &mut angle, &mut conf) };
+        let rc = unsafe { l::pixFindSkewSweepAndSearch(self.0, &mut angle, &mut conf, 4, 2, range, 1.0, 0.01) };
         (rc == 0).then_some((angle, conf))
     }
 
