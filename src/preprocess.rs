@@ -98,9 +98,12 @@ pub(crate) fn ink_ratio(g: &Gray, dpi: f32) -> f32 {
     let hist = s.histogram();
     // Ink is 70 levels darker than the paper, or, on paper darker than 200
     // (a photo taken in dim light), 35% darker: a legible form photographed
-    // at paper level 78 had its text at 7-29 and was taken for blank.
+    // at paper level 78 had its text at 7-29 and was taken for blank. A
+    // near-black ground (under 48, as [`has_dark_ground`] says) is no paper:
+    // such a page (a negative) stays blank here and is told apart there.
     let paper = paper_level(&hist);
-    let thresh = paper.saturating_sub(70.min(paper as u32 * 35 / 100) as u8);
+    let darker = if paper < 48 { 70 } else { 70.min(paper as u32 * 35 / 100) as u8 };
+    let thresh = paper.saturating_sub(darker);
     let (w, h) = (s.width as usize, s.height as usize);
     let (mx, my) = (w / 12, h / 20);
     let mut dark = 0usize;
