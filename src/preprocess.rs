@@ -99,10 +99,10 @@ pub(crate) fn ink_ratio(g: &Gray, dpi: f32) -> f32 {
     // Ink is 70 levels darker than the paper, or, on paper darker than 200
     // (a photo taken in dim light), 35% darker: a legible form photographed
     // at paper level 78 had its text at 7-29 and was taken for blank. A
-    // near-black ground (under 48, as [`has_dark_ground`] says) is no paper:
-    // such a page (a negative) stays blank here and is told apart there.
+    // near-black ground is no paper: such a page (a negative) stays blank
+    // here and is told apart by `has_dark_ground`.
     let paper = paper_level(&hist);
-    let darker = if paper < 48 { 70 } else { 70.min(paper as u32 * 35 / 100) as u8 };
+    let darker = if paper < NEAR_BLACK { 70 } else { 70.min(paper as u32 * 35 / 100) as u8 };
     let thresh = paper.saturating_sub(darker);
     let (w, h) = (s.width as usize, s.height as usize);
     let (mx, my) = (w / 12, h / 20);
@@ -121,6 +121,9 @@ pub(crate) fn ink_ratio(g: &Gray, dpi: f32) -> f32 {
     }
     dark as f32 / total as f32
 }
+
+/// Levels under this are near-black: a ground, not paper.
+const NEAR_BLACK: u8 = 48;
 
 /// Whether a page that would pass for blank has a dark ground instead of
 /// paper: a negative (light marks on near-black, as from a microfilm reader or
@@ -144,9 +147,9 @@ pub(crate) fn has_dark_ground(g: &Gray, dpi: f32) -> bool {
     let (lo, mid, hi) = (pct(2), pct(50), pct(99));
     // A near-black ground, marks far brighter than it and nothing darker: a
     // dark photocopy or fax has a gray ground with its marks below it.
-    let negative = mid < 48 && hi - mid > 120 && mid - lo < 16;
+    let negative = mid < NEAR_BLACK as i32 && hi - mid > 120 && mid - lo < 16;
     let bright: u64 = hist[96..].iter().sum();
-    let dark: u64 = hist[..48].iter().sum();
+    let dark: u64 = hist[..NEAR_BLACK as usize].iter().sum();
     let dark_all_over = dark * 100 >= total * 98 && bright * 1000 < total;
     negative || dark_all_over
 }
