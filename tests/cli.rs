@@ -615,6 +615,25 @@ fn tilted(img: &image::GrayImage, deg: f32) -> image::GrayImage {
     })
 }
 
+/// One real-dev document made into a set of its own: its page written by
+/// `write` into the document's folder, beside the document's truth, and
+/// read by the binary (`tag` names the folders). Returns the manifest entry
+/// of the page and score_real.py's figures.
+fn read_real_copy(set: &Path, name: &str, tag: &str, write: impl FnOnce(&Path)) -> (Value, Value) {
+    let root = fresh_dir(&format!("{tag}-in"));
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let gt = format!("{}.gt.txt", &name[..2]);
+    std::fs::copy(set.join(name).join(&gt), dir.join(&gt)).unwrap();
+    std::fs::copy(set.join("partial.txt"), root.join("partial.txt")).unwrap();
+    write(&dir);
+    let out = fresh_dir(&format!("{tag}-out"));
+    let o = run(&root, &out, &["--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let page = dossier(&manifest(&out), name)["pages"][0].clone();
+    (page, score_real(&root, &out))
+}
+
 #[test]
 fn a_real_scan_fed_far_askew_and_on_its_side_is_levelled_and_read() {
     let Some(set) = shared_input("real-dev") else { return };
@@ -626,23 +645,15 @@ fn a_real_scan_fed_far_askew_and_on_its_side_is_levelled_and_read() {
     let name = "12_qd-68-ubnd-haiduong_rotated-jpeg";
     let src = set.join(name).join("SCAN0097_embedded_p1_rot90.jpg");
     let page = tilted(&image::open(&src).expect("real-dev 12 decodes").to_luma8(), 10.0);
-    let root = fresh_dir("askew-in");
-    std::fs::create_dir_all(root.join(name)).unwrap();
-    std::fs::copy(set.join(name).join("12.gt.txt"), root.join(name).join("12.gt.txt")).unwrap();
-    let mut f = std::fs::File::create(root.join(name).join("askew.jpg")).unwrap();
-    let mut jpeg = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut f, 92);
-    jpeg.set_pixel_density(image::codecs::jpeg::PixelDensity::dpi(200));
-    jpeg.encode_image(&page).unwrap();
-    drop(f);
-    let out = fresh_dir("askew-out");
-    let o = run(&root, &out, &["--quiet"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let m = manifest(&out);
-    let p = &dossier(&m, name)["pages"][0];
+    let (p, s) = read_real_copy(&set, name, "askew", |dir| {
+        let mut f = std::fs::File::create(dir.join("askew.jpg")).unwrap();
+        let mut jpeg = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut f, 92);
+        jpeg.set_pixel_density(image::codecs::jpeg::PixelDensity::dpi(200));
+        jpeg.encode_image(&page).unwrap();
+    });
     assert_eq!(p["rotation"], 270, "turned upright: {p}");
     let skew = p["skew_deg"].as_f64().unwrap();
     assert!((skew.abs() - 10.0).abs() < 1.0, "levelled by about 10 degrees: {p}");
-    let s = score_real(&root, &out);
     // Upright and level it reads 0.975 / 0.977 (the plain CLI: 0.953 / 0.945).
     assert!(s["12"]["recall"].as_f64().unwrap() >= 0.95, "{s}");
     assert!(s["12"]["precision"].as_f64().unwrap() >= 0.95, "{s}");
@@ -661,18 +672,8 @@ fn a_form_photographed_in_dim_light_is_read_not_taken_for_blank() {
     for p in page.pixels_mut() {
         p[0] = (255.0 * (p[0] as f32 / 255.0).powf(2.2) * 0.8).round() as u8;
     }
-    let root = fresh_dir("dim-in");
-    std::fs::create_dir_all(root.join(name)).unwrap();
-    std::fs::copy(set.join(name).join("10.gt.txt"), root.join(name).join("10.gt.txt")).unwrap();
-    std::fs::copy(set.join("partial.txt"), root.join("partial.txt")).unwrap();
-    page.save(root.join(name).join("dim.jpg")).unwrap();
-    let out = fresh_dir("dim-out");
-    let o = run(&root, &out, &["--quiet"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let m = manifest(&out);
-    let p = &dossier(&m, name)["pages"][0];
+    let (p, s) = read_real_copy(&set, name, "dim", |dir| page.save(dir.join("dim.jpg")).unwrap());
     assert_eq!(p["status"], "ok", "not a blank page: {p}");
-    let s = score_real(&root, &out);
     // 0.925 when measured (the plain CLI: 0.486); as taken, 0.952.
     assert!(s["10"]["recall"].as_f64().unwrap() >= 0.88, "{s}");
 }
