@@ -92,8 +92,8 @@ string_enum! {
         /// Boxed digits (a CCCD's twelve boxes) read apart from the page.
         BoxedDigits = "boxed_digits",
         /// Lines the page's reading left unread were found by reading again
-        /// what it had not read, or taken from the photo's other reading
-        /// (a photographed form).
+        /// what it had not read, or taken from the page's other reading
+        /// (a photographed form, a scan under 150 dpi).
         MissedTextRead = "missed_text_read",
         /// Cells of a ruled table read with the table's rules whited out.
         TableCellsRead = "table_cells_read",

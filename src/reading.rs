@@ -27,7 +27,7 @@ use crate::tables;
 
 /// Changes whenever the same page may be read differently: part of the
 /// settings fingerprint, so that a new version redoes what it reads better.
-pub(crate) const VERSION: u32 = 14;
+pub(crate) const VERSION: u32 = 15;
 
 /// A page read at this mean confidence or better is kept as first read.
 const GOOD_CONF: f32 = 80.0;
@@ -41,6 +41,13 @@ const TURN_MIN_CONF: f32 = 45.0;
 const TURN_CONF_GAIN: f32 = 10.0;
 /// Pages under this resolution have their orientation checked by reading.
 const LOW_DPI: f32 = 150.0;
+/// A scan under [`LOW_DPI`], its turn and cleaning settled by reading it as
+/// one block, is read again by layout analysis in that geometry, and that
+/// reading is kept unless it holds less than this share of the block's
+/// plausible text ([`quality`]): layout analysis reads a letterhead's two
+/// columns one after the other and leaves out what lies in stamps and
+/// figures, where one block of lines reads them across as junk.
+const LAYOUT_SHARE: f32 = 0.95;
 /// A page whose paper levels spread this much (see
 /// [`clean::background_spread`]) is also read with its background flattened.
 const UNEVEN_PAPER: u8 = 40;
@@ -158,7 +165,7 @@ pub(crate) fn read_page(
             std::mem::swap(&mut full, &mut block);
             segmentation = Segmentation::OneBlock;
         }
-        other = estimated.then_some(block.page);
+        other = estimated.then_some((block.page, geometry));
     }
     let conf = full.page.mean_confidence().unwrap_or(0.0);
     let mut reading = Reading {
@@ -209,6 +216,17 @@ pub(crate) fn read_page(
             full = upright;
         }
     }
+    // A low-resolution scan's turn and cleaning are settled by one block of
+    // lines; its text is read by layout analysis unless that loses text.
+    if dpi < LOW_DPI && !estimated && reading.segmentation == Segmentation::OneBlock {
+        let auto = read_full(&src, &reading.geometry, reading.cleaning, Segmentation::Auto, recognize, &mut seen)?;
+        let block_q = quality(&full.page);
+        if quality(&auto.page) >= block_q - (1.0 - LAYOUT_SHARE) * block_q.abs() {
+            let block = std::mem::replace(&mut full, auto);
+            reading.segmentation = Segmentation::Auto;
+            other = block.bent.is_none().then_some((block.page, reading.geometry));
+        }
+    }
     full.carry_combs(&reading.geometry, &seen);
     reading.combs_read = full.combs_read();
     reading.cells_read = read_cells(&mut full, dpi, recognize)?;
@@ -227,7 +245,7 @@ pub(crate) fn read_page(
     // analysis a line between rows of boxed digits, one block a name beside
     // a dotted leader): each line the other read surely where the page
     // kept has no word is put in, when the page was not turned since.
-    if let Some(other) = other.filter(|_| reading.geometry == geometry) {
+    if let Some((other, _)) = other.filter(|o| o.1 == reading.geometry) {
         reading.missed_words_read += fill_unread(&mut reading.page, &other);
     }
     reading.junk_dropped = drop_junk(&mut reading.page);
@@ -447,19 +465,35 @@ fn read_missed(full: &mut Full, dpi: f32, recognize: &mut Recognize) -> Result<u
     Ok(added)
 }
 
-/// Puts in `page` the lines of `other` (another reading of the same raster)
-/// that stand where `page` has no word and hold [`MISSED_MIN_WORDS`] or more
-/// sure, plausible words; their junk goes with the page's ([`drop_junk`]).
+/// Puts in `page` the runs of words of `other`'s lines (another reading of
+/// the same raster) that stand where `page` has no word and hold
+/// [`MISSED_MIN_WORDS`] or more sure, plausible words; their junk goes with
+/// the page's ([`drop_junk`]).
 /// Returns how many words were added.
 fn fill_unread(page: &mut OcrPage, other: &OcrPage) -> usize {
     let mut added = 0;
     for line in &other.lines {
-        let taken = page.lines.iter().flat_map(|l| &l.words).any(|w| crate::model::overlaps(&w.bbox, &line.bbox));
-        if taken || line.words.iter().filter(|w| sure_found(w)).count() < MISSED_MIN_WORDS {
-            continue;
+        // A line read as one block may run across two columns of which the
+        // page read one: its runs of words where the page has none count.
+        let taken = |w: &crate::model::OcrWord| {
+            page.lines.iter().flat_map(|l| &l.words).any(|p| crate::model::overlaps(&p.bbox, &w.bbox))
+        };
+        let mut runs: Vec<Vec<crate::model::OcrWord>> = vec![Vec::new()];
+        for w in &line.words {
+            if taken(w) {
+                runs.push(Vec::new());
+            } else if let Some(run) = runs.last_mut() {
+                run.push(w.clone());
+            }
         }
-        page.insert_line(line.clone());
-        added += line.words.len();
+        for words in runs {
+            if words.iter().filter(|w| sure_found(w)).count() < MISSED_MIN_WORDS {
+                continue;
+            }
+            let bbox = words.iter().map(|w| w.bbox).reduce(crate::model::union).unwrap_or(line.bbox);
+            added += words.len();
+            page.insert_line(crate::model::OcrLine { bbox, words });
+        }
     }
     added
 }
