@@ -27,7 +27,7 @@ use crate::tables;
 
 /// Changes whenever the same page may be read differently: part of the
 /// settings fingerprint, so that a new version redoes what it reads better.
-pub(crate) const VERSION: u32 = 15;
+pub(crate) const VERSION: u32 = 16;
 
 /// A page read at this mean confidence or better is kept as first read.
 const GOOD_CONF: f32 = 80.0;
@@ -51,6 +51,10 @@ const LAYOUT_SHARE: f32 = 0.95;
 /// A page whose paper levels spread this much (see
 /// [`clean::background_spread`]) is also read with its background flattened.
 const UNEVEN_PAPER: u8 = 40;
+/// A photo whose lines stand this share of its height or more from
+/// straight (lines fanning out on a page photographed at a slant, a curled
+/// sheet) is also read with them straightened, whatever its confidence.
+const PHOTO_BEND: f32 = 1.0 / 200.0;
 /// An implausible word read under this confidence is junk.
 pub(crate) const JUNK_CONF: f32 = 60.0;
 
@@ -227,6 +231,27 @@ pub(crate) fn read_page(
             other = block.bent.is_none().then_some((block.page, reading.geometry));
         }
     }
+    // A photo taken at a slant reads at a good confidence that hides the
+    // lines it broke where they fan out: one whose lines stand far from
+    // straight is read straightened too, and that kept if it reads better.
+    if estimated && full.bent.is_none() {
+        let far = clean::dewarp(&full.raster, clean::DEWARP_BANDS)
+            .is_some_and(|(_, bend)| bend.size >= PHOTO_BEND * full.raster.height as f32);
+        if far {
+            let straight = read_full(
+                &src,
+                &reading.geometry,
+                Cleaning::DewarpedInBands,
+                reading.segmentation,
+                recognize,
+                &mut seen,
+            )?;
+            if straight.bent.is_some() && quality(&straight.page) > quality(&full.page) {
+                full = straight;
+                reading.cleaning = Cleaning::DewarpedInBands;
+            }
+        }
+    }
     full.carry_combs(&reading.geometry, &seen);
     reading.combs_read = full.combs_read();
     reading.cells_read = read_cells(&mut full, dpi, recognize)?;
@@ -237,8 +262,8 @@ pub(crate) fn read_page(
     if let Some(second) = second {
         reading.second_reader_fixes = second_pass(&mut full, second);
     }
-    if let Some(shifts) = full.bent.take() {
-        unbend(&mut full.page, &shifts, full.scale, full.offset.0);
+    if let Some(bend) = full.bent.take() {
+        unbend(&mut full.page, &bend, full.scale, full.offset);
     }
     reading.page = full.page;
     // The two readings of a photo leave different lines unread (layout
@@ -286,7 +311,7 @@ fn retry(
             let Some((raster, _, _)) = raster_for(src, &geom, c) else { continue };
             // A page turned as scanned whose lines are bent is also tried
             // with them straightened (from the binarized raster, at hand).
-            let bent = (r == r0 && c == Cleaning::Binarized).then(|| clean::dewarp(&raster)).flatten().map(|b| b.0);
+            let bent = (r == r0 && c == Cleaning::Binarized).then(|| clean::dewarp(&raster, 1)).flatten().map(|b| b.0);
             for (raster, c) in std::iter::once((raster, c)).chain(bent.map(|b| (b, Cleaning::Dewarped))) {
                 let q = match recognize(&strip_of(&raster), dpi * k, k, segmentation) {
                     Ok(p) => quality(&p),
@@ -631,8 +656,8 @@ struct Source<'a> {
 }
 
 /// A raster to read, the offset of the upright page inside it (source
-/// pixels) and, when its lines were straightened, each column's shift.
-type Raster = (Gray, (f32, f32), Option<Vec<f32>>);
+/// pixels) and, when its lines were straightened, how they were bent.
+type Raster = (Gray, (f32, f32), Option<clean::Bend>);
 
 /// The raster recognition reads for a geometry and cleaning, enlarged by
 /// `k`.
@@ -644,24 +669,25 @@ fn raster_for(src: &Source, geom: &Geometry, c: Cleaning) -> Option<Raster> {
         Cleaning::None => (input, None),
         Cleaning::Normalized => (clean::normalize(&input)?, None),
         Cleaning::Binarized => (clean::binarize(&input, dpi * k)?, None),
-        Cleaning::Dewarped => {
-            let (r, shifts) = clean::dewarp(&clean::binarize(&input, dpi * k)?)?;
-            (r, Some(shifts))
+        Cleaning::Dewarped | Cleaning::DewarpedInBands => {
+            let bands = if c == Cleaning::Dewarped { 1 } else { clean::DEWARP_BANDS };
+            let (r, bend) = clean::dewarp(&clean::binarize(&input, dpi * k)?, bands)?;
+            (r, Some(bend))
         }
     };
     Some((input, off, bent))
 }
 
 /// Puts the words read on a straightened raster back where they stand on
-/// the page: each word down by its column's shift (`shifts` in raster
-/// pixels, `scale` raster pixels per page pixel, `dx` the page's left edge
+/// the page: each word down by the shift at its centre (`bend` in raster
+/// pixels, `scale` raster pixels per page pixel, `offset` the page's corner
 /// in the raster, in page pixels).
-fn unbend(page: &mut OcrPage, shifts: &[f32], scale: f32, dx: f32) {
+fn unbend(page: &mut OcrPage, bend: &clean::Bend, scale: f32, offset: (f32, f32)) {
     for line in &mut page.lines {
         for w in &mut line.words {
-            let centre = ((w.bbox[0] + w.bbox[2]) / 2.0 + dx) * scale;
-            let x = (centre.max(0.0) as usize).min(shifts.len().saturating_sub(1));
-            let s = shifts.get(x).copied().unwrap_or(0.0) / scale;
+            let x = ((w.bbox[0] + w.bbox[2]) / 2.0 + offset.0) * scale;
+            let y = ((w.bbox[1] + w.bbox[3]) / 2.0 + offset.1) * scale;
+            let s = bend.at(x.max(0.0) as usize, y) / scale;
             w.bbox[1] += s;
             w.bbox[3] += s;
         }
@@ -681,9 +707,9 @@ struct Full {
     offset: (f32, f32),
     /// Rows of boxed digits put in place of the page's reading of them.
     combs: Vec<CombRead>,
-    /// Each raster column's shift when the raster's lines were
-    /// straightened: the words stand there until [`unbend`] at the end.
-    bent: Option<Vec<f32>>,
+    /// How the raster's lines were bent when they were straightened: the
+    /// words stand there until [`unbend`] at the end.
+    bent: Option<clean::Bend>,
 }
 
 /// Reads the page in one geometry and cleaning, boxed digits apart; the
