@@ -1100,22 +1100,22 @@ fn nightly_reruns_redo_only_what_changed() {
     copy_dir(&root().join("samples"), &input.join("samples"));
     copy_dir(&root().join("tests/fixtures/fields"), &input.join("fields"));
     let out = fresh_dir("nightly-out");
-    let t = std::time::Instant::now();
     assert_eq!(run(&input, &out, &["--quiet"]).status.code(), Some(0));
-    let first = t.elapsed();
     let s = summary_of(&out);
     assert_eq!((s["dossiers"].as_u64(), s["dossiers_reused"].as_u64()), (Some(6), Some(0)));
     assert!(s["pages_ocr"].as_u64().unwrap() >= 9);
-    let before = std::fs::read(out.join("dossiers/fields/conflict/000.00.20.H40-240611-0012.pdf")).unwrap();
+    let archive = out.join("dossiers/fields/conflict/000.00.20.H40-240611-0012.pdf");
+    let before = std::fs::read(&archive).unwrap();
+    let written = std::fs::metadata(&archive).unwrap().modified().unwrap();
 
-    // Nothing changed: no OCR, and a small fraction of the time.
-    let t = std::time::Instant::now();
+    // Nothing changed: no page is read again and no archive is rewritten. (How much
+    // faster that is lives in BENCHMARKS.md, not in a timed test: CI's two cores
+    // are shared and a wall-clock ratio failed there.)
     assert_eq!(run(&input, &out, &["--quiet"]).status.code(), Some(0));
-    let second = t.elapsed();
     let s = summary_of(&out);
     assert_eq!((s["dossiers_reused"].as_u64(), s["pages_ocr"].as_u64()), (Some(6), Some(0)), "{s}");
-    assert!(second.as_secs_f64() < 0.05 * first.as_secs_f64(), "rerun {second:?} against first run {first:?}");
-    assert_eq!(std::fs::read(out.join("dossiers/fields/conflict/000.00.20.H40-240611-0012.pdf")).unwrap(), before);
+    assert_eq!(std::fs::read(&archive).unwrap(), before);
+    assert_eq!(std::fs::metadata(&archive).unwrap().modified().unwrap(), written, "the archive was rewritten");
 
     // One page added to one dossier: only that dossier is redone.
     std::fs::copy(
