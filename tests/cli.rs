@@ -683,6 +683,19 @@ fn a_form_photographed_in_dim_light_is_read_not_taken_for_blank() {
     assert!(s["10"]["recall"].as_f64().unwrap() >= 0.88, "{s}");
 }
 
+/// The first page of a real-dev PDF rendered by pdftoppm, gray, at `dpi`.
+fn render_real_page(pdf: &Path, dpi: u32, tag: &str) -> image::GrayImage {
+    let tmp = fresh_dir(&format!("{tag}-render"));
+    let o = Command::new("pdftoppm")
+        .args(["-r", &dpi.to_string(), "-gray", "-png"])
+        .arg(pdf)
+        .arg(tmp.join("p"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "pdftoppm: {}", String::from_utf8_lossy(&o.stderr));
+    image::open(tmp.join("p-1.png")).expect("the render decodes").to_luma8()
+}
+
 #[test]
 fn a_real_scan_at_120_dpi_is_read_by_layout_analysis() {
     let Some(set) = shared_input("real-dev") else { return };
@@ -693,12 +706,7 @@ fn a_real_scan_at_120_dpi_is_read_by_layout_analysis() {
     // letterhead, a dispatch stamp over it) rendered at 200 dpi, scaled to
     // 60% and saved as JPEG quality 60: a 120 dpi scan.
     let name = "02_cv-3722-vpcp_bilevel-scan-hoatoc";
-    let tmp = fresh_dir("lowres-render");
-    let pdf = set.join(name).join("cv_3722_metro.pdf");
-    let o =
-        Command::new("pdftoppm").args(["-r", "200", "-gray", "-png"]).arg(&pdf).arg(tmp.join("p")).output().unwrap();
-    assert!(o.status.success(), "pdftoppm: {}", String::from_utf8_lossy(&o.stderr));
-    let full = image::open(tmp.join("p-1.png")).expect("the render decodes").to_luma8();
+    let full = render_real_page(&set.join(name).join("cv_3722_metro.pdf"), 200, "lowres");
     let (w, h) = (full.width() * 3 / 5, full.height() * 3 / 5);
     let page = image::imageops::resize(&full, w, h, image::imageops::FilterType::Lanczos3);
     let (p, s) = read_real_copy(&set, name, "lowres", |dir| {
@@ -732,12 +740,7 @@ fn a_page_photographed_at_a_slant_is_straightened() {
     // left, so its lines fan out (rising to the right at the top, falling at
     // the bottom), saved as a phone's JPEG with no resolution.
     let name = "08_qd-2750-bgddt_lowres-150dpi-tthc";
-    let tmp = fresh_dir("slant-render");
-    let pdf = set.join(name).join("test_2.pdf");
-    let o =
-        Command::new("pdftoppm").args(["-r", "150", "-gray", "-png"]).arg(&pdf).arg(tmp.join("p")).output().unwrap();
-    assert!(o.status.success(), "pdftoppm: {}", String::from_utf8_lossy(&o.stderr));
-    let page = image::open(tmp.join("p-1.png")).expect("the render decodes").to_luma8();
+    let page = render_real_page(&set.join(name).join("test_2.pdf"), 150, "slant");
     let (w, h, m) = (page.width() as f32, page.height() as f32, 90.0);
     let photo = image::GrayImage::from_fn((w + 2.0 * m) as u32, (h + 2.0 * m) as u32, |x, y| {
         // Column u of the page stands between rows top(u) and bottom(u).
