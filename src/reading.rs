@@ -197,13 +197,22 @@ pub(crate) fn read_page(
     if (estimated || !(in_doubt || conf < GOOD_CONF)) && clean::background_spread(g) >= UNEVEN_PAPER {
         let ways: &[Segmentation] =
             if estimated { &[Segmentation::Auto, Segmentation::OneBlock] } else { &[segmentation] };
+        let mut replaced = None;
         for &way in ways {
             let flat = read_full(&src, &geometry, Cleaning::Normalized, way, recognize, &mut seen)?;
             if quality(&flat.page) > quality(&full.page) {
-                full = flat;
+                let before = std::mem::replace(&mut full, flat);
+                replaced.get_or_insert(before);
                 reading.cleaning = Cleaning::Normalized;
                 reading.segmentation = way;
             }
+        }
+        // Layout analysis of a flattened photo may drop a whole line the
+        // photo as taken read surely (real-dev 09's "5. Số điện thoại liên
+        // hệ:.......0979391725", and with it the phone field): such lines are
+        // put back before what is left unread is looked for.
+        if let Some(before) = replaced.filter(|_| estimated) {
+            reading.missed_words_read += fill_unread(&mut full.page, &before.page);
         }
     }
     if in_doubt || conf < GOOD_CONF {
