@@ -564,7 +564,7 @@ fn real_paper_reads_at_least_as_well_as_the_plain_cli() {
     assert!(form["pages"][0]["flags"].as_array().unwrap().contains(&Value::from("boxed_digits")), "{form}");
     // A photo lit unevenly is also read with its background flattened,
     // whatever its confidence (78.7 here): that reading holds more of the
-    // form (recall 0.951 before, 0.979 since; the CLI 0.944).
+    // form (recall 0.951 before, 0.986 since; the CLI 0.944).
     // Layout analysis of the flattened photo dropped the phone number's
     // line, which the photo as taken read surely: it is put back, and the
     // phone field with it.
