@@ -202,7 +202,9 @@ pub(crate) fn read_page(
             let flat = read_full(&src, &geometry, Cleaning::Normalized, way, recognize, &mut seen)?;
             if quality(&flat.page) > quality(&full.page) {
                 let before = std::mem::replace(&mut full, flat);
-                replaced.get_or_insert(before);
+                if estimated {
+                    replaced.get_or_insert(before);
+                }
                 reading.cleaning = Cleaning::Normalized;
                 reading.segmentation = way;
             }
@@ -211,7 +213,7 @@ pub(crate) fn read_page(
         // photo as taken read surely (real-dev 09's "5. Số điện thoại liên
         // hệ:.......0979391725", and with it the phone field): such lines are
         // put back before what is left unread is looked for.
-        if let Some(before) = replaced.filter(|_| estimated) {
+        if let Some(before) = replaced {
             reading.missed_words_read += fill_unread(&mut full.page, &before.page);
         }
     }
