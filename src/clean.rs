@@ -22,6 +22,9 @@ pub(crate) enum Cleaning {
     Normalized,
     /// Background flattened, then Sauvola binarization and despeckling.
     Binarized,
+    /// The faint grays of print showing through from the back of the
+    /// sheet lifted to paper ([`lift`]).
+    Lifted,
     /// Binarized, then its bent lines straightened ([`dewarp`]), one
     /// shift per column.
     Dewarped,
@@ -37,6 +40,7 @@ impl Cleaning {
             Cleaning::None => None,
             Cleaning::Normalized => Some(crate::flags::PageFlag::Cleaned),
             Cleaning::Binarized => Some(crate::flags::PageFlag::Binarized),
+            Cleaning::Lifted => Some(crate::flags::PageFlag::ShowThrough),
             Cleaning::Dewarped | Cleaning::DewarpedInBands => Some(crate::flags::PageFlag::Dewarped),
         }
     }
@@ -159,6 +163,125 @@ fn stretch(g: &mut Gray) {
     for v in &mut g.data {
         *v = map[*v as usize];
     }
+}
+
+/// How far under the paper's level a pixel is ink rather than something
+/// fainter: print showing through from the back of thin paper, 20% as dark
+/// as the front's, stands 40-50 levels under white.
+const FAINT_DEPTH: u8 = 80;
+
+/// How far under the paper's level a pixel is no longer paper (a scanner's
+/// noise stays within it).
+const PAPER_NOISE: u8 = 12;
+
+/// Faint pixels per ink pixel from which a scan shows its back through,
+/// counted on the page shrunk to half (2 × 2 averaged: a paper's grain is
+/// smoothed away, a stroke is not). On a clean scan the faint pixels are
+/// mostly the letters' soft edges: real-dev's scans, and copies of them
+/// turned, askew, framed or tinted, hold 0.10-1.16 of them per ink pixel,
+/// the same pages with their back showing through at a fifth of its
+/// strength (`bench/real-copies bleed`) 1.59-1.86, except bilevel scans,
+/// whose letters have no soft edges (0.99-1.02).
+const SHOW_THROUGH_FAINT_PER_INK: f64 = 1.2;
+
+/// Faint pixels away from any ink (more than [`NEAR_INK`] pixels of the
+/// shrunk page) per ink pixel from which a scan shows its back through
+/// whatever its letters' edges: those clean pages hold 0.04-0.59, bilevel
+/// scans showing through 0.61-0.82 (some are missed).
+const SHOW_THROUGH_APART_PER_INK: f64 = 0.7;
+
+/// The least span from the darkest ink (1st percentile) to the paper's
+/// level of a page that may show through: on a faded copy (ink at 110 on
+/// paper at 235) the faint pixels are its own letters, which lifting took
+/// away (`bench/real-copies faded` 03: recall 0.983 → 0.953).
+const SHOW_THROUGH_MIN_CONTRAST: u8 = 160;
+
+/// How near ink (in pixels of the page shrunk to half) a faint pixel is
+/// the ink's own edge.
+const NEAR_INK: usize = 1;
+
+/// How far under the paper's level [`lift`] makes white.
+const LIFT_DEPTH: u8 = 40;
+
+/// Whether a page of good contrast shows faint print beside its ink far
+/// more than letters' edges give: the back of thin paper showing through,
+/// mirrored. The paper's level is the 90th percentile of the page's levels.
+/// Measured on the page shrunk to half, its outer twentieth left out.
+/// Highlighted, folded, underexposed and blurred copies also hold such
+/// grays and pass; `reading` keeps the lifted reading only where it reads
+/// better.
+pub(crate) fn shows_through(g: &Gray) -> bool {
+    let g = &inner(&g.shrink(2));
+    let hist = g.histogram();
+    let n: u64 = hist.iter().sum();
+    let (w, h) = (g.width as usize, g.height as usize);
+    if n == 0 || g.data.len() != w * h {
+        return false;
+    }
+    let paper = nth_level(&hist, n * 9 / 10);
+    if paper.saturating_sub(nth_level(&hist, n / 100)) < SHOW_THROUGH_MIN_CONTRAST {
+        return false;
+    }
+    let (ink_below, faint_below) = (paper.saturating_sub(FAINT_DEPTH), paper.saturating_sub(PAPER_NOISE));
+    let ink: u64 = hist[..ink_below as usize].iter().sum();
+    let faint: u64 = hist[ink_below as usize..faint_below as usize].iter().sum();
+    if ink == 0 {
+        return false;
+    }
+    if faint as f64 >= SHOW_THROUGH_FAINT_PER_INK * ink as f64 {
+        return true;
+    }
+    if (faint as f64) < SHOW_THROUGH_APART_PER_INK * ink as f64 {
+        return false;
+    }
+    // Ink's neighbourhood: each row's ink widened by NEAR_INK, then each
+    // column's.
+    let mut near = vec![false; w * h];
+    for (row, out) in g.data.chunks_exact(w).zip(near.chunks_exact_mut(w)) {
+        for (x, _) in row.iter().enumerate().filter(|(_, &v)| v < ink_below) {
+            out[x.saturating_sub(NEAR_INK)..(x + NEAR_INK + 1).min(w)].fill(true);
+        }
+    }
+    let mut apart = 0u64;
+    for y in 0..h {
+        let (y0, y1) = (y.saturating_sub(NEAR_INK), (y + NEAR_INK + 1).min(h));
+        for x in 0..w {
+            let v = g.data[y * w + x];
+            if v >= ink_below && v < faint_below && !(y0..y1).any(|yy| near[yy * w + x]) {
+                apart += 1;
+            }
+        }
+    }
+    apart as f64 >= SHOW_THROUGH_APART_PER_INK * ink as f64
+}
+
+/// `g` without its outer twentieth on every side, where a scanner's lid
+/// and a sheet's edge leave grays of their own (corpus-dev's 2705 page 1).
+fn inner(g: &Gray) -> Gray {
+    let (w, h) = (g.width as usize, g.height as usize);
+    let (x0, y0) = (w / 20, h / 20);
+    let (iw, ih) = (w - 2 * x0, h - 2 * y0);
+    let mut out = Gray::new(iw as u32, ih as u32, 255);
+    for (y, row) in out.data.chunks_exact_mut(iw.max(1)).enumerate() {
+        let start = (y0 + y) * w + x0;
+        row.copy_from_slice(&g.data[start..start + iw]);
+    }
+    out
+}
+
+/// The page with every level from [`LIFT_DEPTH`] under its paper's up made
+/// white and the darker ones stretched over the whole range: print showing
+/// through from the back fades into the paper, and Tesseract's own
+/// threshold, no longer pulled up by it, keeps the letters thin and their
+/// tone marks apart (`vê` for `về` on a copy showing through).
+pub(crate) fn lift(g: &Gray) -> Gray {
+    let hist = g.histogram();
+    let n: u64 = hist.iter().sum();
+    let cut = u32::from(nth_level(&hist, n * 9 / 10).saturating_sub(LIFT_DEPTH)).max(64);
+    let map: [u8; 256] = std::array::from_fn(|v| (v as u32 * 255 / cut).min(255) as u8);
+    let mut out = g.clone();
+    out.data.iter_mut().for_each(|v| *v = map[*v as usize]);
+    out
 }
 
 /// Background flattened and levels stretched (as [`normalize`]), then
@@ -480,6 +603,50 @@ mod tests {
         }
         assert!(background_spread(&even) < 5, "{}", background_spread(&even));
         assert!(background_spread(&shaded) >= 40, "{}", background_spread(&shaded));
+    }
+
+    /// A page of lines of black "letters" with soft gray edges (none when
+    /// `bilevel`), and, when `back` is given, a fainter mirrored print of
+    /// that level between them.
+    fn printed_page(back: Option<u8>, bilevel: bool) -> Gray {
+        let (w, h) = (600u32, 800u32);
+        let mut g = Gray::new(w, h, 250);
+        for y in 0..h {
+            for x in 0..w {
+                let v = &mut g.data[(y * w + x) as usize];
+                let (in_line, in_letter) = (y % 40 < 12, x % 10 < 6);
+                if in_line && in_letter {
+                    let edge = y % 40 == 0 || y % 40 == 11 || x % 10 == 0 || x % 10 == 5;
+                    *v = if edge && !bilevel { 170 } else { 20 };
+                } else if let Some(b) = back.filter(|_| (y + 20) % 40 < 12 && (x + 3) % 10 < 6) {
+                    *v = b;
+                }
+            }
+        }
+        g
+    }
+
+    #[test]
+    fn print_showing_through_is_found_and_lifted_to_paper() {
+        assert!(!shows_through(&printed_page(None, false)), "a letter's soft edges are not the back");
+        assert!(!shows_through(&printed_page(None, true)));
+        assert!(!shows_through(&Gray::new(100, 100, 255)), "a blank page");
+        // A bilevel scan's letters have no soft edges: its back's print is
+        // found apart from them.
+        assert!(shows_through(&printed_page(Some(205), true)));
+        let through = printed_page(Some(205), false);
+        assert!(shows_through(&through));
+        // Faded (ink at 110 on paper at 232): its faint grays are its own
+        // letters' and are left.
+        let mut faded = through.clone();
+        faded.data.iter_mut().for_each(|v| *v = 110 + (u32::from(*v) * 125 / 255) as u8);
+        assert!(!shows_through(&faded));
+        let lifted = lift(&through);
+        let at = |g: &Gray, x: u32, y: u32| g.data[(y * g.width + x) as usize];
+        assert!(at(&lifted, 1, 25) >= 245, "the back's print becomes paper: {}", at(&lifted, 1, 25));
+        assert_eq!(at(&lifted, 8, 15), 255, "and so does the paper");
+        assert!(at(&lifted, 2, 5) < 30, "ink stays ink");
+        assert!(!shows_through(&lifted));
     }
 
     #[test]

@@ -84,6 +84,9 @@ string_enum! {
         Binarized = "binarized",
         /// Bent lines straightened for recognition.
         Dewarped = "dewarped",
+        /// Print showing through from the back of the sheet faded into the
+        /// paper for recognition.
+        ShowThrough = "show_through",
         /// The second reader changed some words.
         SecondReader = "second_reader",
         /// Read as one block of lines, not by layout analysis (a photo

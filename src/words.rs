@@ -36,6 +36,7 @@ pub(crate) fn flag_label(flag: &str) -> String {
         "cleaned" => "làm sạch nền",
         "binarized" => "chuyển đen trắng",
         "dewarped" => "nắn thẳng dòng chữ cong",
+        "show_through" => "làm mờ chữ mặt sau in thấu",
         "second_reader" => "đọc lại bằng bộ đọc thứ hai",
         "one_block" => "đọc cả trang như một khối chữ",
         "boxed_digits" => "đọc riêng dãy số trong ô",
