@@ -5,15 +5,16 @@
 //! photo is also read as one block of lines, and a doubtful scan only so. A
 //! scan showing the back of its sheet through is also read with those faint
 //! grays lifted to paper. A page whose paper is lit unevenly (shaded from
-//! one side) is also read with its background flattened. A page read with low confidence, whose
-//! orientation the text's shape could not tell, or that is below 150 dpi is
-//! tried again on a strip of the page in the other turns and with cleaning
-//! (a page read under 50 has its cleanings read whole: the strip may miss the
-//! streaks that made it unreadable), and the best full reading is kept; a
-//! turn or a cleaning that lowers the page's confidence is never kept. A
-//! ruled table's cells read doubtfully are read again without the rules
-//! beside them. Last, words that are neither plausible
-//! Vietnamese nor confidently read (stamps, signatures, rules) are dropped.
+//! one side) is also read with its background flattened. A page read with
+//! low confidence, whose orientation the text's shape could not tell, or
+//! that is below 150 dpi is tried again on a strip of the page in the other
+//! turns and with cleaning (a page read under 50 has its cleanings read
+//! whole: the strip may miss the streaks that made it unreadable), and the
+//! best full reading is kept; a turn or a cleaning that lowers the page's
+//! confidence is never kept. A ruled table's cells read doubtfully are read
+//! again without the rules beside them. Last, words that are neither
+//! plausible Vietnamese nor confidently read (stamps, signatures, rules) are
+//! dropped.
 //!
 //! The recognizer is a closure, so this module knows no engine.
 
@@ -52,7 +53,6 @@ const LAYOUT_SHARE: f32 = 0.95;
 /// A page whose paper levels spread this much (see
 /// [`clean::background_spread`]) is also read with its background flattened.
 const UNEVEN_PAPER: u8 = 40;
-
 /// A photo whose lines stand this share of its height or more from
 /// straight (lines fanning out on a page photographed at a slant, a curled
 /// sheet) is also read with them straightened, whatever its confidence.
