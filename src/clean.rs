@@ -159,7 +159,13 @@ fn stretch(g: &mut Gray) {
     if hi - lo < 16 {
         return;
     }
-    let map: Vec<u8> = (0..256i32).map(|v| ((v - lo) * 255 / (hi - lo)).clamp(0, 255) as u8).collect();
+    stretch_between(g, lo, hi);
+}
+
+/// Maps level `lo` and under to black, `hi` and over to white, and the
+/// levels between linearly. `lo < hi`.
+fn stretch_between(g: &mut Gray, lo: i32, hi: i32) {
+    let map: [u8; 256] = std::array::from_fn(|v| ((v as i32 - lo) * 255 / (hi - lo)).clamp(0, 255) as u8);
     for v in &mut g.data {
         *v = map[*v as usize];
     }
@@ -277,10 +283,9 @@ fn inner(g: &Gray) -> Gray {
 pub(crate) fn lift(g: &Gray) -> Gray {
     let hist = g.histogram();
     let n: u64 = hist.iter().sum();
-    let cut = u32::from(nth_level(&hist, n * 9 / 10).saturating_sub(LIFT_DEPTH)).max(64);
-    let map: [u8; 256] = std::array::from_fn(|v| (v as u32 * 255 / cut).min(255) as u8);
+    let cut = i32::from(nth_level(&hist, n * 9 / 10).saturating_sub(LIFT_DEPTH)).max(64);
     let mut out = g.clone();
-    out.data.iter_mut().for_each(|v| *v = map[*v as usize]);
+    stretch_between(&mut out, 0, cut);
     out
 }
 
