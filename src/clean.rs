@@ -25,6 +25,9 @@ pub(crate) enum Cleaning {
     /// The faint grays of print showing through from the back of the
     /// sheet lifted to paper ([`lift`]).
     Lifted,
+    /// Background flattened ([`normalize`]), then its faint grays lifted to
+    /// paper ([`lift`]): a photo in shade or showing its back through.
+    NormalizedLifted,
     /// Binarized, then its bent lines straightened ([`dewarp`]), one
     /// shift per column.
     Dewarped,
@@ -38,8 +41,8 @@ impl Cleaning {
     pub(crate) fn flag(self) -> Option<crate::flags::PageFlag> {
         match self {
             Cleaning::None => None,
-            Cleaning::Normalized => Some(crate::flags::PageFlag::Cleaned),
             Cleaning::Binarized => Some(crate::flags::PageFlag::Binarized),
+            Cleaning::Normalized | Cleaning::NormalizedLifted => Some(crate::flags::PageFlag::Cleaned),
             Cleaning::Lifted => Some(crate::flags::PageFlag::ShowThrough),
             Cleaning::Dewarped | Cleaning::DewarpedInBands => Some(crate::flags::PageFlag::Dewarped),
         }

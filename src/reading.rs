@@ -29,7 +29,7 @@ use crate::tables;
 
 /// Changes whenever the same page may be read differently: part of the
 /// settings fingerprint, so that a new version redoes what it reads better.
-pub(crate) const VERSION: u32 = 18;
+pub(crate) const VERSION: u32 = 19;
 
 /// A page read at this mean confidence or better is kept as first read.
 const GOOD_CONF: f32 = 80.0;
@@ -57,6 +57,9 @@ const UNEVEN_PAPER: u8 = 40;
 /// straight (lines fanning out on a page photographed at a slant, a curled
 /// sheet) is also read with them straightened, whatever its confidence.
 const PHOTO_BEND: f32 = 1.0 / 200.0;
+/// How much more plausible text a photo's flattened and lifted reading must
+/// hold to be kept.
+const PHOTO_LIFT_GAIN: f32 = 0.1;
 /// An implausible word read under this confidence is junk.
 pub(crate) const JUNK_CONF: f32 = 60.0;
 
@@ -224,6 +227,21 @@ pub(crate) fn read_page(
                 }
                 reading.cleaning = Cleaning::Normalized;
                 reading.segmentation = way;
+            }
+        }
+        // A photo of thin paper shows its back through as unevenly as its
+        // paper is lit: flattened, its faint grays are lifted too, and that
+        // kept when it reads clearly better (by a tenth: a photo's levels are
+        // noisy, and a lifted reading nearly as good lost words on blurred
+        // and underexposed photos).
+        if estimated {
+            let lifted =
+                read_full(&src, &geometry, Cleaning::NormalizedLifted, reading.segmentation, recognize, &mut seen)?;
+            let q = quality(&full.page);
+            if quality(&lifted.page) > q + PHOTO_LIFT_GAIN * q.abs() {
+                let before = std::mem::replace(&mut full, lifted);
+                replaced.get_or_insert(before);
+                reading.cleaning = Cleaning::NormalizedLifted;
             }
         }
         // Layout analysis of a flattened photo may drop a whole line the
@@ -708,6 +726,7 @@ fn raster_for(src: &Source, geom: &Geometry, c: Cleaning) -> Option<Raster> {
         Cleaning::Normalized => (clean::normalize(&input)?, None),
         Cleaning::Binarized => (clean::binarize(&input, dpi * k)?, None),
         Cleaning::Lifted => (clean::lift(&input), None),
+        Cleaning::NormalizedLifted => (clean::lift(&clean::normalize(&input)?), None),
         Cleaning::Dewarped | Cleaning::DewarpedInBands => {
             let bands = if c == Cleaning::Dewarped { 1 } else { clean::DEWARP_BANDS };
             let (r, bend) = clean::dewarp(&clean::binarize(&input, dpi * k)?, bands)?;
