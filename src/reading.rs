@@ -229,11 +229,13 @@ pub(crate) fn read_page(
                 reading.segmentation = way;
             }
         }
-        // A photo of thin paper shows its back through as unevenly as its
-        // paper is lit: flattened, its faint grays are lifted too, and that
-        // kept when it reads clearly better (by a tenth: a photo's levels are
-        // noisy, and a lifted reading nearly as good lost words on blurred
-        // and underexposed photos).
+        // Flattened, a photo still holds faint grays that pull Tesseract's
+        // threshold up (the back of thin paper showing through, a dim or
+        // shaded part of the sheet): it is read with them lifted to paper
+        // too, and that kept when it reads clearly better (by a tenth: a
+        // lifted reading only a little better lost words on blurred and
+        // underexposed photos). Photos of 14 real-copies sets: recall 0.9504
+        // → 0.9525; `bleed`'s 09: 0.917 → 0.972.
         if estimated {
             let lifted =
                 read_full(&src, &geometry, Cleaning::NormalizedLifted, reading.segmentation, recognize, &mut seen)?;
