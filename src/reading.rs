@@ -5,13 +5,14 @@
 //! photo is also read as one block of lines, and a doubtful scan only so. A
 //! scan showing the back of its sheet through is also read with those faint
 //! grays lifted to paper. A page whose paper is lit unevenly (shaded from
-//! one side) is also read with its background flattened. A page read with
-//! low confidence, whose orientation the text's shape could not tell, or
-//! that is below 150 dpi is tried again on a strip of the page in the other
-//! turns and with cleaning (a page read under 50 has its cleanings read
-//! whole: the strip may miss the streaks that made it unreadable), and the
-//! best full reading is kept; a turn or a cleaning that lowers the page's
-//! confidence is never kept. A ruled table's cells read doubtfully are read
+//! one side) is also read with its background flattened, and such a photo
+//! also flattened with its faint grays lifted. A page read with low
+//! confidence, whose orientation the text's shape could not tell, or that is
+//! below 150 dpi is tried again on a strip of the page in the other turns and
+//! with cleaning (a page read under 50 has its cleanings read whole: the
+//! strip may miss the streaks that made it unreadable), and the best full
+//! reading is kept; a turn or a cleaning that lowers the page's confidence is
+//! never kept. A ruled table's cells read doubtfully are read
 //! again without the rules beside them. Last, words that are neither
 //! plausible Vietnamese nor confidently read (stamps, signatures, rules) are
 //! dropped.
