@@ -510,6 +510,13 @@ fn accuracy_tools_ready() -> bool {
     second_reader_installed()
 }
 
+/// `../shared/real-dev` when it is here and its accuracy can be scored
+/// (see [`accuracy_tools_ready`]); None, having said why, otherwise.
+fn real_dev_ready() -> Option<PathBuf> {
+    let set = shared_input("real-dev")?;
+    accuracy_tools_ready().then_some(set)
+}
+
 /// Real scanned and photographed documents are read at least as well as the
 /// plain `tesseract PAGE - -l vie` CLI reads them (its figures on real-dev:
 /// word recall 0.932, precision 0.915, CER 0.122; see BENCHMARKS.md), and
@@ -526,10 +533,7 @@ fn score_real(set: &Path, out: &Path) -> Value {
 
 #[test]
 fn real_paper_reads_at_least_as_well_as_the_plain_cli() {
-    let Some(set) = shared_input("real-dev") else { return };
-    if !accuracy_tools_ready() {
-        return;
-    }
+    let Some(set) = real_dev_ready() else { return };
     let out = fresh_dir("real-dev");
     let o = run(&set, &out, &["--quiet"]);
     assert!(matches!(o.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&o.stderr));
@@ -645,10 +649,7 @@ fn read_real_copy(set: &Path, name: &str, tag: &str, write: impl FnOnce(&Path)) 
 
 #[test]
 fn a_real_scan_fed_far_askew_and_on_its_side_is_levelled_and_read() {
-    let Some(set) = shared_input("real-dev") else { return };
-    if !accuracy_tools_ready() {
-        return;
-    }
+    let Some(set) = real_dev_ready() else { return };
     // real-dev 12 (a decision scanned at 200 dpi, lying on its side) fed
     // 10 degrees askew: beyond the 7 degrees Leptonica searches by default.
     let name = "12_qd-68-ubnd-haiduong_rotated-jpeg";
@@ -670,10 +671,7 @@ fn a_real_scan_fed_far_askew_and_on_its_side_is_levelled_and_read() {
 
 #[test]
 fn a_form_photographed_in_dim_light_is_read_not_taken_for_blank() {
-    let Some(set) = shared_input("real-dev") else { return };
-    if !accuracy_tools_ready() {
-        return;
-    }
+    let Some(set) = real_dev_ready() else { return };
     // real-dev 10 darkened (gamma 2.2, then a fifth darker): its paper comes
     // out near level 78 and its ink near 10-30, still legible.
     let name = "10_ct01-tokhai-cutru_phone-photo-lowlight";
@@ -710,10 +708,7 @@ fn render_real_pages(pdf: &Path, dpi: u32, tag: &str) -> Vec<image::GrayImage> {
 
 #[test]
 fn print_showing_through_from_the_back_is_faded_out() {
-    let Some(set) = shared_input("real-dev") else { return };
-    if !accuracy_tools_ready() {
-        return;
-    }
+    let Some(set) = real_dev_ready() else { return };
     // real-dev 06 (a school's decision with tables, three pages) rendered
     // at 200 dpi, gray, on thin paper: each page's back (its own print,
     // mirrored and shifted) shows through at a fifth of its strength.
@@ -756,10 +751,7 @@ fn print_showing_through_from_the_back_is_faded_out() {
 
 #[test]
 fn a_photo_in_dim_light_is_read_flattened_with_its_faint_grays_lifted() {
-    let Some(set) = shared_input("real-dev") else { return };
-    if !accuracy_tools_ready() {
-        return;
-    }
+    let Some(set) = real_dev_ready() else { return };
     // real-dev 10 (the CT01 form photographed in dim light) held 12
     // degrees askew, the corners the turn opens white.
     let name = "10_ct01-tokhai-cutru_phone-photo-lowlight";
@@ -778,10 +770,7 @@ fn a_photo_in_dim_light_is_read_flattened_with_its_faint_grays_lifted() {
 
 #[test]
 fn a_real_scan_at_120_dpi_is_read_by_layout_analysis() {
-    let Some(set) = shared_input("real-dev") else { return };
-    if !accuracy_tools_ready() {
-        return;
-    }
+    let Some(set) = real_dev_ready() else { return };
     // real-dev 02 (an official letter scanned 1-bit: a two-column
     // letterhead, a dispatch stamp over it) rendered at 200 dpi, scaled to
     // 60% and saved as JPEG quality 60: a 120 dpi scan.
@@ -811,10 +800,7 @@ fn a_real_scan_at_120_dpi_is_read_by_layout_analysis() {
 
 #[test]
 fn a_page_photographed_at_a_slant_is_straightened() {
-    let Some(set) = shared_input("real-dev") else { return };
-    if !accuracy_tools_ready() {
-        return;
-    }
+    let Some(set) = real_dev_ready() else { return };
     // real-dev 08 (a decision scanned at 150 dpi) rendered at 150 dpi and
     // photographed at a slant on a desk: its right edge 12% shorter than its
     // left, so its lines fan out (rising to the right at the top, falling at
