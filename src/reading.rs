@@ -30,7 +30,7 @@ use crate::tables;
 
 /// Changes whenever the same page may be read differently: part of the
 /// settings fingerprint, so that a new version redoes what it reads better.
-pub(crate) const VERSION: u32 = 19;
+pub(crate) const VERSION: u32 = 20;
 
 /// A page read at this mean confidence or better is kept as first read.
 const GOOD_CONF: f32 = 80.0;
@@ -318,7 +318,8 @@ pub(crate) fn read_page(
     if estimated {
         reading.missed_words_read += read_missed(&mut full, dpi, recognize)?;
     }
-    if let Some(second) = second {
+    let mut second = second;
+    if let Some(second) = second.as_deref_mut() {
         reading.second_reader_fixes = second_pass(&mut full, second);
     }
     if let Some(bend) = full.bent.take() {
@@ -331,6 +332,9 @@ pub(crate) fn read_page(
     // kept has no word is put in, when the page was not turned since.
     if let Some((other, _)) = other.filter(|o| o.1 == reading.geometry) {
         reading.missed_words_read += fill_unread(&mut reading.page, &other);
+    }
+    if let Some(second) = second {
+        reading.second_reader_fixes += read_misread_numbers(&mut reading.page, &src, &reading.geometry, second);
     }
     reading.junk_dropped = drop_junk(&mut reading.page);
     Ok(reading)
@@ -507,6 +511,82 @@ fn second_pass(full: &mut Full, second: &mut ReadWord) -> usize {
         }
     }
     fixed + names
+}
+
+/// The lengths of the numbers a form holds: a phone number's and a CCCD's.
+const NUMBER_LENGTHS: [usize; 2] = [10, 12];
+
+/// Whether a word's text, a form's dotted leader or a stop beside it aside
+/// (`core`), is such a number misread: all digits and one off its length,
+/// or of its length with one or two letters among its digits.
+fn misread_number(core: &str) -> bool {
+    let n = core.len();
+    let digits = core.bytes().filter(u8::is_ascii_digit).count();
+    let letters = core.bytes().filter(u8::is_ascii_alphabetic).count();
+    if digits + letters != n || digits == 0 {
+        return false;
+    }
+    if letters == 0 {
+        NUMBER_LENGTHS.iter().any(|&l| n + 1 == l || n == l + 1)
+    } else {
+        NUMBER_LENGTHS.contains(&n) && letters <= 2
+    }
+}
+
+/// A number misread ([`misread_number`]) has lost or gained a digit (a
+/// copier's speck read as one: photocopy-dev 0539's CCCD read
+/// 0361856589759), or had digits read as letters (1848's 036300622874 read
+/// 036100622H74). The second reader reads it again from the page as
+/// scanned, in the geometry kept: cleaning that made the page's text
+/// legible thins a worn copy's digits (on the flattened raster it read
+/// 0539's ID 036185589759 unsure, on the scan the right 036186589759 at
+/// 0.81). Its reading is taken when it is sure, all digits, of a number's
+/// length and near the page's: one digit more or less, or at most two
+/// characters changed. Returns how many words changed.
+fn read_misread_numbers(page: &mut OcrPage, src: &Source, geom: &Geometry, second: &mut ReadWord) -> usize {
+    let core = |t: &str| t.trim_matches(|c: char| !c.is_alphanumeric()).to_string();
+    if !page.lines.iter().flat_map(|l| &l.words).any(|w| misread_number(&core(&w.text))) {
+        return 0;
+    }
+    let ((raster, (dx, dy), _), s) = match raster_for(src, geom, Cleaning::None) {
+        Some(r) => (r, src.k),
+        None => {
+            let (r, off) = preprocess::ocr_input(src.g, geom);
+            ((r, off, None), 1.0)
+        }
+    };
+    let mut fixed = 0;
+    for w in page.lines.iter_mut().flat_map(|l| l.words.iter_mut()).filter(|w| misread_number(&core(&w.text))) {
+        let b = w.bbox;
+        let (x0, y0, x1, y1) = ((b[0] + dx) * s, (b[1] + dy) * s, (b[2] + dx) * s, (b[3] + dy) * s);
+        let m = ((y1 - y0) / 6.0).max(2.0);
+        let Some(crop) = raster.crop(x0 - m, y0 - m, x1 + m, y1 + m) else { continue };
+        let Some((text, p)) = second(&crop) else { continue };
+        let (was, read) = (core(&w.text), core(&text));
+        let number = read.bytes().all(|b| b.is_ascii_digit()) && NUMBER_LENGTHS.contains(&read.len());
+        if p >= SECOND_MIN_P && number && (one_digit_apart(&was, &read) || changed(&was, &read) <= 2) {
+            w.text = w.text.replacen(&was, &read, 1);
+            fixed += 1;
+        }
+    }
+    fixed
+}
+
+/// How many characters two strings of one length differ in (any other
+/// pair: more than any length).
+fn changed(a: &str, b: &str) -> usize {
+    if a.len() != b.len() {
+        return usize::MAX;
+    }
+    a.bytes().zip(b.bytes()).filter(|(x, y)| x != y).count()
+}
+
+/// Whether one of two strings is the other with one byte more (digits:
+/// one character).
+fn one_digit_apart(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (long, short) = if a.len() > b.len() { (a, b) } else { (b, a) };
+    long.len() == short.len() + 1 && (0..long.len()).any(|i| long[..i] == short[..i] && long[i + 1..] == short[i..])
 }
 
 /// How sure a word found on what a page's reading left unread must be.
@@ -1317,5 +1397,52 @@ mod tests {
         for w in ["thể", "tiền", "số", "theo", "Chính", "của", "ý"] {
             assert!(!bare_roof(w), "{w}");
         }
+    }
+
+    /// Runs [`read_misread_numbers`] on one line of words, the second reader
+    /// answering `answer` at `p`; returns what was asked and the words after.
+    fn misread_numbers_on(texts: &[&str], answer: &str, p: f32) -> (usize, Vec<String>) {
+        let g = Gray::new(600, 40, 255);
+        let src = Source { g: &g, dpi: 300.0, k: 1.0 };
+        let geom = Geometry { src_w: 600, src_h: 40, rotation: 0, skew_deg: 0.0 };
+        let mut page = OcrPage { width: 600, height: 40, lines: vec![line_at(10.0, texts, 70.0)] };
+        let mut asked = 0;
+        let mut read = |_: &Gray| {
+            asked += 1;
+            Some((answer.to_string(), p))
+        };
+        read_misread_numbers(&mut page, &src, &geom, &mut read);
+        (asked, page.lines[0].words.iter().map(|w| w.text.clone()).collect())
+    }
+
+    #[test]
+    fn a_number_misread_is_read_again_and_only_a_sure_near_reading_taken() {
+        // A CCCD read with a speck as a thirteenth digit.
+        let (asked, out) = misread_numbers_on(&["CCCD:", "0361856589759"], "036186589759", 0.81);
+        assert_eq!((asked, out[1].as_str()), (1, "036186589759"));
+        // A CCCD with a digit read as a letter and another as a wrong digit.
+        let (_, out) = misread_numbers_on(&["CCCD:", "036100622H74"], ": 036300622874", 0.59);
+        assert_eq!(out[1], "036300622874");
+        // A phone number that lost a digit, a form's leader before it.
+        let (_, out) = misread_numbers_on(&["SĐT:", "....091269433."], "091269 4332.", 0.9);
+        assert_eq!(out[1], "....091269433.");
+        let (_, out) = misread_numbers_on(&["SĐT:", "....091269433."], "0912694332.", 0.9);
+        assert_eq!(out[1], "....0912694332.");
+        // Unsure, too far from the page's reading, or not all digits: the
+        // page's reading stays.
+        for (answer, p) in [("036186589759", 0.3), ("036186589700", 0.9), ("03618658975O", 0.9)] {
+            assert_eq!(misread_numbers_on(&["0361856589759"], answer, p).1, ["0361856589759"]);
+        }
+        assert_eq!(misread_numbers_on(&["03610062HH74"], "036300699874", 0.9).1, ["03610062HH74"]);
+        // Numbers read whole, dates, codes and words are not asked about.
+        let words = ["036186589759", "0912694332", "27/03/1967", "1.001193", "000.00.20.H40-230821-0539", "Nam"];
+        assert_eq!(misread_numbers_on(&words, "0", 0.9).0, 0);
+    }
+
+    #[test]
+    fn one_digit_apart_means_one_character_more_anywhere() {
+        assert!(one_digit_apart("0361856589759", "036186589759"));
+        assert!(one_digit_apart("12", "312") && one_digit_apart("123", "12") && one_digit_apart("1", ""));
+        assert!(!one_digit_apart("123", "123") && !one_digit_apart("1234", "12") && !one_digit_apart("123", "124"));
     }
 }
