@@ -1159,6 +1159,14 @@ mod tests {
     }
 
     #[test]
+    fn an_id_whose_labels_start_a_copier_wore_away_is_still_read() {
+        let f = fields(&["Sinh ngày: 27/03/1967", "danh cá nhân: 036067729117"]);
+        assert_eq!(f["so_dinh_danh"].value, "036067729117");
+        // Nothing else is taken for it: a line without the label's end.
+        assert!(!fields(&["Số hồ sơ nhân: 036067729117"]).contains_key("so_dinh_danh"));
+    }
+
+    #[test]
     fn failed_checks_flag_and_keep() {
         let f = fields(&["Số định danh cá nhân: 999184001234", "Sinh ngày: 31/02/1984", "Số điện thoại: 0112345678"]);
         assert!(f["so_dinh_danh"].flags.contains(&FieldFlag::from("unknown_province_code".to_string())));

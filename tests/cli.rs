@@ -864,8 +864,10 @@ fn worn_photocopies_are_turned_right_and_cleaned() {
     // 0.52 before this work, 0.554 at stop 23, 0.624 at stop 24, 0.663
     // once dossier codes came from a folder named by one, 0.683 since bent
     // lines are straightened, 0.733 since the procedure list puts a misread
-    // code or name right and the ID chooses between birth dates.
-    assert!(fields["field_accuracy"].as_f64().unwrap() >= 0.72, "{fields}");
+    // code or name right and the ID chooses between birth dates, 0.762
+    // since misread phone and CCCD numbers are read again by the second
+    // reader from the page as scanned.
+    assert!(fields["field_accuracy"].as_f64().unwrap() >= 0.75, "{fields}");
     assert_eq!(fields["spurious"], 0, "{fields}");
     let truth: Value = serde_json::from_slice(&std::fs::read(corpus.join("truth.json")).unwrap()).unwrap();
     let m = manifest(&out);
@@ -888,6 +890,17 @@ fn worn_photocopies_are_turned_right_and_cleaned() {
         (&json!("2.000908"), &json!("catalog"), &json!("2.099908")),
         "{code}"
     );
+    // CCCDs Tesseract misread, read again by the second reader: a speck
+    // read as a thirteenth digit, 036100622H74 on a blurred page, and one
+    // whose label's start a copier's smudge took ("danh cá nhân: …").
+    for (path, id) in [
+        ("2023/08/000.00.20.H40-230821-0539", "036186589759"),
+        ("2024/06/240619-1848 Phạm Phương Dung", "036300622874"),
+        ("2023/03/000.00.20.H40-230301-4407", "036067729117"),
+    ] {
+        let d = dossier(&m, path);
+        assert_eq!(d["fields"]["so_dinh_danh"]["value"], id, "{path}: {}", d["fields"]);
+    }
     for t in truth["dossiers"].as_array().unwrap() {
         let d = dossier(&m, t["path"].as_str().unwrap());
         let pages = d["pages"].as_array().unwrap();
