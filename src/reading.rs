@@ -30,7 +30,7 @@ use crate::tables;
 
 /// Changes whenever the same page may be read differently: part of the
 /// settings fingerprint, so that a new version redoes what it reads better.
-pub(crate) const VERSION: u32 = 20;
+pub(crate) const VERSION: u32 = 21;
 
 /// A page read at this mean confidence or better is kept as first read.
 const GOOD_CONF: f32 = 80.0;
@@ -965,7 +965,7 @@ pub(crate) fn drop_junk(p: &mut OcrPage) -> usize {
         let mut changed = false;
         for w in l.words.iter_mut() {
             changed |= w.conf >= JUNK_CONF && trim_rules(w);
-            if w.conf < JUNK_CONF && !syllable::plausible(&w.text) {
+            if w.conf < JUNK_CONF && !syllable::print(&w.text) {
                 changed |= salvage_before_leaders(w);
             }
         }
@@ -1034,8 +1034,7 @@ fn tall_words(l: &crate::model::OcrLine) -> Vec<bool> {
 fn junk(w: &crate::model::OcrWord) -> bool {
     let low = w.conf < JUNK_CONF;
     rule(&w.text)
-        || (low
-            && (!syllable::plausible(&w.text) || lone_toned_vowel(&w.text) || w.text.contains(|c| RULE.contains(c))))
+        || (low && (!syllable::print(&w.text) || lone_toned_vowel(&w.text) || w.text.contains(|c| RULE.contains(c))))
 }
 
 /// Characters of table rules and separator lines, never of print.
