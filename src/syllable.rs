@@ -88,13 +88,13 @@ fn shape(word: &str, wide: bool) -> bool {
     if w.chars().any(|c| c.is_ascii_digit()) {
         return w.chars().all(|c| c.is_ascii_alphanumeric() || "Đđ./-:,()%".contains(c));
     }
-    // Letters, maybe joined by hyphens, dashes or slashes (QĐ-UBND, Lê-nin,
-    // "năm—tháng"), and abbreviations by stops (TP.HCM); a document symbol's
-    // slash may stand first, its number written by hand before it ("Số: 68
-    // /QĐ-UBND"; a symbol has its hyphen: a signature's "/VV" stays junk); a
-    // list's dash may be read glued to the item's first word ("-Căn"; a
-    // dash and one letter, "—Ă", is a seal's stroke, and dashes, a chart's
-    // rule).
+    // Letters, maybe joined by hyphens or slashes (QĐ-UBND, Lê-nin), and
+    // abbreviations by stops (TP.HCM); a document symbol's slash may stand
+    // first, its number written by hand before it ("Số: 68 /QĐ-UBND"; a
+    // symbol has its hyphen: a signature's "/VV" stays junk). When `wide`,
+    // also joined by en or em dashes ("năm—tháng"), and after one list dash
+    // glued to the item's first word ("-Căn"; a dash and one letter, "—Ă",
+    // is a seal's stroke, and dashes, a chart's rule).
     let w = w.strip_prefix('/').filter(|s| s.contains('-')).unwrap_or(w);
     let w = match w.strip_prefix(DASHES).unwrap_or(w) {
         rest if wide && rest.chars().take(2).filter(|c| c.is_alphabetic()).count() == 2 => rest,
