@@ -87,6 +87,9 @@ string_enum! {
         /// Print showing through from the back of the sheet faded into the
         /// paper for recognition.
         ShowThrough = "show_through",
+        /// A bilevel page (a G4 scan, a fax) read with its letters' edges
+        /// softened to gray.
+        Softened = "softened",
         /// The second reader changed some words.
         SecondReader = "second_reader",
         /// Read as one block of lines, not by layout analysis (a photo

@@ -184,6 +184,14 @@ impl Pix {
         Pix::wrap(unsafe { l::pixSubtract(std::ptr::null_mut(), self.0, mask.0) })
     }
 
+    /// Each pixel of an 8 bpp image replaced by the mean of the
+    /// (2`half`+1)² pixels around it (Leptonica's block convolution).
+    pub(crate) fn blur(&self, half: i32) -> Option<Pix> {
+        // SAFETY: `self.0` is a valid PIX owned by `self`; Leptonica returns a
+        // new image or null and never frees its input.
+        Pix::wrap(unsafe { l::pixBlockconv(self.0, half, half) })
+    }
+
     /// Rotates an 8 bpp image clockwise by `radians` about its centre,
     /// bringing in white. The canvas grows so that no pixel is lost, with the
     /// image staying centred.
