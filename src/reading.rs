@@ -192,6 +192,17 @@ pub(crate) fn read_page(
         missed_words_read: 0,
         cells_read: 0,
     };
+    // A bilevel page (a G4 scan, a fax) of 250 dpi or more is also read
+    // with its letters' edges softened to gray, and that kept when it reads
+    // better (ocrmypdf-resources' `ccitt.pdf`: recall 0.884 → 0.912; at 200
+    // dpi softening loses tone marks, see [`clean::SOFTEN_FROM_DPI`]).
+    if dpi >= clean::SOFTEN_FROM_DPI && clean::is_bilevel(g) {
+        let soft = read_full(&src, &geometry, Cleaning::Softened, segmentation, recognize, &mut seen)?;
+        if quality(&soft.page) > quality(&full.page) {
+            full = soft;
+            reading.cleaning = Cleaning::Softened;
+        }
+    }
     // A scan of thin paper shows the back's print through, mirrored and
     // faint; Tesseract's own threshold, pulled up by it, thickens the
     // letters and loses tone marks (về → vê, Ủy → Uy). Such a scan is also
@@ -200,16 +211,6 @@ pub(crate) fn read_page(
     // 0.951 / 0.104). Keeping it whenever it read nearly as well gained
     // more there but lost up to 0.018 of a document's recall on highlighted
     // and blurred copies, which the check also takes for show-through.
-    // A bilevel page (a G4 scan, a fax) of 300 dpi or so is also read with
-    // its letters' edges softened to gray, and that kept when it reads
-    // better (ocrmypdf-resources' `ccitt.pdf`: recall 0.884 → 0.912).
-    if dpi >= clean::SOFTEN_FROM_DPI && clean::is_bilevel(g) {
-        let soft = read_full(&src, &geometry, Cleaning::Softened, segmentation, recognize, &mut seen)?;
-        if quality(&soft.page) > quality(&full.page) {
-            full = soft;
-            reading.cleaning = Cleaning::Softened;
-        }
-    }
     if !estimated && !doubtful && clean::shows_through(g) {
         let lifted = read_full(&src, &geometry, Cleaning::Lifted, segmentation, recognize, &mut seen)?;
         if quality(&lifted.page) > quality(&full.page) {
