@@ -70,6 +70,10 @@ string_enum! {
         LowDpi = "low_dpi",
         /// The file declares no usable resolution; it was estimated.
         DpiEstimated = "dpi_estimated",
+        /// The file's two resolutions differ (a standard fax, 204 × 98 dpi):
+        /// the page was stretched to square pixels; its width and height
+        /// in pixels are the stretched page's.
+        UnequalResolution = "unequal_resolution",
         /// A PDF page rendered by poppler (not the file's own image).
         Rendered = "rendered",
         /// Neither the text-shape check nor recognition was sure of the turn.

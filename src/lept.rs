@@ -129,6 +129,12 @@ impl Pix {
         Pix::wrap(unsafe { l::pixScale(self.0, factor, factor) })
     }
 
+    /// Scales an image by `sx` across and `sy` down (as [`Pix::scale`]).
+    pub(crate) fn scale_xy(&self, sx: f32, sy: f32) -> Option<Pix> {
+        // SAFETY: as in `scale`.
+        Pix::wrap(unsafe { l::pixScale(self.0, sx, sy) })
+    }
+
     /// Flattens the background of an 8 bpp image to white (shadows, gray
     /// paper, a photocopier's uneven toner), Leptonica's default tiling.
     pub(crate) fn background_norm(&self) -> Option<Pix> {

@@ -52,7 +52,8 @@ fn uuid_text(b: &[u8]) -> String {
 /// One page to write.
 pub(crate) struct PageIn<'a> {
     pub embed: &'a Embed,
-    /// Horizontal and vertical resolution of the source image.
+    /// Resolution of the raster the page was read on (`geometry`'s pixels,
+    /// square).
     pub dpi: f32,
     pub geometry: Geometry,
     pub ocr: Option<&'a OcrPage>,
@@ -130,7 +131,10 @@ impl<W: Write> PdfWriter<W> {
     }
 
     pub(crate) fn add_page(&mut self, p: &PageIn) -> std::io::Result<()> {
-        let (w_px, h_px) = p.embed.size();
+        // The page's size is the raster it was read on, at `dpi`: the
+        // image's own pixels unless they were stretched to square ones (a
+        // standard fax), and the image is drawn to fill it either way.
+        let (w_px, h_px) = (p.geometry.src_w, p.geometry.src_h);
         let k = 72.0 / p.dpi;
         let (pw, ph) = (w_px as f32 * k, h_px as f32 * k);
         let key = p.embed.digest();

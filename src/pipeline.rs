@@ -1099,13 +1099,20 @@ fn process_page(index: usize, path: &Path, name: &str, frame: u32, file: &Opened
         Opened::LargePdf => pdf_page(&|| crate::pdfin::decode_page_alone(path, frame)),
         Opened::Image => decode::decode(path, frame),
     };
-    let decoded: Decoded = match guarded(read) {
+    let mut decoded: Decoded = match guarded(read) {
         Ok(d) => d,
         Err(e) => return error_page(index, name, frame, &e),
     };
+    let mut flags = Vec::new();
+    // A standard fax's pixels are twice as tall as wide: the page is read,
+    // and drawn in its PDFs, as square pixels.
+    if let Some((square, dpi)) = decoded.dpi.and_then(|dpi| preprocess::square_pixels(&decoded.gray, dpi)) {
+        decoded.gray = square;
+        decoded.dpi = Some((dpi, dpi));
+        flags.push(PageFlag::UnequalResolution);
+    }
     let (w, h) = (decoded.gray.width, decoded.gray.height);
     let res = preprocess::resolution(w, h, decoded.dpi, decoded.dpi_from_page);
-    let mut flags = Vec::new();
     if res.dpi.round() < preprocess::MIN_DPI {
         flags.push(PageFlag::LowDpi);
     }

@@ -16,6 +16,26 @@ use crate::raster::{nth_level, otsu, Gray};
 /// The minimum resolution Thông tư 05/2025/TT-BNV sets for administrative papers.
 pub(crate) const MIN_DPI: f32 = 200.0;
 
+/// Pages whose two resolutions differ by more than this ratio are stretched
+/// to square pixels before anything else: a standard fax is 204 × 98 dpi,
+/// and read as it is its letters are squashed to half their height (real-dev
+/// 04 as such a fax: confidence 49.5 against 93.4 as a fine fax). A fine fax
+/// (204 × 196) is left as it is.
+const UNEQUAL_DPI: f32 = 1.1;
+
+/// A page of unequal resolutions `dpi` (across, down) with its coarser axis
+/// enlarged to the finer one's resolution, and that resolution; None when
+/// the two are near enough equal, implausible, or Leptonica cannot scale.
+pub(crate) fn square_pixels(g: &Gray, dpi: (f32, f32)) -> Option<(Gray, f32)> {
+    let (dx, dy) = dpi;
+    let (lo, hi) = (dx.min(dy), dx.max(dy));
+    if !(lo >= 50.0 && hi <= 4800.0 && hi / lo > UNEQUAL_DPI && hi / lo <= 4.0) {
+        return None;
+    }
+    let g = Pix::from_gray(g)?.scale_xy(hi / dx, hi / dy)?.to_gray8()?.to_gray()?;
+    Some((g, hi))
+}
+
 /// Paper sizes in millimetres (short side, long side).
 const PAPERS: [(&str, f32, f32); 7] = [
     ("A4", 210.0, 297.0),
@@ -289,6 +309,23 @@ mod tests {
             let found = skew_of(&tilted, 150.0, 0);
             assert!((found + tilt).abs() < 0.5, "tilted {tilt}, measured {found}");
         }
+    }
+
+    #[test]
+    fn a_standard_fax_is_stretched_to_square_pixels() {
+        let fax = Gray::new(1728, 1143, 255);
+        let (g, dpi) = square_pixels(&fax, (204.0, 98.0)).expect("a standard fax is stretched");
+        assert_eq!((g.width, dpi), (1728, 204.0));
+        assert!(g.height.abs_diff(2379) <= 1, "{}", g.height);
+        // Across, too; a fine fax and square pixels are left as they are,
+        // and so is a ratio no scanner gives.
+        assert_eq!(
+            square_pixels(&Gray::new(100, 200, 255), (100.0, 200.0)).map(|(g, d)| (g.width, g.height, d)),
+            Some((200, 200, 200.0))
+        );
+        assert!(square_pixels(&fax, (204.0, 196.0)).is_none());
+        assert!(square_pixels(&fax, (300.0, 300.0)).is_none());
+        assert!(square_pixels(&fax, (400.0, 72.0)).is_none());
     }
 
     #[test]

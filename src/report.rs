@@ -230,7 +230,10 @@ pub(crate) fn page_png(
     let p = d.pages.iter().find(|p| p.index == page_index)?;
     let pdf = out.join(d.pdf.as_ref()?);
     let decoded = crate::pdfin::decode_file_page(&pdf, p.pdf_page? as u32 - 1).ok()?;
-    let mut g = decoded.gray.rotate_cw(p.rotation / 90);
+    // A fax's pixels stretched to square ones, as the page was read: the
+    // boxes are in those.
+    let square = decoded.dpi.and_then(|dpi| crate::preprocess::square_pixels(&decoded.gray, dpi));
+    let mut g = square.map(|s| s.0).unwrap_or(decoded.gray).rotate_cw(p.rotation / 90);
     if let Some([x0, y0, x1, y1]) = crop.filter(|b| b[2] > b[0] && b[3] > b[1]) {
         let m = (y1 - y0).max(20.0) * 1.5;
         g = g.crop(x0 - m * 2.0, y0 - m, x1 + m * 2.0, y1 + m)?;

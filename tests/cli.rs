@@ -1201,6 +1201,51 @@ fn real_scanned_pdfs_give_their_text() {
     assert_qpdf_ok(&pdf);
 }
 
+#[test]
+fn a_standard_fax_is_read_and_archived_with_square_pixels() {
+    // A standard fax is 204 × 98 dpi: a page of samples' 200 dpi scan sent
+    // so keeps every other row and says 200 × 100 dpi.
+    let scan = image::open(root().join("samples/2024/05/000.00.20.H40-240506-0001/trang_2.png")).unwrap().to_luma8();
+    let (w, h) = scan.dimensions();
+    let rows: Vec<u8> =
+        (0..h / 2).flat_map(|y| (0..w).map(move |x| (x, 2 * y))).map(|(x, y)| scan.get_pixel(x, y)[0]).collect();
+    let input = fresh_dir("fax-in");
+    std::fs::create_dir_all(input.join("F")).unwrap();
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    let mut tiff = tiff::encoder::TiffEncoder::new(&mut bytes).unwrap();
+    let mut page = tiff.new_image::<tiff::encoder::colortype::Gray8>(w, h / 2).unwrap();
+    page.resolution_unit(tiff::tags::ResolutionUnit::Inch);
+    page.x_resolution(tiff::encoder::Rational { n: 200, d: 1 });
+    page.y_resolution(tiff::encoder::Rational { n: 100, d: 1 });
+    page.write_data(&rows).unwrap();
+    std::fs::write(input.join("F/fax.tif"), bytes.into_inner()).unwrap();
+    let out = fresh_dir("fax-out");
+    let o = run(&input, &out, &["--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = manifest(&out);
+    let d = dossier(&m, "F");
+    let p = &d["pages"][0];
+    assert!(p["flags"].as_array().unwrap().contains(&json!("unequal_resolution")), "{p}");
+    assert_eq!((p["width_px"].as_u64().unwrap(), p["dpi"].as_u64().unwrap()), (w as u64, 200), "{p}");
+    assert!(p["height_px"].as_u64().unwrap().abs_diff(h as u64) <= 2, "{p}");
+    assert_eq!(p["rotation"], 90, "{p}");
+    // Read with its letters at their height, and archived at the paper's
+    // size (A4 lying down), not squashed to half of it.
+    let pdf = out.join(d["pdf"].as_str().unwrap());
+    let t = squash(&pdf_text(&pdf, Some(1)));
+    assert!(t.contains("Nguyễn Thị Hồng Nhung") && t.contains("036184001234"), "{t}");
+    let info = String::from_utf8(tool("pdfinfo", &[pdf.to_str().unwrap()]).stdout).unwrap();
+    let size: Vec<f64> = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Page size:"))
+        .unwrap()
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    assert!((size[0] - 841.7).abs() < 3.0 && (size[1] - 595.4).abs() < 3.0, "{info}");
+    assert_qpdf_ok(&pdf);
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap().flatten() {
