@@ -16,6 +16,9 @@ use crate::raster::{nth_level, otsu, Gray};
 /// The minimum resolution Thông tư 05/2025/TT-BNV sets for administrative papers.
 pub(crate) const MIN_DPI: f32 = 200.0;
 
+/// The resolutions a file may declare and be believed.
+const DECLARED_DPI: std::ops::RangeInclusive<f32> = 50.0..=4800.0;
+
 /// Pages whose two resolutions differ by more than this ratio are stretched
 /// to square pixels before anything else: a standard fax is 204 × 98 dpi,
 /// and read as it is its letters are squashed to half their height (real-dev
@@ -29,7 +32,7 @@ const UNEQUAL_DPI: f32 = 1.1;
 pub(crate) fn square_pixels(g: &Gray, dpi: (f32, f32)) -> Option<(Gray, f32)> {
     let (dx, dy) = dpi;
     let (lo, hi) = (dx.min(dy), dx.max(dy));
-    if !(lo >= 50.0 && hi <= 4800.0 && hi / lo > UNEQUAL_DPI && hi / lo <= 4.0) {
+    if !(DECLARED_DPI.contains(&lo) && DECLARED_DPI.contains(&hi) && hi / lo > UNEQUAL_DPI && hi / lo <= 4.0) {
         return None;
     }
     let g = Pix::from_gray(g)?.scale_xy(hi / dx, hi / dy)?.to_gray8()?.to_gray()?;
@@ -64,7 +67,7 @@ pub(crate) fn resolution(width: u32, height: u32, declared: Option<(f32, f32)>, 
     if let Some((dx, dy)) = declared {
         let d = (dx + dy) / 2.0;
         let square = (dx - dy).abs() / d < 0.02;
-        if (50.0..=4800.0).contains(&d) && square && (from_page || is_paper(short / d * 25.4, long / d * 25.4)) {
+        if DECLARED_DPI.contains(&d) && square && (from_page || is_paper(short / d * 25.4, long / d * 25.4)) {
             return Resolution { dpi: d, estimated: false };
         }
     }
