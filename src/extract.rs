@@ -41,6 +41,10 @@ pub enum PipelineError {
 pub enum Kind {
     /// Free text, whitespace folded.
     Text,
+    /// An address in administrative units ("Xóm 7, xã …, huyện …, tỉnh …"),
+    /// as text; a unit left without its name is filled from another page's
+    /// reading of the same address, else flagged.
+    Address,
     /// A person's name as printed, without honorific.
     PersonName,
     /// `<agency>-<yyMMdd>-<NNNN>` (Thông tư 01/2018/TT-VPCP).
@@ -661,7 +665,26 @@ fn read_field(field: &Field, pages: &[(usize, &OcrPage)], other_person: &[bool])
             }
         }
     }
-    decide(cands)
+    let mut value = decide(cands)?;
+    if field.kind == Kind::Address {
+        complete_address(&mut value);
+    }
+    Some(value)
+}
+
+/// An address's unit left without its name ("Xóm xã Xuân Thành") takes the
+/// name that another page's reading of the same address gives it (most
+/// confident first; the value stays flagged `conflict`); a unit still
+/// without one flags `incomplete_address`.
+fn complete_address(f: &mut FieldValue) {
+    let mut others: Vec<&Alternative> = f.alternatives.iter().collect();
+    others.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+    let others: Vec<&str> = others.iter().map(|a| a.value.as_str()).collect();
+    let (value, incomplete) = crate::address::complete(&f.value, &others);
+    f.value = value;
+    if incomplete {
+        flag(f, FieldFlag::IncompleteAddress);
+    }
 }
 
 fn is_other_person_page(pipeline: &Rules, page: &OcrPage) -> bool {
@@ -748,6 +771,7 @@ pub fn normalize(kind: Kind, raw: &str) -> (String, Vec<FieldFlag>) {
     let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
     let value = match kind {
         Kind::Text => collapse(raw.trim_end_matches(['.', ',', ';', ':', ' '])),
+        Kind::Address => crate::address::tidy(&collapse(raw.trim_end_matches(['.', ',', ';', ':', ' ']))),
         Kind::PersonName => {
             let mut v = collapse(raw.trim_matches(|c: char| !c.is_alphabetic()));
             // The honorific is not part of the name (also when OCR lost its marks).
@@ -1205,6 +1229,21 @@ mod tests {
         let f = extract(&Rules::builtin(), &[(1, &p1), (3, &p3)]);
         let one = extract(&Rules::builtin(), &[(1, &p1)]);
         assert!(f["ho_ten"].confidence > one["ho_ten"].confidence);
+    }
+
+    #[test]
+    fn an_address_a_worn_page_read_without_a_unit_name_takes_it_from_another_page() {
+        // 1848 of the photocopy set: the receipt lost "7," and the form misread marks.
+        let p1 = page(&["Địa chỉ: Xóm xã Xuân Thành, huyện Xuân Trường, tỉnh:Nam Định"]);
+        let p3 = page(&["Địa chỉ thường trú: Xóm 7, kã Xuân Thành, huyện Xuân Trường, tính Nam Đinh"]);
+        let f = extract(&Rules::builtin(), &[(1, &p1), (3, &p3)]);
+        let a = &f["dia_chi"];
+        assert_eq!(a.value, "Xóm 7, xã Xuân Thành, huyện Xuân Trường, tỉnh Nam Định");
+        assert_eq!((a.page, a.flags.as_slice(), a.alternatives.len()), (1, &[FieldFlag::Conflict][..], 1));
+        // Alone, the worn reading keeps what it read and says a name is missing.
+        let f = extract(&Rules::builtin(), &[(1, &p1)]);
+        assert_eq!(f["dia_chi"].value, "Xóm xã Xuân Thành, huyện Xuân Trường, tỉnh Nam Định");
+        assert_eq!(f["dia_chi"].flags, [FieldFlag::IncompleteAddress]);
     }
 
     #[test]

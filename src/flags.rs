@@ -126,6 +126,9 @@ string_enum! {
         UnknownPhonePrefix = "unknown_phone_prefix",
         InvalidProcedureCode = "invalid_procedure_code",
         InvalidTime = "invalid_time",
+        /// An address's unit (xóm, xã, huyện, tỉnh…) without its name, which
+        /// no other page's reading of the address gave.
+        IncompleteAddress = "incomplete_address",
         /// The CCCD's century, sex and year digits disagree with the birth date.
         IdBirthMismatch = "id_birth_mismatch",
         /// The date inside the dossier code is not the date received.

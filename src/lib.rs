@@ -13,6 +13,7 @@
 //! manifest's types, the side commands); every other module is private to
 //! the library, so the compiler reports what nothing uses.
 
+mod address;
 mod aster;
 mod catalog;
 mod clean;

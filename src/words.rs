@@ -59,6 +59,7 @@ pub(crate) fn flag_label(flag: &str) -> String {
         "unknown_phone_prefix" => "đầu số điện thoại không có",
         "invalid_procedure_code" => "mã thủ tục sai dạng",
         "invalid_time" => "giờ không hợp lệ",
+        "incomplete_address" => "địa chỉ thiếu tên một cấp hành chính",
         "id_birth_mismatch" => "số định danh không khớp ngày sinh",
         "code_date_mismatch" => "ngày trong mã hồ sơ khác ngày tiếp nhận",
         "before_received" => "ngày hẹn trả trước ngày tiếp nhận",

@@ -884,8 +884,9 @@ fn worn_photocopies_are_turned_right_and_cleaned() {
     // lines are straightened, 0.733 since the procedure list puts a misread
     // code or name right and the ID chooses between birth dates, 0.762
     // since misread phone and CCCD numbers are read again by the second
-    // reader from the page as scanned.
-    assert!(fields["field_accuracy"].as_f64().unwrap() >= 0.75, "{fields}");
+    // reader from the page as scanned, 0.772 since an address's unit a
+    // worn page lost is taken from another page's reading of it.
+    assert!(fields["field_accuracy"].as_f64().unwrap() >= 0.77, "{fields}");
     assert_eq!(fields["spurious"], 0, "{fields}");
     let truth: Value = serde_json::from_slice(&std::fs::read(corpus.join("truth.json")).unwrap()).unwrap();
     let m = manifest(&out);
@@ -914,6 +915,12 @@ fn worn_photocopies_are_turned_right_and_cleaned() {
         (&json!("2.000908"), &json!("catalog"), &json!("2.099908")),
         "{code}"
     );
+    // An address whose receipt lost "7," takes it from the form's reading of
+    // the same address; one cut at the fax's edge is flagged, not completed.
+    let dung = &dossier(&m, "2024/06/240619-1848 Phạm Phương Dung")["fields"]["dia_chi"];
+    assert_eq!(dung["value"], "Xóm 7, xã Xuân Thành, huyện Xuân Trường, tỉnh Nam Định", "{dung}");
+    let cut = &dossier(&m, "2023/09/000.00.20.H40-230915-5939")["fields"]["dia_chi"];
+    assert_eq!(cut["flags"], json!(["incomplete_address"]), "{cut}");
     // CCCDs Tesseract misread, read again by the second reader: a speck
     // read as a thirteenth digit, 036100622H74 on a blurred page, and one
     // whose label's start a copier's smudge took ("danh cá nhân: …").

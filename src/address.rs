@@ -1,0 +1,213 @@
+//! Addresses, read unit by unit. A Vietnamese address names its
+//! administrative units from the smallest up ("Xóm 7, xã Xuân Thành, huyện
+//! Xuân Trường, tỉnh Nam Định"). A worn copy loses a unit's name ("Xóm xã
+//! Xuân Thành": the 7 and its comma are gone) or the address's end at the
+//! page's edge ("…, tỉnh"), and reads a speck after a unit's word as a colon
+//! ("tỉnh:Nam Định"). This module finds the units of a value read, tidies
+//! that separator, fills a unit left without its name from another page's
+//! reading of the same address, and says when a unit is still without one.
+//! It never invents a name: a name comes from a reading of the dossier.
+
+use crate::syllable::fold;
+
+/// Unit words, folded (no marks, lower case), longest first, with their
+/// level: 1 hamlet or block, 2 commune or ward, 3 district, 4 province.
+/// "thành phố" is a district's or a province's; 3 is enough to follow a ward.
+const UNITS: [(&str, u8); 16] = [
+    ("to dan pho", 1),
+    ("khu pho", 1),
+    ("thi tran", 2),
+    ("thi xa", 3),
+    ("thanh pho", 3),
+    ("xom", 1),
+    ("thon", 1),
+    ("ap", 1),
+    ("ban", 1),
+    ("to", 1),
+    ("xa", 2),
+    ("phuong", 2),
+    ("huyen", 3),
+    ("quan", 3),
+    ("tinh", 4),
+    ("khom", 1),
+];
+
+/// One unit of an address: its folded unit word, the char index after the
+/// word, and the char span of its name (None: the unit has no name).
+#[derive(Debug)]
+struct Unit {
+    key: &'static str,
+    word_end: usize,
+    name: Option<(usize, usize)>,
+    /// The char index of the word after the unit's word, if any, and whether
+    /// a comma stands before it.
+    next: Option<(usize, bool)>,
+}
+
+/// The units of `chars` (an NFC value). A unit's word counts where a part of
+/// the address starts (the value's start or after a comma), or, in lower
+/// case, where it names a larger unit than the part's last one: "Xóm xã
+/// Xuân Thành" is a hamlet without a name, but "thôn Xóm Mới" is one hamlet.
+fn units(chars: &[char]) -> Vec<Unit> {
+    let folded = fold(&chars.iter().collect::<String>());
+    if folded.len() != chars.len() {
+        return Vec::new();
+    }
+    // Words: runs of letters and digits, with whether a comma precedes them.
+    let mut words: Vec<(usize, usize, bool)> = Vec::new();
+    let mut comma = true;
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_alphanumeric() {
+            let s = i;
+            while i < chars.len() && chars[i].is_alphanumeric() {
+                i += 1;
+            }
+            words.push((s, i, comma));
+            comma = false;
+        } else {
+            comma |= chars[i] == ',';
+            i += 1;
+        }
+    }
+    let word = |k: usize| folded[words[k].0..words[k].1].iter().collect::<String>();
+    let unit_at =
+        |k: usize| {
+            UNITS.iter().find_map(|&(key, level)| {
+                let parts: Vec<&str> = key.split(' ').collect();
+                (k + parts.len() <= words.len() && parts.iter().enumerate().all(|(j, p)| word(k + j) == *p))
+                    .then_some((key, level, parts.len()))
+            })
+        };
+    // Which words start a unit.
+    let mut marks: Vec<Option<(&'static str, usize)>> = vec![None; words.len()];
+    let (mut level, mut k) = (0u8, 0usize);
+    while k < words.len() {
+        let starts_part = words[k].2;
+        if starts_part {
+            level = 0;
+        }
+        match unit_at(k) {
+            Some((key, l, n)) if starts_part || (chars[words[k].0].is_lowercase() && l > level) => {
+                marks[k] = Some((key, n));
+                level = l;
+                k += n;
+            }
+            _ => k += 1,
+        }
+    }
+    let mut out = Vec::new();
+    for (k, mark) in marks.iter().enumerate() {
+        let Some((key, n)) = *mark else { continue };
+        let first = k + n;
+        let mut last = first;
+        while last < words.len() && marks[last].is_none() && (last == first || !words[last].2) {
+            last += 1;
+        }
+        // A name starts after the unit's word, without a comma between.
+        let name = (last > first && !words[first].2).then(|| (words[first].0, words[last - 1].1));
+        out.push(Unit { key, word_end: words[first - 1].1, name, next: words.get(first).map(|w| (w.0, w.2)) });
+    }
+    out
+}
+
+/// `value` with a colon or semicolon read between a unit's word and its name
+/// made a space: "tỉnh:Nam Định" → "tỉnh Nam Định".
+pub(crate) fn tidy(value: &str) -> String {
+    let mut chars: Vec<char> = value.chars().collect();
+    for u in units(&chars).iter().rev() {
+        let Some((next, false)) = u.next else { continue };
+        let gap = &chars[u.word_end..next];
+        if gap.iter().any(|c| matches!(c, ':' | ';')) {
+            chars.splice(u.word_end..next, [' ']);
+        }
+    }
+    chars.into_iter().collect()
+}
+
+/// `value` with each unit it leaves without a name given the name another
+/// reading of the same address gives it (`others`, best first), and whether
+/// a unit is still without one. A reading counts as the same address when it
+/// gives one of the value's other units the same name (marks aside).
+pub(crate) fn complete(value: &str, others: &[&str]) -> (String, bool) {
+    let mut chars: Vec<char> = value.chars().collect();
+    let own = units(&chars);
+    let named = |chars: &[char], us: &[Unit]| -> Vec<(&'static str, String)> {
+        us.iter().filter_map(|u| u.name.map(|(s, e)| (u.key, chars[s..e].iter().collect::<String>()))).collect()
+    };
+    let own_named = named(&chars, &own);
+    let same = |a: &str, b: &str| fold(a) == fold(b);
+    let mut incomplete = false;
+    for u in own.iter().rev() {
+        if u.name.is_some() {
+            continue;
+        }
+        let found = others.iter().find_map(|o| {
+            let oc: Vec<char> = o.chars().collect();
+            let theirs = named(&oc, &units(&oc));
+            let agrees = theirs.iter().any(|(k, n)| own_named.iter().any(|(ok, on)| ok == k && same(on, n)));
+            let name = theirs.iter().find(|(k, _)| *k == u.key).map(|(_, n)| n.clone());
+            agrees.then_some(name).flatten()
+        });
+        match found {
+            Some(name) => {
+                // Before a word that is no part of this unit's name, a comma.
+                let comma = matches!(u.next, Some((_, false)));
+                let ins = format!(" {name}{}", if comma { "," } else { "" });
+                chars.splice(u.word_end..u.word_end, ins.chars());
+            }
+            None => incomplete = true,
+        }
+    }
+    (chars.into_iter().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" "), incomplete)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_unit_without_its_name_is_filled_from_the_same_address_read_elsewhere() {
+        let worn = "Xóm xã Xuân Thành, huyện Xuân Trường, tỉnh Nam Định";
+        let other = "Xóm 7, kã Xuân Thành, huyện Xuân Trường, tính Nam Đinh";
+        assert_eq!(
+            complete(worn, &[other]),
+            ("Xóm 7, xã Xuân Thành, huyện Xuân Trường, tỉnh Nam Định".to_string(), false)
+        );
+        // Not from another address, and not invented: the unit stays empty.
+        let elsewhere = "Xóm 2, xã Hải An, huyện Hải Hậu, tỉnh Nam Định Mới";
+        assert_eq!(complete(worn, &[elsewhere]), (worn.to_string(), true));
+        assert_eq!(complete(worn, &[]), (worn.to_string(), true));
+        // The address's end cut at the page's edge.
+        let cut = "Xóm 5, xã Xuân Tiến, huyện Xuân Trường, tỉnh";
+        assert_eq!(complete(cut, &[]), (cut.to_string(), true));
+        let whole = "Xóm 5, xã Xuân Tiến, huyện Xuân Trường, tỉnh Nam Định";
+        assert_eq!(complete(cut, &[whole]), (whole.to_string(), false));
+    }
+
+    #[test]
+    fn names_that_hold_a_unit_word_are_names() {
+        for v in [
+            "Xóm 3, xã Xuân Ninh, huyện Xuân Trường, tỉnh Nam Định",
+            "thôn Xóm Mới, xã Quang Trung, huyện Quan Sơn, tỉnh Thanh Hóa",
+            "Số 12 đường Tô Hiến Thành, phường 5, quận 10, thành phố Hồ Chí Minh",
+            "Tổ dân phố 3, thị trấn Xuân Trường, huyện Xuân Trường, tỉnh Nam Định",
+            "Khu phố Tân Lập, phường Đông Hòa, thành phố Dĩ An, tỉnh Bình Dương",
+            "Ấp 4, xã Tân Thạnh, huyện Thới Lai, thành phố Cần Thơ",
+            "123 Lê Lợi, Quận 1",
+        ] {
+            assert_eq!(complete(v, &[]), (v.to_string(), false), "{v}");
+            assert_eq!(tidy(v), v);
+        }
+    }
+
+    #[test]
+    fn a_colon_read_after_a_unit_word_is_tidied() {
+        assert_eq!(
+            tidy("Xóm 3, xã Xuân Ninh, huyện: Xuân Trường, tỉnh:Nam Định"),
+            "Xóm 3, xã Xuân Ninh, huyện Xuân Trường, tỉnh Nam Định"
+        );
+        // Not a colon before a comma, nor one after a name.
+        assert_eq!(tidy("Nơi ở: Xóm 3"), "Nơi ở: Xóm 3");
+    }
+}
