@@ -1251,6 +1251,20 @@ fn a_standard_fax_is_read_and_archived_with_square_pixels() {
         .collect();
     assert!((size[0] - 841.7).abs() < 3.0 && (size[1] - 595.4).abs() < 3.0, "{info}");
     assert_qpdf_ok(&pdf);
+    // The review station crops the stretched page, where the field's box
+    // is: the crop beside the name shows the name (read by the plain CLI).
+    let st = Station::start(&out, &["--listen", "127.0.0.1:0"]).unwrap_or_else(|o| panic!("{}", stderr(&o)));
+    let (code, page) = get(&format!("{}/d/0", st.base));
+    assert_eq!(code, 200, "{page}");
+    let row = page.split("id=\"field-ho_ten\"").nth(1).unwrap();
+    let src = row.split("src=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");
+    let mut r = http().get(&format!("{}{src}", st.base)).call().unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{src}");
+    let crop = out.join("crop-ho_ten.png");
+    std::fs::write(&crop, r.body_mut().read_to_vec().unwrap()).unwrap();
+    let read = tool("tesseract", &[crop.to_str().unwrap(), "-", "-l", "vie", "--psm", "6"]);
+    let read = squash(&String::from_utf8_lossy(&read.stdout));
+    assert!(read.contains("Nguyễn Thị Hồng Nhung"), "the crop {src} reads {read:?}");
 }
 
 fn copy_dir(from: &Path, to: &Path) {
