@@ -7,7 +7,8 @@
 //!   image, whose bytes go to the archive copy unchanged: JPEG (DCTDecode, also
 //!   behind Flate), JPEG 2000 (JPXDecode, decoded with OpenJPEG through
 //!   Leptonica), CCITT G4, Flate (gray, RGB, indexed; 1 to 8 bits).
-//! - Any other page with a scanned image (a signature stamp or received-stamp
+//! - Any other page with a scanned image (an image seen through a mask, whose
+//!   page shows only what the mask lets through, a signature stamp or received-stamp
 //!   drawn over the scan, vector marks, JBIG2 or other encodings this module does
 //!   not read) is rendered by poppler's `pdftoppm` at the scan's own resolution,
 //!   and that image is OCRed. Measured here, `pdftoppm` renders such an A4 page at
@@ -229,6 +230,13 @@ fn image_page(doc: &Document, image_id: ObjectId, ctm: [f32; 6]) -> Result<Decod
         _ => return Err(K::Corrupt("the page's image is not a stream".into())),
     };
     let dict = &stream.dict;
+    // An image seen through a mask (a PNG's transparency made a soft mask, a
+    // stencil or colour-key mask): the page shows the paper wherever the mask
+    // hides the image, and may show text only in the mask's shape. poppler
+    // renders what the page shows.
+    if dict.has(b"SMask") || dict.has(b"Mask") {
+        return Err(K::Unsupported("an image seen through a mask".into()));
+    }
     let int = |k: &[u8]| dict.get(k).ok().and_then(|o| deref(doc, o).as_i64().ok());
     let (w, h) = (int(b"Width").unwrap_or(0), int(b"Height").unwrap_or(0));
     if w <= 0 || h <= 0 {
