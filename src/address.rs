@@ -71,14 +71,15 @@ fn units(chars: &[char]) -> Vec<Unit> {
         }
     }
     let word = |k: usize| folded[words[k].0..words[k].1].iter().collect::<String>();
-    let unit_at =
-        |k: usize| {
-            UNITS.iter().find_map(|&(key, level)| {
-                let parts: Vec<&str> = key.split(' ').collect();
-                (k + parts.len() <= words.len() && parts.iter().enumerate().all(|(j, p)| word(k + j) == *p))
-                    .then_some((key, level, parts.len()))
-            })
-        };
+    let unit_at = |k: usize| {
+        UNITS.iter().find_map(|&(key, level)| {
+            let parts: Vec<&str> = key.split(' ').collect();
+            // The words of a unit of two or three ("thành phố") stand in one part.
+            (k + parts.len() <= words.len()
+                && parts.iter().enumerate().all(|(j, p)| word(k + j) == *p && (j == 0 || !words[k + j].2)))
+            .then_some((key, level, parts.len()))
+        })
+    };
     // Which words start a unit.
     let mut marks: Vec<Option<(&'static str, usize)>> = vec![None; words.len()];
     let (mut level, mut k) = (0u8, 0usize);
@@ -195,6 +196,7 @@ mod tests {
             "Khu phố Tân Lập, phường Đông Hòa, thành phố Dĩ An, tỉnh Bình Dương",
             "Ấp 4, xã Tân Thạnh, huyện Thới Lai, thành phố Cần Thơ",
             "123 Lê Lợi, Quận 1",
+            "Thôn Bến Thành, phố Huế, quận Hai Bà Trưng, thành phố Hà Nội",
         ] {
             assert_eq!(complete(v, &[]), (v.to_string(), false), "{v}");
             assert_eq!(tidy(v), v);
