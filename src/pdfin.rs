@@ -209,6 +209,10 @@ pub(crate) fn decode_page_of(doc: &Document, path: &Path, frame: u32) -> Result<
 
 fn jpx_stream(doc: &Document, id: ObjectId) -> Option<Embed> {
     let st = doc.get_object(id).ok()?.as_stream().ok()?;
+    // Seen through a mask, the image is not what the page shows.
+    if st.dict.has(b"SMask") || st.dict.has(b"Mask") {
+        return None;
+    }
     let filter = st.dict.get(b"Filter").ok().and_then(|f| match f {
         Object::Name(n) => Some(n.clone()),
         Object::Array(a) if a.len() == 1 => a[0].as_name().ok().map(|n| n.to_vec()),
