@@ -813,6 +813,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_image_seen_through_a_mask_is_not_read_beneath_it() {
+        use lopdf::dictionary;
+        // A 2 × 2 gray image, uncompressed, drawn over 144 × 144 pt.
+        let mut doc = Document::with_version("1.5");
+        let image = |extra: Option<(&str, Object)>| {
+            let mut dict = dictionary! {
+                "Type" => "XObject", "Subtype" => "Image", "Width" => 2, "Height" => 2,
+                "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
+            };
+            if let Some((k, v)) = extra {
+                dict.set(k, v);
+            }
+            lopdf::Stream::new(dict, vec![0, 255, 255, 0])
+        };
+        let ctm = [144.0, 0.0, 0.0, 144.0, 0.0, 0.0];
+        let plain = doc.add_object(image(None));
+        let d = image_page(&doc, plain, ctm).expect("a plain gray image is read");
+        assert_eq!((d.gray.width, d.gray.height), (2, 2));
+        let mask = doc.add_object(image(None));
+        for extra in [("SMask", Object::Reference(mask)), ("Mask", Object::Array(vec![0.into(), 10.into()]))] {
+            let masked = doc.add_object(image(Some(extra)));
+            assert!(matches!(image_page(&doc, masked, ctm), Err(K::Unsupported(_))), "left to poppler's render");
+        }
+        // Nor does the archive copy take a JPEG 2000 image's bytes in place of
+        // poppler's render when a mask hides part of it.
+        let jpx = |extra: Option<(&str, Object)>| {
+            let mut s = image(extra);
+            s.dict.set("Filter", "JPXDecode");
+            s
+        };
+        let plain = doc.add_object(jpx(None));
+        assert!(jpx_stream(&doc, plain).is_some());
+        let masked = doc.add_object(jpx(Some(("SMask", Object::Reference(mask)))));
+        assert!(jpx_stream(&doc, masked).is_none());
+    }
+
+    #[test]
     fn bbox_layout_words_come_with_their_entities_resolved() {
         let xhtml = r#"<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "x.dtd"><html><body><doc>
 <page width="595" height="842"><flow><block><line xMin="72" yMin="70" xMax="300" yMax="85">
