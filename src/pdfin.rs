@@ -207,10 +207,17 @@ pub(crate) fn decode_page_of(doc: &Document, path: &Path, frame: u32) -> Result<
     Ok(d)
 }
 
+/// An image seen through a mask (a PNG's transparency made a soft mask, a
+/// stencil or colour-key mask): the page shows the paper wherever the mask
+/// hides the image, and may show text only in the mask's shape, so neither
+/// its pixels nor its bytes are what the page shows; poppler renders that.
+fn seen_through_mask(image: &Dictionary) -> bool {
+    image.has(b"SMask") || image.has(b"Mask")
+}
+
 fn jpx_stream(doc: &Document, id: ObjectId) -> Option<Embed> {
     let st = doc.get_object(id).ok()?.as_stream().ok()?;
-    // Seen through a mask, the image is not what the page shows.
-    if st.dict.has(b"SMask") || st.dict.has(b"Mask") {
+    if seen_through_mask(&st.dict) {
         return None;
     }
     let filter = st.dict.get(b"Filter").ok().and_then(|f| match f {
@@ -234,11 +241,7 @@ fn image_page(doc: &Document, image_id: ObjectId, ctm: [f32; 6]) -> Result<Decod
         _ => return Err(K::Corrupt("the page's image is not a stream".into())),
     };
     let dict = &stream.dict;
-    // An image seen through a mask (a PNG's transparency made a soft mask, a
-    // stencil or colour-key mask): the page shows the paper wherever the mask
-    // hides the image, and may show text only in the mask's shape. poppler
-    // renders what the page shows.
-    if dict.has(b"SMask") || dict.has(b"Mask") {
+    if seen_through_mask(dict) {
         return Err(K::Unsupported("an image seen through a mask".into()));
     }
     let int = |k: &[u8]| dict.get(k).ok().and_then(|o| deref(doc, o).as_i64().ok());
