@@ -138,18 +138,21 @@ pub(crate) fn complete(value: &str, others: &[&str]) -> (String, bool) {
     };
     let own_named = named(&chars, &own);
     let same = |a: &str, b: &str| fold(a) == fold(b);
+    // The other readings of the same address, each as its named units, best first.
+    let agreeing: Vec<Vec<(&'static str, String)>> = others
+        .iter()
+        .map(|o| {
+            let oc: Vec<char> = o.chars().collect();
+            named(&oc, &units(&oc))
+        })
+        .filter(|theirs| theirs.iter().any(|(k, n)| own_named.iter().any(|(ok, on)| ok == k && same(on, n))))
+        .collect();
     let mut incomplete = false;
     for u in own.iter().rev() {
         if u.name.is_some() {
             continue;
         }
-        let found = others.iter().find_map(|o| {
-            let oc: Vec<char> = o.chars().collect();
-            let theirs = named(&oc, &units(&oc));
-            let agrees = theirs.iter().any(|(k, n)| own_named.iter().any(|(ok, on)| ok == k && same(on, n)));
-            let name = theirs.iter().find(|(k, _)| *k == u.key).map(|(_, n)| n.clone());
-            agrees.then_some(name).flatten()
-        });
+        let found = agreeing.iter().find_map(|theirs| theirs.iter().find(|(k, _)| *k == u.key).map(|(_, n)| n.clone()));
         match found {
             Some(name) => {
                 // Before a word that is no part of this unit's name, a comma.

@@ -769,9 +769,10 @@ pub fn normalize(kind: Kind, raw: &str) -> (String, Vec<FieldFlag>) {
     let raw: String = raw.nfc().collect();
     let mut flags = Vec::new();
     let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    let text = |s: &str| collapse(s.trim_end_matches(['.', ',', ';', ':', ' ']));
     let value = match kind {
-        Kind::Text => collapse(raw.trim_end_matches(['.', ',', ';', ':', ' '])),
-        Kind::Address => crate::address::tidy(&collapse(raw.trim_end_matches(['.', ',', ';', ':', ' ']))),
+        Kind::Text => text(&raw),
+        Kind::Address => crate::address::tidy(&text(&raw)),
         Kind::PersonName => {
             let mut v = collapse(raw.trim_matches(|c: char| !c.is_alphabetic()));
             // The honorific is not part of the name (also when OCR lost its marks).
