@@ -159,17 +159,19 @@ fn flatten_streaks(g: &mut Gray) {
     let level = |hist: &[u64; 256], n: usize| nth_level(hist, (n * 6 / 10) as u64).max(32) as u32;
     let divide_by = |bg: u32| -> [u8; 256] { std::array::from_fn(|v| ((v as u32 * 255) / bg).min(255) as u8) };
     for row in g.data.chunks_exact_mut(w) {
-        let map = divide_by(level(&histogram_of(row.iter().copied()), w));
+        let map = divide_by(level(&crate::raster::histogram_of_slice(row), w));
         row.iter_mut().for_each(|v| *v = map[*v as usize]);
     }
+    // Counted level by column (`counts[level * w + x]`): a row of paper
+    // then counts into one run of memory, not into a table per column.
     let mut counts = vec![0u32; w * 256];
     for row in g.data.chunks_exact(w) {
         for (x, &v) in row.iter().enumerate() {
-            counts[x * 256 + v as usize] += 1;
+            counts[v as usize * w + x] += 1;
         }
     }
     let maps: Vec<[u8; 256]> =
-        counts.chunks_exact(256).map(|c| divide_by(level(&std::array::from_fn(|v| u64::from(c[v])), h))).collect();
+        (0..w).map(|x| divide_by(level(&std::array::from_fn(|v| u64::from(counts[v * w + x])), h))).collect();
     for row in g.data.chunks_exact_mut(w) {
         for (v, map) in row.iter_mut().zip(&maps) {
             *v = map[*v as usize];
