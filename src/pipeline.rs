@@ -368,65 +368,75 @@ fn digitize(
         start_engines(&pool, opts)?;
         start_second_readers(&pool, opts, progress)?;
     }
-    let results: Vec<(DossierRecord, bool)> = pool.install(|| {
+    // Dossiers are handed out in their order, each to the next worker free
+    // (rayon's own split would start the second half of the night at once
+    // and leave its largest dossiers for last); their records are put back
+    // in that order.
+    let mut results: Vec<(usize, (DossierRecord, bool))> = pool.install(|| {
         selected
-            .par_iter()
-            .zip(plans.into_par_iter())
-            .with_max_len(1)
-            .filter_map(|(d, (fp, carry))| {
-                if abort.load(std::sync::atomic::Ordering::SeqCst) {
-                    return None;
-                }
-                let carried = |p: &DossierRecord| {
-                    progress.add_pages(p.pages.len().saturating_sub(d.files.len()));
-                    for page in &p.pages {
-                        progress.page_done(&d.rel, page);
+            .iter()
+            .zip(plans)
+            .enumerate()
+            .par_bridge()
+            .filter_map(|(i, (d, (fp, carry)))| {
+                let one = || -> Option<(DossierRecord, bool)> {
+                    if abort.load(std::sync::atomic::Ordering::SeqCst) {
+                        return None;
                     }
-                    progress.dossier_done(p);
-                };
-                match carry {
-                    Carry::Done(p, over) => {
-                        carried(p);
-                        return Some((p.clone(), over));
-                    }
-                    Carry::Over(p) => {
-                        if let Err(e) = sink(p, true) {
-                            fail(e);
-                            return None;
+                    let carried = |p: &DossierRecord| {
+                        progress.add_pages(p.pages.len().saturating_sub(d.files.len()));
+                        for page in &p.pages {
+                            progress.page_done(&d.rel, page);
                         }
-                        carried(p);
-                        return Some((p.clone(), true));
-                    }
-                    Carry::No => {}
-                }
-                let hashes: Vec<Option<String>> = match &fp {
-                    Some(fp) => fp.files.iter().cloned().map(Some).collect(),
-                    None => vec![None; d.files.len()],
-                };
-                progress.dossier_started(&d.rel);
-                let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    process_dossier(d, &hashes, opts, &work.rules, &work.out_abs, &work.layout, progress)
-                }))
-                .unwrap_or_else(|p| Ok(crashed_dossier(d, &panic_text(&*p))));
-                match done {
-                    Ok(mut r) => {
-                        r.fingerprint = fp.map(|f| f.digest);
-                        if let Err(e) = sink(&r, false) {
-                            fail(e);
-                            return None;
+                        progress.dossier_done(p);
+                    };
+                    match carry {
+                        Carry::Done(p, over) => {
+                            carried(p);
+                            return Some((p.clone(), over));
                         }
-                        progress.dossier_done(&r);
-                        Some((r, false))
+                        Carry::Over(p) => {
+                            if let Err(e) = sink(p, true) {
+                                fail(e);
+                                return None;
+                            }
+                            carried(p);
+                            return Some((p.clone(), true));
+                        }
+                        Carry::No => {}
                     }
-                    Err(e) => {
-                        fail(e);
-                        None
+                    let hashes: Vec<Option<String>> = match &fp {
+                        Some(fp) => fp.files.iter().cloned().map(Some).collect(),
+                        None => vec![None; d.files.len()],
+                    };
+                    progress.dossier_started(&d.rel);
+                    let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        process_dossier(d, &hashes, opts, &work.rules, &work.out_abs, &work.layout, progress)
+                    }))
+                    .unwrap_or_else(|p| Ok(crashed_dossier(d, &panic_text(&*p))));
+                    match done {
+                        Ok(mut r) => {
+                            r.fingerprint = fp.map(|f| f.digest);
+                            if let Err(e) = sink(&r, false) {
+                                fail(e);
+                                return None;
+                            }
+                            progress.dossier_done(&r);
+                            Some((r, false))
+                        }
+                        Err(e) => {
+                            fail(e);
+                            None
+                        }
                     }
-                }
+                };
+                one().map(|r| (i, r))
             })
             .collect()
     });
     drop(pool);
+    results.sort_unstable_by_key(|r| r.0);
+    let results: Vec<(DossierRecord, bool)> = results.into_iter().map(|r| r.1).collect();
     if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
         // What finished is in the journal; the previous manifest stands.
         return Err(e);
@@ -502,7 +512,13 @@ fn finish(c: Closing, results: Vec<(DossierRecord, bool)>, progress: &dyn Progre
     for w in crate::portal::export(c.out, &manifest, c.rules)? {
         progress.warn(&w);
     }
-    crate::report::write(c.out, &manifest, c.rules)?;
+    crate::report::write_with(c.out, &manifest, c.rules, &|thumbs| {
+        // Each thumbnail is a poppler run: `jobs` at once.
+        match rayon::ThreadPoolBuilder::new().num_threads(c.jobs.max(1)).build() {
+            Ok(pool) => pool.install(|| thumbs.par_iter().map(crate::report::render_thumb).collect()),
+            Err(_) => thumbs.iter().map(crate::report::render_thumb).collect(),
+        }
+    })?;
     let path = c.out.join("manifest.json");
     fsutil::write_atomic(&path, &crate::manifest::to_json(&manifest))
         .map_err(|e| RunError::Output { path, source: e })?;

@@ -15,7 +15,7 @@ use crate::words::{field_label, flag_label, local_time};
 use maud::{Markup, PreEscaped, DOCTYPE};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Fields read with less confidence than this are listed for checking.
 pub const LOW_CONFIDENCE: f32 = 0.6;
@@ -246,17 +246,38 @@ pub(crate) fn page_png(
     Some(png)
 }
 
-/// A small PNG of a page, as a data URI.
-fn thumbnail(out: &Path, d: &DossierRecord, page_index: usize) -> Option<String> {
-    let p = d.pages.iter().find(|p| p.index == page_index)?;
-    let png = crate::poppler::thumbnail(&out.join(d.pdf.as_ref()?), p.pdf_page?, 120).ok()?;
-    Some(format!("data:image/png;base64,{}", base64(&png)))
+/// A page of a PDF sohoa wrote, to be shown small in the report.
+pub(crate) struct Thumb {
+    pub(crate) pdf: PathBuf,
+    /// 1-based.
+    pub(crate) page: usize,
+}
+
+/// Renders the report's thumbnails, one PNG or None for each (the caller
+/// decides how many are rendered at once: this module has no threads).
+pub(crate) type RenderThumbs<'a> = dyn Fn(&[Thumb]) -> Vec<Option<Vec<u8>>> + 'a;
+
+/// One thumbnail, 120 pixels wide (a poppler run).
+pub(crate) fn render_thumb(t: &Thumb) -> Option<Vec<u8>> {
+    crate::poppler::thumbnail(&t.pdf, t.page, 120).ok()
+}
+
+/// The page (its index) that stands for `d` in the attention table: the
+/// first concern's, or the first.
+fn shown_page(d: &DossierRecord, cs: &[Concern]) -> Option<usize> {
+    cs.iter().find_map(|c| c.page).or_else(|| d.pages.first().map(|p| p.index))
 }
 
 use image::ImageEncoder as _;
 
-/// Writes OUT/report.html and OUT/report.csv from the manifest.
+/// Writes OUT/report.html and OUT/report.csv from the manifest, its
+/// thumbnails rendered one after another.
 pub fn write(out: &Path, m: &Manifest, rules: &Rules) -> Result<(), RunError> {
+    write_with(out, m, rules, &|thumbs| thumbs.iter().map(render_thumb).collect())
+}
+
+/// [`write`], its thumbnails rendered by `render`.
+pub(crate) fn write_with(out: &Path, m: &Manifest, rules: &Rules, render: &RenderThumbs) -> Result<(), RunError> {
     let mut dup_codes: HashMap<String, Vec<String>> = HashMap::new();
     let mut dup_pages: HashMap<String, Vec<(String, String)>> = HashMap::new();
     for d in &m.dossiers {
@@ -351,12 +372,27 @@ pub fn write(out: &Path, m: &Manifest, rules: &Rules) -> Result<(), RunError> {
     // Tonight's work first, then what earlier runs left to check.
     let tonight = |d: &DossierRecord| d.digitized_at.as_deref().is_some_and(|t| t >= m.started_at.as_str());
     let (new, old): (Vec<_>, Vec<_>) = rows.iter().partition(|(d, _)| tonight(d));
-    let mut thumbs = 0;
+    // The first rows' thumbnails, in the tables' order, rendered at once.
+    let (keys, wanted): (Vec<(&str, usize)>, Vec<Thumb>) = new
+        .iter()
+        .chain(&old)
+        .filter_map(|(d, cs)| {
+            let pi = shown_page(d, cs)?;
+            let page = d.pages.iter().find(|p| p.index == pi)?.pdf_page?;
+            Some(((d.source.as_str(), pi), Thumb { pdf: out.join(d.pdf.as_ref()?), page }))
+        })
+        .take(MAX_THUMBNAILS)
+        .unzip();
+    let thumbs: HashMap<(&str, usize), String> = keys
+        .into_iter()
+        .zip(render(&wanted))
+        .filter_map(|(key, png)| Some((key, format!("data:image/png;base64,{}", base64(&png?)))))
+        .collect();
     let mut parts = Vec::new();
     for (title, part) in [("Số hóa trong lần chạy này", new), ("Từ các lần chạy trước (không đổi)", old)]
     {
         if !part.is_empty() {
-            let table = attention_table(&part, out, &mut thumbs, &rules.portal.fields);
+            let table = attention_table(&part, &thumbs, &rules.portal.fields);
             parts.push((title, part.len(), table));
         }
     }
@@ -441,17 +477,13 @@ pub(crate) fn page(title: &str, style: &str, body: Markup) -> Markup {
 /// The table of dossiers that need attention, worst first.
 fn attention_table(
     rows: &[&(&DossierRecord, Vec<Concern>)],
-    out: &Path,
-    thumbs: &mut usize,
+    thumbs: &HashMap<(&str, usize), String>,
     names: &crate::extract::SyncFields,
 ) -> Markup {
     let mut body = Vec::with_capacity(rows.len());
     for (i, (d, cs)) in rows.iter().enumerate() {
-        let page = cs.iter().find_map(|c| c.page).or_else(|| d.pages.first().map(|p| p.index));
-        let thumb = match page {
-            Some(pi) if *thumbs < MAX_THUMBNAILS => thumbnail(out, d, pi).inspect(|_| *thumbs += 1),
-            _ => None,
-        };
+        let page = shown_page(d, cs);
+        let thumb = page.and_then(|pi| thumbs.get(&(d.source.as_str(), pi)));
         // Who and what, as read: a supervisor recognizes the dossier.
         let key: Vec<&str> = [&names.MaHoSo, &names.ChuHoSo, &names.TenTTHC]
             .iter()
@@ -472,7 +504,7 @@ fn attention_table(
                 td { ul { @for c in cs.iter() { li { (c.what) } } } }
                 td {
                     @if let Some(pi) = page {
-                        @if let Some(uri) = &thumb {
+                        @if let Some(uri) = thumb {
                             img alt=(format!("trang {pi}")) src=(uri);
                             br;
                         }
