@@ -1197,10 +1197,11 @@ fn process_page(index: usize, path: &Path, name: &str, frame: u32, file: &Opened
     };
     let second = SECOND.with(|cell| cell.borrow().is_some());
     let mut read_word = |g: &Gray| with_second(|r| r.read(g)).flatten();
+    let photo = preprocess::taken_as_photo(&decoded.gray, res);
     let read = crate::reading::read_page(
         &decoded.gray,
         res.dpi,
-        res.estimated,
+        photo,
         analysis.rotation,
         analysis.skew_deg,
         &mut recognize,

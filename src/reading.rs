@@ -30,7 +30,7 @@ use crate::tables;
 
 /// Changes whenever the same page may be read differently: part of the
 /// settings fingerprint, so that a new version redoes what it reads better.
-pub(crate) const VERSION: u32 = 22;
+pub(crate) const VERSION: u32 = 23;
 
 /// A page read at this mean confidence or better is kept as first read.
 const GOOD_CONF: f32 = 80.0;
@@ -139,7 +139,8 @@ fn words_quality<'a>(words: impl IntoIterator<Item = &'a crate::model::OcrWord>)
 }
 
 /// Reads a page. `g` is the source raster at `dpi` (`estimated`: guessed
-/// from the paper's size, as for a photo); `rotation` is what the text's
+/// from the paper's size for a photo, see `preprocess::taken_as_photo`);
+/// `rotation` is what the text's
 /// shape said (None: it could not tell) and `skew_deg` the skew measured
 /// for it.
 pub(crate) fn read_page(
