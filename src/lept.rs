@@ -215,25 +215,28 @@ impl Pix {
 /// little-endian host byte `x` of a row lives at `x ^ 3`.
 #[cfg(target_endian = "little")]
 fn write_row_8(row: &[u8], dst: &mut [u8]) {
-    let full = row.len() / 4;
-    for (i, chunk) in row.chunks(4).enumerate() {
-        if i < full {
-            dst[i * 4] = chunk[3];
-            dst[i * 4 + 1] = chunk[2];
-            dst[i * 4 + 2] = chunk[1];
-            dst[i * 4 + 3] = chunk[0];
-        } else {
-            for (j, &v) in chunk.iter().enumerate() {
-                dst[(i * 4 + j) ^ 3] = v;
-            }
-        }
+    // Whole words at once: the compiler turns these into byte swaps.
+    let mut words = row.chunks_exact(4);
+    for (w, d) in (&mut words).zip(dst.chunks_exact_mut(4)) {
+        d.copy_from_slice(&u32::from_le_bytes([w[0], w[1], w[2], w[3]]).to_be_bytes());
+    }
+    let done = row.len() - words.remainder().len();
+    for (j, &v) in words.remainder().iter().enumerate() {
+        dst[(done + j) ^ 3] = v;
     }
 }
 
 #[cfg(target_endian = "little")]
 fn read_row_8(src: &[u8], row: &mut [u8]) {
-    for (x, v) in row.iter_mut().enumerate() {
-        *v = src[x ^ 3];
+    let n = row.len();
+    let mut words = row.chunks_exact_mut(4);
+    for (r, s) in (&mut words).zip(src.chunks_exact(4)) {
+        r.copy_from_slice(&u32::from_le_bytes([s[0], s[1], s[2], s[3]]).to_be_bytes());
+    }
+    let tail = words.into_remainder();
+    let done = n - tail.len();
+    for (j, v) in tail.iter_mut().enumerate() {
+        *v = src[(done + j) ^ 3];
     }
 }
 
@@ -258,5 +261,19 @@ mod tests {
         let g = Gray { width: 7, height: 3, data: (0..21u8).collect() };
         let back = Pix::from_gray(&g).unwrap().to_gray().unwrap();
         assert_eq!(back.data, g.data);
+    }
+
+    #[test]
+    fn each_pixel_lands_where_leptonica_reads_it() {
+        let g = Gray { width: 7, height: 3, data: (0..21u8).map(|v| v * 11).collect() };
+        let pix = Pix::from_gray(&g).unwrap();
+        for y in 0..3 {
+            for x in 0..7 {
+                let mut v = 0u32;
+                // SAFETY: `pix.0` is a valid 7×3 image owned by `pix`; (x, y) lies inside it; `v` is a live local.
+                assert_eq!(unsafe { l::pixGetPixel(pix.0, x, y, &mut v) }, 0);
+                assert_eq!(v, u32::from(g.data[(y * 7 + x) as usize]), "({x}, {y})");
+            }
+        }
     }
 }
