@@ -368,6 +368,59 @@ fn digitize(
         start_engines(&pool, opts)?;
         start_second_readers(&pool, opts, progress)?;
     }
+    // One dossier: carried over, or read now. None when the night stops.
+    let digitize_one =
+        |d: &DossierDir, fp: Option<state::Fingerprint>, carry: Carry| -> Option<(DossierRecord, bool)> {
+            if abort.load(std::sync::atomic::Ordering::SeqCst) {
+                return None;
+            }
+            let carried = |p: &DossierRecord| {
+                progress.add_pages(p.pages.len().saturating_sub(d.files.len()));
+                for page in &p.pages {
+                    progress.page_done(&d.rel, page);
+                }
+                progress.dossier_done(p);
+            };
+            match carry {
+                Carry::Done(p, over) => {
+                    carried(p);
+                    return Some((p.clone(), over));
+                }
+                Carry::Over(p) => {
+                    if let Err(e) = sink(p, true) {
+                        fail(e);
+                        return None;
+                    }
+                    carried(p);
+                    return Some((p.clone(), true));
+                }
+                Carry::No => {}
+            }
+            let hashes: Vec<Option<String>> = match &fp {
+                Some(fp) => fp.files.iter().cloned().map(Some).collect(),
+                None => vec![None; d.files.len()],
+            };
+            progress.dossier_started(&d.rel);
+            let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                process_dossier(d, &hashes, opts, &work.rules, &work.out_abs, &work.layout, progress)
+            }))
+            .unwrap_or_else(|p| Ok(crashed_dossier(d, &panic_text(&*p))));
+            match done {
+                Ok(mut r) => {
+                    r.fingerprint = fp.map(|f| f.digest);
+                    if let Err(e) = sink(&r, false) {
+                        fail(e);
+                        return None;
+                    }
+                    progress.dossier_done(&r);
+                    Some((r, false))
+                }
+                Err(e) => {
+                    fail(e);
+                    None
+                }
+            }
+        };
     // Dossiers are handed out in their order, each to the next worker free
     // (rayon's own split would start the second half of the night at once
     // and leave its largest dossiers for last); their records are put back
@@ -378,60 +431,7 @@ fn digitize(
             .zip(plans)
             .enumerate()
             .par_bridge()
-            .filter_map(|(i, (d, (fp, carry)))| {
-                let one = || -> Option<(DossierRecord, bool)> {
-                    if abort.load(std::sync::atomic::Ordering::SeqCst) {
-                        return None;
-                    }
-                    let carried = |p: &DossierRecord| {
-                        progress.add_pages(p.pages.len().saturating_sub(d.files.len()));
-                        for page in &p.pages {
-                            progress.page_done(&d.rel, page);
-                        }
-                        progress.dossier_done(p);
-                    };
-                    match carry {
-                        Carry::Done(p, over) => {
-                            carried(p);
-                            return Some((p.clone(), over));
-                        }
-                        Carry::Over(p) => {
-                            if let Err(e) = sink(p, true) {
-                                fail(e);
-                                return None;
-                            }
-                            carried(p);
-                            return Some((p.clone(), true));
-                        }
-                        Carry::No => {}
-                    }
-                    let hashes: Vec<Option<String>> = match &fp {
-                        Some(fp) => fp.files.iter().cloned().map(Some).collect(),
-                        None => vec![None; d.files.len()],
-                    };
-                    progress.dossier_started(&d.rel);
-                    let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        process_dossier(d, &hashes, opts, &work.rules, &work.out_abs, &work.layout, progress)
-                    }))
-                    .unwrap_or_else(|p| Ok(crashed_dossier(d, &panic_text(&*p))));
-                    match done {
-                        Ok(mut r) => {
-                            r.fingerprint = fp.map(|f| f.digest);
-                            if let Err(e) = sink(&r, false) {
-                                fail(e);
-                                return None;
-                            }
-                            progress.dossier_done(&r);
-                            Some((r, false))
-                        }
-                        Err(e) => {
-                            fail(e);
-                            None
-                        }
-                    }
-                };
-                one().map(|r| (i, r))
-            })
+            .filter_map(|(i, (d, (fp, carry)))| digitize_one(d, fp, carry).map(|r| (i, r)))
             .collect()
     });
     drop(pool);
