@@ -1476,11 +1476,16 @@ fn the_report_renders_in_a_browser_and_escapes_ocr_text() {
     let csv = std::fs::read_to_string(out.join("report.csv")).unwrap();
     assert!(csv.contains("report/xss,") && csv.contains(",field,so_dinh_danh,thiếu Số định danh"), "{csv}");
     assert!(csv.contains("ho-so-ghi-khac,") && csv.contains("ho_ten"), "{csv}");
-    // Rebuilt from the manifest alone.
+    // Each dossier needing attention shows its page (the run renders the
+    // thumbnails --jobs at once, `sohoa report` one after another).
+    let thumbs = html.matches("src=\"data:image/png;base64,").count();
+    assert_eq!(thumbs, html.matches("<tr class=\"r").count(), "a thumbnail per dossier listed");
+    assert!(thumbs >= 2, "{thumbs} thumbnails");
+    // Rebuilt from the manifest alone, the same report.
     std::fs::remove_file(out.join("report.html")).unwrap();
     let o = sohoa(&["report", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0));
-    assert_eq!(std::fs::read_to_string(out.join("report.html")).unwrap().len(), html.len());
+    assert!(std::fs::read_to_string(out.join("report.html")).unwrap() == html, "the rebuilt report differs");
 
     let Some(browser) = chromium() else {
         assert!(std::env::var_os("CI").is_none(), "CI must install chromium");
