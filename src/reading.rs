@@ -138,15 +138,14 @@ fn words_quality<'a>(words: impl IntoIterator<Item = &'a crate::model::OcrWord>)
     q
 }
 
-/// Reads a page. `g` is the source raster at `dpi` (`estimated`: guessed
-/// from the paper's size for a photo, see `preprocess::taken_as_photo`);
-/// `rotation` is what the text's
-/// shape said (None: it could not tell) and `skew_deg` the skew measured
-/// for it.
+/// Reads a page. `g` is the source raster at `dpi` (`photo`: read as a
+/// photo is, its resolution guessed, see `preprocess::taken_as_photo`);
+/// `rotation` is what the text's shape said (None: it could not tell) and
+/// `skew_deg` the skew measured for it.
 pub(crate) fn read_page(
     g: &Gray,
     dpi: f32,
-    estimated: bool,
+    photo: bool,
     rotation: Option<u32>,
     skew_deg: f32,
     recognize: &mut Recognize,
@@ -161,7 +160,7 @@ pub(crate) fn read_page(
     // analysis takes a worn copy's speckled lines for pictures, and reads a
     // page lying on its side with a confidence that hides the turn).
     let in_doubt = rotation.is_none() || dpi < LOW_DPI;
-    let mut segmentation = if in_doubt && !estimated { Segmentation::OneBlock } else { Segmentation::Auto };
+    let mut segmentation = if in_doubt && !photo { Segmentation::OneBlock } else { Segmentation::Auto };
     let mut seen = Seen::new();
     let src = Source { g, dpi, k };
     let first = read_full(&src, &geometry, Cleaning::None, segmentation, recognize, &mut seen)?;
@@ -170,13 +169,13 @@ pub(crate) fn read_page(
     let doubtful = in_doubt || first_conf < GOOD_CONF;
     // The reading of a photo not kept, in the same geometry.
     let mut other = None;
-    if segmentation == Segmentation::Auto && (estimated || doubtful) {
+    if segmentation == Segmentation::Auto && (photo || doubtful) {
         let mut block = read_full(&src, &geometry, Cleaning::None, Segmentation::OneBlock, recognize, &mut seen)?;
-        if (doubtful && !estimated) || quality(&block.page) > quality(&full.page) {
+        if (doubtful && !photo) || quality(&block.page) > quality(&full.page) {
             std::mem::swap(&mut full, &mut block);
             segmentation = Segmentation::OneBlock;
         }
-        other = estimated.then_some((block.page, geometry));
+        other = photo.then_some((block.page, geometry));
     }
     let conf = full.page.mean_confidence().unwrap_or(0.0);
     let mut reading = Reading {
@@ -212,7 +211,7 @@ pub(crate) fn read_page(
     // 0.951 / 0.104). Keeping it whenever it read nearly as well gained
     // more there but lost up to 0.018 of a document's recall on highlighted
     // and blurred copies, which the check also takes for show-through.
-    if !estimated && !doubtful && clean::shows_through(g) {
+    if !photo && !doubtful && clean::shows_through(g) {
         let lifted = read_full(&src, &geometry, Cleaning::Lifted, segmentation, recognize, &mut seen)?;
         if quality(&lifted.page) > quality(&full.page) {
             full = lifted;
@@ -227,15 +226,14 @@ pub(crate) fn read_page(
     // showing through, Tesseract's own threshold takes the faint mirrored
     // print for text and loses the line beside it (real-copies' `bleed`, doc
     // 10: recall 0.815 → 0.938).
-    if (estimated || !(in_doubt || conf < GOOD_CONF)) && clean::background_spread(g) >= UNEVEN_PAPER {
-        let ways: &[Segmentation] =
-            if estimated { &[Segmentation::Auto, Segmentation::OneBlock] } else { &[segmentation] };
+    if (photo || !(in_doubt || conf < GOOD_CONF)) && clean::background_spread(g) >= UNEVEN_PAPER {
+        let ways: &[Segmentation] = if photo { &[Segmentation::Auto, Segmentation::OneBlock] } else { &[segmentation] };
         let mut replaced = None;
         for &way in ways {
             let flat = read_full(&src, &geometry, Cleaning::Normalized, way, recognize, &mut seen)?;
             if quality(&flat.page) > quality(&full.page) {
                 let before = std::mem::replace(&mut full, flat);
-                if estimated {
+                if photo {
                     replaced.get_or_insert(before);
                 }
                 reading.cleaning = Cleaning::Normalized;
@@ -249,7 +247,7 @@ pub(crate) fn read_page(
         // lifted reading only a little better lost words on blurred and
         // underexposed photos). Photos of 14 real-copies sets: recall 0.9504
         // → 0.9525; `bleed`'s 09: 0.917 → 0.972.
-        if estimated {
+        if photo {
             let lifted =
                 read_full(&src, &geometry, Cleaning::NormalizedLifted, reading.segmentation, recognize, &mut seen)?;
             let q = quality(&full.page);
@@ -293,7 +291,7 @@ pub(crate) fn read_page(
     }
     // A low-resolution scan's turn and cleaning are settled by one block of
     // lines; its text is read by layout analysis unless that loses text.
-    if dpi < LOW_DPI && !estimated && reading.segmentation == Segmentation::OneBlock {
+    if dpi < LOW_DPI && !photo && reading.segmentation == Segmentation::OneBlock {
         let auto = read_full(&src, &reading.geometry, reading.cleaning, Segmentation::Auto, recognize, &mut seen)?;
         let block_q = quality(&full.page);
         if quality(&auto.page) >= block_q - (1.0 - LAYOUT_SHARE) * block_q.abs() {
@@ -305,7 +303,7 @@ pub(crate) fn read_page(
     // A photo taken at a slant reads at a good confidence that hides the
     // lines it broke where they fan out: one whose lines stand far from
     // straight is read straightened too, and that kept if it reads better.
-    if estimated && full.bent.is_none() {
+    if photo && full.bent.is_none() {
         let far = clean::dewarp(&full.raster, clean::DEWARP_BANDS)
             .is_some_and(|(_, bend)| bend.size >= PHOTO_BEND * full.raster.height as f32);
         if far {
@@ -327,7 +325,7 @@ pub(crate) fn read_page(
     reading.combs_read = full.combs_read();
     reading.cells_read = read_cells(&mut full, dpi, recognize)?;
     // Only a photo: on the scans of the three dev sets this found nothing.
-    if estimated {
+    if photo {
         reading.missed_words_read += read_missed(&mut full, dpi, recognize)?;
     }
     let mut second = second;
