@@ -334,7 +334,8 @@ fn digitize(
         /// This shard finished it before it was stopped (record, carried over).
         Done(&'r DossierRecord, bool),
     }
-    let plans: Vec<(Option<state::Fingerprint>, Carry)> = pool.install(|| {
+    // With each plan, the pages left to read (what orders the hand-out).
+    let plans: Vec<(Option<state::Fingerprint>, Carry, u64)> = pool.install(|| {
         selected
             .par_iter()
             .map(|d| {
@@ -346,7 +347,11 @@ fn digitize(
                     (Some(fp), _, Some(p)) if !opts.force && work.can_carry(p, &fp.digest, &opts.out) => Carry::Over(p),
                     _ => Carry::No,
                 };
-                (fp, carry)
+                let pages = match carry {
+                    Carry::No => d.files.iter().map(|f| pages_to_read(&f.path)).sum(),
+                    _ => 0,
+                };
+                (fp, carry, pages)
             })
             .collect()
     });
@@ -357,7 +362,7 @@ fn digitize(
             opts.lang
         ));
     }
-    let to_read = selected.iter().zip(&plans).filter(|(_, (_, c))| matches!(c, Carry::No));
+    let to_read = selected.iter().zip(&plans).filter(|(_, (_, c, _))| matches!(c, Carry::No));
     if to_read.clone().any(|(d, _)| d.files.iter().any(|f| f.name.to_lowercase().ends_with(".pdf"))) {
         crate::poppler::check_installed().map_err(|e| RunError::MissingDependency {
             what: format!("poppler-utils, which reads the PDF pages that are not a single scan ({e})"),
@@ -421,17 +426,20 @@ fn digitize(
                 }
             }
         };
-    // Dossiers are handed out in their order, each to the next worker free
-    // (rayon's own split would start the second half of the night at once
-    // and leave its largest dossiers for last); their records are put back
-    // in that order.
+    // Dossiers are handed out heaviest first (most pages to read; then in
+    // their order), each to the next worker free, so that the night does not
+    // end on one worker reading a large dossier while the others wait
+    // (rayon's own split would also start the second half of the night at
+    // once). Their records are put back in the night's order.
+    let order = crate::shard::heaviest_first(&plans.iter().map(|p| p.2).collect::<Vec<_>>());
+    let mut plans: Vec<Option<_>> = plans.into_iter().map(Some).collect();
+    let handed: Vec<(usize, (Option<state::Fingerprint>, Carry))> =
+        order.into_iter().filter_map(|i| plans[i].take().map(|(fp, carry, _)| (i, (fp, carry)))).collect();
     let mut results: Vec<(usize, (DossierRecord, bool))> = pool.install(|| {
-        selected
-            .iter()
-            .zip(plans)
-            .enumerate()
+        handed
+            .into_iter()
             .par_bridge()
-            .filter_map(|(i, (d, (fp, carry)))| digitize_one(d, fp, carry).map(|r| (i, r)))
+            .filter_map(|(i, (fp, carry))| digitize_one(selected[i], fp, carry).map(|r| (i, r)))
             .collect()
     });
     drop(pool);
@@ -1028,8 +1036,8 @@ fn error_page(index: usize, name: &str, frame: u32, e: &PageError) -> PageOut {
     }
 }
 
-/// A page file's page count, with the parsed document when it is a PDF.
-/// How many pages a file will give, for the plan's weights, reading as
+/// How many pages a file will give, for the plan's weights and the order
+/// in which dossiers are handed out, reading as
 /// little as it can: a JPEG or PNG is one page from its first bytes; a TIFF
 /// or PDF is opened. A file that cannot be read counts one (it costs its
 /// shard a try).

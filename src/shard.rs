@@ -107,8 +107,7 @@ impl ShardSpec {
 /// together. Deterministic: the same weights give the same shards.
 pub(crate) fn assign(weights: &[u64], n: usize) -> Vec<usize> {
     let n = n.max(1);
-    let mut order: Vec<usize> = (0..weights.len()).collect();
-    order.sort_by(|&a, &b| weights[b].cmp(&weights[a]).then(a.cmp(&b)));
+    let order = heaviest_first(weights);
     let mut load = vec![0u64; n];
     let mut shard = vec![0; weights.len()];
     for i in order {
@@ -117,6 +116,15 @@ pub(crate) fn assign(weights: &[u64], n: usize) -> Vec<usize> {
         load[s] += weights[i];
     }
     shard
+}
+
+/// The indices of `weights`, heaviest first, ties in their order: how
+/// dossiers are spread over shards, and handed out to a run's workers (so
+/// that a night does not end on one worker reading a large dossier alone).
+pub(crate) fn heaviest_first(weights: &[u64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by(|&a, &b| weights[b].cmp(&weights[a]).then(a.cmp(&b)));
+    order
 }
 
 /// The plan id: a hash of what the plan decides, so that making the same
@@ -364,5 +372,11 @@ mod tests {
         assert!(load.iter().max().unwrap() - load.iter().min().unwrap() <= 2, "{load:?}");
         assert_eq!(assign(&w, 3), s, "deterministic");
         assert_eq!(assign(&w, 1), vec![0; w.len()]);
+    }
+
+    #[test]
+    fn the_heaviest_go_first_and_equals_keep_their_order() {
+        assert_eq!(heaviest_first(&[3, 0, 5, 3, 5, 1]), vec![2, 4, 0, 3, 5, 1]);
+        assert_eq!(heaviest_first(&[]), Vec::<usize>::new());
     }
 }
