@@ -431,15 +431,12 @@ fn digitize(
     // end on one worker reading a large dossier while the others wait
     // (rayon's own split would also start the second half of the night at
     // once). Their records are put back in the night's order.
-    let order = crate::shard::heaviest_first(&plans.iter().map(|p| p.2).collect::<Vec<_>>());
-    let mut plans: Vec<Option<_>> = plans.into_iter().map(Some).collect();
-    let handed: Vec<(usize, (Option<state::Fingerprint>, Carry))> =
-        order.into_iter().filter_map(|i| plans[i].take().map(|(fp, carry, _)| (i, (fp, carry)))).collect();
+    let handed = crate::shard::heaviest_first(plans, |p| p.2);
     let mut results: Vec<(usize, (DossierRecord, bool))> = pool.install(|| {
         handed
             .into_iter()
             .par_bridge()
-            .filter_map(|(i, (fp, carry))| digitize_one(selected[i], fp, carry).map(|r| (i, r)))
+            .filter_map(|(i, (fp, carry, _))| digitize_one(selected[i], fp, carry).map(|r| (i, r)))
             .collect()
     });
     drop(pool);

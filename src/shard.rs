@@ -107,10 +107,9 @@ impl ShardSpec {
 /// together. Deterministic: the same weights give the same shards.
 pub(crate) fn assign(weights: &[u64], n: usize) -> Vec<usize> {
     let n = n.max(1);
-    let order = heaviest_first(weights);
     let mut load = vec![0u64; n];
     let mut shard = vec![0; weights.len()];
-    for i in order {
+    for (i, _) in heaviest_first(weights, |w| **w) {
         let (s, _) = load.iter().enumerate().min_by_key(|(s, l)| (**l, *s)).expect("n >= 1");
         shard[i] = s;
         load[s] += weights[i];
@@ -118,12 +117,14 @@ pub(crate) fn assign(weights: &[u64], n: usize) -> Vec<usize> {
     shard
 }
 
-/// The indices of `weights`, heaviest first, ties in their order: how
-/// dossiers are spread over shards, and handed out to a run's workers (so
-/// that a night does not end on one worker reading a large dossier alone).
-pub(crate) fn heaviest_first(weights: &[u64]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..weights.len()).collect();
-    order.sort_by(|&a, &b| weights[b].cmp(&weights[a]).then(a.cmp(&b)));
+/// `items` with their indices, heaviest first by `weight`, ties in their
+/// order: how dossiers are spread over shards, and handed out to a run's
+/// workers (so that a night does not end on one worker reading a large
+/// dossier alone).
+pub(crate) fn heaviest_first<T>(items: impl IntoIterator<Item = T>, weight: impl Fn(&T) -> u64) -> Vec<(usize, T)> {
+    let mut order: Vec<(usize, T)> = items.into_iter().enumerate().collect();
+    // A stable sort: equals keep their order.
+    order.sort_by_key(|(_, t)| std::cmp::Reverse(weight(t)));
     order
 }
 
@@ -376,7 +377,8 @@ mod tests {
 
     #[test]
     fn the_heaviest_go_first_and_equals_keep_their_order() {
-        assert_eq!(heaviest_first(&[3, 0, 5, 3, 5, 1]), vec![2, 4, 0, 3, 5, 1]);
-        assert_eq!(heaviest_first(&[]), Vec::<usize>::new());
+        let order = |w: &[u64]| heaviest_first(w, |x| **x).into_iter().map(|(i, _)| i).collect::<Vec<_>>();
+        assert_eq!(order(&[3, 0, 5, 3, 5, 1]), vec![2, 4, 0, 3, 5, 1]);
+        assert_eq!(order(&[]), Vec::<usize>::new());
     }
 }
