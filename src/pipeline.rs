@@ -305,12 +305,15 @@ type Sink<'a> = dyn Fn(&DossierRecord, bool) -> Result<(), RunError> + Sync + 'a
 /// Digitizes `selected` (the whole night, or one shard's part): carries over
 /// what is unchanged since the last run (`work.prev`) and what this shard
 /// already finished (`finished`, with its carried-over flag), reads the
-/// rest in parallel. Returns each dossier's record and whether it was
-/// carried over. The second half of every run, sharded or not.
+/// rest in parallel, heaviest first (`planned_pages`: the pages a plan
+/// counted, by dossier; the others are counted here). Returns each
+/// dossier's record and whether it was carried over. The second half of
+/// every run, sharded or not.
 fn digitize(
     opts: &Options,
     work: &Work,
     selected: &[&DossierDir],
+    planned_pages: &HashMap<&str, u64>,
     finished: &HashMap<String, (DossierRecord, bool)>,
     sink: &Sink,
     progress: &dyn Progress,
@@ -348,7 +351,10 @@ fn digitize(
                     _ => Carry::No,
                 };
                 let pages = match carry {
-                    Carry::No => d.files.iter().map(|f| pages_to_read(&f.path)).sum(),
+                    Carry::No => planned_pages
+                        .get(d.rel.as_str())
+                        .copied()
+                        .unwrap_or_else(|| d.files.iter().map(|f| pages_to_read(&f.path)).sum()),
                     _ => 0,
                 };
                 (fp, carry, pages)
@@ -540,7 +546,7 @@ pub fn run(opts: &Options, progress: &dyn Progress) -> Result<Manifest, RunError
     let journal = state::Journal::open(&opts.out)?;
     let sink = |r: &DossierRecord, carried: bool| if carried { Ok(()) } else { journal.append(r) };
     let all: Vec<&DossierDir> = night.dossiers.iter().collect();
-    let results = digitize(opts, &night.work, &all, &HashMap::new(), &sink, progress)?;
+    let results = digitize(opts, &night.work, &all, &HashMap::new(), &HashMap::new(), &sink, progress)?;
     let closing = Closing {
         out: &opts.out,
         input: opts.input.display().to_string(),
@@ -669,7 +675,15 @@ pub fn run_shard(opts: &Options, spec: ShardSpec, progress: &dyn Progress) -> Re
         kept.into_iter().map(|e| (e.record.source.clone(), (e.record, e.carried_over))).collect();
     let work = Work { rules, out_abs, prev, layout: Layout::from_plan(&plan.dossiers), settings_key: key };
     let sink = |r: &DossierRecord, carried: bool| journal.append(r, carried);
-    let results = digitize(opts, &work, &selected, &finished, &sink, progress)?;
+    // What the plan counted (not for a dossier it meant to carry over: it
+    // weighs nothing there).
+    let planned_pages: HashMap<&str, u64> = plan
+        .dossiers
+        .iter()
+        .filter(|d| d.shard == spec.index && !d.carried_over)
+        .map(|d| (d.source.as_str(), d.pages))
+        .collect();
+    let results = digitize(opts, &work, &selected, &planned_pages, &finished, &sink, progress)?;
     // Kept from the journal: the same record (same fingerprint) as before.
     let kept = |r: &DossierRecord| finished.get(&r.source).is_some_and(|(f, _)| f.fingerprint == r.fingerprint);
     let already_done = results.iter().filter(|(r, _)| kept(r)).count();
