@@ -13,6 +13,37 @@ pub(crate) fn silence() {
     unsafe { l::setMsgSeverity(l::L_SEVERITY_NONE as i32) };
 }
 
+/// libpng's `png_set_compression_level`, defined by this executable so that
+/// the PNGs Leptonica writes are stored uncompressed.
+///
+/// Tesseract hands every text line to its LSTM as a PNG that Leptonica
+/// writes in memory and reads straight back (`ImageData::SetPix` and
+/// `GetPix`), compressed at zlib's default level. That PNG never leaves
+/// the process, yet zlib's deflate was 3.5% of a corpus-dev night's CPU
+/// (620 lines written). The link exports this symbol (see `build.rs`), so
+/// the dynamic linker binds Leptonica's call here, ahead of libpng; it
+/// passes libpng's own function level 0 (stored). The pixels are the same,
+/// so is every word read. sohoa writes no PNG through libpng itself.
+#[no_mangle]
+pub extern "C" fn png_set_compression_level(png: *mut libc::c_void, _level: libc::c_int) {
+    type SetLevel = unsafe extern "C" fn(*mut libc::c_void, libc::c_int);
+    static LIBPNG: std::sync::OnceLock<Option<SetLevel>> = std::sync::OnceLock::new();
+    let real = LIBPNG.get_or_init(|| {
+        // SAFETY: dlsym is given a NUL-terminated name and the RTLD_NEXT
+        // pseudo-handle; it returns the next definition of the symbol in
+        // load order (libpng's, present since its caller links it) or null.
+        let f = unsafe { libc::dlsym(libc::RTLD_NEXT, c"png_set_compression_level".as_ptr()) };
+        // SAFETY: a non-null address of `png_set_compression_level` is
+        // libpng's function of this signature (`void (png_structrp, int)`).
+        (!f.is_null()).then(|| unsafe { std::mem::transmute::<*mut libc::c_void, SetLevel>(f) })
+    });
+    if let Some(set) = real {
+        // SAFETY: `png` is the write structure libpng's caller passed us,
+        // handed on unchanged; 0 is a valid zlib level (Z_NO_COMPRESSION).
+        unsafe { set(png, 0) }
+    }
+}
+
 /// An owned Leptonica image, destroyed on drop.
 pub(crate) struct Pix(*mut l::PIX);
 

@@ -137,7 +137,7 @@ fn each_foreign_library_and_tool_is_reached_from_one_module() {
     only_in("ureq", &["push.rs"], "the only network client");
     only_in("tiny_http", &["review.rs"], "the only listener");
     only_in("Command::new", &["poppler.rs", "main.rs"], "poppler runs tools; main restarts itself");
-    only_in("libc::", &["poppler.rs"], "the tools' memory limit");
+    only_in("libc::", &["poppler.rs", "lept.rs"], "the tools' memory limit; libpng's level for Leptonica's PNGs");
     only_in("WalkDir::new", &["scan.rs", "state.rs"], "scan walks the input, state cleans OUT's temporaries");
 }
 

@@ -3452,3 +3452,21 @@ fn files_far_larger_than_their_pages_are_refused_or_read_page_by_page() {
     assert_eq!(pdf_pages(&pdf), 2);
     assert_qpdf_ok(&pdf);
 }
+
+/// The executable defines libpng's `png_set_compression_level` in its
+/// dynamic symbol table (build.rs), so Tesseract's in-memory line PNGs are
+/// stored rather than deflated (src/lept.rs). A link change that dropped
+/// the export would only make every night slower; this says so at once.
+#[test]
+fn the_executable_stores_tesseracts_line_images_uncompressed() {
+    let out = Command::new("nm")
+        .args(["-D", "--defined-only", env!("CARGO_BIN_EXE_sohoa")])
+        .output()
+        .expect("nm (binutils, which the Rust linker needs) runs");
+    assert!(out.status.success(), "nm failed: {}", String::from_utf8_lossy(&out.stderr));
+    let symbols = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        symbols.lines().any(|l| l.ends_with(" T png_set_compression_level")),
+        "png_set_compression_level is not exported by the executable:\n{symbols}"
+    );
+}
