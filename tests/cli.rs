@@ -3462,7 +3462,7 @@ fn the_executable_stores_tesseracts_line_images_uncompressed() {
     let out = Command::new("nm")
         .args(["-D", "--defined-only", env!("CARGO_BIN_EXE_sohoa")])
         .output()
-        .expect("nm (binutils, which the Rust linker needs) runs");
+        .expect("nm runs (binutils: scripts/install-deps)");
     assert!(out.status.success(), "nm failed: {}", String::from_utf8_lossy(&out.stderr));
     let symbols = String::from_utf8_lossy(&out.stdout);
     assert!(
