@@ -45,17 +45,24 @@ pub fn apply(d: &mut DossierRecord, all: &[Correction]) {
         latest.push(c);
     }
     d.corrections_to_confirm.clear();
+    let mut applied: Vec<&Correction> = Vec::with_capacity(latest.len());
     for c in latest {
         if c.fingerprint.is_some() && c.fingerprint != d.fingerprint {
             d.corrections_to_confirm.push(c.clone());
             continue;
         }
+        applied.push(c);
         let ocr_value = match d.fields.get(&c.field) {
             Some(f) if f.source.as_deref() == Some(SOURCE) => f.ocr_value.clone(),
             // Set by the procedure list: OCR's reading is kept beside it.
             Some(f) if f.source.as_deref() == Some(crate::catalog::CATALOG_SOURCE) => f.ocr_value.clone(),
-            // Read from the folder's name, not by OCR.
-            Some(f) if f.source.as_deref() == Some(crate::extract::FOLDER_SOURCE) => None,
+            // Read from the folder's name or the dossier code, not by OCR.
+            Some(f)
+                if f.source.as_deref() == Some(crate::extract::FOLDER_SOURCE)
+                    || f.source.as_deref() == Some(crate::extract::CODE_DATE_SOURCE) =>
+            {
+                None
+            }
             Some(f) => Some(f.value.clone()),
             None => None,
         };
@@ -76,6 +83,37 @@ pub fn apply(d: &mut DossierRecord, all: &[Correction]) {
                 absent: c.new.is_none(),
             },
         );
+    }
+    follow_corrected_codes(d, &applied);
+}
+
+/// A date taken from inside the dossier code (source "dossier_code", the
+/// code in its `source_text`) follows a correction of that code: it becomes
+/// the corrected code's date, or goes when that code holds none (no page
+/// gave it). A date a clerk corrected is the clerk's.
+fn follow_corrected_codes(d: &mut DossierRecord, applied: &[&Correction]) {
+    let derived: Vec<String> = d
+        .fields
+        .iter()
+        .filter(|(_, f)| f.source.as_deref() == Some(crate::extract::CODE_DATE_SOURCE))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in derived {
+        let Some(f) = d.fields.get(&k) else { continue };
+        let Some(c) = applied.iter().find(|c| c.field != k && c.old.as_deref() == Some(f.source_text.as_str())) else {
+            continue;
+        };
+        match c.new.as_deref().and_then(crate::extract::date_in_code) {
+            Some(date) => {
+                if let Some(f) = d.fields.get_mut(&k) {
+                    f.value = date;
+                    f.source_text = c.new.clone().unwrap_or_default();
+                }
+            }
+            None => {
+                d.fields.remove(&k);
+            }
+        }
     }
 }
 
@@ -175,4 +213,58 @@ pub fn correct(out: &Path, rules: &Rules, req: &Request) -> Result<(Correction, 
     crate::fsutil::write_atomic(&path, &crate::manifest::to_json(&m))
         .map_err(|e| RunError::Output { path, source: e })?;
     Ok((c, warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dossier() -> DossierRecord {
+        let rules = Rules::builtin();
+        let blank = crate::model::test_page(&["Tờ khai"]);
+        let fields = crate::extract::extract_in(&rules, &[(1, &blank)], Some("2024/01/000.00.20.H40-240112-5849"));
+        let mut d: DossierRecord = serde_json::from_value(serde_json::json!({
+            "source": "2024/01/000.00.20.H40-240112-5849", "status": "ok", "pdf": null,
+            "pdf_sha256": null, "pdf_bytes": null, "pages": [], "fingerprint": "f", "fields": {}
+        }))
+        .unwrap();
+        d.fields = fields;
+        d
+    }
+
+    fn code_fix(new: Option<&str>) -> Correction {
+        Correction {
+            dossier: "2024/01/000.00.20.H40-240112-5849".into(),
+            ma_ho_so: "000.00.20.H40-240112-5849".into(),
+            field: "ma_ho_so".into(),
+            old: Some("000.00.20.H40-240112-5849".into()),
+            new: new.map(str::to_string),
+            by: "Chị Lan".into(),
+            at: "2024-01-13T08:00:00+07:00".into(),
+            fingerprint: Some("f".into()),
+        }
+    }
+
+    #[test]
+    fn a_date_taken_from_the_code_follows_the_codes_correction() {
+        let mut d = dossier();
+        assert_eq!(d.fields["ngay_tiep_nhan"].value, "2024-01-12");
+        let all = [code_fix(Some("000.00.20.H40-240113-5849"))];
+        apply(&mut d, &all);
+        let date = &d.fields["ngay_tiep_nhan"];
+        assert_eq!((date.value.as_str(), date.source_text.as_str()), ("2024-01-13", "000.00.20.H40-240113-5849"));
+        assert_eq!(date.source.as_deref(), Some(crate::extract::CODE_DATE_SOURCE));
+        apply(&mut d, &all);
+        assert_eq!(d.fields["ngay_tiep_nhan"].value, "2024-01-13", "applying twice changes nothing");
+        // The code said absent: no page gave the date, so it goes.
+        let mut d = dossier();
+        apply(&mut d, &[code_fix(None)]);
+        assert!(!d.fields.contains_key("ngay_tiep_nhan"));
+        // A correction made on other pages waits, and the date with it.
+        let mut d = dossier();
+        let mut other = code_fix(Some("000.00.20.H40-240113-5849"));
+        other.fingerprint = Some("g".into());
+        apply(&mut d, &[other]);
+        assert_eq!(d.fields["ngay_tiep_nhan"].value, "2024-01-12");
+    }
 }

@@ -128,6 +128,10 @@ struct FieldSpec {
     /// dossier whose pages do not give the field.
     #[serde(default)]
     from_folder: Option<String>,
+    /// A `date` field that no page gives takes the date inside the dossier
+    /// code (`<agency>-<yyMMdd>-<NNNN>`, the day the dossier was received).
+    #[serde(default)]
+    from_code_date: bool,
     #[serde(default)]
     rule: Vec<RuleSpec>,
 }
@@ -274,6 +278,8 @@ pub struct Field {
     /// Read at the start of the dossier's folder name when no page gives
     /// the field (a folder named by its dossier code).
     from_folder: Option<Regex>,
+    /// Takes the date inside the dossier code when no page gives the field.
+    from_code_date: bool,
 }
 
 #[derive(Debug)]
@@ -330,7 +336,20 @@ impl Rules {
                 })?),
                 None => None,
             };
-            fields.push(Field { name: f.name, kind: f.kind, required: f.required, rules, from_folder });
+            if f.from_code_date && f.kind != Kind::Date {
+                return Err(PipelineError::Parse {
+                    path: path.into(),
+                    message: format!("field '{}': from_code_date needs kind = \"date\"", f.name),
+                });
+            }
+            fields.push(Field {
+                name: f.name,
+                kind: f.kind,
+                required: f.required,
+                rules,
+                from_folder,
+                from_code_date: f.from_code_date,
+            });
         }
         let other_person_titles =
             file.pipeline.other_person_pages.map(|t| t.titles.iter().map(|s| fold(s)).collect()).unwrap_or_default();
@@ -393,7 +412,8 @@ pub struct FieldValue {
     /// "correction" when a clerk set the value (`OUT/corrections.jsonl`),
     /// "folder" when it was read from the dossier's folder name (no page
     /// gave it), "catalog" when the office's procedure list set it (see
-    /// `catalog`); absent when OCR read it.
+    /// `catalog`), "dossier_code" for a date taken from inside the dossier
+    /// code (`from_code_date`: no page gave it); absent when OCR read it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// What OCR read, kept when a correction or the procedure list replaced
@@ -555,7 +575,8 @@ pub const FOLDER_SOURCE: &str = "folder";
 /// field has a `from_folder` pattern and the value passes its kind's checks
 /// (the receipt of a worn fax unreadable, its folder named by the code).
 /// What a page reads always comes first: the folder's name is the clerk's
-/// typing, the page is the record.
+/// typing, the page is the record. A field with `from_code_date` that no
+/// page gives then takes the date inside the dossier code ([`from_code_date`]).
 pub fn extract_in(pipeline: &Rules, pages: &[(usize, &OcrPage)], folder: Option<&str>) -> BTreeMap<String, FieldValue> {
     let other_person: Vec<bool> = pages.iter().map(|(_, p)| is_other_person_page(pipeline, p)).collect();
     let name = folder.and_then(|f| f.rsplit('/').next()).unwrap_or("");
@@ -564,6 +585,12 @@ pub fn extract_in(pipeline: &Rules, pages: &[(usize, &OcrPage)], folder: Option<
         let found = read_field(field, pages, &other_person).or_else(|| from_folder(field, name));
         if let Some(v) = found {
             out.insert(field.name.clone(), v);
+        }
+    }
+    let code_date = out.get(pipeline.code_field()).and_then(from_code_date);
+    for field in pipeline.fields.iter().filter(|f| f.from_code_date) {
+        if let (false, Some(v)) = (out.contains_key(&field.name), &code_date) {
+            out.insert(field.name.clone(), v.clone());
         }
     }
     apply_catalog(&pipeline.catalog, &mut out);
@@ -637,6 +664,38 @@ fn from_folder(field: &Field, name: &str) -> Option<FieldValue> {
         ocr_value: None,
         absent: false,
     })
+}
+
+/// The `source` of a date taken from inside the dossier code.
+pub const CODE_DATE_SOURCE: &str = "dossier_code";
+
+/// The date inside a dossier code (`000.00.20.H40-231204-0001`: 2023-12-04,
+/// the day the one-stop office received the dossier and numbered it), as a
+/// field read from there: page, box and confidence are the code's. None when
+/// the code carries a flag (it failed a check, or pages disagree on it).
+fn from_code_date(code: &FieldValue) -> Option<FieldValue> {
+    if !code.flags.is_empty() || code.absent {
+        return None;
+    }
+    Some(FieldValue {
+        value: date_in_code(&code.value)?,
+        confidence: code.confidence,
+        page: code.page,
+        bbox: code.bbox,
+        source_text: code.value.clone(),
+        flags: Vec::new(),
+        alternatives: Vec::new(),
+        source: Some(CODE_DATE_SOURCE.into()),
+        ocr_value: None,
+        absent: false,
+    })
+}
+
+/// The date inside a valid dossier code, `yyyy-mm-dd`.
+pub(crate) fn date_in_code(code: &str) -> Option<String> {
+    let d = code.rsplit('-').nth(1).filter(|d| d.len() == 6 && d.bytes().all(|b| b.is_ascii_digit()))?;
+    let (value, flags) = normalize(Kind::Date, &format!("{}/{}/20{}", &d[4..6], &d[2..4], &d[0..2]));
+    (flags.is_empty() && !value.is_empty()).then_some(value)
 }
 
 /// One field of `pipeline` alone (no checks between fields), or None when
@@ -1089,6 +1148,46 @@ mod tests {
             (f["ma_ho_so"].value.as_str(), f["ma_ho_so"].source.as_deref()),
             ("000.00.20.H40-240112-0001", None)
         );
+    }
+
+    #[test]
+    fn a_receipt_date_no_page_gives_is_the_date_inside_the_code() {
+        let rules = Rules::builtin();
+        let blank = crate::model::test_page(&["Tờ khai", "Họ và tên: ..."]);
+        // The code from the folder, the date from the code.
+        let f = extract_in(&rules, &[(1, &blank)], Some("2024/01/000.00.20.H40-240112-5849"));
+        let date = &f["ngay_tiep_nhan"];
+        assert_eq!(
+            (date.value.as_str(), date.page, date.source.as_deref(), date.source_text.as_str()),
+            ("2024-01-12", 0, Some(CODE_DATE_SOURCE), "000.00.20.H40-240112-5849")
+        );
+        assert!(date.flags.is_empty() && date.confidence == f["ma_ho_so"].confidence);
+        // A code read on a page gives its page and box.
+        let receipt = crate::model::test_page(&["Mã hồ sơ: 000.00.20.H40-231204-0001"]);
+        let f = extract_in(&rules, &[(2, &receipt)], None);
+        assert_eq!((f["ngay_tiep_nhan"].value.as_str(), f["ngay_tiep_nhan"].page), ("2023-12-04", 2));
+        // A date a page gives comes first (the code's own date disagrees: flagged).
+        let both = crate::model::test_page(&[
+            "Mã hồ sơ: 000.00.20.H40-231204-0001",
+            "Thời gian nhận hồ sơ: 09 giờ 15 phút, ngày 05/12/2023",
+        ]);
+        let f = extract_in(&rules, &[(1, &both)], None);
+        assert_eq!((f["ngay_tiep_nhan"].value.as_str(), f["ngay_tiep_nhan"].source.as_deref()), ("2023-12-05", None));
+        assert!(f["ma_ho_so"].flags.contains(&FieldFlag::CodeDateMismatch));
+        // No code, or a code that fails its checks: no date.
+        assert!(!extract_in(&rules, &[(1, &blank)], None).contains_key("ngay_tiep_nhan"));
+        let bad = crate::model::test_page(&["Mã hồ sơ: 000.00.20.H40-231304-0001"]);
+        assert!(!extract_in(&rules, &[(1, &bad)], None).contains_key("ngay_tiep_nhan"));
+        assert_eq!(date_in_code("000.00.20.H40-240229-0007").as_deref(), Some("2024-02-29"));
+        assert_eq!(date_in_code("000.00.20.H40-230229-0007"), None);
+        // Only a date may take it.
+        let toml = DEFAULT_PIPELINE.replace(
+            "name = \"ho_ten\"\nkind = \"person_name\"",
+            "name = \"ho_ten\"\nkind = \"person_name\"\nfrom_code_date = true",
+        );
+        assert_ne!(toml, DEFAULT_PIPELINE);
+        let e = Rules::parse(&toml, "p.toml").unwrap_err().to_string();
+        assert!(e.contains("ho_ten") && e.contains("from_code_date"), "{e}");
     }
 
     #[test]

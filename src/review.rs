@@ -205,6 +205,9 @@ fn dossier_page(m: &Manifest, rules: &Rules, i: usize, csrf: &str, by: &str, not
                                 @if f.source.as_deref() == Some(crate::extract::FOLDER_SOURCE) {
                                     br; "lấy từ tên thư mục (không trang nào ghi)"
                                 }
+                                @if f.source.as_deref() == Some(crate::extract::CODE_DATE_SOURCE) {
+                                    br; "lấy từ ngày trong mã hồ sơ (không trang nào ghi)"
+                                }
                                 @if f.source.as_deref() == Some(crate::catalog::CATALOG_SOURCE) {
                                     br; "lấy từ danh mục thủ tục (OCR đọc: " (f.ocr_value.as_deref().unwrap_or("—")) ")"
                                 }
