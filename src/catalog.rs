@@ -17,6 +17,10 @@
 //!   `procedure_name_mismatch` (which of the two is wrong, a clerk says);
 //! - no name was read and the code is listed: the name is the entry's.
 //!
+//! - neither was read, and a page opens with the title of a form only one
+//!   listed procedure uses (`forms`): code and name are that procedure's,
+//!   the code flagged `procedure_from_form` for a clerk to confirm.
+//!
 //! A value set from the list has source "catalog" and keeps what OCR read in
 //! `ocr_value` (absent when OCR read nothing). A code not on the list with no
 //! name to match is kept as read: the list is the office's, and may be short.
@@ -35,6 +39,11 @@ pub struct Catalog {
     pub name_field: String,
     #[serde(default)]
     pub procedures: BTreeMap<String, String>,
+    /// Forms that only one of the office's procedures uses, by title
+    /// (`"Tờ khai đăng ký khai sinh" = "1.001193"`): a dossier whose pages
+    /// give neither the procedure's code nor its name takes its form's.
+    #[serde(default)]
+    pub forms: BTreeMap<String, String>,
 }
 
 /// What the list says of a code and a name read from a dossier: the values
@@ -55,6 +64,24 @@ fn key(s: &str) -> String {
 }
 
 impl Catalog {
+    /// A form whose procedure is not on the list, as an error message.
+    pub(crate) fn check_forms(&self) -> Result<(), String> {
+        match self.forms.iter().find(|(_, code)| !self.procedures.contains_key(*code)) {
+            Some((title, code)) => {
+                Err(format!("[catalog.forms] \"{title}\" names {code}, which [catalog.procedures] does not list"))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// The listed procedure (code, name) of a form whose title is `line`:
+    /// the line's letters and digits, folded, are exactly a listed form's
+    /// title ("Tờ khai đăng ký lại khai sinh" is another procedure's form).
+    pub(crate) fn by_form(&self, line: &str) -> Option<(&str, &str)> {
+        let k = key(line);
+        let code = self.forms.iter().find(|(title, _)| key(title) == k).map(|(_, c)| c.as_str())?;
+        self.procedures.get_key_value(code).map(|(c, n)| (c.as_str(), n.as_str()))
+    }
     /// The listed procedure (code, name) a name read by OCR names: the
     /// nearest listed name within one edit per six characters, when no other
     /// is as near.
@@ -103,7 +130,12 @@ mod tests {
     use super::*;
 
     fn catalog() -> Catalog {
-        let mut c = Catalog { code_field: "c".into(), name_field: "n".into(), procedures: BTreeMap::new() };
+        let mut c = Catalog {
+            code_field: "c".into(),
+            name_field: "n".into(),
+            procedures: BTreeMap::new(),
+            forms: BTreeMap::new(),
+        };
         for (code, name) in [
             ("1.001193", "Đăng ký khai sinh"),
             ("1.003200", "Đăng ký khai tử"),

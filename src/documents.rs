@@ -12,8 +12,8 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// How many lines from the top a title or header may stand on.
-const TITLE_LINES: usize = 10;
+use crate::extract::TITLE_LINES;
+/// How many lines from the top a header may stand on.
 const HEADER_LINES: usize = 4;
 
 /// One document of a dossier.

@@ -360,6 +360,7 @@ impl Rules {
             .collect();
         documents.sort_by_key(|d| std::cmp::Reverse(d.titles.iter().map(Vec::len).max().unwrap_or(0)));
         let document_headers = file.pipeline.document_headers.iter().map(|t| fold(t)).collect();
+        file.catalog.check_forms().map_err(|message| PipelineError::Parse { path: path.into(), message })?;
         Ok(Rules {
             name: file.pipeline.name,
             fields,
@@ -594,8 +595,53 @@ pub fn extract_in(pipeline: &Rules, pages: &[(usize, &OcrPage)], folder: Option<
         }
     }
     apply_catalog(&pipeline.catalog, &mut out);
+    procedure_from_form(&pipeline.catalog, pages, &mut out);
     cross_check(&mut out);
     out
+}
+
+/// Neither the procedure's code nor its name read: a page whose title is a
+/// form only one listed procedure uses (`[catalog.forms]`) gives both, from
+/// the list, the code flagged `procedure_from_form` (a dossier the portal
+/// would receive on an inference waits for a clerk). Forms of two
+/// procedures in one dossier give nothing.
+fn procedure_from_form(catalog: &Catalog, pages: &[(usize, &OcrPage)], fields: &mut BTreeMap<String, FieldValue>) {
+    if catalog.forms.is_empty() || fields.contains_key(&catalog.code_field) || fields.contains_key(&catalog.name_field)
+    {
+        return;
+    }
+    let mut found: Option<((&str, &str), FieldValue)> = None;
+    for &(index, page) in pages {
+        for line in page.lines.iter().take(TITLE_LINES) {
+            let text = line.words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+            let Some(procedure) = catalog.by_form(&text) else { continue };
+            match &found {
+                Some((p, _)) if *p != procedure => return,
+                Some(_) => {}
+                None => {
+                    let conf = line.words.iter().map(|w| w.conf).sum::<f32>() / line.words.len().max(1) as f32 / 100.0;
+                    let v = FieldValue {
+                        value: String::new(),
+                        confidence: round3(conf),
+                        page: index,
+                        bbox: line.bbox,
+                        source_text: text,
+                        flags: Vec::new(),
+                        alternatives: Vec::new(),
+                        source: Some(crate::catalog::CATALOG_SOURCE.into()),
+                        ocr_value: None,
+                        absent: false,
+                    };
+                    found = Some((procedure, v));
+                }
+            }
+        }
+    }
+    let Some(((code, name), v)) = found else { return };
+    let mut code_value = FieldValue { value: code.to_string(), ..v.clone() };
+    flag(&mut code_value, FieldFlag::ProcedureFromForm);
+    fields.insert(catalog.code_field.clone(), code_value);
+    fields.insert(catalog.name_field.clone(), FieldValue { value: name.to_string(), ..v });
 }
 
 /// Puts the procedure's code and name right by the office's list
@@ -665,6 +711,10 @@ fn from_folder(field: &Field, name: &str) -> Option<FieldValue> {
         absent: false,
     })
 }
+
+/// How many lines from the top of a page a title may stand on (a
+/// document's, read by `documents`; a form's, read here).
+pub(crate) const TITLE_LINES: usize = 10;
 
 /// The `source` of a date taken from inside the dossier code.
 pub const CODE_DATE_SOURCE: &str = "dossier_code";
@@ -1148,6 +1198,34 @@ mod tests {
             (f["ma_ho_so"].value.as_str(), f["ma_ho_so"].source.as_deref()),
             ("000.00.20.H40-240112-0001", None)
         );
+    }
+
+    #[test]
+    fn a_procedure_no_page_gives_is_its_forms_flagged_for_a_clerk() {
+        let rules = Rules::builtin();
+        let form = crate::model::test_page(&["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "TỜ KHAI ĐĂNG KÝ KHAI SINH"]);
+        let worn = crate::model::test_page(&["...", "Họ và tên: ..."]);
+        let f = extract_in(&rules, &[(1, &worn), (2, &form)], None);
+        let (code, name) = (&f["ma_thu_tuc"], &f["ten_thu_tuc"]);
+        assert_eq!((code.value.as_str(), name.value.as_str()), ("1.001193", "Đăng ký khai sinh"));
+        assert_eq!((code.page, code.source.as_deref()), (2, Some(crate::catalog::CATALOG_SOURCE)));
+        assert_eq!(code.flags, vec![FieldFlag::ProcedureFromForm]);
+        assert_eq!(code.source_text, "TỜ KHAI ĐĂNG KÝ KHAI SINH");
+        // Another procedure's form, however near its title: nothing.
+        let again = crate::model::test_page(&["TỜ KHAI ĐĂNG KÝ LẠI KHAI SINH"]);
+        assert!(!extract_in(&rules, &[(1, &again)], None).contains_key("ma_thu_tuc"));
+        // Forms of two procedures: nothing.
+        let death = crate::model::test_page(&["TỜ KHAI ĐĂNG KÝ KHAI TỬ"]);
+        assert!(!extract_in(&rules, &[(1, &form), (2, &death)], None).contains_key("ma_thu_tuc"));
+        // A procedure a page gives comes first.
+        let receipt = crate::model::test_page(&["Mã thủ tục: 1.004873"]);
+        let f = extract_in(&rules, &[(1, &receipt), (2, &form)], None);
+        assert_eq!((f["ma_thu_tuc"].value.as_str(), f["ma_thu_tuc"].flags.len()), ("1.004873", 0));
+        // A form naming a procedure the list lacks is refused when loaded.
+        let toml = DEFAULT_PIPELINE.replace("= \"1.003200\"\n\"Tờ khai cấp", "= \"9.999999\"\n\"Tờ khai cấp");
+        assert_ne!(toml, DEFAULT_PIPELINE);
+        let e = Rules::parse(&toml, "p.toml").unwrap_err().to_string();
+        assert!(e.contains("9.999999") && e.contains("catalog.forms"), "{e}");
     }
 
     #[test]

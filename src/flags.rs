@@ -138,6 +138,9 @@ string_enum! {
         /// The procedure code read is listed for another procedure than the
         /// name read (the pipeline's `[catalog]`).
         ProcedureNameMismatch = "procedure_name_mismatch",
+        /// No page gave the procedure: its code and name are those of the
+        /// form the dossier holds (the pipeline's `[catalog.forms]`).
+        ProcedureFromForm = "procedure_from_form",
     }
 }
 
