@@ -18,8 +18,10 @@
 //! - no name was read and the code is listed: the name is the entry's.
 //!
 //! - neither was read, and a page opens with the title of a form only one
-//!   listed procedure uses (`forms`): code and name are that procedure's,
-//!   the code flagged `procedure_from_form` for a clerk to confirm.
+//!   listed procedure uses (`forms`), or with an application's subject that
+//!   is a listed name ("V/v: đăng ký thường trú"): code and name are that
+//!   procedure's, the code flagged `procedure_from_form` for a clerk to
+//!   confirm.
 //!
 //! A value set from the list has source "catalog" and keeps what OCR read in
 //! `ocr_value` (absent when OCR read nothing). A code not on the list with no
@@ -74,14 +76,20 @@ impl Catalog {
         }
     }
 
-    /// The listed procedure (code, name) of a form whose title is `line`:
-    /// the line's letters and digits, folded, are exactly a listed form's
-    /// title ("Tờ khai đăng ký lại khai sinh" is another procedure's form).
+    /// The listed procedure (code, name) a page's title line names: the
+    /// line's letters and digits, folded, are exactly a listed form's title
+    /// ("Tờ khai đăng ký lại khai sinh" is another procedure's form), or an
+    /// application's subject ("V/v: đăng ký thường trú", "Về việc …") is
+    /// exactly a listed procedure's name.
     pub(crate) fn by_form(&self, line: &str) -> Option<(&str, &str)> {
         let k = key(line);
-        let code = self.forms.iter().find(|(title, _)| key(title) == k).map(|(_, c)| c.as_str())?;
-        self.procedures.get_key_value(code).map(|(c, n)| (c.as_str(), n.as_str()))
+        if let Some(code) = self.forms.iter().find(|(title, _)| key(title) == k).map(|(_, c)| c.as_str()) {
+            return self.procedures.get_key_value(code).map(|(c, n)| (c.as_str(), n.as_str()));
+        }
+        let subject = k.strip_prefix("v v ").or_else(|| k.strip_prefix("ve viec "))?;
+        self.procedures.iter().find(|(_, n)| key(n) == subject).map(|(c, n)| (c.as_str(), n.as_str()))
     }
+
     /// The listed procedure (code, name) a name read by OCR names: the
     /// nearest listed name within one edit per six characters, when no other
     /// is as near.

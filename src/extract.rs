@@ -601,12 +601,15 @@ pub fn extract_in(pipeline: &Rules, pages: &[(usize, &OcrPage)], folder: Option<
 }
 
 /// Neither the procedure's code nor its name read: a page whose title is a
-/// form only one listed procedure uses (`[catalog.forms]`) gives both, from
+/// form only one listed procedure uses (`[catalog.forms]`), or whose
+/// subject line ("V/v: …") is a listed procedure's name, gives both, from
 /// the list, the code flagged `procedure_from_form` (a dossier the portal
 /// would receive on an inference waits for a clerk). Forms of two
 /// procedures in one dossier give nothing.
 fn procedure_from_form(catalog: &Catalog, pages: &[(usize, &OcrPage)], fields: &mut BTreeMap<String, FieldValue>) {
-    if catalog.forms.is_empty() || fields.contains_key(&catalog.code_field) || fields.contains_key(&catalog.name_field)
+    if catalog.procedures.is_empty()
+        || fields.contains_key(&catalog.code_field)
+        || fields.contains_key(&catalog.name_field)
     {
         return;
     }
@@ -1214,6 +1217,16 @@ mod tests {
         // Another procedure's form, however near its title: nothing.
         let again = crate::model::test_page(&["TỜ KHAI ĐĂNG KÝ LẠI KHAI SINH"]);
         assert!(!extract_in(&rules, &[(1, &again)], None).contains_key("ma_thu_tuc"));
+        // An application's subject naming a listed procedure.
+        let app = crate::model::test_page(&["ĐƠN ĐỀ NGHỊ", "V/v: đăng ký thường trú", "Kính gửi: …"]);
+        let f = extract_in(&rules, &[(1, &worn), (2, &app)], None);
+        assert_eq!(
+            (f["ma_thu_tuc"].value.as_str(), f["ten_thu_tuc"].value.as_str()),
+            ("1.001022", "Đăng ký thường trú")
+        );
+        assert_eq!(f["ma_thu_tuc"].flags, vec![FieldFlag::ProcedureFromForm]);
+        let vague = crate::model::test_page(&["ĐƠN ĐỀ NGHỊ", "V/v: đăng ký thường trú cho con"]);
+        assert!(!extract_in(&rules, &[(1, &vague)], None).contains_key("ma_thu_tuc"));
         // Forms of two procedures: nothing.
         let death = crate::model::test_page(&["TỜ KHAI ĐĂNG KÝ KHAI TỬ"]);
         assert!(!extract_in(&rules, &[(1, &form), (2, &death)], None).contains_key("ma_thu_tuc"));

@@ -139,7 +139,8 @@ string_enum! {
         /// name read (the pipeline's `[catalog]`).
         ProcedureNameMismatch = "procedure_name_mismatch",
         /// No page gave the procedure: its code and name are those of the
-        /// form the dossier holds (the pipeline's `[catalog.forms]`).
+        /// form the dossier holds (the pipeline's `[catalog.forms]`), or of
+        /// the listed name its application's subject line (V/v) gives.
         ProcedureFromForm = "procedure_from_form",
     }
 }

@@ -64,7 +64,7 @@ pub(crate) fn flag_label(flag: &str) -> String {
         "code_date_mismatch" => "ngày trong mã hồ sơ khác ngày tiếp nhận",
         "before_received" => "ngày hẹn trả trước ngày tiếp nhận",
         "procedure_name_mismatch" => "mã thủ tục không khớp tên thủ tục",
-        "procedure_from_form" => "thủ tục suy ra từ mẫu tờ khai trong hồ sơ, cần xác nhận",
+        "procedure_from_form" => "thủ tục suy ra từ tờ khai hoặc đơn trong hồ sơ, cần xác nhận",
         other => return other.replace('_', " "),
     }
     .to_string()
