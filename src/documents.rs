@@ -45,16 +45,12 @@ fn clean(s: &str) -> String {
     s.trim_matches(|c: char| !c.is_alphanumeric()).to_string()
 }
 
-fn line_text(p: &OcrPage, i: usize) -> String {
-    p.lines[i].words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ")
-}
-
 /// The document type and title line a page opens, if it opens one.
 fn opening(pipeline: &Rules, page: &OcrPage) -> Option<(String, String)> {
     let n = page.lines.len().min(TITLE_LINES);
     for spec in &pipeline.documents {
         for i in 0..n {
-            let text = line_text(page, i);
+            let text = page.lines[i].text();
             let folded = fold(&text);
             if spec.titles.iter().any(|t| extract::find_label(t, &folded, true).is_some()) {
                 return Some((spec.kind.clone(), clean(&text)));
@@ -62,7 +58,7 @@ fn opening(pipeline: &Rules, page: &OcrPage) -> Option<(String, String)> {
         }
     }
     let headed = (0..page.lines.len().min(HEADER_LINES)).any(|i| {
-        pipeline.document_headers.iter().any(|h| extract::find_label(h, &fold(&line_text(page, i)), false).is_some())
+        pipeline.document_headers.iter().any(|h| extract::find_label(h, &fold(&page.lines[i].text()), false).is_some())
     });
     headed.then(|| ("khac".to_string(), String::new()))
 }
@@ -116,7 +112,7 @@ fn metadata(pipeline: &Rules, d: &Document, pages: &[(usize, &OcrPage)]) -> BTre
     let date = Regex::new(r",\s*ngay\s+([0-9]{1,2})\s+thang\s+([0-9]{1,2})\s+nam\s+([0-9]{4})").expect("valid");
     let subject = Regex::new(r"^(?:v/v|ve viec)\s*[:.]?\s*").expect("valid");
     for i in 0..first.lines.len() {
-        let text = line_text(first, i);
+        let text = first.lines[i].text();
         let folded: String = fold(&text).into_iter().collect();
         if !m.contains_key("IssuedDate") {
             if let Some(c) = date.captures(&folded) {
@@ -138,7 +134,7 @@ fn metadata(pipeline: &Rules, d: &Document, pages: &[(usize, &OcrPage)]) -> BTre
     // The issuing body heads the page's left column, above the motto's column.
     let mut organ = Vec::new();
     for i in 0..first.lines.len().min(2) {
-        let text = line_text(first, i);
+        let text = first.lines[i].text();
         let folded: String = fold(&text).into_iter().collect();
         let cut = ["cong hoa", "doc lap"].iter().filter_map(|k| folded.find(k)).min().unwrap_or(folded.len());
         let part: String = text.chars().take(folded[..cut].chars().count()).collect();

@@ -616,7 +616,7 @@ fn procedure_from_form(catalog: &Catalog, pages: &[(usize, &OcrPage)], fields: &
     let mut found: Option<((&str, &str), FieldValue)> = None;
     for &(index, page) in pages {
         for line in page.lines.iter().take(TITLE_LINES) {
-            let text = line.words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+            let text = line.text();
             let Some(procedure) = catalog.by_form(&text) else { continue };
             match &found {
                 Some((p, _)) if *p != procedure => return,
@@ -804,8 +804,7 @@ fn is_other_person_page(pipeline: &Rules, page: &OcrPage) -> bool {
         return false;
     }
     page.lines.iter().take(8).any(|l| {
-        let text: String = l.words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
-        let f = fold(&text);
+        let f = fold(&l.text());
         pipeline.other_person_titles.iter().any(|t| find_label(t, &f, false).is_some())
     })
 }
@@ -858,7 +857,7 @@ fn apply_rule(rule: &Rule, kind: Kind, page: &OcrPage, li: usize, index: usize) 
 /// margin, or the next line starts in lower case or with an administrative
 /// unit.
 fn continues_onto(page: &OcrPage, line: &OcrLine, value_so_far: &[char], next: &OcrLine) -> bool {
-    let next_text: String = next.words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+    let next_text = next.text();
     if next_text.chars().take(40).any(|c| c == ':') || next.bbox[1] < line.bbox[1] {
         return false;
     }

@@ -144,11 +144,17 @@ impl OcrPage {
     pub fn text(&self) -> String {
         let mut s = String::new();
         for l in &self.lines {
-            let words: Vec<&str> = l.words.iter().map(|w| w.text.as_str()).collect();
-            s.push_str(&words.join(" "));
+            s.push_str(&l.text());
             s.push('\n');
         }
         s
+    }
+}
+
+impl OcrLine {
+    /// The line's words, separated by spaces.
+    pub fn text(&self) -> String {
+        self.words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ")
     }
 }
 

@@ -1159,8 +1159,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(fill_unread(&mut page, &other), 5);
-        let lines: Vec<String> =
-            page.lines.iter().map(|l| l.words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ")).collect();
+        let lines: Vec<String> = page.lines.iter().map(|l| l.text()).collect();
         assert_eq!(lines, ["Họ và tên", "Số điện thoại liên hệ", "Ngày cấp"]);
     }
 
