@@ -26,6 +26,28 @@ pub(crate) enum Format {
     Png,
     Tiff,
     Pdf,
+    /// A Windows bitmap (old scanner software, Paint).
+    Bmp,
+    /// A WebP picture (saved from a phone app or a browser).
+    WebP,
+    /// A GIF (old fax software).
+    Gif,
+    /// A JPEG 2000 picture (an archive's scanner): a JP2 file or a bare
+    /// codestream.
+    Jp2,
+}
+
+impl Format {
+    /// The `image` crate's name for a format it decodes whole
+    /// ([`decode_other`]); None for the formats read here by their parts.
+    fn whole(self) -> Option<image::ImageFormat> {
+        match self {
+            Format::Bmp => Some(image::ImageFormat::Bmp),
+            Format::WebP => Some(image::ImageFormat::WebP),
+            Format::Gif => Some(image::ImageFormat::Gif),
+            Format::Jpeg | Format::Png | Format::Tiff | Format::Pdf | Format::Jp2 => None,
+        }
+    }
 }
 
 /// Recognizes a file by its first bytes.
@@ -45,6 +67,26 @@ pub(crate) fn sniff(bytes: &[u8]) -> Result<Format, K> {
     if bytes[..bytes.len().min(1024)].windows(5).any(|w| w == b"%PDF-") {
         return Ok(Format::Pdf);
     }
+    // A bitmap's info header is 12 to 124 bytes long: "BM" alone starts text too.
+    if bytes.starts_with(b"BM")
+        && bytes
+            .get(14..18)
+            .is_some_and(|h| matches!(u32::from_le_bytes([h[0], h[1], h[2], h[3]]), 12 | 40 | 52 | 56 | 64 | 108 | 124))
+    {
+        return Ok(Format::Bmp);
+    }
+    if bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
+        return Ok(Format::WebP);
+    }
+    if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        return Ok(Format::Gif);
+    }
+    if bytes.starts_with(b"\0\0\0\x0CjP  \r\n\x87\n") || bytes.starts_with(&[0xFF, 0x4F, 0xFF, 0x51]) {
+        return Ok(Format::Jp2);
+    }
+    if let Some(what) = unread_picture(bytes) {
+        return Err(K::Unsupported(format!("{what} is not read: save the page as JPEG, PNG or TIFF and run again")));
+    }
     let head = &bytes[..bytes.len().min(64)];
     let what = if head.iter().all(|&b| b == b'\n' || b == b'\r' || b == b'\t' || (0x20..0x7f).contains(&b)) {
         "the file holds text, not an image".to_string()
@@ -52,6 +94,22 @@ pub(crate) fn sniff(bytes: &[u8]) -> Result<Format, K> {
         format!("unknown file signature {:02x?}", &head[..head.len().min(8)])
     };
     Err(K::Unsupported(what))
+}
+
+/// A picture format a page may come in that sohoa cannot decode (no
+/// decoder Debian ships for it that this build links): named, so that the
+/// page's error says what to do rather than "unknown file signature".
+fn unread_picture(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.get(4..8) == Some(b"ftyp") {
+        return match bytes.get(8..12)? {
+            b"heic" | b"heix" | b"hevc" | b"heim" | b"heis" | b"mif1" | b"msf1" => {
+                Some("an HEIC/HEIF photo (an iPhone's own format)")
+            }
+            b"avif" | b"avis" => Some("an AVIF picture"),
+            _ => None,
+        };
+    }
+    None
 }
 
 /// The error for a PDF given to the image decoders: PDFs are read by
@@ -83,7 +141,7 @@ pub(crate) fn head(file: &mut std::fs::File) -> std::io::Result<Head> {
 /// from its head and, for a TIFF, its directories.
 pub(crate) fn page_count(file: std::fs::File, head: &Head) -> Result<u32, K> {
     match sniff(&head.bytes)? {
-        Format::Jpeg | Format::Png => Ok(1),
+        Format::Jpeg | Format::Png | Format::Bmp | Format::WebP | Format::Gif | Format::Jp2 => Ok(1),
         Format::Tiff => tiff_page_count(std::io::BufReader::new(file)),
         Format::Pdf => Err(not_an_image()),
     }
@@ -118,7 +176,11 @@ fn check_file_size(format: Format, head: &Head) -> Result<(), K> {
     let raw = match format {
         Format::Jpeg => jpeg_dims(&head.bytes).map(|(w, h, c)| w * h * c),
         Format::Png => png_dims(&head.bytes).map(|(w, h, bits)| w * h * bits / 8),
-        _ => None,
+        Format::Jp2 => jp2_dims(&head.bytes).map(|(w, h)| w * h * 4),
+        f => f.whole().and_then(|f| {
+            let (w, h) = image::ImageReader::with_format(Cursor::new(&head.bytes), f).into_dimensions().ok()?;
+            Some(w as u64 * h as u64 * 4)
+        }),
     };
     // Without a size in the head the largest page is the bound.
     let raw = raw.unwrap_or(MAX_PIXELS * 4);
@@ -180,6 +242,10 @@ pub(crate) fn decode_bytes(bytes: Vec<u8>, frame: u32) -> Result<Decoded, K> {
             decode_tiff(Cursor::new(bytes), frame, len)
         }
         Format::Pdf => Err(not_an_image()),
+        Format::Bmp => decode_other(bytes, image::ImageFormat::Bmp),
+        Format::WebP => decode_other(bytes, image::ImageFormat::WebP),
+        Format::Gif => decode_other(bytes, image::ImageFormat::Gif),
+        Format::Jp2 => decode_jp2(bytes),
     }
 }
 
@@ -518,6 +584,89 @@ fn flatten_rgb(img: &image::DynamicImage) -> Vec<u8> {
     out
 }
 
+// ---------------------------------------------------------- BMP, WebP, GIF
+
+/// A bitmap, WebP or GIF page (a GIF's first frame): decoded whole and
+/// kept losslessly, none of them having a form a PDF carries as it is. A
+/// bitmap's resolution is its header's; WebP and GIF declare none.
+fn decode_other(bytes: Vec<u8>, format: image::ImageFormat) -> Result<Decoded, K> {
+    let (w, h) = image::ImageReader::with_format(Cursor::new(&bytes), format).into_dimensions().map_err(image_error)?;
+    check_size(w as u64, h as u64)?;
+    let mut reader = image::ImageReader::with_format(Cursor::new(&bytes), format);
+    reader.limits(image_limits());
+    let img = reader.decode().map_err(image_error)?;
+    let dpi = if format == image::ImageFormat::Bmp { bmp_dpi(&bytes) } else { None };
+    let gray = to_gray(&img, dpi.is_none());
+    // The archive keeps the file's pixels (over white where transparent);
+    // a palette or RGB file of gray pixels (a bilevel scan saved as a
+    // bitmap) is kept gray: a third of the bytes, the same page.
+    let embed = if img.color().has_color() || img.color().has_alpha() {
+        let rgb = flatten_rgb(&img);
+        if rgb.chunks_exact(3).any(|p| p[0] != p[1] || p[1] != p[2]) {
+            Embed::flate_rgb(&rgb, w, h)
+        } else {
+            Embed::flate_gray(&rgb.chunks_exact(3).map(|p| p[0]).collect::<Vec<u8>>(), w, h)
+        }
+    } else {
+        Embed::flate_gray(&gray.data, w, h)
+    };
+    Ok(Decoded::new(gray, dpi, false, embed))
+}
+
+/// A JPEG 2000 page: decoded through Leptonica (OpenJPEG), as a PDF's
+/// JPXDecode image is.
+fn decode_jp2(bytes: Vec<u8>) -> Result<Decoded, K> {
+    // OpenJPEG decodes a cut-short codestream to a flat image without
+    // complaint, which would pass for a blank page: the file must end with
+    // the codestream's end marker.
+    let end = bytes.iter().rposition(|b| !b" \r\n\t\0".contains(b)).map_or(0, |i| i + 1);
+    if !bytes[..end].ends_with(&[0xFF, 0xD9]) {
+        return Err(K::Corrupt("JPEG 2000 picture is damaged or cut short (no end-of-codestream marker)".into()));
+    }
+    let (w, h) = jp2_dims(&bytes).ok_or_else(|| K::Corrupt("JPEG 2000 picture without an image header".into()))?;
+    check_size(w, h)?;
+    let pix = crate::lept::Pix::read_jp2k(&bytes)
+        .ok_or_else(|| K::Corrupt("JPEG 2000 picture not readable by Leptonica (OpenJPEG)".into()))?;
+    let (w, h, _) = pix.dims();
+    let gray = pix
+        .to_gray8()
+        .and_then(|g| g.to_gray())
+        .ok_or_else(|| K::Corrupt("JPEG 2000 picture cannot be converted to gray".into()))?;
+    // A JP2 file goes into the archive copy as it is; a bare codestream has
+    // no colour box, which PDF/A asks of a JPEG 2000 image: its gray pixels
+    // are kept losslessly instead.
+    let embed = if bytes.starts_with(&[0xFF, 0x4F]) {
+        Embed::flate_gray(&gray.data, w, h)
+    } else {
+        Embed::Jpx { data: bytes, width: w, height: h }
+    };
+    Ok(Decoded::new(gray, pix.resolution(), false, embed))
+}
+
+/// A JPEG 2000 picture's size from its header, before any pixel is
+/// decoded: a JP2 file's image header box, or a bare codestream's SIZ
+/// marker (the image area less its offset).
+fn jp2_dims(b: &[u8]) -> Option<(u64, u64)> {
+    let be = |i: usize| b.get(i..i + 4).map(|v| u32::from_be_bytes([v[0], v[1], v[2], v[3]]) as u64);
+    if b.starts_with(&[0xFF, 0x4F, 0xFF, 0x51]) {
+        return Some((be(8)?.checked_sub(be(16)?)?, be(12)?.checked_sub(be(20)?)?));
+    }
+    let at = b[..b.len().min(HEAD as usize)].windows(4).position(|w| w == b"ihdr")? + 4;
+    Some((be(at + 4)?, be(at)?))
+}
+
+/// A bitmap's resolution from its info header's pixels per metre (none
+/// when 0 or implausible).
+fn bmp_dpi(b: &[u8]) -> Option<(f32, f32)> {
+    let le = |i: usize| b.get(i..i + 4).map(|v| i32::from_le_bytes([v[0], v[1], v[2], v[3]]));
+    let header = le(14)?;
+    if header < 40 {
+        return None;
+    }
+    let (x, y) = (le(38)? as f32 * 0.0254, le(42)? as f32 * 0.0254);
+    ((50.0..=2400.0).contains(&x) && (50.0..=2400.0).contains(&y)).then(|| (x.round(), y.round()))
+}
+
 // ---------------------------------------------------------------- TIFF
 
 fn tiff_decoder<R: Read + Seek>(r: R) -> Result<tiff::decoder::Decoder<R>, K> {
@@ -758,6 +907,41 @@ mod tests {
             _ => panic!("text accepted"),
         }
         assert_eq!(sniff(b"\xFF\xD8\xFF\xE0").unwrap(), Format::Jpeg);
+    }
+
+    #[test]
+    fn bitmaps_webp_and_gif_are_pictures_and_heic_and_jpeg_2000_are_named() {
+        let mut bmp = Vec::new();
+        image::GrayImage::from_pixel(8, 4, image::Luma([200]))
+            .write_to(&mut Cursor::new(&mut bmp), image::ImageFormat::Bmp)
+            .unwrap();
+        assert_eq!(sniff(&bmp).unwrap(), Format::Bmp);
+        // 11811 pixels per metre is 300 dpi.
+        bmp[38..42].copy_from_slice(&11811i32.to_le_bytes());
+        bmp[42..46].copy_from_slice(&11811i32.to_le_bytes());
+        let d = decode_bytes(bmp, 0).unwrap();
+        assert_eq!((d.gray.width, d.gray.height, d.dpi), (8, 4, Some((300.0, 300.0))));
+        assert!(d.gray.data.iter().all(|&v| v == 200));
+        assert!(matches!(d.embed, Embed::Flate { color: Color::Gray, .. }), "a gray bitmap stays gray");
+        assert!(matches!(sniff(b"BM is how this note starts"), Err(K::Unsupported(m)) if m.contains("text")));
+        assert_eq!(sniff(b"RIFF\x10\0\0\0WEBPVP8L").unwrap(), Format::WebP);
+        assert_eq!(sniff(b"GIF89a\x01\0\x01\0").unwrap(), Format::Gif);
+        let page = Gray { width: 40, height: 30, data: (0..1200).map(|i| if i % 7 == 0 { 0 } else { 255 }).collect() };
+        let jp2 = crate::lept::Pix::from_gray(&page).and_then(|p| p.write_jp2k()).unwrap();
+        assert_eq!((sniff(&jp2).unwrap(), jp2_dims(&jp2)), (Format::Jp2, Some((40, 30))));
+        let d = decode_bytes(jp2.clone(), 0).unwrap();
+        assert!(d.gray.data == page.data, "the page as encoded");
+        assert!(matches!(&d.embed, Embed::Jpx { data, width: 40, height: 30 } if *data == jp2), "kept as it is");
+        assert!(
+            matches!(decode_bytes(jp2[..jp2.len() - 40].to_vec(), 0), Err(K::Corrupt(m)) if m.contains("cut short"))
+        );
+        for (head, what) in [(&b"\0\0\0\x18ftypheic\0\0\0\0"[..], "HEIC"), (&b"\0\0\0\x1cftypavif\0\0\0\0"[..], "AVIF")]
+        {
+            match sniff(head) {
+                Err(K::Unsupported(m)) => assert!(m.contains(what) && m.contains("save the page as JPEG"), "{m}"),
+                other => panic!("{what}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -93,6 +93,28 @@ impl Pix {
         Pix::wrap(unsafe { l::pixReadMemJp2k(bytes.as_ptr(), bytes.len(), 1, std::ptr::null_mut(), 0, 0) })
     }
 
+    /// Encodes the image as a lossless JPEG 2000 file (tests make pages with it).
+    #[cfg(test)]
+    pub(crate) fn write_jp2k(&self) -> Option<Vec<u8>> {
+        let (mut data, mut size) = (std::ptr::null_mut(), 0usize);
+        // SAFETY: `self.0` is a valid PIX; Leptonica allocates `data` with its own allocator, copied out and freed with lept_free below.
+        unsafe {
+            if l::pixWriteMemJp2k(&mut data, &mut size, self.0, 100, 0, 0, 0) != 0 || data.is_null() {
+                return None;
+            }
+            let out = std::slice::from_raw_parts(data, size).to_vec();
+            l::lept_free(data.cast());
+            Some(out)
+        }
+    }
+
+    /// The horizontal and vertical resolution the image carries, if any.
+    pub(crate) fn resolution(&self) -> Option<(f32, f32)> {
+        // SAFETY: `self.0` is a valid PIX owned by `self`; these only read its header.
+        let (x, y) = unsafe { (l::pixGetXRes(self.0), l::pixGetYRes(self.0)) };
+        (x > 0 && y > 0).then_some((x as f32, y as f32))
+    }
+
     /// Width, height and bits per pixel.
     pub(crate) fn dims(&self) -> (u32, u32, u32) {
         // SAFETY: `self.0` is a valid PIX owned by `self`; these only read its header.

@@ -1049,16 +1049,17 @@ fn error_page(index: usize, name: &str, frame: u32, e: &PageError) -> PageOut {
 
 /// How many pages a file will give, for the plan's weights and the order
 /// in which dossiers are handed out, reading as
-/// little as it can: a JPEG or PNG is one page from its first bytes; a TIFF
-/// or PDF is opened. A file that cannot be read counts one (it costs its
+/// little as it can: a TIFF or PDF is opened, any other picture is one page
+/// from its first bytes. A file that cannot be read counts one (it costs its
 /// shard a try).
 fn pages_to_read(path: &Path) -> u64 {
     use std::io::Read;
     let mut head = Vec::with_capacity(1024);
     let read = std::fs::File::open(path).and_then(|f| f.take(1024).read_to_end(&mut head));
     match (read, decode::sniff(&head)) {
-        (Ok(_), Ok(decode::Format::Jpeg | decode::Format::Png)) => 1,
-        (Ok(_), Ok(_)) => guarded(|| open_file(path, &mut Vec::new())).map_or(1, |(_, n)| u64::from(n)),
+        (Ok(_), Ok(decode::Format::Tiff | decode::Format::Pdf)) => {
+            guarded(|| open_file(path, &mut Vec::new())).map_or(1, |(_, n)| u64::from(n))
+        }
         _ => 1,
     }
 }

@@ -377,6 +377,51 @@ fn hostile_files_are_page_errors_and_the_batch_goes_on() {
     assert!(!err.contains("2024/GOOD"), "{err}");
 }
 
+/// A page saved as a bitmap, a WebP or a GIF is read like any scan; a
+/// picture sohoa cannot decode (an iPhone's HEIC, JPEG 2000) is a page error
+/// that says to save it as JPEG, never a file left out unseen.
+#[test]
+fn pages_saved_as_bitmap_webp_or_gif_are_read_and_heic_is_an_error_that_says_what_to_do() {
+    let input = fresh_dir("formats-in");
+    let out = fresh_dir("formats-out");
+    let d = input.join("000.00.20.H40-240506-0001");
+    std::fs::create_dir_all(&d).unwrap();
+    let page = image::open(root().join("samples/2024/05/000.00.20.H40-240506-0001/trang_1.jpg")).unwrap();
+    page.to_luma8().save(d.join("01.bmp")).unwrap();
+    let mut webp = Vec::new();
+    image::codecs::webp::WebPEncoder::new_lossless(&mut webp)
+        .encode(page.to_rgb8().as_raw(), page.width(), page.height(), image::ExtendedColorType::Rgb8)
+        .unwrap();
+    std::fs::write(d.join("02.webp"), webp).unwrap();
+    page.to_rgb8().save(d.join("03.gif")).unwrap();
+    std::fs::write(d.join("04.heic"), b"\0\0\0\x18ftypheic\0\0\0\0mif1heic\0\0\0\0").unwrap();
+    std::fs::write(d.join("notes.txt"), b"ghi chu").unwrap();
+
+    let o = run(&input, &out, &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a page not read leaves the dossier partial: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let m = manifest(&out);
+    let h = dossier(&m, "000.00.20.H40-240506-0001");
+    let pages = h["pages"].as_array().unwrap();
+    let names: Vec<&str> = pages.iter().map(|p| p["source"].as_str().unwrap()).collect();
+    assert_eq!(names, ["01.bmp", "02.webp", "03.gif", "04.heic"]);
+    assert_eq!(h["skipped_files"], serde_json::json!(["notes.txt"]));
+    let pdf = out.join(h["pdf"].as_str().unwrap());
+    assert_eq!(pdf_pages(&pdf), 3);
+    assert_pdfa(&pdf);
+    for (i, p) in pages[..3].iter().enumerate() {
+        assert_eq!(p["status"], "ok", "{p}");
+        let text = pdf_text(&pdf, Some(i + 1));
+        assert!(text.contains("Mã hồ sơ: 000.00.20.H40-240506-0001"), "{}: {text}", names[i]);
+    }
+    let e = pages[3]["error"].as_str().unwrap();
+    assert!(pages[3]["status"] == "error" && e.contains("HEIC") && e.contains("JPEG"), "{e}");
+}
+
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut v = Vec::new();
     for e in std::fs::read_dir(dir).unwrap().flatten() {
