@@ -613,25 +613,12 @@ fn decode_other(bytes: Vec<u8>, format: image::ImageFormat) -> Result<Decoded, K
     Ok(Decoded::new(gray, dpi, false, embed))
 }
 
-/// A JPEG 2000 page: decoded through Leptonica (OpenJPEG), as a PDF's
-/// JPXDecode image is.
+/// A JPEG 2000 page: decoded as a PDF's JPXDecode image is ([`jpx_gray`]).
 fn decode_jp2(bytes: Vec<u8>) -> Result<Decoded, K> {
-    // OpenJPEG decodes a cut-short codestream to a flat image without
-    // complaint, which would pass for a blank page: the file must end with
-    // the codestream's end marker.
-    let end = bytes.iter().rposition(|b| !b" \r\n\t\0".contains(b)).map_or(0, |i| i + 1);
-    if !bytes[..end].ends_with(&[0xFF, 0xD9]) {
-        return Err(K::Corrupt("JPEG 2000 picture is damaged or cut short (no end-of-codestream marker)".into()));
-    }
     let (w, h) = jp2_dims(&bytes).ok_or_else(|| K::Corrupt("JPEG 2000 picture without an image header".into()))?;
     check_size(w, h)?;
-    let pix = crate::lept::Pix::read_jp2k(&bytes)
-        .ok_or_else(|| K::Corrupt("JPEG 2000 picture not readable by Leptonica (OpenJPEG)".into()))?;
-    let (w, h, _) = pix.dims();
-    let gray = pix
-        .to_gray8()
-        .and_then(|g| g.to_gray())
-        .ok_or_else(|| K::Corrupt("JPEG 2000 picture cannot be converted to gray".into()))?;
+    let (gray, dpi) = jpx_gray(&bytes)?;
+    let (w, h) = (gray.width, gray.height);
     // A JP2 file goes into the archive copy as it is; a bare codestream has
     // no colour box, which PDF/A asks of a JPEG 2000 image: its gray pixels
     // are kept losslessly instead.
@@ -640,7 +627,28 @@ fn decode_jp2(bytes: Vec<u8>) -> Result<Decoded, K> {
     } else {
         Embed::Jpx { data: bytes, width: w, height: h }
     };
-    Ok(Decoded::new(gray, pix.resolution(), false, embed))
+    Ok(Decoded::new(gray, dpi, false, embed))
+}
+
+/// Decodes JPEG 2000 bytes (a JP2 file, a bare codestream or a PDF's
+/// JPXDecode stream) to gray through Leptonica (OpenJPEG), with the
+/// resolution they carry. What Leptonica cannot read is `Unsupported` (a
+/// PDF's page is then rendered by poppler).
+pub(crate) fn jpx_gray(bytes: &[u8]) -> Result<(Gray, Option<(f32, f32)>), K> {
+    // OpenJPEG decodes a damaged or cut-short codestream to a flat image
+    // without complaint, which would pass for a blank page: a codestream
+    // must end with its end marker (FFD9).
+    let end = bytes.iter().rposition(|b| !b" \r\n\t".contains(b)).map_or(0, |i| i + 1);
+    if !bytes[..end].ends_with(&[0xFF, 0xD9]) {
+        return Err(K::Corrupt("JPEG 2000 image is damaged or cut short (no end-of-codestream marker)".into()));
+    }
+    let pix = crate::lept::Pix::read_jp2k(bytes)
+        .ok_or_else(|| K::Unsupported("JPEG 2000 image not readable by Leptonica".into()))?;
+    let gray = pix
+        .to_gray8()
+        .and_then(|g| g.to_gray())
+        .ok_or_else(|| K::Corrupt("the JPEG 2000 image cannot be converted to gray".into()))?;
+    Ok((gray, pix.resolution()))
 }
 
 /// A JPEG 2000 picture's size from its header, before any pixel is

@@ -115,12 +115,6 @@ impl Pix {
         (x > 0 && y > 0).then_some((x as f32, y as f32))
     }
 
-    /// Width, height and bits per pixel.
-    pub(crate) fn dims(&self) -> (u32, u32, u32) {
-        // SAFETY: `self.0` is a valid PIX owned by `self`; these only read its header.
-        unsafe { (l::pixGetWidth(self.0) as u32, l::pixGetHeight(self.0) as u32, l::pixGetDepth(self.0) as u32) }
-    }
-
     /// Any depth to 8 bpp gray.
     pub(crate) fn to_gray8(&self) -> Option<Pix> {
         // SAFETY: `self.0` is a valid PIX owned by `self`; a new image or null comes back, the input is not freed.

@@ -284,24 +284,14 @@ fn image_page(doc: &Document, image_id: ObjectId, ctm: [f32; 6]) -> Result<Decod
             ))
         }
         [b"JPXDecode"] => {
-            // OpenJPEG decodes a damaged or cut-short codestream to a flat
-            // image without complaint, which would pass for a blank back: a
-            // codestream must end with its end marker (FFD9).
-            let end = stream.content.iter().rposition(|b| !b" \r\n\t".contains(b)).map(|i| i + 1).unwrap_or(0);
-            if !stream.content[..end].ends_with(&[0xFF, 0xD9]) {
-                return Err(K::Corrupt("JPEG 2000 image is damaged or cut short (no end-of-codestream marker)".into()));
-            }
             // What OpenJPEG through Leptonica cannot read, poppler renders.
-            let pix = crate::lept::Pix::read_jp2k(&stream.content)
-                .ok_or_else(|| K::Unsupported("JPEG 2000 image not readable by Leptonica".into()))?;
-            let (pw, ph, _) = pix.dims();
-            if (pw, ph) != (w, h) {
-                return Err(K::Corrupt(format!("JPEG 2000 image is {pw}x{ph}, its dictionary says {w}x{h}")));
+            let (gray, _) = crate::decode::jpx_gray(&stream.content)?;
+            if (gray.width, gray.height) != (w, h) {
+                return Err(K::Corrupt(format!(
+                    "JPEG 2000 image is {}x{}, its dictionary says {w}x{h}",
+                    gray.width, gray.height
+                )));
             }
-            let gray = pix
-                .to_gray8()
-                .and_then(|g| g.to_gray())
-                .ok_or_else(|| K::Corrupt("the page's JPEG 2000 image cannot be converted".into()))?;
             Ok(Decoded::new(gray, dpi, true, Embed::Jpx { data: stream.content.clone(), width: w, height: h }))
         }
         [b"CCITTFaxDecode"] => {
