@@ -190,6 +190,11 @@ pub fn concerns(
             x.new.as_deref().unwrap_or(""),
         );
     }
+    for name in &d.skipped_files {
+        if let Some((_, why)) = crate::scan::unread_document(name) {
+            push(5, format!("tệp {name} không được số hóa: {why}"), None, "dossier", "file_not_read", name);
+        }
+    }
     if !d.pages.is_empty() && d.pages.iter().all(|p| p.status == PageStatus::Blank) {
         push(7, "mọi trang đều trắng".into(), Some(1), "dossier", "blank_only", "");
     }

@@ -16,6 +16,43 @@ pub(crate) const PAGE_EXTENSIONS: [&str; 17] = [
     "j2k", "jpf",
 ];
 
+/// What a file left unread is, when it is a document a citizen handed in
+/// (a Word file, a spreadsheet, an archive of scans, a camera's RAW picture)
+/// rather than a note beside the pages: such a file holds content nobody
+/// digitized, so it is named in the report and, in a folder with no page,
+/// as input not read. `None` for any other file (`notes.txt`, `truth.json`).
+/// Each kind says, in English and in Vietnamese, what a clerk should do.
+pub(crate) fn unread_document(name: &str) -> Option<(&'static str, &'static str)> {
+    let ext = Path::new(name).extension().and_then(|e| e.to_str())?.to_lowercase();
+    Some(match ext.as_str() {
+        "doc" | "docx" | "odt" | "rtf" => (
+            "a Word document, not a page: print it to PDF into the folder and run again",
+            "văn bản Word, không phải trang quét: in ra PDF vào thư mục hồ sơ rồi chạy lại",
+        ),
+        "xls" | "xlsx" | "ods" => (
+            "a spreadsheet, not a page: print it to PDF into the folder and run again",
+            "bảng tính, không phải trang quét: in ra PDF vào thư mục hồ sơ rồi chạy lại",
+        ),
+        "ppt" | "pptx" | "odp" => (
+            "a presentation, not a page: print it to PDF into the folder and run again",
+            "bản trình chiếu, không phải trang quét: in ra PDF vào thư mục hồ sơ rồi chạy lại",
+        ),
+        "zip" | "rar" | "7z" => (
+            "an archive, not read: extract its pages into the folder and run again",
+            "tệp nén, không đọc được: giải nén các trang vào thư mục hồ sơ rồi chạy lại",
+        ),
+        "djvu" | "xps" | "oxps" => (
+            "a document format that is not read: save it as PDF and run again",
+            "định dạng tài liệu không đọc được: lưu thành PDF rồi chạy lại",
+        ),
+        "dng" | "cr2" | "cr3" | "nef" | "arw" | "orf" | "rw2" => (
+            "a camera's RAW picture, not read: save it as JPEG and run again",
+            "ảnh RAW của máy ảnh, không đọc được: lưu thành JPEG rồi chạy lại",
+        ),
+        _ => return None,
+    })
+}
+
 /// A dossier folder and its page files.
 #[derive(Clone, Debug)]
 pub(crate) struct DossierDir {
@@ -115,6 +152,15 @@ pub(crate) fn find_dossiers(input: &Path) -> (Vec<DossierDir>, Vec<InputError>) 
             d.files.push(PageFile { path: entry.path().to_path_buf(), name });
         } else {
             d.skipped.push(name);
+        }
+    }
+    // A folder with no page is no dossier; the documents in it were handed in
+    // and would otherwise vanish from every list.
+    for d in by_dir.values().filter(|d| d.files.is_empty()) {
+        for name in &d.skipped {
+            if let Some((why, _)) = unread_document(name) {
+                errors.push(InputError { path: rel_path(input, &d.dir.join(name)), error: why.to_string() });
+            }
         }
     }
     let mut out: Vec<DossierDir> = by_dir.into_values().filter(|d| !d.files.is_empty()).collect();
@@ -239,6 +285,41 @@ mod tests {
             assert!(is_ignored(n), "{n}");
         }
         assert!(!is_ignored("001.jpg"));
+    }
+
+    #[test]
+    fn handed_in_documents_are_named_and_a_folder_of_them_is_input_not_read() {
+        let root = std::env::temp_dir().join(format!("sohoa-scan-docs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for (dir, name) in [
+            ("A", "001.jpg"),
+            ("A", "đơn.DOCX"),
+            ("A", "notes.txt"),
+            ("B", "ho_so.zip"),
+            ("B", "readme.txt"),
+            ("C", "notes.txt"),
+        ] {
+            std::fs::create_dir_all(root.join(dir)).unwrap();
+            std::fs::write(root.join(dir).join(name), b"x").unwrap();
+        }
+        std::fs::write(root.join("tờ khai.xlsx"), b"x").unwrap();
+        let (dossiers, errors) = find_dossiers(&root);
+        let _ = std::fs::remove_dir_all(&root);
+        // A keeps both files beside its page in skipped_files, as before.
+        assert_eq!(dossiers.len(), 1);
+        assert_eq!(dossiers[0].skipped, ["notes.txt", "đơn.DOCX"]);
+        assert!(unread_document("đơn.DOCX").is_some_and(|(en, vi)| en.contains("Word") && vi.contains("Word")));
+        assert_eq!(unread_document("notes.txt"), None);
+        assert_eq!(unread_document("scan"), None);
+        // B's archive and the input's own spreadsheet are input not read;
+        // C (a note alone) and B's readme are not.
+        let mut paths: Vec<(&str, &str)> = errors.iter().map(|e| (e.path.as_str(), e.error.as_str())).collect();
+        paths.sort();
+        assert_eq!(paths.len(), 2, "{paths:?}");
+        assert_eq!(paths[0].0, "B/ho_so.zip");
+        assert!(paths[0].1.contains("extract"), "{}", paths[0].1);
+        assert_eq!(paths[1].0, "tờ khai.xlsx");
+        assert!(paths[1].1.contains("spreadsheet"), "{}", paths[1].1);
     }
 
     #[test]

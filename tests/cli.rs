@@ -396,8 +396,15 @@ fn pages_saved_as_bitmap_webp_or_gif_are_read_and_heic_is_an_error_that_says_wha
     page.to_rgb8().save(d.join("03.gif")).unwrap();
     std::fs::write(d.join("04.heic"), b"\0\0\0\x18ftypheic\0\0\0\0mif1heic\0\0\0\0").unwrap();
     std::fs::write(d.join("notes.txt"), b"ghi chu").unwrap();
+    // A Word file beside the pages, and a folder handed in as a Word file
+    // alone: neither is a page, and neither may vanish from the lists.
+    std::fs::write(d.join("đơn đăng ký.docx"), b"PK\x03\x04").unwrap();
+    let online = input.join("000.00.20.H40-240506-0002");
+    std::fs::create_dir_all(&online).unwrap();
+    std::fs::write(online.join("tờ khai.docx"), b"PK\x03\x04").unwrap();
+    std::fs::write(online.join("notes.txt"), b"ghi chu").unwrap();
 
-    let o = run(&input, &out, &[]);
+    let o = run(&input, &out, &["--quiet"]);
     assert_eq!(
         o.status.code(),
         Some(1),
@@ -409,7 +416,19 @@ fn pages_saved_as_bitmap_webp_or_gif_are_read_and_heic_is_an_error_that_says_wha
     let pages = h["pages"].as_array().unwrap();
     let names: Vec<&str> = pages.iter().map(|p| p["source"].as_str().unwrap()).collect();
     assert_eq!(names, ["01.bmp", "02.webp", "03.gif", "04.heic"]);
-    assert_eq!(h["skipped_files"], serde_json::json!(["notes.txt"]));
+    assert_eq!(h["skipped_files"], serde_json::json!(["notes.txt", "đơn đăng ký.docx"]));
+    assert_eq!(m["dossiers"].as_array().unwrap().len(), 1, "a folder without pages is no dossier");
+    assert_eq!(m["input_errors"].as_array().unwrap().len(), 1, "{}", m["input_errors"]);
+    assert_eq!(m["input_errors"][0]["path"], "000.00.20.H40-240506-0002/tờ khai.docx");
+    assert!(m["input_errors"][0]["error"].as_str().unwrap().contains("Word document"));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("not read: 000.00.20.H40-240506-0002/tờ khai.docx (a Word document"), "{stderr}");
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("tệp đơn đăng ký.docx không được số hóa: văn bản Word"), "the report names the Word file");
+    assert!(report.contains("000.00.20.H40-240506-0002/tờ khai.docx"), "the report lists the folder's Word file");
+    assert!(!report.contains("tệp notes.txt"), "a note is not a document handed in");
+    let csv = std::fs::read_to_string(out.join("report.csv")).unwrap();
+    assert!(csv.lines().any(|l| l.contains(",dossier,file_not_read,") && l.ends_with(",đơn đăng ký.docx")), "{csv}");
     let pdf = out.join(h["pdf"].as_str().unwrap());
     assert_eq!(pdf_pages(&pdf), 3);
     assert_pdfa(&pdf);
