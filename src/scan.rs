@@ -24,34 +24,43 @@ pub(crate) const PAGE_EXTENSIONS: [&str; 17] = [
 /// Each kind says, in English and in Vietnamese, what a clerk should do.
 pub(crate) fn unread_document(name: &str) -> Option<(&'static str, &'static str)> {
     let ext = Path::new(name).extension().and_then(|e| e.to_str())?.to_lowercase();
-    Some(match ext.as_str() {
-        "doc" | "docx" | "odt" | "rtf" => (
-            "a Word document, not a page: print it to PDF into the folder and run again",
-            "văn bản Word, không phải trang quét: in ra PDF vào thư mục hồ sơ rồi chạy lại",
-        ),
-        "xls" | "xlsx" | "ods" => (
-            "a spreadsheet, not a page: print it to PDF into the folder and run again",
-            "bảng tính, không phải trang quét: in ra PDF vào thư mục hồ sơ rồi chạy lại",
-        ),
-        "ppt" | "pptx" | "odp" => (
-            "a presentation, not a page: print it to PDF into the folder and run again",
-            "bản trình chiếu, không phải trang quét: in ra PDF vào thư mục hồ sơ rồi chạy lại",
-        ),
-        "zip" | "rar" | "7z" => (
-            "an archive, not read: extract its pages into the folder and run again",
-            "tệp nén, không đọc được: giải nén các trang vào thư mục hồ sơ rồi chạy lại",
-        ),
-        "djvu" | "xps" | "oxps" => (
-            "a document format that is not read: save it as PDF and run again",
-            "định dạng tài liệu không đọc được: lưu thành PDF rồi chạy lại",
-        ),
-        "dng" | "cr2" | "cr3" | "nef" | "arw" | "orf" | "rw2" => (
-            "a camera's RAW picture, not read: save it as JPEG and run again",
-            "ảnh RAW của máy ảnh, không đọc được: lưu thành JPEG rồi chạy lại",
-        ),
-        _ => return None,
-    })
+    UNREAD_DOCUMENTS.iter().find(|(exts, ..)| exts.contains(&ext.as_str())).map(|(_, en, vi)| (*en, *vi))
 }
+
+/// The documents of [`unread_document`]: extensions, then what to do in
+/// English (input errors) and in Vietnamese (the report).
+const UNREAD_DOCUMENTS: [(&[&str], &str, &str); 6] = [
+    (
+        &["doc", "docx", "odt", "rtf"],
+        "a Word document, not a page: print it to PDF into the folder and run again",
+        "văn bản Word, không phải trang quét: in ra PDF vào thư mục hồ sơ rồi chạy lại",
+    ),
+    (
+        &["xls", "xlsx", "ods"],
+        "a spreadsheet, not a page: print it to PDF into the folder and run again",
+        "bảng tính, không phải trang quét: in ra PDF vào thư mục hồ sơ rồi chạy lại",
+    ),
+    (
+        &["ppt", "pptx", "odp"],
+        "a presentation, not a page: print it to PDF into the folder and run again",
+        "bản trình chiếu, không phải trang quét: in ra PDF vào thư mục hồ sơ rồi chạy lại",
+    ),
+    (
+        &["zip", "rar", "7z"],
+        "an archive, not read: extract its pages into the folder and run again",
+        "tệp nén, không đọc được: giải nén các trang vào thư mục hồ sơ rồi chạy lại",
+    ),
+    (
+        &["djvu", "xps", "oxps"],
+        "a document format that is not read: save it as PDF and run again",
+        "định dạng tài liệu không đọc được: lưu thành PDF rồi chạy lại",
+    ),
+    (
+        &["dng", "cr2", "cr3", "nef", "arw", "orf", "rw2"],
+        "a camera's RAW picture, not read: save it as JPEG and run again",
+        "ảnh RAW của máy ảnh, không đọc được: lưu thành JPEG rồi chạy lại",
+    ),
+];
 
 /// A dossier folder and its page files.
 #[derive(Clone, Debug)]
