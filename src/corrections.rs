@@ -9,9 +9,10 @@
 //! without OCR.
 
 use crate::error::RunError;
-use crate::extract::{FieldValue, Rules};
+use crate::extract::FieldValue;
 pub use crate::manifest::Correction;
 use crate::manifest::{DossierRecord, Manifest};
+use crate::rules::Rules;
 use std::io::Write;
 use std::path::Path;
 

@@ -5,8 +5,9 @@
 //! declared in the pipeline TOML, classifies each, and reads its metadata as
 //! Nghị định 30/2020 Phụ lục VI names it. It reads only the OCR model.
 
-use crate::extract::{self, Rules};
+use crate::extract;
 use crate::model::OcrPage;
+use crate::rules::Rules;
 use crate::syllable::fold;
 use regex::Regex;
 use serde::{Deserialize, Serialize};

@@ -5,8 +5,8 @@
 //! Stages, one module each: `scan` finds dossiers and pages, `decode` (and
 //! `pdfin` for scanned PDFs) reads page files, `preprocess` finds
 //! orientation, skew, blank pages and resolution, `ocr` recognizes text into
-//! the engine-neutral `model`, `extract` reads key fields by declarative
-//! rules, `pdf` writes the searchable PDF, `manifest` records the run and
+//! the engine-neutral `model`, `extract` reads key fields by the declarative
+//! rules `rules` loads, `pdf` writes the searchable PDF, `manifest` records the run and
 //! `portal` exports the portal's upload files. `pipeline` runs them in parallel.
 //!
 //! Only what the binary needs is public (the run, plan, shard and merge, the
@@ -46,6 +46,7 @@ mod raster;
 mod reading;
 pub mod report;
 pub mod review;
+mod rules;
 mod scan;
 mod shard;
 mod sheets;

@@ -11,7 +11,7 @@
 use crate::decode;
 use crate::documents;
 use crate::error::{PageError, PageErrorKind, RunError};
-use crate::extract::{self, Rules};
+use crate::extract;
 use crate::flags::PageFlag;
 use crate::layout::Layout;
 use crate::manifest::{
@@ -24,6 +24,7 @@ use crate::payload::{Decoded, Embed, Origin};
 use crate::pdf::{DocInfo, PageIn, PdfWriter};
 use crate::preprocess;
 use crate::raster::Gray;
+use crate::rules::Rules;
 use crate::scan::{self, DossierDir};
 use crate::shard::{Plan, Planned, ShardSpec};
 use crate::spool::{Spool, Spooled};
@@ -239,7 +240,7 @@ fn checked(opts: &Options) -> Result<(Rules, PathBuf, PathBuf), RunError> {
 fn settings_key(opts: &Options) -> String {
     let pipeline_text = match &opts.pipeline {
         Some(p) => std::fs::read(p).unwrap_or_default(),
-        None => extract::DEFAULT_PIPELINE.as_bytes().to_vec(),
+        None => crate::rules::DEFAULT_PIPELINE.as_bytes().to_vec(),
     };
     let second = match opts.second_reader {
         false => "off".to_string(),

@@ -7,9 +7,9 @@
 //! the portal is worse than a dossier held back for review.
 
 use crate::error::RunError;
-use crate::extract::{Rules, SyncValues};
 use crate::fsutil::write_atomic;
 use crate::manifest::{DossierRecord, DossierStatus, Manifest};
+use crate::rules::{Rules, SyncValues};
 use crate::scan::safe_file_name;
 use crate::sheets::csv_text;
 use serde::Serialize;

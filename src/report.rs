@@ -6,10 +6,10 @@
 //! that came from a scan is escaped: OCR output is data, never markup.
 
 use crate::error::RunError;
-use crate::extract::Rules;
 use crate::flags::{FieldFlag, PageFlag};
 use crate::fsutil::write_atomic;
 use crate::manifest::{DossierRecord, DossierStatus, Manifest, PageStatus, TextSource};
+use crate::rules::Rules;
 use crate::sheets::csv_text;
 use crate::words::{field_label, flag_label, local_time};
 use maud::{Markup, PreEscaped, DOCTYPE};
@@ -506,7 +506,7 @@ pub(crate) fn page(title: &str, style: &str, body: Markup) -> Markup {
 fn attention_table(
     rows: &[&(&DossierRecord, Vec<Concern>)],
     thumbs: &HashMap<(&str, usize), String>,
-    names: &crate::extract::SyncFields,
+    names: &crate::rules::SyncFields,
 ) -> Markup {
     let mut body = Vec::with_capacity(rows.len());
     for (i, (d, cs)) in rows.iter().enumerate() {

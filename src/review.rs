@@ -14,8 +14,8 @@
 
 use crate::corrections::{self, Request};
 use crate::error::RunError;
-use crate::extract::Rules;
 use crate::manifest::{DossierRecord, Manifest};
+use crate::rules::Rules;
 use crate::words::{field_label, flag_label, local_time};
 use maud::Markup;
 use sha2::{Digest, Sha256};

@@ -320,12 +320,12 @@ fn field_names_live_in_the_pipeline_toml() {
     for name in names {
         let allowed: &[&str] = match name {
             // The needs_review.csv column is named after the code (a file contract).
-            "ma_ho_so" => &["extract.rs", "words.rs", "portal.rs"],
+            "ma_ho_so" => &["rules.rs", "extract.rs", "words.rs", "portal.rs"],
             // Nghị định 30's document number, which `documents` reads itself.
             "so_ky_hieu" => &["extract.rs", "words.rs", "documents.rs"],
-            // extract: `[portal.fields]` defaults and the cross-field checks;
-            // words: the Vietnamese labels.
-            _ => &["extract.rs", "words.rs"],
+            // rules: `[portal.fields]` defaults; extract: the cross-field
+            // checks; words: the Vietnamese labels.
+            _ => &["rules.rs", "extract.rs", "words.rs"],
         };
         only_in(&format!("\"{name}\""), allowed, "name fields through the pipeline's [portal.fields]");
     }
