@@ -8,7 +8,7 @@
 use crate::error::RunError;
 use crate::flags::{FieldFlag, PageFlag};
 use crate::fsutil::write_atomic;
-use crate::manifest::{DossierRecord, DossierStatus, Manifest, PageStatus, TextSource};
+use crate::manifest::{DossierRecord, DossierStatus, Manifest, PageRecord, PageStatus, TextSource};
 use crate::rules::Rules;
 use crate::sheets::csv_text;
 use crate::words::{field_label, flag_label, local_time};
@@ -26,6 +26,13 @@ pub const LOW_CONFIDENCE: f32 = 0.6;
 /// pages); the next reads 73 at CER 0.21; real-dev's lowest is a dim phone
 /// photo at 76.5 (recall 0.95); corpus-dev's lowest is 94.
 pub(crate) const POOR_READING: f32 = 70.0;
+
+/// The confidence of a page OCR read so badly that it should be scanned again.
+fn poor_reading(p: &PageRecord) -> Option<f32> {
+    let read = p.status == PageStatus::Ok && p.text_source == Some(TextSource::Ocr);
+    p.ocr_confidence.filter(|c| read && *c < POOR_READING)
+}
+
 /// At most this many thumbnails go into the report (the file stays small).
 const MAX_THUMBNAILS: usize = 300;
 
@@ -89,8 +96,7 @@ pub fn concerns(
         }
     }
     for p in &d.pages {
-        let read = p.status == PageStatus::Ok && p.text_source == Some(TextSource::Ocr);
-        if let Some(c) = p.ocr_confidence.filter(|c| read && *c < POOR_READING) {
+        if let Some(c) = poor_reading(p) {
             push(
                 2,
                 format!(
@@ -374,7 +380,11 @@ pub(crate) fn write_with(out: &Path, m: &Manifest, rules: &Rules, render: &Rende
         if p.status == PageStatus::Blank {
             *per_flag.entry(flag_label("blank")).or_default() += 1;
         }
+        if poor_reading(p).is_some() {
+            *per_flag.entry(flag_label("poor_reading")).or_default() += 1;
+        }
     }
+    let poor = m.dossiers.iter().flat_map(|d| &d.pages).filter(|p| poor_reading(p).is_some()).count();
 
     let cards = [
         ("Hồ sơ", s.dossiers.to_string()),
@@ -392,6 +402,7 @@ pub(crate) fn write_with(out: &Path, m: &Manifest, rules: &Rules, render: &Rende
         ("Trang trắng", s.pages_blank.to_string()),
         ("Trang lỗi", s.pages_error.to_string()),
         ("Trang dưới 200 dpi", s.pages_low_dpi.to_string()),
+        ("Trang đọc kém, nên quét lại", poor.to_string()),
         ("Độ tin cậy OCR trung bình", format!("{mean_conf:.1}")),
         ("Hồ sơ cần kiểm tra", rows.len().to_string()),
         ("Hồ sơ dùng lại (không OCR)", s.dossiers_reused.to_string()),

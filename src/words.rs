@@ -47,6 +47,7 @@ pub(crate) fn flag_label(flag: &str) -> String {
         "rendered" => "dựng ảnh từ PDF",
         "error" => "trang lỗi",
         "blank" => "trang trắng",
+        "poor_reading" => "đọc kém, nên quét lại",
         "conflict" => "các trang ghi khác nhau",
         "invalid_name" => "họ tên không hợp lệ",
         "invalid_dossier_code" => "mã hồ sơ sai dạng",

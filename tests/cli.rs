@@ -1036,6 +1036,11 @@ fn worn_photocopies_are_turned_right_and_cleaned() {
     ];
     let want: Vec<(String, String)> = want.iter().map(|(d, p)| (d.to_string(), p.to_string())).collect();
     assert_eq!(poor, want, "{report}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("<div>Trang đọc kém, nên quét lại</div><div class=\"num\">6</div>"),
+        "the summary counts them"
+    );
     for t in truth["dossiers"].as_array().unwrap() {
         let d = dossier(&m, t["path"].as_str().unwrap());
         let pages = d["pages"].as_array().unwrap();
