@@ -27,6 +27,7 @@ pub mod events;
 pub mod extract;
 pub mod flags;
 pub mod fsutil;
+mod junk;
 mod layout;
 mod lept;
 pub mod manifest;
