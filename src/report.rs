@@ -28,7 +28,7 @@ pub const LOW_CONFIDENCE: f32 = 0.6;
 pub(crate) const POOR_READING: f32 = 70.0;
 
 /// The confidence of a page OCR read so badly that it should be scanned again.
-fn poor_reading(p: &PageRecord) -> Option<f32> {
+pub(crate) fn poor_reading(p: &PageRecord) -> Option<f32> {
     let read = p.status == PageStatus::Ok && p.text_source == Some(TextSource::Ocr);
     p.ocr_confidence.filter(|c| read && *c < POOR_READING)
 }

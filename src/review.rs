@@ -174,6 +174,21 @@ fn dossier_page(m: &Manifest, rules: &Rules, i: usize, csrf: &str, by: &str, not
         } @else {
             ul #reasons { @for w in &why { li { (w) } } }
         }
+        // A page whose text is gone: a field no page gave may be on it, and
+        // only the paper can tell.
+        @let poor: Vec<_> = d.pages.iter().filter_map(|p| crate::report::poor_reading(p).map(|c| (p, c))).collect();
+        @if !poor.is_empty() {
+            ul #rescan {
+                @for (p, c) in &poor {
+                    li.flag {
+                        "Trang " (p.index) " (" (p.source) ") đọc kém (độ tin cậy " (format!("{c:.0}")) "%): "
+                        "trường còn thiếu có thể nằm trên trang này; xem "
+                        a href=(format!("/img/{i}/{}", p.index)) { "ảnh trang" }
+                        " hoặc bản giấy, và nên quét lại trang này."
+                    }
+                }
+            }
+        }
         table {
             tr { th { "Trường" } th { "Giá trị" } th { "Trên trang" } th { "Kiểm tra" } }
             @for spec in &rules.fields {

@@ -1041,6 +1041,18 @@ fn worn_photocopies_are_turned_right_and_cleaned() {
         html.contains("<div>Trang đọc kém, nên quét lại</div><div class=\"num\">6</div>"),
         "the summary counts them"
     );
+    // The review station shows the clerk, beside the fields the fax lost,
+    // which of its pages to look at on paper.
+    let fax = m["dossiers"].as_array().unwrap().iter().position(|d| d["source"] == "2024/01/000.00.20.H40-240112-5849");
+    let st = Station::start(&out, &["--listen", "127.0.0.1:0"]).unwrap_or_else(|o| panic!("{}", stderr(&o)));
+    let (_, page) = get(&format!("{}/d/{}", st.base, fax.unwrap()));
+    let rescan = page.split("id=\"rescan\"").nth(1).unwrap_or_default().split("</ul>").next().unwrap_or_default();
+    assert!(
+        rescan.contains("Trang 1 (scan 1.tif) đọc kém") && rescan.contains("Trang 2 (scan 2.tif) đọc kém"),
+        "{page}"
+    );
+    assert!(rescan.contains("href=\"/img/"), "{rescan}");
+    drop(st);
     for t in truth["dossiers"].as_array().unwrap() {
         let d = dossier(&m, t["path"].as_str().unwrap());
         let pages = d["pages"].as_array().unwrap();
