@@ -3,7 +3,8 @@
 //! resolution the file declares, and an `Embed` payload that the PDF writer
 //! puts in the archive copy. The payload is the scanner's own bytes wherever the
 //! format allows it (JPEG as DCTDecode, CCITT G4 as CCITTFaxDecode, PNG's zlib
-//! stream with its predictor); anything else is stored losslessly.
+//! stream with its predictor); an HEIC or AVIF photo as the JPEG libheif makes
+//! of it; anything else is stored losslessly.
 //!
 //! Files are recognized by their first bytes, not their names. Image sizes are
 //! checked from the header before any pixel is decoded, so a header that claims
@@ -35,6 +36,9 @@ pub(crate) enum Format {
     /// A JPEG 2000 picture (an archive's scanner): a JP2 file or a bare
     /// codestream.
     Jp2,
+    /// An HEIC/HEIF photo (an iPhone's own format) or an AVIF picture:
+    /// turned into a JPEG by libheif's `heif-convert` ([`decode_heif`]).
+    Heif,
 }
 
 impl Format {
@@ -45,7 +49,7 @@ impl Format {
             Format::Bmp => Some(image::ImageFormat::Bmp),
             Format::WebP => Some(image::ImageFormat::WebP),
             Format::Gif => Some(image::ImageFormat::Gif),
-            Format::Jpeg | Format::Png | Format::Tiff | Format::Pdf | Format::Jp2 => None,
+            Format::Jpeg | Format::Png | Format::Tiff | Format::Pdf | Format::Jp2 | Format::Heif => None,
         }
     }
 }
@@ -84,8 +88,8 @@ pub(crate) fn sniff(bytes: &[u8]) -> Result<Format, K> {
     if bytes.starts_with(b"\0\0\0\x0CjP  \r\n\x87\n") || bytes.starts_with(&[0xFF, 0x4F, 0xFF, 0x51]) {
         return Ok(Format::Jp2);
     }
-    if let Some(what) = unread_picture(bytes) {
-        return Err(K::Unsupported(format!("{what} is not read: save the page as JPEG, PNG or TIFF and run again")));
+    if is_heif(bytes) {
+        return Ok(Format::Heif);
     }
     let head = &bytes[..bytes.len().min(64)];
     let what = if head.iter().all(|&b| b == b'\n' || b == b'\r' || b == b'\t' || (0x20..0x7f).contains(&b)) {
@@ -96,20 +100,14 @@ pub(crate) fn sniff(bytes: &[u8]) -> Result<Format, K> {
     Err(K::Unsupported(what))
 }
 
-/// A picture format a page may come in that sohoa cannot decode (no
-/// decoder Debian ships for it that this build links): named, so that the
-/// page's error says what to do rather than "unknown file signature".
-fn unread_picture(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.get(4..8) == Some(b"ftyp") {
-        return match bytes.get(8..12)? {
-            b"heic" | b"heix" | b"hevc" | b"heim" | b"heis" | b"mif1" | b"msf1" => {
-                Some("an HEIC/HEIF photo (an iPhone's own format)")
-            }
-            b"avif" | b"avis" => Some("an AVIF picture"),
-            _ => None,
-        };
-    }
-    None
+/// An HEIF file by its major brand: an iPhone's HEIC photo, a still or a
+/// sequence, or an AVIF picture.
+fn is_heif(bytes: &[u8]) -> bool {
+    bytes.get(4..8) == Some(b"ftyp")
+        && matches!(
+            bytes.get(8..12),
+            Some(b"heic" | b"heix" | b"hevc" | b"heim" | b"heis" | b"mif1" | b"msf1" | b"avif" | b"avis")
+        )
 }
 
 /// The error for a PDF given to the image decoders: PDFs are read by
@@ -141,7 +139,7 @@ pub(crate) fn head(file: &mut std::fs::File) -> std::io::Result<Head> {
 /// from its head and, for a TIFF, its directories.
 pub(crate) fn page_count(file: std::fs::File, head: &Head) -> Result<u32, K> {
     match sniff(&head.bytes)? {
-        Format::Jpeg | Format::Png | Format::Bmp | Format::WebP | Format::Gif | Format::Jp2 => Ok(1),
+        Format::Jpeg | Format::Png | Format::Bmp | Format::WebP | Format::Gif | Format::Jp2 | Format::Heif => Ok(1),
         Format::Tiff => tiff_page_count(std::io::BufReader::new(file)),
         Format::Pdf => Err(not_an_image()),
     }
@@ -157,6 +155,9 @@ pub(crate) fn decode(path: &Path, frame: u32) -> Result<Decoded, PageError> {
     let format = sniff(&head.bytes).map_err(err)?;
     if format == Format::Tiff {
         return decode_tiff(std::io::BufReader::new(file), frame, head.len).map_err(err);
+    }
+    if format == Format::Heif {
+        return decode_heif(path).map_err(err);
     }
     check_file_size(format, &head).map_err(err)?;
     let bytes = if head.len <= HEAD {
@@ -246,6 +247,23 @@ pub(crate) fn decode_bytes(bytes: Vec<u8>, frame: u32) -> Result<Decoded, K> {
         Format::WebP => decode_other(bytes, image::ImageFormat::WebP),
         Format::Gif => decode_other(bytes, image::ImageFormat::Gif),
         Format::Jp2 => decode_jp2(bytes),
+        // No PDF filter holds one: an HEIF picture is only ever a file.
+        Format::Heif => Err(K::Unsupported("an HEIC/AVIF picture is read from its own file only".into())),
+    }
+}
+
+/// An HEIC or AVIF photo, as the JPEG that libheif's `heif-convert` makes of
+/// its primary image (turned as the photo is shown): its gray is read, and
+/// the JPEG goes to the archive copy (PDF/A has no place for HEIF). Without
+/// `heif-convert` the page is an error saying what to install, and is read
+/// the next night once it is there (a transient error).
+fn decode_heif(path: &Path) -> Result<Decoded, K> {
+    // The JPEG is read as any page file is, its size checked first.
+    let (_dir, jpeg) = crate::poppler::heif_to_jpeg(path)?;
+    let d = decode(&jpeg, 0).map_err(|e| e.kind)?;
+    match d.embed {
+        Embed::Jpeg { .. } => Ok(d),
+        _ => Err(K::Corrupt("heif-convert did not give a JPEG".into())),
     }
 }
 
@@ -918,7 +936,7 @@ mod tests {
     }
 
     #[test]
-    fn bitmaps_webp_and_gif_are_pictures_and_heic_and_jpeg_2000_are_named() {
+    fn bitmaps_webp_gif_jpeg_2000_and_heif_are_pictures() {
         let mut bmp = Vec::new();
         image::GrayImage::from_pixel(8, 4, image::Luma([200]))
             .write_to(&mut Cursor::new(&mut bmp), image::ImageFormat::Bmp)
@@ -943,13 +961,10 @@ mod tests {
         assert!(
             matches!(decode_bytes(jp2[..jp2.len() - 40].to_vec(), 0), Err(K::Corrupt(m)) if m.contains("cut short"))
         );
-        for (head, what) in [(&b"\0\0\0\x18ftypheic\0\0\0\0"[..], "HEIC"), (&b"\0\0\0\x1cftypavif\0\0\0\0"[..], "AVIF")]
-        {
-            match sniff(head) {
-                Err(K::Unsupported(m)) => assert!(m.contains(what) && m.contains("save the page as JPEG"), "{m}"),
-                other => panic!("{what}: {other:?}"),
-            }
+        for head in [&b"\0\0\0\x18ftypheic\0\0\0\0"[..], &b"\0\0\0\x1cftypavif\0\0\0\0"[..]] {
+            assert_eq!(sniff(head).unwrap(), Format::Heif);
         }
+        assert!(sniff(b"\0\0\0\x18ftypisom\0\0\0\0").is_err(), "an MP4 video is no page");
     }
 
     #[test]

@@ -26,8 +26,16 @@ pub enum PageErrorKind {
     Ocr(String),
     #[error("{program} took longer than the page time limit of {secs} s and was stopped")]
     ToolTimeout { program: String, secs: f32 },
-    #[error("this page must be read by {program}, which cannot run ({reason}); install it with: sudo apt-get install poppler-utils")]
+    #[error("this page must be read by {program}, which cannot run ({reason}); install it with: sudo apt-get install {}", debian_package(.program))]
     ToolMissing { program: String, reason: String },
+}
+
+/// The Debian package that holds a tool sohoa runs.
+fn debian_package(program: &str) -> &'static str {
+    match program {
+        "heif-convert" => "libheif-examples",
+        _ => "poppler-utils",
+    }
 }
 
 impl PageErrorKind {

@@ -1,5 +1,5 @@
 //! Running poppler's tools (`pdftoppm`, `pdftotext`) for the PDF pages sohoa
-//! cannot read itself. It exists apart from `pdfin` (which reads PDF objects)
+//! cannot read itself, and libheif's `heif-convert` for iPhone photos. It exists apart from `pdfin` (which reads PDF objects)
 //! because running another program has its own failure modes, each held to
 //! the page: a tool that runs past the page's time limit is killed (a
 //! transient error), one that would take more than 1 GiB of address space
@@ -118,6 +118,28 @@ pub(crate) fn run_tool(program: &str, args: &[&str]) -> Result<Vec<u8>, K> {
         )));
     }
     Ok(out)
+}
+
+/// The primary image of an HEIC/HEIF or AVIF file as a JPEG (quality 92),
+/// written by libheif's `heif-convert` into a temporary folder that goes away
+/// with the returned guard. A file holding several images gives one JPEG
+/// each, numbered; the first is the primary one.
+pub(crate) fn heif_to_jpeg(path: &std::path::Path) -> Result<(tempfile::TempDir, std::path::PathBuf), K> {
+    let dir = tempfile::tempdir().map_err(K::Io)?;
+    let out = dir.path().join("page.jpg");
+    run_tool("heif-convert", &["--quiet", "-q", "92", &path.to_string_lossy(), &out.to_string_lossy()])?;
+    let written = if out.is_file() {
+        out
+    } else {
+        let mut jpegs: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path())
+            .map_err(K::Io)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "jpg"))
+            .collect();
+        jpegs.sort();
+        jpegs.into_iter().next().ok_or_else(|| K::Corrupt("heif-convert wrote no image".into()))?
+    };
+    Ok((dir, written))
 }
 
 /// A small gray PNG of page `page` (1-based) of a PDF, `width` pixels wide,

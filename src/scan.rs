@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use unicode_normalization::UnicodeNormalization;
 
 /// Extensions taken as page files (lower case).
-/// HEIC and AVIF pictures are pages too: sohoa cannot decode them, and a
-/// page left out unseen would be lost, so each is a page whose error says
-/// to save it as JPEG (`decode::sniff`).
+/// HEIC and AVIF pictures are read through libheif's `heif-convert`
+/// (`decode::decode_heif`); where it is missing each is a page whose error
+/// says what to install, never a page left out unseen.
 pub(crate) const PAGE_EXTENSIONS: [&str; 17] = [
     "jpg", "jpeg", "jpe", "png", "tif", "tiff", "pdf", "jfif", "bmp", "webp", "gif", "heic", "heif", "avif", "jp2",
     "j2k", "jpf",
