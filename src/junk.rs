@@ -161,26 +161,22 @@ fn salvage_before_leaders(w: &mut crate::model::OcrWord) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{OcrLine, OcrWord};
-
-    fn word(text: &str, x0: f32, x1: f32, conf: f32) -> OcrWord {
-        OcrWord { text: text.into(), bbox: [x0, 0.0, x1, 20.0], conf }
-    }
+    use crate::model::{test_word, OcrLine, OcrWord};
 
     #[test]
     fn a_word_run_into_a_forms_leader_is_kept_and_junk_is_not() {
         let mut p = OcrPage {
             lines: vec![OcrLine {
                 words: vec![
-                    word("Thạnh", 0.0, 50.0, 90.0),
-                    word("Mỹ........---:--++se", 60.0, 260.0, 30.0),
-                    word("|^w", 270.0, 290.0, 20.0),
-                    word("..........", 300.0, 400.0, 20.0),
-                    word("ộ", 410.0, 420.0, 35.0),
-                    word("ý", 430.0, 440.0, 96.0),
-                    word("-------", 450.0, 550.0, 95.0),
-                    word("-", 560.0, 570.0, 95.0),
-                    word("|Hải", 580.0, 620.0, 90.0),
+                    test_word("Thạnh", 0.0, 50.0, 90.0),
+                    test_word("Mỹ........---:--++se", 60.0, 260.0, 30.0),
+                    test_word("|^w", 270.0, 290.0, 20.0),
+                    test_word("..........", 300.0, 400.0, 20.0),
+                    test_word("ộ", 410.0, 420.0, 35.0),
+                    test_word("ý", 430.0, 440.0, 96.0),
+                    test_word("-------", 450.0, 550.0, 95.0),
+                    test_word("-", 560.0, 570.0, 95.0),
+                    test_word("|Hải", 580.0, 620.0, 90.0),
                 ],
                 bbox: [0.0, 0.0, 400.0, 20.0],
             }],

@@ -49,6 +49,7 @@ pub mod report;
 pub mod review;
 mod rules;
 mod scan;
+mod second;
 mod shard;
 mod sheets;
 mod signatures;

@@ -243,6 +243,25 @@ pub fn test_page(lines: &[&str]) -> OcrPage {
     p
 }
 
+/// A word from `x0` to `x1` on a line 20 px high at the top, read at `conf`,
+/// for tests.
+#[cfg(test)]
+pub fn test_word(text: &str, x0: f32, x1: f32, conf: f32) -> OcrWord {
+    OcrWord { text: text.into(), bbox: [x0, 0.0, x1, 20.0], conf }
+}
+
+/// A line of words at height `y`, each 40 px wide and 50 px apart, read at
+/// `conf`, for tests.
+#[cfg(test)]
+pub fn test_line(y: f32, texts: &[&str], conf: f32) -> OcrLine {
+    let words: Vec<OcrWord> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| OcrWord { text: (*t).into(), bbox: [i as f32 * 50.0, y, i as f32 * 50.0 + 40.0, y + 20.0], conf })
+        .collect();
+    OcrLine { bbox: words_box(&words).unwrap_or_default(), words }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

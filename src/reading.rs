@@ -13,7 +13,9 @@
 //! strip may miss the streaks that made it unreadable), and the best full
 //! reading is kept; a turn or a cleaning that lowers the page's confidence is
 //! never kept. A ruled table's cells read doubtfully are read
-//! again without the rules beside them. Last, words that are neither
+//! again without the rules beside them. Words whose marks or digits Tesseract
+//! may have misread are asked about again by the second reader (`second`).
+//! Last, words that are neither
 //! plausible Vietnamese nor confidently read (stamps, signatures, rules) are
 //! dropped (`junk`).
 //!
@@ -26,6 +28,7 @@ use crate::junk::{self, JUNK_CONF};
 use crate::model::{BBox, Geometry, OcrPage, Segmentation};
 use crate::preprocess;
 use crate::raster::Gray;
+use crate::second::{self, Crops, ReadWord};
 use crate::syllable;
 use crate::tables;
 
@@ -66,30 +69,6 @@ const PHOTO_LIFT_GAIN: f32 = 0.1;
 /// Recognizes a gray raster at a resolution; boxes come back divided by the
 /// scale (the third argument).
 pub(crate) type Recognize<'a> = dyn FnMut(&Gray, f32, f32, Segmentation) -> Result<OcrPage, K> + 'a;
-
-/// The second reader: reads one word's crop, giving its text and the lowest
-/// probability of its characters.
-pub(crate) type ReadWord<'a> = dyn FnMut(&Gray) -> Option<(String, f32)> + 'a;
-
-/// Sure words (see [`SURE_CONF`]) are asked about under this confidence;
-/// above it, only those whose roofed vowel (â ê ô ă ơ ư) carries no tone
-/// mark, since Tesseract drops the mark stacked on a roof while staying sure
-/// of the word (thể→thê at 97).
-const SECOND_CONF: f32 = 95.0;
-/// Words read at this confidence or more are asked about only on a page
-/// where the second reader corrected a mark among the words read under it:
-/// on a page whose marks Tesseract reads right, asking costs as much as
-/// recognizing the page and corrects nothing (corpus-dev: 2 words in 840
-/// asked; real-dev, where every page has such a correction: none lost).
-const SURE_CONF: f32 = 90.0;
-/// The sure words of a page are asked about when the unsure ones had this
-/// many marks corrected: a page with one such correction had one sure word
-/// in 221 asked corrected on corpus-dev (real-dev: 4 in 75, against 103 in
-/// 757 on pages with two or more).
-const MARKS_LOST: usize = 2;
-/// The second reader's reading is taken when all its characters are at
-/// least this likely.
-const SECOND_MIN_P: f32 = 0.5;
 
 /// What reading a page gave, and what it took.
 pub(crate) struct Reading {
@@ -329,7 +308,11 @@ pub(crate) fn read_page(
     }
     let mut second = second;
     if let Some(second) = second.as_deref_mut() {
-        reading.second_reader_fixes = second_pass(&mut full, second);
+        reading.second_reader_fixes = second::ask_about_marks(
+            &mut full.page,
+            Crops { raster: &full.raster, scale: full.scale, offset: full.offset },
+            second,
+        );
     }
     if let Some(bend) = full.bent.take() {
         unbend(&mut full.page, &bend, full.scale, full.offset);
@@ -342,8 +325,17 @@ pub(crate) fn read_page(
     if let Some((other, _)) = other.filter(|o| o.1 == reading.geometry) {
         reading.missed_words_read += fill_unread(&mut reading.page, &other);
     }
-    if let Some(second) = second {
-        reading.second_reader_fixes += read_misread_numbers(&mut reading.page, &src, &reading.geometry, second);
+    if let Some(second) = second.filter(|_| second::has_misread_number(&reading.page)) {
+        // Read again from the page as scanned, in the geometry kept.
+        let ((raster, offset, _), s) = match raster_for(&src, &reading.geometry, Cleaning::None) {
+            Some(r) => (r, src.k),
+            None => {
+                let (r, off) = preprocess::ocr_input(src.g, &reading.geometry);
+                ((r, off, None), 1.0)
+            }
+        };
+        reading.second_reader_fixes +=
+            second::read_misread_numbers(&mut reading.page, Crops { raster: &raster, scale: s, offset }, second);
     }
     reading.junk_dropped = junk::drop_junk(&mut reading.page);
     Ok(reading)
@@ -430,172 +422,6 @@ fn retry(
         }
     }
     Ok(best)
-}
-
-/// Asks the second reader about the words Tesseract is unsure of, and takes
-/// its reading where it differs only in diacritics (the same letters
-/// otherwise) and is confident. Unsure: read under [`SURE_CONF`] (a word
-/// with no mark at all only under [`GOOD_CONF`]: its marks are never what
-/// Tesseract missed on the dev sets); then, if that corrected marks on
-/// [`MARKS_LOST`] unsure words or more, the marked words read under
-/// [`SECOND_CONF`] and the sure words whose roof may have lost its tone
-/// mark. Always asked: a sure name-like word (capital, then small letters,
-/// beside another capitalized word: a sentence's first word is no name)
-/// whose roof has no tone mark, and a sure syllable that cannot be without a
-/// tone ([`syllable::tone_lost`]). An unsure word with no mark is asked only
-/// when its letters spell a syllable (junk such as `theO` or `s` was most of
-/// the photocopies' 401 such asks). A sure word takes only a reading with more
-/// marks (what Tesseract loses is a stacked mark; taking fewer turned
-/// "tỉnh" into "tinh" on photocopies), and a sure word's text the second
-/// reader left as it was on this page is not asked again (corpus-dev:
-/// "Xuân" asked 115 times, never changed). Returns how many words changed.
-fn second_pass(full: &mut Full, second: &mut ReadWord) -> usize {
-    let (s, (dx, dy)) = (full.scale, full.offset);
-    let raster = &full.raster;
-    let mut kept: std::collections::HashSet<String> = std::collections::HashSet::new();
-    let mut ask = |w: &mut crate::model::OcrWord, sure: bool| -> bool {
-        if sure && kept.contains(&w.text) {
-            return false;
-        }
-        let b = w.bbox;
-        let (x0, y0, x1, y1) = ((b[0] + dx) * s, (b[1] + dy) * s, (b[2] + dx) * s, (b[3] + dy) * s);
-        let m = ((y1 - y0) / 6.0).max(2.0);
-        let Some(crop) = raster.crop(x0 - m, y0 - m, x1 + m, y1 + m) else { return false };
-        let Some((text, p)) = second(&crop) else { return false };
-        let taken = match same_letters(&w.text, &text) {
-            Some(t)
-                if p >= SECOND_MIN_P
-                    && t != w.text
-                    && (!sure || marks(&t) > marks(&w.text))
-                    && !syllable::wrong_tone(&t) =>
-            {
-                t
-            }
-            _ => {
-                if sure {
-                    kept.insert(w.text.clone());
-                }
-                return false;
-            }
-        };
-        w.text = taken;
-        true
-    };
-    // Unsure words corrected (what opens the sure words to asking), then
-    // every word changed; words asked on their own count only in the latter.
-    let (mut fixed, mut names) = (0, 0);
-    let mut sure = Vec::new();
-    let mut i = 0;
-    for line in &mut full.page.lines {
-        for j in 0..line.words.len() {
-            let named = |k: Option<usize>| k.and_then(|k| line.words.get(k)).is_some_and(|n| title_case(&n.text));
-            let in_name = named(j.checked_sub(1)) || named(Some(j + 1));
-            let w = &mut line.words[j];
-            i += 1;
-            if !w.text.chars().any(char::is_alphabetic) {
-                continue;
-            }
-            let marked = marks(&w.text) > 0;
-            if w.conf >= SURE_CONF {
-                // A stop-final syllable without a tone has lost its mark,
-                // and a name (Trân for Trần) is what a field is made of and
-                // no dictionary can put its mark back: both always asked.
-                // A capital that opens a sentence (Tôi, Căn cứ, Nơi cấp) is
-                // no name: only one among capitals is.
-                if syllable::tone_lost(&w.text) || (title_case(&w.text) && bare_roof(&w.text) && in_name) {
-                    names += usize::from(ask(w, true));
-                } else if marked && (w.conf < SECOND_CONF || bare_roof(&w.text)) {
-                    sure.push(i - 1);
-                }
-            } else if (marked || (w.conf < GOOD_CONF && syllable::syllable_letters(&w.text))) && ask(w, false) {
-                fixed += 1;
-            }
-        }
-    }
-    if fixed >= MARKS_LOST {
-        for (i, w) in full.page.lines.iter_mut().flat_map(|l| l.words.iter_mut()).enumerate() {
-            if sure.binary_search(&i).is_ok() && ask(w, true) {
-                fixed += 1;
-            }
-        }
-    }
-    fixed + names
-}
-
-/// The lengths of the numbers a form holds: a phone number's and a CCCD's.
-const NUMBER_LENGTHS: [usize; 2] = [10, 12];
-
-/// Whether a word's text, a form's dotted leader or a stop beside it aside
-/// (`core`), is such a number misread: all digits and one off its length,
-/// or of its length with one or two letters among its digits.
-fn misread_number(core: &str) -> bool {
-    let n = core.len();
-    let digits = core.bytes().filter(u8::is_ascii_digit).count();
-    let letters = core.bytes().filter(u8::is_ascii_alphabetic).count();
-    if digits + letters != n || digits == 0 {
-        return false;
-    }
-    if letters == 0 {
-        NUMBER_LENGTHS.iter().any(|&l| n + 1 == l || n == l + 1)
-    } else {
-        NUMBER_LENGTHS.contains(&n) && letters <= 2
-    }
-}
-
-/// A number misread ([`misread_number`]) has lost or gained a digit (a
-/// copier's speck read as one: photocopy-dev 0539's CCCD read
-/// 0361856589759), or had digits read as letters (1848's 036300622874 read
-/// 036100622H74). The second reader reads it again from the page as
-/// scanned, in the geometry kept: cleaning that made the page's text
-/// legible thins a worn copy's digits (on the flattened raster it read
-/// 0539's ID 036185589759 unsure, on the scan the right 036186589759 at
-/// 0.81). Its reading is taken when it is sure, all digits, of a number's
-/// length and near the page's: one digit more or less, or at most two
-/// characters changed. Returns how many words changed.
-fn read_misread_numbers(page: &mut OcrPage, src: &Source, geom: &Geometry, second: &mut ReadWord) -> usize {
-    let core = |t: &str| t.trim_matches(|c: char| !c.is_alphanumeric()).to_string();
-    if !page.lines.iter().flat_map(|l| &l.words).any(|w| misread_number(&core(&w.text))) {
-        return 0;
-    }
-    let ((raster, (dx, dy), _), s) = match raster_for(src, geom, Cleaning::None) {
-        Some(r) => (r, src.k),
-        None => {
-            let (r, off) = preprocess::ocr_input(src.g, geom);
-            ((r, off, None), 1.0)
-        }
-    };
-    let mut fixed = 0;
-    for w in page.lines.iter_mut().flat_map(|l| l.words.iter_mut()).filter(|w| misread_number(&core(&w.text))) {
-        let b = w.bbox;
-        let (x0, y0, x1, y1) = ((b[0] + dx) * s, (b[1] + dy) * s, (b[2] + dx) * s, (b[3] + dy) * s);
-        let m = ((y1 - y0) / 6.0).max(2.0);
-        let Some(crop) = raster.crop(x0 - m, y0 - m, x1 + m, y1 + m) else { continue };
-        let Some((text, p)) = second(&crop) else { continue };
-        let (was, read) = (core(&w.text), core(&text));
-        let number = read.bytes().all(|b| b.is_ascii_digit()) && NUMBER_LENGTHS.contains(&read.len());
-        if p >= SECOND_MIN_P && number && (one_digit_apart(&was, &read) || changed(&was, &read) <= 2) {
-            w.text = w.text.replacen(&was, &read, 1);
-            fixed += 1;
-        }
-    }
-    fixed
-}
-
-/// How many characters two strings of one length differ in (any other
-/// pair: more than any length).
-fn changed(a: &str, b: &str) -> usize {
-    if a.len() != b.len() {
-        return usize::MAX;
-    }
-    a.bytes().zip(b.bytes()).filter(|(x, y)| x != y).count()
-}
-
-/// Whether one of two strings is the other with one byte more (digits:
-/// one character).
-fn one_digit_apart(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let (long, short) = if a.len() > b.len() { (a, b) } else { (b, a) };
-    long.len() == short.len() + 1 && (0..long.len()).any(|i| long[..i] == short[..i] && long[i + 1..] == short[i..])
 }
 
 /// How sure a word found on what a page's reading left unread must be.
@@ -745,48 +571,6 @@ fn read_cells(full: &mut Full, dpi: f32, recognize: &mut Recognize) -> Result<us
         }
     }
     Ok(taken)
-}
-
-/// The word is written as a name is: a capital, then small letters
-/// (punctuation around it aside).
-fn title_case(word: &str) -> bool {
-    let w = word.trim_matches(|c: char| !c.is_alphanumeric());
-    let mut chars = w.chars();
-    chars.next().is_some_and(char::is_uppercase) && chars.clone().next().is_some() && chars.all(char::is_lowercase)
-}
-
-/// How many Vietnamese marks the word carries: roofs, horns, breves, tones
-/// and the bar of đ.
-fn marks(word: &str) -> usize {
-    use unicode_normalization::UnicodeNormalization;
-    word.nfd().filter(|&c| ('\u{300}'..='\u{36f}').contains(&c) || c == 'đ' || c == 'Đ').count()
-}
-
-/// The word has a roofed vowel (circumflex, breve or horn) and no tone
-/// mark: where a stacked mark Tesseract did not see would be.
-fn bare_roof(word: &str) -> bool {
-    use unicode_normalization::UnicodeNormalization;
-    let (mut roof, mut tone) = (false, false);
-    for c in word.nfd() {
-        roof |= matches!(c, '\u{302}' | '\u{306}' | '\u{31b}');
-        tone |= syllable::TONES.contains(&c);
-    }
-    roof && !tone
-}
-
-/// When `other` spells the same letters as `word` with other diacritics,
-/// `other`'s diacritics in `word`'s letter case; otherwise None.
-fn same_letters(word: &str, other: &str) -> Option<String> {
-    let (a, b): (Vec<char>, Vec<char>) = (word.chars().collect(), other.chars().collect());
-    if a.len() != b.len() || a.iter().zip(&b).any(|(x, y)| syllable::base_letter(*x) != syllable::base_letter(*y)) {
-        return None;
-    }
-    let out: String = a
-        .iter()
-        .zip(&b)
-        .map(|(x, y)| if x.is_uppercase() { y.to_uppercase().collect::<String>() } else { y.to_lowercase().collect() })
-        .collect();
-    Some(out)
 }
 
 /// The geometry of the page turned by `rotation`, with skew measured anew.
@@ -968,7 +752,7 @@ fn strip_of(g: &Gray) -> Gray {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{OcrLine, OcrWord};
+    use crate::model::{test_line, test_word, OcrLine, OcrWord};
 
     /// A reading of `page` from `raster`, at the page's scale, nothing
     /// read apart.
@@ -976,40 +760,22 @@ mod tests {
         Full { page, raster, scale: 1.0, offset: (0.0, 0.0), combs: Vec::new(), bent: None }
     }
 
-    fn word(text: &str, x0: f32, x1: f32, conf: f32) -> OcrWord {
-        OcrWord { text: text.into(), bbox: [x0, 0.0, x1, 20.0], conf }
-    }
-
-    /// A line of words at height `y`, each 40 px wide, read at `conf`.
-    fn line_at(y: f32, texts: &[&str], conf: f32) -> OcrLine {
-        let words: Vec<OcrWord> = texts
-            .iter()
-            .enumerate()
-            .map(|(i, t)| OcrWord {
-                text: (*t).into(),
-                bbox: [i as f32 * 50.0, y, i as f32 * 50.0 + 40.0, y + 20.0],
-                conf,
-            })
-            .collect();
-        OcrLine { bbox: crate::model::words_box(&words).unwrap(), words }
-    }
-
     #[test]
     fn a_line_the_other_reading_read_surely_where_the_page_has_none_is_put_in() {
         let mut page = OcrPage {
-            lines: vec![line_at(0.0, &["Họ", "và", "tên"], 95.0), line_at(90.0, &["Ngày", "cấp"], 95.0)],
+            lines: vec![test_line(0.0, &["Họ", "và", "tên"], 95.0), test_line(90.0, &["Ngày", "cấp"], 95.0)],
             ..Default::default()
         };
         let other = OcrPage {
             lines: vec![
                 // Where the page has words: not put in, however sure.
-                line_at(2.0, &["Hộ", "và", "tên", "Nam"], 97.0),
+                test_line(2.0, &["Hộ", "và", "tên", "Nam"], 97.0),
                 // Between boxed digits, unread on the page: put in.
-                line_at(45.0, &["Số", "điện", "thoại", "liên", "hệ"], 95.0),
+                test_line(45.0, &["Số", "điện", "thoại", "liên", "hệ"], 95.0),
                 // Two sure words only (a stamp's, a signature's): not.
-                line_at(130.0, &["Nơi", "cấp", "|^w"], 96.0),
+                test_line(130.0, &["Nơi", "cấp", "|^w"], 96.0),
                 // Unsure: not.
-                line_at(170.0, &["xã", "Xuân", "Hồng"], 60.0),
+                test_line(170.0, &["xã", "Xuân", "Hồng"], 60.0),
             ],
             ..Default::default()
         };
@@ -1025,7 +791,7 @@ mod tests {
         let page = OcrPage {
             width: 300,
             height: 100,
-            lines: vec![OcrLine { bbox: [0.0, 0.0, 100.0, 20.0], words: vec![word("Ngày", 0.0, 40.0, 95.0)] }],
+            lines: vec![OcrLine { bbox: [0.0, 0.0, 100.0, 20.0], words: vec![test_word("Ngày", 0.0, 40.0, 95.0)] }],
         };
         let mut raster = Gray::new(620, 220, 255);
         raster.fill(20.0, 20.0, 100.0, 60.0, 0);
@@ -1071,9 +837,9 @@ mod tests {
             lines: vec![OcrLine {
                 bbox: [0.0, 0.0, 600.0, 20.0],
                 words: vec![
-                    word("Số:", 0.0, 40.0, 95.0),
-                    word("lo", 200.0, 220.0, 40.0),
-                    word("[o", 260.0, 280.0, 30.0),
+                    test_word("Số:", 0.0, 40.0, 95.0),
+                    test_word("lo", 200.0, 220.0, 40.0),
+                    test_word("[o", 260.0, 280.0, 30.0),
                 ],
             }],
         };
@@ -1092,139 +858,5 @@ mod tests {
         full.carry_combs(&geom, &seen);
         assert_eq!(full.page.text(), "Số: 0794\n", "one comb per place, none from another turn, no empty one");
         assert_eq!(full.combs_read(), 1);
-    }
-
-    /// Runs the second pass on one line of words, the second reader
-    /// answering from `answers` in the order it is asked; returns what was
-    /// asked and the words after.
-    fn second_on(words: Vec<OcrWord>, answers: &[&str]) -> (Vec<String>, Vec<String>) {
-        let (asked, out, _) = second_counted(words, answers);
-        (asked, out)
-    }
-
-    /// As [`second_on`], with how many words `second_pass` says it changed.
-    fn second_counted(words: Vec<OcrWord>, answers: &[&str]) -> (Vec<String>, Vec<String>, usize) {
-        let page = OcrPage { width: 600, height: 40, lines: vec![OcrLine { bbox: [0.0, 0.0, 600.0, 20.0], words }] };
-        let mut full = full_of(page, Gray::new(600, 40, 255));
-        let mut asked = Vec::new();
-        let mut read = |_: &Gray| {
-            let a = answers.get(asked.len()).copied().unwrap_or("?");
-            asked.push(a.to_string());
-            Some((a.to_string(), 0.99))
-        };
-        let changed = second_pass(&mut full, &mut read);
-        (asked, full.page.lines[0].words.iter().map(|w| w.text.clone()).collect(), changed)
-    }
-
-    #[test]
-    fn sure_words_are_asked_only_on_a_page_whose_unsure_marks_were_corrected() {
-        let words = || {
-            vec![
-                word("thê", 0.0, 50.0, 97.0),
-                word("câp", 60.0, 110.0, 85.0),
-                word("theo", 120.0, 170.0, 92.0),
-                word("Nam", 180.0, 230.0, 70.0),
-                word("123", 240.0, 290.0, 10.0),
-                word("đên", 300.0, 350.0, 88.0),
-            ]
-        };
-        // The unsure marked words and the unsure plain one are asked; "câp"
-        // and "đên" are corrected, so the sure bare roof "thê" is asked too;
-        // the sure plain "theo" and the number never.
-        let (asked, out) = second_on(words(), &["cấp", "Nam", "đến", "thể"]);
-        assert_eq!(asked.len(), 4, "{asked:?}");
-        assert_eq!(out, ["thể", "cấp", "theo", "Nam", "123", "đến"]);
-        // One correction among the unsure: the sure words are left alone.
-        let (asked, out) = second_on(words(), &["cấp", "Nam", "đên"]);
-        assert_eq!(asked.len(), 3, "{asked:?}");
-        assert_eq!(out, ["thê", "cấp", "theo", "Nam", "123", "đên"]);
-        // ... but a sure name whose roof has no tone mark is always asked,
-        // and once the second reader left it as it was, not again.
-        let names = vec![
-            word("Trân", 0.0, 50.0, 97.0),
-            word("Văn", 60.0, 110.0, 97.0),
-            word("Văn", 120.0, 170.0, 97.0),
-            word("Trân", 180.0, 230.0, 97.0),
-        ];
-        let (asked, out, changed) = second_counted(names, &["Trần", "Văn", "Trân"]);
-        assert_eq!(asked.len(), 3, "{asked:?}");
-        assert_eq!(out, ["Trần", "Văn", "Văn", "Trân"]);
-        // The name changed counts as a word the second reader changed.
-        assert_eq!(changed, 1);
-        assert!(title_case("Trân,") && !title_case("TRÂN") && !title_case("trân") && !title_case("T"));
-        // A capital that opens a sentence is no name: asked only with the
-        // page's other sure words.
-        let opening = vec![word("Căn", 0.0, 50.0, 97.0), word("cứ", 60.0, 110.0, 97.0)];
-        let (asked, _) = second_on(opening, &["Căn"]);
-        assert!(asked.is_empty(), "{asked:?}");
-    }
-
-    #[test]
-    fn a_sure_word_takes_only_a_reading_with_more_marks() {
-        // (Stop-final syllables without a tone are always asked.)
-        let (asked, out) = second_on(vec![word("Tôt", 0.0, 50.0, 92.0)], &["Tot"]);
-        assert_eq!((asked.len(), out), (1, vec!["Tôt".to_string()]));
-        let (_, out) = second_on(vec![word("câp", 0.0, 50.0, 97.0)], &["cấp"]);
-        assert_eq!(out, ["cấp"]);
-        // An unsure word takes the other reading either way.
-        let (_, out) = second_on(vec![word("tỉnh", 0.0, 50.0, 70.0)], &["tinh"]);
-        assert_eq!(out, ["tinh"]);
-    }
-
-    #[test]
-    fn high_confidence_words_go_to_the_second_reader_only_where_a_stacked_mark_may_be_lost() {
-        for w in ["thê", "tiên", "sô", "Đông", "tăng", "ưu"] {
-            assert!(bare_roof(w), "{w}");
-        }
-        for w in ["thể", "tiền", "số", "theo", "Chính", "của", "ý"] {
-            assert!(!bare_roof(w), "{w}");
-        }
-    }
-
-    /// Runs [`read_misread_numbers`] on one line of words, the second reader
-    /// answering `answer` at `p`; returns what was asked and the words after.
-    fn misread_numbers_on(texts: &[&str], answer: &str, p: f32) -> (usize, Vec<String>) {
-        let g = Gray::new(600, 40, 255);
-        let src = Source { g: &g, dpi: 300.0, k: 1.0 };
-        let geom = Geometry { src_w: 600, src_h: 40, rotation: 0, skew_deg: 0.0 };
-        let mut page = OcrPage { width: 600, height: 40, lines: vec![line_at(10.0, texts, 70.0)] };
-        let mut asked = 0;
-        let mut read = |_: &Gray| {
-            asked += 1;
-            Some((answer.to_string(), p))
-        };
-        read_misread_numbers(&mut page, &src, &geom, &mut read);
-        (asked, page.lines[0].words.iter().map(|w| w.text.clone()).collect())
-    }
-
-    #[test]
-    fn a_number_misread_is_read_again_and_only_a_sure_near_reading_taken() {
-        // A CCCD read with a speck as a thirteenth digit.
-        let (asked, out) = misread_numbers_on(&["CCCD:", "0361856589759"], "036186589759", 0.81);
-        assert_eq!((asked, out[1].as_str()), (1, "036186589759"));
-        // A CCCD with a digit read as a letter and another as a wrong digit.
-        let (_, out) = misread_numbers_on(&["CCCD:", "036100622H74"], ": 036300622874", 0.59);
-        assert_eq!(out[1], "036300622874");
-        // A phone number that lost a digit, a form's leader before it.
-        let (_, out) = misread_numbers_on(&["SĐT:", "....091269433."], "091269 4332.", 0.9);
-        assert_eq!(out[1], "....091269433.");
-        let (_, out) = misread_numbers_on(&["SĐT:", "....091269433."], "0912694332.", 0.9);
-        assert_eq!(out[1], "....0912694332.");
-        // Unsure, too far from the page's reading, or not all digits: the
-        // page's reading stays.
-        for (answer, p) in [("036186589759", 0.3), ("036186589700", 0.9), ("03618658975O", 0.9)] {
-            assert_eq!(misread_numbers_on(&["0361856589759"], answer, p).1, ["0361856589759"]);
-        }
-        assert_eq!(misread_numbers_on(&["03610062HH74"], "036300699874", 0.9).1, ["03610062HH74"]);
-        // Numbers read whole, dates, codes and words are not asked about.
-        let words = ["036186589759", "0912694332", "27/03/1967", "1.001193", "000.00.20.H40-230821-0539", "Nam"];
-        assert_eq!(misread_numbers_on(&words, "0", 0.9).0, 0);
-    }
-
-    #[test]
-    fn one_digit_apart_means_one_character_more_anywhere() {
-        assert!(one_digit_apart("0361856589759", "036186589759"));
-        assert!(one_digit_apart("12", "312") && one_digit_apart("123", "12") && one_digit_apart("1", ""));
-        assert!(!one_digit_apart("123", "123") && !one_digit_apart("1234", "12") && !one_digit_apart("123", "124"));
     }
 }

@@ -1,0 +1,402 @@
+//! What the second reader (AsterOCR's line network, `aster`) is asked about
+//! and what is taken from it. Tesseract's main error on Vietnamese print is a
+//! stacked diacritic lost (cấp read câp, thể read thê), and on worn forms a
+//! phone or CCCD number with a digit too many or a letter among its digits.
+//! This module exists apart from `reading`, which decides how a page is read,
+//! because which words are worth a second look, and when the second reader's
+//! answer is taken (the same letters with other marks, a number near the one
+//! read, every character likely), is one policy with its own measures
+//! (BENCHMARKS: asks and words changed per set). It sees words, a raster and
+//! a closure: it knows no engine.
+
+use crate::model::{BBox, OcrPage};
+use crate::raster::Gray;
+use crate::syllable;
+
+/// Where the second reader's crops are cut from: the page's raster as read,
+/// at `scale` times the page's pixels, the page's origin at `offset`.
+#[derive(Clone, Copy)]
+pub(crate) struct Crops<'a> {
+    pub raster: &'a Gray,
+    pub scale: f32,
+    pub offset: (f32, f32),
+}
+
+impl Crops<'_> {
+    /// A word's crop: its box (page pixels) with a margin of a sixth of its
+    /// height.
+    fn of(&self, b: BBox) -> Option<Gray> {
+        let (s, (dx, dy)) = (self.scale, self.offset);
+        let (x0, y0, x1, y1) = ((b[0] + dx) * s, (b[1] + dy) * s, (b[2] + dx) * s, (b[3] + dy) * s);
+        let m = ((y1 - y0) / 6.0).max(2.0);
+        self.raster.crop(x0 - m, y0 - m, x1 + m, y1 + m)
+    }
+}
+
+/// A word with no mark at all is asked about only when read under this
+/// confidence (the one a page is kept at as first read): on the dev sets the
+/// marks of a surely read unmarked word were never what Tesseract missed.
+const PLAIN_CONF: f32 = 80.0;
+
+/// The second reader: reads one word's crop, giving its text and the lowest
+/// probability of its characters.
+pub(crate) type ReadWord<'a> = dyn FnMut(&Gray) -> Option<(String, f32)> + 'a;
+
+/// Sure words (see [`SURE_CONF`]) are asked about under this confidence;
+/// above it, only those whose roofed vowel (â ê ô ă ơ ư) carries no tone
+/// mark, since Tesseract drops the mark stacked on a roof while staying sure
+/// of the word (thể→thê at 97).
+const SECOND_CONF: f32 = 95.0;
+/// Words read at this confidence or more are asked about only on a page
+/// where the second reader corrected a mark among the words read under it:
+/// on a page whose marks Tesseract reads right, asking costs as much as
+/// recognizing the page and corrects nothing (corpus-dev: 2 words in 840
+/// asked; real-dev, where every page has such a correction: none lost).
+const SURE_CONF: f32 = 90.0;
+/// The sure words of a page are asked about when the unsure ones had this
+/// many marks corrected: a page with one such correction had one sure word
+/// in 221 asked corrected on corpus-dev (real-dev: 4 in 75, against 103 in
+/// 757 on pages with two or more).
+const MARKS_LOST: usize = 2;
+/// The second reader's reading is taken when all its characters are at
+/// least this likely.
+const SECOND_MIN_P: f32 = 0.5;
+
+/// Asks the second reader about the words Tesseract is unsure of, and takes
+/// its reading where it differs only in diacritics (the same letters
+/// otherwise) and is confident. Unsure: read under [`SURE_CONF`] (a word
+/// with no mark at all only under [`PLAIN_CONF`]: its marks are never what
+/// Tesseract missed on the dev sets); then, if that corrected marks on
+/// [`MARKS_LOST`] unsure words or more, the marked words read under
+/// [`SECOND_CONF`] and the sure words whose roof may have lost its tone
+/// mark. Always asked: a sure name-like word (capital, then small letters,
+/// beside another capitalized word: a sentence's first word is no name)
+/// whose roof has no tone mark, and a sure syllable that cannot be without a
+/// tone ([`syllable::tone_lost`]). An unsure word with no mark is asked only
+/// when its letters spell a syllable (junk such as `theO` or `s` was most of
+/// the photocopies' 401 such asks). A sure word takes only a reading with more
+/// marks (what Tesseract loses is a stacked mark; taking fewer turned
+/// "tỉnh" into "tinh" on photocopies), and a sure word's text the second
+/// reader left as it was on this page is not asked again (corpus-dev:
+/// "Xuân" asked 115 times, never changed). Returns how many words changed.
+pub(crate) fn ask_about_marks(page: &mut OcrPage, crops: Crops, second: &mut ReadWord) -> usize {
+    let mut kept: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut ask = |w: &mut crate::model::OcrWord, sure: bool| -> bool {
+        if sure && kept.contains(&w.text) {
+            return false;
+        }
+        let Some(crop) = crops.of(w.bbox) else { return false };
+        let Some((text, p)) = second(&crop) else { return false };
+        let taken = match same_letters(&w.text, &text) {
+            Some(t)
+                if p >= SECOND_MIN_P
+                    && t != w.text
+                    && (!sure || marks(&t) > marks(&w.text))
+                    && !syllable::wrong_tone(&t) =>
+            {
+                t
+            }
+            _ => {
+                if sure {
+                    kept.insert(w.text.clone());
+                }
+                return false;
+            }
+        };
+        w.text = taken;
+        true
+    };
+    // Unsure words corrected (what opens the sure words to asking), then
+    // every word changed; words asked on their own count only in the latter.
+    let (mut fixed, mut names) = (0, 0);
+    let mut sure = Vec::new();
+    let mut i = 0;
+    for line in &mut page.lines {
+        for j in 0..line.words.len() {
+            let named = |k: Option<usize>| k.and_then(|k| line.words.get(k)).is_some_and(|n| title_case(&n.text));
+            let in_name = named(j.checked_sub(1)) || named(Some(j + 1));
+            let w = &mut line.words[j];
+            i += 1;
+            if !w.text.chars().any(char::is_alphabetic) {
+                continue;
+            }
+            let marked = marks(&w.text) > 0;
+            if w.conf >= SURE_CONF {
+                // A stop-final syllable without a tone has lost its mark,
+                // and a name (Trân for Trần) is what a field is made of and
+                // no dictionary can put its mark back: both always asked.
+                // A capital that opens a sentence (Tôi, Căn cứ, Nơi cấp) is
+                // no name: only one among capitals is.
+                if syllable::tone_lost(&w.text) || (title_case(&w.text) && bare_roof(&w.text) && in_name) {
+                    names += usize::from(ask(w, true));
+                } else if marked && (w.conf < SECOND_CONF || bare_roof(&w.text)) {
+                    sure.push(i - 1);
+                }
+            } else if (marked || (w.conf < PLAIN_CONF && syllable::syllable_letters(&w.text))) && ask(w, false) {
+                fixed += 1;
+            }
+        }
+    }
+    if fixed >= MARKS_LOST {
+        for (i, w) in page.lines.iter_mut().flat_map(|l| l.words.iter_mut()).enumerate() {
+            if sure.binary_search(&i).is_ok() && ask(w, true) {
+                fixed += 1;
+            }
+        }
+    }
+    fixed + names
+}
+
+/// The lengths of the numbers a form holds: a phone number's and a CCCD's.
+const NUMBER_LENGTHS: [usize; 2] = [10, 12];
+
+/// Whether a word's text, a form's dotted leader or a stop beside it aside
+/// (`core`), is such a number misread: all digits and one off its length,
+/// or of its length with one or two letters among its digits.
+fn misread_number(core: &str) -> bool {
+    let n = core.len();
+    let digits = core.bytes().filter(u8::is_ascii_digit).count();
+    let letters = core.bytes().filter(u8::is_ascii_alphabetic).count();
+    if digits + letters != n || digits == 0 {
+        return false;
+    }
+    if letters == 0 {
+        NUMBER_LENGTHS.iter().any(|&l| n + 1 == l || n == l + 1)
+    } else {
+        NUMBER_LENGTHS.contains(&n) && letters <= 2
+    }
+}
+
+/// Whether any word of the page looks like a misread phone or CCCD number:
+/// the raster [`read_misread_numbers`] needs is made only then.
+pub(crate) fn has_misread_number(page: &OcrPage) -> bool {
+    page.lines.iter().flat_map(|l| &l.words).any(|w| misread_number(&core(&w.text)))
+}
+
+/// A word's text without a form's dotted leader or a stop beside it.
+fn core(t: &str) -> String {
+    t.trim_matches(|c: char| !c.is_alphanumeric()).to_string()
+}
+
+/// A number misread ([`misread_number`]) has lost or gained a digit (a
+/// copier's speck read as one: photocopy-dev 0539's CCCD read
+/// 0361856589759), or had digits read as letters (1848's 036300622874 read
+/// 036100622H74). The second reader reads it again from `raster`, the page as
+/// scanned in the geometry kept (`reading` makes it): cleaning that made the page's text
+/// legible thins a worn copy's digits (on the flattened raster it read
+/// 0539's ID 036185589759 unsure, on the scan the right 036186589759 at
+/// 0.81). Its reading is taken when it is sure, all digits, of a number's
+/// length and near the page's: one digit more or less, or at most two
+/// characters changed. Returns how many words changed.
+pub(crate) fn read_misread_numbers(page: &mut OcrPage, crops: Crops, second: &mut ReadWord) -> usize {
+    let mut fixed = 0;
+    for w in page.lines.iter_mut().flat_map(|l| l.words.iter_mut()).filter(|w| misread_number(&core(&w.text))) {
+        let Some(crop) = crops.of(w.bbox) else { continue };
+        let Some((text, p)) = second(&crop) else { continue };
+        let (was, read) = (core(&w.text), core(&text));
+        let number = read.bytes().all(|b| b.is_ascii_digit()) && NUMBER_LENGTHS.contains(&read.len());
+        if p >= SECOND_MIN_P && number && (one_digit_apart(&was, &read) || changed(&was, &read) <= 2) {
+            w.text = w.text.replacen(&was, &read, 1);
+            fixed += 1;
+        }
+    }
+    fixed
+}
+
+/// How many characters two strings of one length differ in (any other
+/// pair: more than any length).
+fn changed(a: &str, b: &str) -> usize {
+    if a.len() != b.len() {
+        return usize::MAX;
+    }
+    a.bytes().zip(b.bytes()).filter(|(x, y)| x != y).count()
+}
+
+/// Whether one of two strings is the other with one byte more (digits:
+/// one character).
+fn one_digit_apart(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (long, short) = if a.len() > b.len() { (a, b) } else { (b, a) };
+    long.len() == short.len() + 1 && (0..long.len()).any(|i| long[..i] == short[..i] && long[i + 1..] == short[i..])
+}
+
+/// The word is written as a name is: a capital, then small letters
+/// (punctuation around it aside).
+fn title_case(word: &str) -> bool {
+    let w = word.trim_matches(|c: char| !c.is_alphanumeric());
+    let mut chars = w.chars();
+    chars.next().is_some_and(char::is_uppercase) && chars.clone().next().is_some() && chars.all(char::is_lowercase)
+}
+
+/// How many Vietnamese marks the word carries: roofs, horns, breves, tones
+/// and the bar of đ.
+fn marks(word: &str) -> usize {
+    use unicode_normalization::UnicodeNormalization;
+    word.nfd().filter(|&c| ('\u{300}'..='\u{36f}').contains(&c) || c == 'đ' || c == 'Đ').count()
+}
+
+/// The word has a roofed vowel (circumflex, breve or horn) and no tone
+/// mark: where a stacked mark Tesseract did not see would be.
+fn bare_roof(word: &str) -> bool {
+    use unicode_normalization::UnicodeNormalization;
+    let (mut roof, mut tone) = (false, false);
+    for c in word.nfd() {
+        roof |= matches!(c, '\u{302}' | '\u{306}' | '\u{31b}');
+        tone |= syllable::TONES.contains(&c);
+    }
+    roof && !tone
+}
+
+/// When `other` spells the same letters as `word` with other diacritics,
+/// `other`'s diacritics in `word`'s letter case; otherwise None.
+fn same_letters(word: &str, other: &str) -> Option<String> {
+    let (a, b): (Vec<char>, Vec<char>) = (word.chars().collect(), other.chars().collect());
+    if a.len() != b.len() || a.iter().zip(&b).any(|(x, y)| syllable::base_letter(*x) != syllable::base_letter(*y)) {
+        return None;
+    }
+    let out: String = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| if x.is_uppercase() { y.to_uppercase().collect::<String>() } else { y.to_lowercase().collect() })
+        .collect();
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{test_line, test_word, OcrLine, OcrWord};
+
+    /// Runs the second pass on one line of words, the second reader
+    /// answering from `answers` in the order it is asked; returns what was
+    /// asked and the words after.
+    fn second_on(words: Vec<OcrWord>, answers: &[&str]) -> (Vec<String>, Vec<String>) {
+        let (asked, out, _) = second_counted(words, answers);
+        (asked, out)
+    }
+
+    /// As [`second_on`], with how many words `ask_about_marks` says it changed.
+    fn second_counted(words: Vec<OcrWord>, answers: &[&str]) -> (Vec<String>, Vec<String>, usize) {
+        let mut page =
+            OcrPage { width: 600, height: 40, lines: vec![OcrLine { bbox: [0.0, 0.0, 600.0, 20.0], words }] };
+        let raster = Gray::new(600, 40, 255);
+        let mut asked = Vec::new();
+        let mut read = |_: &Gray| {
+            let a = answers.get(asked.len()).copied().unwrap_or("?");
+            asked.push(a.to_string());
+            Some((a.to_string(), 0.99))
+        };
+        let changed = ask_about_marks(&mut page, Crops { raster: &raster, scale: 1.0, offset: (0.0, 0.0) }, &mut read);
+        (asked, page.lines[0].words.iter().map(|w| w.text.clone()).collect(), changed)
+    }
+
+    #[test]
+    fn sure_words_are_asked_only_on_a_page_whose_unsure_marks_were_corrected() {
+        let words = || {
+            vec![
+                test_word("thê", 0.0, 50.0, 97.0),
+                test_word("câp", 60.0, 110.0, 85.0),
+                test_word("theo", 120.0, 170.0, 92.0),
+                test_word("Nam", 180.0, 230.0, 70.0),
+                test_word("123", 240.0, 290.0, 10.0),
+                test_word("đên", 300.0, 350.0, 88.0),
+            ]
+        };
+        // The unsure marked words and the unsure plain one are asked; "câp"
+        // and "đên" are corrected, so the sure bare roof "thê" is asked too;
+        // the sure plain "theo" and the number never.
+        let (asked, out) = second_on(words(), &["cấp", "Nam", "đến", "thể"]);
+        assert_eq!(asked.len(), 4, "{asked:?}");
+        assert_eq!(out, ["thể", "cấp", "theo", "Nam", "123", "đến"]);
+        // One correction among the unsure: the sure words are left alone.
+        let (asked, out) = second_on(words(), &["cấp", "Nam", "đên"]);
+        assert_eq!(asked.len(), 3, "{asked:?}");
+        assert_eq!(out, ["thê", "cấp", "theo", "Nam", "123", "đên"]);
+        // ... but a sure name whose roof has no tone mark is always asked,
+        // and once the second reader left it as it was, not again.
+        let names = vec![
+            test_word("Trân", 0.0, 50.0, 97.0),
+            test_word("Văn", 60.0, 110.0, 97.0),
+            test_word("Văn", 120.0, 170.0, 97.0),
+            test_word("Trân", 180.0, 230.0, 97.0),
+        ];
+        let (asked, out, changed) = second_counted(names, &["Trần", "Văn", "Trân"]);
+        assert_eq!(asked.len(), 3, "{asked:?}");
+        assert_eq!(out, ["Trần", "Văn", "Văn", "Trân"]);
+        // The name changed counts as a word the second reader changed.
+        assert_eq!(changed, 1);
+        assert!(title_case("Trân,") && !title_case("TRÂN") && !title_case("trân") && !title_case("T"));
+        // A capital that opens a sentence is no name: asked only with the
+        // page's other sure words.
+        let opening = vec![test_word("Căn", 0.0, 50.0, 97.0), test_word("cứ", 60.0, 110.0, 97.0)];
+        let (asked, _) = second_on(opening, &["Căn"]);
+        assert!(asked.is_empty(), "{asked:?}");
+    }
+
+    #[test]
+    fn a_sure_word_takes_only_a_reading_with_more_marks() {
+        // (Stop-final syllables without a tone are always asked.)
+        let (asked, out) = second_on(vec![test_word("Tôt", 0.0, 50.0, 92.0)], &["Tot"]);
+        assert_eq!((asked.len(), out), (1, vec!["Tôt".to_string()]));
+        let (_, out) = second_on(vec![test_word("câp", 0.0, 50.0, 97.0)], &["cấp"]);
+        assert_eq!(out, ["cấp"]);
+        // An unsure word takes the other reading either way.
+        let (_, out) = second_on(vec![test_word("tỉnh", 0.0, 50.0, 70.0)], &["tinh"]);
+        assert_eq!(out, ["tinh"]);
+    }
+
+    #[test]
+    fn high_confidence_words_go_to_the_second_reader_only_where_a_stacked_mark_may_be_lost() {
+        for w in ["thê", "tiên", "sô", "Đông", "tăng", "ưu"] {
+            assert!(bare_roof(w), "{w}");
+        }
+        for w in ["thể", "tiền", "số", "theo", "Chính", "của", "ý"] {
+            assert!(!bare_roof(w), "{w}");
+        }
+    }
+
+    /// Runs [`read_misread_numbers`] on one line of words, the second reader
+    /// answering `answer` at `p`; returns what was asked and the words after.
+    fn misread_numbers_on(texts: &[&str], answer: &str, p: f32) -> (usize, Vec<String>) {
+        let raster = Gray::new(600, 40, 255);
+        let mut page = OcrPage { width: 600, height: 40, lines: vec![test_line(10.0, texts, 70.0)] };
+        let mut asked = 0;
+        let mut read = |_: &Gray| {
+            asked += 1;
+            Some((answer.to_string(), p))
+        };
+        read_misread_numbers(&mut page, Crops { raster: &raster, scale: 1.0, offset: (0.0, 0.0) }, &mut read);
+        (asked, page.lines[0].words.iter().map(|w| w.text.clone()).collect())
+    }
+
+    #[test]
+    fn a_number_misread_is_read_again_and_only_a_sure_near_reading_taken() {
+        // A CCCD read with a speck as a thirteenth digit.
+        let (asked, out) = misread_numbers_on(&["CCCD:", "0361856589759"], "036186589759", 0.81);
+        assert_eq!((asked, out[1].as_str()), (1, "036186589759"));
+        // A CCCD with a digit read as a letter and another as a wrong digit.
+        let (_, out) = misread_numbers_on(&["CCCD:", "036100622H74"], ": 036300622874", 0.59);
+        assert_eq!(out[1], "036300622874");
+        // A phone number that lost a digit, a form's leader before it.
+        let (_, out) = misread_numbers_on(&["SĐT:", "....091269433."], "091269 4332.", 0.9);
+        assert_eq!(out[1], "....091269433.");
+        let (_, out) = misread_numbers_on(&["SĐT:", "....091269433."], "0912694332.", 0.9);
+        assert_eq!(out[1], "....0912694332.");
+        // Unsure, too far from the page's reading, or not all digits: the
+        // page's reading stays.
+        for (answer, p) in [("036186589759", 0.3), ("036186589700", 0.9), ("03618658975O", 0.9)] {
+            assert_eq!(misread_numbers_on(&["0361856589759"], answer, p).1, ["0361856589759"]);
+        }
+        assert_eq!(misread_numbers_on(&["03610062HH74"], "036300699874", 0.9).1, ["03610062HH74"]);
+        // Numbers read whole, dates, codes and words are not asked about.
+        let words = ["036186589759", "0912694332", "27/03/1967", "1.001193", "000.00.20.H40-230821-0539", "Nam"];
+        assert_eq!(misread_numbers_on(&words, "0", 0.9).0, 0);
+    }
+
+    #[test]
+    fn one_digit_apart_means_one_character_more_anywhere() {
+        assert!(one_digit_apart("0361856589759", "036186589759"));
+        assert!(one_digit_apart("12", "312") && one_digit_apart("123", "12") && one_digit_apart("1", ""));
+        assert!(!one_digit_apart("123", "123") && !one_digit_apart("1234", "12") && !one_digit_apart("123", "124"));
+    }
+}
