@@ -1,14 +1,14 @@
 //! Running poppler's tools (`pdftoppm`, `pdftotext`) for the PDF pages sohoa
-//! cannot read itself, and libheif's `heif-convert` for iPhone photos. It exists apart from `pdfin` (which reads PDF objects)
-//! because running another program has its own failure modes, each held to
-//! the page: a tool that runs past the page's time limit is killed (a
-//! transient error), one that would take more than 1 GiB of address space
-//! fails (a drawing bomb costs a page, not the machine), a missing tool is an
-//! error that says how to install it, and both its outputs are drained while
-//! it runs, so a tool that writes much to stderr never blocks until the time
-//! limit. This is the only code in the library that starts another program,
-//! and the only code that starts threads outside `pipeline` (two per tool run,
-//! for the pipes).
+//! cannot read itself, and libheif's `heif-convert` for iPhone photos. It
+//! exists apart from `pdfin` (which reads PDF objects) because running another
+//! program has its own failure modes, each held to the page: a tool that runs
+//! past the page's time limit is killed (a transient error), one that would
+//! take more than 1 GiB of address space fails (a drawing bomb costs a page,
+//! not the machine), a missing tool is an error that says how to install it,
+//! and both its outputs are drained while it runs, so a tool that writes much
+//! to stderr never blocks until the time limit. This is the only code in the
+//! library that starts another program, and the only code that starts threads
+//! outside `pipeline` (two per tool run, for the pipes).
 
 use crate::error::PageErrorKind as K;
 use std::io::Read;

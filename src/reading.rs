@@ -327,13 +327,7 @@ pub(crate) fn read_page(
     }
     if let Some(second) = second.filter(|_| second::has_misread_number(&reading.page)) {
         // Read again from the page as scanned, in the geometry kept.
-        let ((raster, offset, _), s) = match raster_for(&src, &reading.geometry, Cleaning::None) {
-            Some(r) => (r, src.k),
-            None => {
-                let (r, off) = preprocess::ocr_input(src.g, &reading.geometry);
-                ((r, off, None), 1.0)
-            }
-        };
+        let ((raster, offset, _), s) = raster_or_as_is(&src, &reading.geometry, Cleaning::None);
         reading.second_reader_fixes +=
             second::read_misread_numbers(&mut reading.page, Crops { raster: &raster, scale: s, offset }, second);
     }
@@ -587,6 +581,18 @@ struct Source<'a> {
     k: f32,
 }
 
+/// [`raster_for`], and the scale it is read at; where Leptonica could not
+/// enlarge or clean, the page as it is, at its own scale.
+fn raster_or_as_is(src: &Source, geom: &Geometry, c: Cleaning) -> (Raster, f32) {
+    match raster_for(src, geom, c) {
+        Some(r) => (r, src.k),
+        None => {
+            let (r, off) = preprocess::ocr_input(src.g, geom);
+            ((r, off, None), 1.0)
+        }
+    }
+}
+
 /// A raster to read, the offset of the upright page inside it (source
 /// pixels) and, when its lines were straightened, how they were bent.
 type Raster = (Gray, (f32, f32), Option<clean::Bend>);
@@ -659,15 +665,8 @@ fn read_full(
     recognize: &mut Recognize,
     seen: &mut Seen,
 ) -> Result<Full, K> {
-    let Source { g, dpi, k } = *src;
-    let ((raster, offset, bent), scale) = match raster_for(src, geom, c) {
-        Some(r) => (r, k),
-        // Leptonica could not enlarge or clean: read the page as it is.
-        None => {
-            let (r, off) = preprocess::ocr_input(g, geom);
-            ((r, off, None), 1.0)
-        }
-    };
+    let dpi = src.dpi;
+    let ((raster, offset, bent), scale) = raster_or_as_is(src, geom, c);
     // Boxed digits are read apart, on their own strip, and take the place
     // of what the page's reading made of them (not on a straightened
     // raster: its boxes are no longer where the page's are).
