@@ -225,108 +225,137 @@ fn main() {
             std::process::exit(code);
         }
     };
-    let command = cli.command;
-    if let Command::Report { out, pipeline } = command {
-        let r =
-            sohoa::pipeline::load_pipeline(pipeline.as_deref()).and_then(|rules| sohoa::report::rebuild(&out, &rules));
-        match r {
-            Ok(_) => {
-                eprintln!(
-                    "sohoa: wrote {} and {}",
-                    out.join("report.html").display(),
-                    out.join("report.csv").display()
-                );
-                std::process::exit(0);
+    let code = match cli.command {
+        Command::Report { out, pipeline } => report(&out, pipeline.as_deref()),
+        Command::Generate { what, dir } => generate(&what, &dir),
+        Command::Correct { out, dossier, field, value, absent, by, force, pipeline } => {
+            let by = by
+                .or_else(|| std::env::var("SUDO_USER").ok())
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "unknown".into());
+            if absent && value.as_deref().is_some_and(|v| !v.is_empty()) {
+                usage("--absent says the dossier does not hold the field: give no --value (or --value '')");
             }
-            Err(e) => {
-                eprintln!("sohoa: {e}");
-                std::process::exit(exit_code(&e));
-            }
+            let value = if absent { None } else { value };
+            let req = sohoa::corrections::Request {
+                dossier: &dossier,
+                field: &field,
+                value: value.as_deref(),
+                by: &by,
+                force,
+            };
+            correct(&out, &req, pipeline.as_deref())
         }
-    }
-    if let Command::Generate { what, dir } = command {
-        std::process::exit(generate(&what, &dir));
-    }
-    if let Command::Correct { out, dossier, field, value, absent, by, force, pipeline } = command {
-        let by = by
-            .or_else(|| std::env::var("SUDO_USER").ok())
-            .or_else(|| std::env::var("USER").ok())
-            .unwrap_or_else(|| "unknown".into());
-        if absent && value.as_deref().is_some_and(|v| !v.is_empty()) {
-            usage("--absent says the dossier does not hold the field: give no --value (or --value '')");
-        }
-        let value = if absent { None } else { value };
-        let req =
-            sohoa::corrections::Request { dossier: &dossier, field: &field, value: value.as_deref(), by: &by, force };
-        let r = sohoa::pipeline::load_pipeline(pipeline.as_deref())
-            .and_then(|rules| sohoa::corrections::correct(&out, &rules, &req));
-        match r {
-            Ok((c, warnings)) => {
-                for w in warnings {
-                    eprintln!("sohoa: warning: {w}");
-                }
-                eprintln!(
-                    "sohoa: {} of {}: {} -> {} (by {})",
-                    c.field,
-                    c.dossier,
-                    c.old.as_deref().unwrap_or("(not found)"),
-                    c.new.as_deref().unwrap_or("(not in the dossier)"),
-                    c.by
-                );
-                std::process::exit(0);
-            }
-            Err(e) => {
-                eprintln!("sohoa: {e}");
-                std::process::exit(exit_code(&e));
+        Command::Review { out, listen, token_file, pipeline } => review(&out, listen, token_file, pipeline.as_deref()),
+        Command::Push { out, config } => push(out, config),
+        Command::Merge { out, quiet } => {
+            let reporter = Reporter::new(quiet, None);
+            let r = sohoa::merge(&out, &reporter);
+            reporter.finish();
+            match r {
+                Ok(m) => night_done(&m, &reporter, quiet, &out),
+                Err(e) => stopped(&reporter, &e),
             }
         }
-    }
-    if let Command::Review { out, listen, token_file, pipeline } = command {
-        let token = match token_file.as_deref().map(read_token).transpose() {
-            Ok(t) => t,
-            Err(e) => usage(&e),
-        };
-        let by = std::env::var("USER").unwrap_or_else(|_| "cán bộ".into());
-        let opts = sohoa::review::ReviewOptions { listen, token, by_default: by };
-        let r = sohoa::pipeline::load_pipeline(pipeline.as_deref()).and_then(|rules| {
-            sohoa::review::serve(&out, &rules, &opts, &|addr| {
-                eprintln!("sohoa: review station at http://{addr}/ (Ctrl-C to stop)")
-            })
-        });
-        if let Err(e) = r {
-            eprintln!("sohoa: {e}");
-            std::process::exit(exit_code(&e));
-        }
-        std::process::exit(0);
-    }
-    if let Command::Push { out, config } = command {
-        std::process::exit(push(out, config));
-    }
-    if let Command::Merge { out, quiet } = command {
-        let reporter = Reporter::new(quiet, None);
-        let r = sohoa::merge(&out, &reporter);
-        reporter.finish();
-        match r {
-            Ok(m) => std::process::exit(night_done(&m, &reporter, quiet, &out)),
-            Err(e) => stopped(&reporter, &e),
-        }
-    }
-    enum Mode {
-        Run,
-        Plan(usize),
-        Shard(sohoa::ShardSpec),
-    }
-    let (args, mode) = match command {
-        Command::Run { args, shard: None } => (args, Mode::Run),
+        Command::Run { args, shard: None } => night(args, Mode::Run),
         Command::Run { args, shard: Some(s) } => {
             match sohoa::ShardSpec::parse(&s, |v| std::env::var(v).ok().filter(|x| !x.is_empty())) {
-                Ok(spec) => (args, Mode::Shard(spec)),
+                Ok(spec) => night(args, Mode::Shard(spec)),
                 Err(e) => usage(&e),
             }
         }
-        Command::Plan { args, shards } => (args, Mode::Plan(shards)),
-        _ => unreachable!("the other commands are handled above"),
+        Command::Plan { args, shards } => night(args, Mode::Plan(shards)),
     };
+    std::process::exit(code);
+}
+
+/// `sohoa report`: the report rebuilt from the manifest.
+fn report(out: &std::path::Path, pipeline: Option<&std::path::Path>) -> i32 {
+    let r = sohoa::pipeline::load_pipeline(pipeline).and_then(|rules| sohoa::report::rebuild(out, &rules));
+    match r {
+        Ok(_) => {
+            eprintln!("sohoa: wrote {} and {}", out.join("report.html").display(), out.join("report.csv").display());
+            0
+        }
+        Err(e) => {
+            eprintln!("sohoa: {e}");
+            exit_code(&e)
+        }
+    }
+}
+
+/// `sohoa correct`: one clerk's correction, said as old -> new.
+fn correct(out: &std::path::Path, req: &sohoa::corrections::Request, pipeline: Option<&std::path::Path>) -> i32 {
+    let r = sohoa::pipeline::load_pipeline(pipeline).and_then(|rules| sohoa::corrections::correct(out, &rules, req));
+    match r {
+        Ok((c, warnings)) => {
+            for w in warnings {
+                eprintln!("sohoa: warning: {w}");
+            }
+            eprintln!(
+                "sohoa: {} of {}: {} -> {} (by {})",
+                c.field,
+                c.dossier,
+                c.old.as_deref().unwrap_or("(not found)"),
+                c.new.as_deref().unwrap_or("(not in the dossier)"),
+                c.by
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("sohoa: {e}");
+            exit_code(&e)
+        }
+    }
+}
+
+/// `sohoa review`: the verification station, until stopped.
+fn review(
+    out: &std::path::Path,
+    listen: String,
+    token_file: Option<PathBuf>,
+    pipeline: Option<&std::path::Path>,
+) -> i32 {
+    let token = match token_file.as_deref().map(read_token).transpose() {
+        Ok(t) => t,
+        Err(e) => usage(&e),
+    };
+    let by = std::env::var("USER").unwrap_or_else(|_| "cán bộ".into());
+    let opts = sohoa::review::ReviewOptions { listen, token, by_default: by };
+    let r = sohoa::pipeline::load_pipeline(pipeline).and_then(|rules| {
+        sohoa::review::serve(out, &rules, &opts, &|addr| {
+            eprintln!("sohoa: review station at http://{addr}/ (Ctrl-C to stop)")
+        })
+    });
+    match r {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("sohoa: {e}");
+            exit_code(&e)
+        }
+    }
+}
+
+/// What a night's command does with its run options.
+enum Mode {
+    Run,
+    Plan(usize),
+    Shard(sohoa::ShardSpec),
+}
+
+/// The run options from the command line over the settings file, with
+/// how the night reports: said plainly, a log file, a JSON log.
+struct Night {
+    opts: Options,
+    quiet: bool,
+    log_json: Option<PathBuf>,
+    log_file: Option<PathBuf>,
+}
+
+/// The command line over the settings file (the packaged service's when
+/// the command line names neither input nor file); bad values are usage
+/// errors.
+fn night_settings(args: RunArgs) -> Night {
     let RunArgs {
         input,
         out,
@@ -346,8 +375,6 @@ fn main() {
         no_second_reader,
         max_missing,
     } = args;
-    // The settings file, when one is named or when the packaged service's
-    // file exists and the command line names no input.
     let config_path = config.or_else(|| {
         let default = PathBuf::from(sohoa::config::DEFAULT_PATH);
         (input.is_none() && default.is_file()).then_some(default)
@@ -395,22 +422,30 @@ fn main() {
         usage("--max-missing must be a fraction from 0 to 1");
     }
     opts.max_missing = max_missing;
-    let quiet = quiet || cfg.quiet.unwrap_or(false);
-    let log_json = log_json.or(cfg.log_json);
-    let log_file = match log_file.or(cfg.log_file).map(|p| open_log(&p).map_err(|e| (p, e))).transpose() {
+    Night {
+        opts,
+        quiet: quiet || cfg.quiet.unwrap_or(false),
+        log_json: log_json.or(cfg.log_json),
+        log_file: log_file.or(cfg.log_file),
+    }
+}
+
+/// `sohoa run`, `sohoa run --shard` and `sohoa plan`; the exit code.
+fn night(args: RunArgs, mode: Mode) -> i32 {
+    let Night { opts, quiet, log_json, log_file } = night_settings(args);
+    let log_file = match log_file.map(|p| open_log(&p).map_err(|e| (p, e))).transpose() {
         Ok(f) => f,
         Err((p, e)) => {
             eprintln!("sohoa: cannot write the log file {}: {e}", p.display());
-            std::process::exit(4);
+            return 4;
         }
     };
-
     let reporter = Reporter::new(quiet, log_file);
     let json_log = match log_json.as_deref().map(sohoa::events::JsonLog::create).transpose() {
         Ok(l) => l,
         Err(e) => {
             eprintln!("sohoa: cannot write the JSON log {}: {e}", log_json.unwrap_or_default().display());
-            std::process::exit(4);
+            return 4;
         }
     };
     let both;
@@ -421,8 +456,15 @@ fn main() {
         }
         None => &reporter,
     };
-    let spec = match mode {
-        Mode::Run => None,
+    match mode {
+        Mode::Run => {
+            let r = sohoa::run(&opts, progress);
+            reporter.finish();
+            match r {
+                Ok(m) => night_done(&m, &reporter, quiet, &opts.out),
+                Err(e) => stopped(&reporter, &e),
+            }
+        }
         Mode::Plan(n) => {
             let r = sohoa::plan(&opts, n, progress);
             reporter.finish();
@@ -433,53 +475,43 @@ fn main() {
                     if !quiet {
                         eprintln!("sohoa: {line}");
                     }
-                    std::process::exit(0);
+                    0
                 }
                 Err(e) => stopped(&reporter, &e),
             }
         }
-        Mode::Shard(spec) => Some(spec),
-    };
-    if let Some(spec) = spec {
-        let r = sohoa::run_shard(&opts, spec, progress);
-        reporter.finish();
-        match r {
-            Ok(o) => {
-                let s = &o.summary;
-                let line = format!(
-                    "shard {}/{} of plan {}: {} dossiers ({} ok, {} partial, {} failed; {} carried over, {} done by an \
-                     earlier try), {} pages read; `sohoa merge {}` once every shard is done",
-                    spec.index,
-                    spec.count,
-                    o.plan_id,
-                    s.dossiers,
-                    s.dossiers_ok,
-                    s.dossiers_partial,
-                    s.dossiers_failed,
-                    s.dossiers_reused,
-                    o.already_done,
-                    s.pages_ocr,
-                    opts.out.display()
-                );
-                reporter.log(&line);
-                if !quiet {
-                    eprintln!("sohoa: {line}");
+        Mode::Shard(spec) => {
+            let r = sohoa::run_shard(&opts, spec, progress);
+            reporter.finish();
+            match r {
+                Ok(o) => {
+                    let s = &o.summary;
+                    let line = format!(
+                        "shard {}/{} of plan {}: {} dossiers ({} ok, {} partial, {} failed; {} carried over, {} done \
+                         by an earlier try), {} pages read; `sohoa merge {}` once every shard is done",
+                        spec.index,
+                        spec.count,
+                        o.plan_id,
+                        s.dossiers,
+                        s.dossiers_ok,
+                        s.dossiers_partial,
+                        s.dossiers_failed,
+                        s.dossiers_reused,
+                        o.already_done,
+                        s.pages_ocr,
+                        opts.out.display()
+                    );
+                    reporter.log(&line);
+                    if !quiet {
+                        eprintln!("sohoa: {line}");
+                    }
+                    // The shard did its part: partial and failed dossiers are
+                    // the merge's to report (a scheduler must not hold the
+                    // merge back).
+                    0
                 }
-                // The shard did its part: partial and failed dossiers are the
-                // merge's to report (a scheduler must not hold the merge back).
-                std::process::exit(0);
+                Err(e) => stopped(&reporter, &e),
             }
-            Err(e) => stopped(&reporter, &e),
-        }
-    }
-    match sohoa::run(&opts, progress) {
-        Ok(m) => {
-            reporter.finish();
-            std::process::exit(night_done(&m, &reporter, quiet, &opts.out));
-        }
-        Err(e) => {
-            reporter.finish();
-            stopped(&reporter, &e)
         }
     }
 }
