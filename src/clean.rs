@@ -37,6 +37,9 @@ pub(crate) enum Cleaning {
     /// Binarized, then its lines straightened in [`DEWARP_BANDS`] bands of
     /// rows (lines fanning out on a photo taken at a slant).
     DewarpedInBands,
+    /// Dark marks with no sharp edge near them (a copier's blurred ghost
+    /// of another sheet) lifted to paper ([`lift_blurred`]).
+    BlurLifted,
 }
 
 impl Cleaning {
@@ -49,6 +52,7 @@ impl Cleaning {
             Cleaning::Lifted => Some(crate::flags::PageFlag::ShowThrough),
             Cleaning::Softened => Some(crate::flags::PageFlag::Softened),
             Cleaning::Dewarped | Cleaning::DewarpedInBands => Some(crate::flags::PageFlag::Dewarped),
+            Cleaning::BlurLifted => Some(crate::flags::PageFlag::BlurredMarksLifted),
         }
     }
 }
@@ -320,6 +324,87 @@ pub(crate) fn lift(g: &Gray) -> Gray {
     let cut = i32::from(nth_level(&hist, n * 9 / 10).saturating_sub(LIFT_DEPTH)).max(64);
     let mut out = g.clone();
     stretch_between(&mut out, 0, cut);
+    out
+}
+
+/// The spread, in pixels, of the blur a sharp edge is measured against in
+/// [`lift_blurred`].
+const BLUR_SIGMA: f32 = 1.5;
+/// A pixel this far from its blurred self, in gray levels, lies on a sharp
+/// edge.
+const SHARP_EDGE: f32 = 30.0;
+/// How far from a sharp edge, in pixels, a dark pixel is still print.
+const EDGE_REACH: usize = 2;
+/// Pixels this light or lighter are paper to [`lift_blurred`].
+const INK_BELOW: u8 = 200;
+
+/// The page with every dark pixel that has no sharp edge within
+/// [`EDGE_REACH`] pixels made white. Printed letters, even worn, have sharp
+/// edges; a copier's ghost of another sheet (rows of dark blurred dashes
+/// over and between the lines, `photocopy-dev` 4407's second page) has
+/// none, and Tesseract reads it as junk and loses the letters it crosses.
+/// Letters crossing a ghost keep their edges and stay, where the ghost is
+/// light enough to leave them any contrast (as it is for a person).
+pub(crate) fn lift_blurred(g: &Gray) -> Gray {
+    let (w, h) = (g.width as usize, g.height as usize);
+    let blurred = gaussian(g, BLUR_SIGMA);
+    let sharp: Vec<f32> = g.data.iter().zip(&blurred).map(|(&v, &b)| (f32::from(v) - b).abs()).collect();
+    let near = max_filter(&sharp, w, h, EDGE_REACH);
+    let mut out = g.clone();
+    for (v, &e) in out.data.iter_mut().zip(&near) {
+        if *v < INK_BELOW && e < SHARP_EDGE {
+            *v = 255;
+        }
+    }
+    out
+}
+
+/// A Gaussian blur of `sigma` pixels (three sigmas each side), edges
+/// repeated; one pass over rows, one over columns.
+fn gaussian(g: &Gray, sigma: f32) -> Vec<f32> {
+    let (w, h) = (g.width as usize, g.height as usize);
+    let r = (3.0 * sigma).ceil() as isize;
+    let taps: Vec<f32> = (-r..=r).map(|i| (-((i * i) as f32) / (2.0 * sigma * sigma)).exp()).collect();
+    let sum: f32 = taps.iter().sum();
+    let taps: Vec<f32> = taps.iter().map(|t| t / sum).collect();
+    let clamp = |i: isize, n: usize| i.clamp(0, n as isize - 1) as usize;
+    let mut rows = vec![0f32; w * h];
+    for y in 0..h {
+        let src = &g.data[y * w..(y + 1) * w];
+        for x in 0..w {
+            rows[y * w + x] =
+                taps.iter().enumerate().map(|(k, t)| t * f32::from(src[clamp(x as isize + k as isize - r, w)])).sum();
+        }
+    }
+    let mut out = vec![0f32; w * h];
+    for y in 0..h {
+        for (k, t) in taps.iter().enumerate() {
+            let row = &rows[clamp(y as isize + k as isize - r, h) * w..][..w];
+            for (o, v) in out[y * w..(y + 1) * w].iter_mut().zip(row) {
+                *o += t * v;
+            }
+        }
+    }
+    out
+}
+
+/// Each value replaced by the largest within `reach` of it (a square).
+fn max_filter(v: &[f32], w: usize, h: usize, reach: usize) -> Vec<f32> {
+    let mut rows = vec![0f32; w * h];
+    for y in 0..h {
+        let src = &v[y * w..(y + 1) * w];
+        for x in 0..w {
+            rows[y * w + x] = src[x.saturating_sub(reach)..(x + reach + 1).min(w)].iter().copied().fold(0.0, f32::max);
+        }
+    }
+    let mut out = vec![0f32; w * h];
+    for y in 0..h {
+        for yy in y.saturating_sub(reach)..(y + reach + 1).min(h) {
+            for (o, &r) in out[y * w..(y + 1) * w].iter_mut().zip(&rows[yy * w..(yy + 1) * w]) {
+                *o = o.max(r);
+            }
+        }
+    }
     out
 }
 
@@ -704,6 +789,25 @@ mod tests {
         assert_eq!(at(&lifted, 8, 15), 255, "and so does the paper");
         assert!(at(&lifted, 2, 5) < 30, "ink stays ink");
         assert!(!shows_through(&lifted));
+    }
+
+    #[test]
+    fn blurred_marks_are_lifted_and_sharp_strokes_kept() {
+        // A ghost: a dark dash blurred as a copier blurs another sheet's
+        // print; beside it and across it, sharp strokes of print.
+        let mut ghost = Gray::new(120, 60, 250);
+        ghost.fill(20.0, 24.0, 100.0, 36.0, 110);
+        let blurred = gaussian(&ghost, 3.0);
+        let mut page = Gray { data: blurred.iter().map(|&v| v.round() as u8).collect(), ..ghost };
+        page.fill(10.0, 10.0, 12.0, 50.0, 20);
+        page.fill(60.0, 10.0, 62.0, 50.0, 20);
+        let out = lift_blurred(&page);
+        let at = |g: &Gray, x: u32, y: u32| g.data[(y * g.width + x) as usize];
+        assert!(at(&page, 40, 30) < 150, "the ghost is dark before");
+        assert_eq!(at(&out, 40, 30), 255, "and lifted to paper after");
+        assert_eq!(at(&out, 11, 30), 20, "a stroke beside it stays");
+        assert_eq!(at(&out, 61, 30), 20, "and one across it");
+        assert_eq!(at(&out, 5, 5), at(&page, 5, 5), "paper stays as it is");
     }
 
     #[test]

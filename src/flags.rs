@@ -91,6 +91,9 @@ string_enum! {
         /// Print showing through from the back of the sheet faded into the
         /// paper for recognition.
         ShowThrough = "show_through",
+        /// Dark marks with no sharp edge (a copier's blurred ghost of
+        /// another sheet) lifted to paper for recognition.
+        BlurredMarksLifted = "blurred_marks_lifted",
         /// A bilevel page (a G4 scan, a fax) read with its letters' edges
         /// softened to gray.
         Softened = "softened",

@@ -38,6 +38,7 @@ pub(crate) fn flag_label(flag: &str) -> String {
         "dewarped" => "nắn thẳng dòng chữ cong",
         "show_through" => "làm mờ chữ mặt sau in thấu",
         "softened" => "làm mềm nét ảnh đen trắng",
+        "blurred_marks_lifted" => "xóa vệt mờ do máy photo",
         "unequal_resolution" => "độ phân giải ngang dọc khác nhau, đã kéo về điểm ảnh vuông",
         "second_reader" => "đọc lại bằng bộ đọc thứ hai",
         "one_block" => "đọc cả trang như một khối chữ",

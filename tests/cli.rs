@@ -956,8 +956,10 @@ fn worn_photocopies_are_turned_right_and_cleaned() {
     // Before this work: CER mean 0.56, median 0.46; 0.300 and 0.130 before
     // shaded pages were flattened and streaked ones cleaned whole (0.239, 0.076).
     // 0.2388 before bent lines were straightened, 0.2235 since; 0.2227
-    // since glued form labels and "TP.HCM" are no junk.
-    assert!(text["cer_mean"].as_f64().unwrap() <= 0.23, "{text}");
+    // since glued form labels and "TP.HCM" are no junk, 0.2219 before a
+    // copier's blurred ghost was lifted from a page still read doubtfully
+    // (4407's application: 0.477 → 0.169), 0.2090 since.
+    assert!(text["cer_mean"].as_f64().unwrap() <= 0.215, "{text}");
     assert!(text["cer_median"].as_f64().unwrap() <= 0.10, "{text}");
     let fields = score(&["fields", c, o]);
     // 0.52 before this work, 0.554 at stop 23, 0.624 at stop 24, 0.663
@@ -1026,9 +1028,16 @@ fn worn_photocopies_are_turned_right_and_cleaned() {
         let d = dossier(&m, path);
         assert_eq!(d["fields"]["so_dinh_danh"]["value"], id, "{path}: {}", d["fields"]);
     }
-    // The report asks for the pages whose text is gone (CER 0.48-0.83) to be
+    // The application crossed by a copier's blurred ghost of another sheet
+    // is read with the ghost lifted: its address and phone lines, lost to
+    // the ghost before, are read.
+    let ghosted = dossier(&m, "2023/03/000.00.20.H40-230301-4407");
+    assert!(ghosted["pages"][1]["flags"].as_array().unwrap().contains(&json!("blurred_marks_lifted")), "{ghosted}");
+    let text = pdf_text(&out.join(ghosted["pdf"].as_str().unwrap()), Some(2));
+    assert!(text.contains("Số điện thoại liên hệ: 0868139168"), "{text}");
+    // The report asks for the pages whose text is gone (CER 0.67-0.83) to be
     // scanned again from the paper, and for no other: the fax pages with
-    // dropouts, the receipt under a black band, the copy crossed by marks.
+    // dropouts, the receipt under a black band.
     let report = std::fs::read_to_string(out.join("report.csv")).unwrap();
     let mut poor: Vec<(String, String)> = report
         .lines()
@@ -1040,7 +1049,6 @@ fn worn_photocopies_are_turned_right_and_cleaned() {
         .collect();
     poor.sort();
     let want = [
-        ("2023/03/000.00.20.H40-230301-4407", "2"),
         ("2023/09/000.00.20.H40-230915-5939", "1"),
         ("2023/09/000.00.20.H40-230915-5939", "4"),
         ("2024/01/000.00.20.H40-240112-5849", "1"),
@@ -1051,7 +1059,7 @@ fn worn_photocopies_are_turned_right_and_cleaned() {
     assert_eq!(poor, want, "{report}");
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(
-        html.contains("<div>Trang đọc kém, nên quét lại</div><div class=\"num\">6</div>"),
+        html.contains("<div>Trang đọc kém, nên quét lại</div><div class=\"num\">5</div>"),
         "the summary counts them"
     );
     // The review station shows the clerk, beside the fields the fax lost,
