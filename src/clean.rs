@@ -452,6 +452,7 @@ const DEWARP_BAND_MIN_ROWS: usize = 300;
 /// How far the lines of a page stand from straight, and how to straighten
 /// them: for each band of rows (centred at `rows`), each pixel column's
 /// shift (a pixel at row y of the straightened page was at row y + shift).
+#[derive(Clone)]
 pub(crate) struct Bend {
     rows: Vec<f32>,
     shifts: Vec<Vec<f32>>,

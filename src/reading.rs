@@ -154,7 +154,9 @@ pub(crate) fn read_page(
     // The reading of a photo not kept, in the same geometry.
     let mut other = None;
     if segmentation == Segmentation::Auto && (photo || doubtful) {
-        let mut block = read_full(&src, &geometry, Cleaning::None, Segmentation::OneBlock, recognize, &mut seen)?;
+        // The raster just read, read again as one block.
+        let made = ((full.raster.clone(), full.offset, None), full.scale);
+        let mut block = read_made(&src, &geometry, made, Segmentation::OneBlock, recognize, &mut seen)?;
         if (doubtful && !photo) || quality(&block.page) > quality(&full.page) {
             std::mem::swap(&mut full, &mut block);
             segmentation = Segmentation::OneBlock;
@@ -213,8 +215,9 @@ pub(crate) fn read_page(
     if (photo || !(in_doubt || conf < GOOD_CONF)) && clean::background_spread(g) >= UNEVEN_PAPER {
         let ways: &[Segmentation] = if photo { &[Segmentation::Auto, Segmentation::OneBlock] } else { &[segmentation] };
         let mut replaced = None;
+        let made = raster_or_as_is(&src, &geometry, Cleaning::Normalized);
         for &way in ways {
-            let flat = read_full(&src, &geometry, Cleaning::Normalized, way, recognize, &mut seen)?;
+            let flat = read_made(&src, &geometry, made.clone(), way, recognize, &mut seen)?;
             if quality(&flat.page) > quality(&full.page) {
                 let before = std::mem::replace(&mut full, flat);
                 if photo {
@@ -280,8 +283,9 @@ pub(crate) fn read_page(
     // better.
     let doubtful_now = full.page.mean_confidence().unwrap_or(0.0) < GOOD_CONF;
     if reading.retried && !photo && doubtful_now && !clean::is_bilevel(g) {
+        let made = raster_or_as_is(&src, &reading.geometry, Cleaning::BlurLifted);
         for way in [Segmentation::Auto, Segmentation::OneBlock] {
-            let lifted = read_full(&src, &reading.geometry, Cleaning::BlurLifted, way, recognize, &mut seen)?;
+            let lifted = read_made(&src, &reading.geometry, made.clone(), way, recognize, &mut seen)?;
             let q = quality(&full.page);
             if quality(&lifted.page) > q + BLUR_LIFT_GAIN * q.abs() {
                 full = lifted;
@@ -693,8 +697,22 @@ fn read_full(
     recognize: &mut Recognize,
     seen: &mut Seen,
 ) -> Result<Full, K> {
+    read_made(src, geom, raster_or_as_is(src, geom, c), segmentation, recognize, seen)
+}
+
+/// Reads a raster made for one geometry and cleaning ([`raster_or_as_is`],
+/// with its scale), as [`read_full`] does: a raster read in two
+/// segmentations is made once.
+fn read_made(
+    src: &Source,
+    geom: &Geometry,
+    made: (Raster, f32),
+    segmentation: Segmentation,
+    recognize: &mut Recognize,
+    seen: &mut Seen,
+) -> Result<Full, K> {
     let dpi = src.dpi;
-    let ((raster, offset, bent), scale) = raster_or_as_is(src, geom, c);
+    let ((raster, offset, bent), scale) = made;
     // Boxed digits are read apart, on their own strip, and take the place
     // of what the page's reading made of them (not on a straightened
     // raster: its boxes are no longer where the page's are).
