@@ -277,10 +277,7 @@ fn report(out: &std::path::Path, pipeline: Option<&std::path::Path>) -> i32 {
             eprintln!("sohoa: wrote {} and {}", out.join("report.html").display(), out.join("report.csv").display());
             0
         }
-        Err(e) => {
-            eprintln!("sohoa: {e}");
-            exit_code(&e)
-        }
+        Err(e) => failed(&e),
     }
 }
 
@@ -302,10 +299,7 @@ fn correct(out: &std::path::Path, req: &sohoa::corrections::Request, pipeline: O
             );
             0
         }
-        Err(e) => {
-            eprintln!("sohoa: {e}");
-            exit_code(&e)
-        }
+        Err(e) => failed(&e),
     }
 }
 
@@ -329,10 +323,7 @@ fn review(
     });
     match r {
         Ok(()) => 0,
-        Err(e) => {
-            eprintln!("sohoa: {e}");
-            exit_code(&e)
-        }
+        Err(e) => failed(&e),
     }
 }
 
@@ -519,8 +510,13 @@ fn night(args: RunArgs, mode: Mode) -> i32 {
 /// A run that stopped: said, logged, and its exit code.
 fn stopped(reporter: &Reporter, e: &RunError) -> ! {
     reporter.log(&format!("stopped: {e}"));
+    std::process::exit(failed(e));
+}
+
+/// A command that failed: said, and its exit code.
+fn failed(e: &RunError) -> i32 {
     eprintln!("sohoa: {e}");
-    std::process::exit(exit_code(e));
+    exit_code(e)
 }
 
 /// Says how a night (a run or a merge) went; its exit code.
@@ -605,10 +601,7 @@ fn push(out: Option<PathBuf>, config: Option<PathBuf>) -> i32 {
                 1
             }
         }
-        Err(e) => {
-            eprintln!("sohoa: {e}");
-            exit_code(&e)
-        }
+        Err(e) => failed(&e),
     }
 }
 
