@@ -146,13 +146,16 @@ fn parallelism_lives_in_pipeline() {
     only_in("rayon", &["pipeline.rs"], "one pool, in one place");
     only_in("thread::spawn", &["poppler.rs"], "poppler's pipe readers; the workers are pipeline's pool");
     only_in("thread::scope", &[], "threads are pipeline's pool");
+    // Each worker keeps its engines for the run: they are made in one place.
+    only_in("Engine::new(", &["engines.rs"], "a worker's Tesseract engine is made once, by engines");
+    only_in("Reader::load(", &["engines.rs"], "a worker's second reader is loaded once, by engines");
 }
 
 #[test]
 fn input_files_are_never_read_whole_but_by_the_readers_that_bound_them() {
     // Whole reads: sohoa's own small files (manifest, plan, journals,
     // corrections, push bodies, the pipeline file), the second reader's
-    // model, and a PDF up to pdfin::WHOLE_PDF_MAX (pdfin, pipeline's
+    // model, and a PDF up to pdfin::WHOLE_PDF_MAX (pdfin, page's
     // open_file). Page files are read through decode's bounded readers;
     // fingerprints hash as they read.
     only_in(
@@ -160,6 +163,7 @@ fn input_files_are_never_read_whole_but_by_the_readers_that_bound_them() {
         &[
             "aster.rs",
             "corrections.rs",
+            "page.rs",
             "pdfin.rs",
             "pipeline.rs",
             "push.rs",
