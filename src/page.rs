@@ -34,7 +34,8 @@ pub(crate) fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 /// and developers'; a release build ignores it): `SOHOA_FAULT` holds
 /// comma-separated `decode:<page file name>` (panics inside that page's
 /// decoder) and `dossier:<dossier folder>` (panics while that dossier is
-/// processed), so that the panic catchers below are exercised for real.
+/// processed), so that the panic catchers (`guarded` here, the dossier's in
+/// `pipeline`) are exercised for real.
 pub(crate) fn inject_fault(kind: &str, name: &str) -> bool {
     #[cfg(debug_assertions)]
     if let Ok(v) = std::env::var("SOHOA_FAULT") {

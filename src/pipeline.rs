@@ -1,9 +1,9 @@
 //! The run: scan → decode → preprocess → OCR → PDF → manifest, for every
 //! dossier of the input. This is the one place where work is spread over
 //! threads (a rayon pool of `jobs` workers, each with its own Tesseract engine
-//! created once) and the one place that turns stage results into manifest
-//! records. A page that fails becomes an error record; a dossier never stops
-//! the batch. A run is three steps, `survey` (walk, lock, names), `digitize`
+//! created once, kept by `engines`) and the one place that turns a dossier's
+//! page records (made by `page`) and stage results into its manifest record.
+//! A page that fails becomes an error record; a dossier never stops the batch. A run is three steps, `survey` (walk, lock, names), `digitize`
 //! (the dossiers, in parallel) and `finish` (manifest, portal, report); a
 //! sharded night runs the same steps in separate processes: `plan` is the
 //! survey, each `run_shard` digitizes its part, `merge` finishes.
