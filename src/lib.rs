@@ -14,6 +14,7 @@
 //! the library, so the compiler reports what nothing uses.
 
 mod address;
+mod assemble;
 mod aster;
 mod catalog;
 mod clean;

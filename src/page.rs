@@ -48,7 +48,7 @@ pub(crate) fn inject_fault(kind: &str, name: &str) -> bool {
 }
 
 /// Runs `f`, turning a panic inside a decoder into a page error.
-pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, PageError>) -> Result<T, PageError> {
+fn guarded<T>(f: impl FnOnce() -> Result<T, PageError>) -> Result<T, PageError> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(p) => Err(PageError::new(
@@ -113,13 +113,53 @@ pub(crate) enum Opened {
     LargePdf,
 }
 
+/// A dossier's files opened, each once.
+pub(crate) struct OpenedDossier {
+    /// Every page to read, in order: its file (by index) and frame, or the
+    /// error that kept its file from opening (the file's one page then).
+    pub(crate) units: Vec<(usize, Option<u32>, Result<(), PageError>)>,
+    /// Each file as opened (a PDF parsed once for all its pages).
+    pub(crate) files: Vec<Opened>,
+    /// The digitally signed PDFs, by file index, whose originals are kept.
+    pub(crate) signed: Vec<(usize, Vec<crate::signatures::Signature>)>,
+    /// The pages found beyond one per file (for the progress counts).
+    pub(crate) extra_pages: usize,
+}
+
+/// Opens every file of the dossier: a PDF is parsed here, other files are
+/// only counted. A file that cannot be opened is one page in error.
+pub(crate) fn open_dossier(d: &crate::scan::DossierDir) -> OpenedDossier {
+    let mut opened = OpenedDossier {
+        units: Vec::new(),
+        files: Vec::with_capacity(d.files.len()),
+        signed: Vec::new(),
+        extra_pages: 0,
+    };
+    for (i, f) in d.files.iter().enumerate() {
+        let mut signatures = Vec::new();
+        let (doc, count) = match guarded(|| open_file(&f.path, &mut signatures)) {
+            Ok((doc, n)) => (doc, Ok(n)),
+            Err(e) => (Opened::Image, Err(e)),
+        };
+        if !signatures.is_empty() {
+            opened.signed.push((i, signatures));
+        }
+        opened.files.push(doc);
+        match count {
+            Ok(n) => {
+                opened.extra_pages += (n as usize).saturating_sub(1);
+                opened.units.extend((0..n).map(|k| (i, Some(k), Ok(()))));
+            }
+            Err(e) => opened.units.push((i, None, Err(e))),
+        }
+    }
+    opened
+}
+
 /// A file's pages: a PDF parsed (and its digital signatures put in
 /// `signatures`), an image file counted from its head and directories, a
 /// large PDF counted by poppler.
-pub(crate) fn open_file(
-    path: &Path,
-    signatures: &mut Vec<crate::signatures::Signature>,
-) -> Result<(Opened, u32), PageError> {
+fn open_file(path: &Path, signatures: &mut Vec<crate::signatures::Signature>) -> Result<(Opened, u32), PageError> {
     let err = |k| PageError::new(path, None, k);
     let io = |e| err(PageErrorKind::Io(e));
     let mut file = std::fs::File::open(path).map_err(io)?;

@@ -8,28 +8,24 @@
 //! sharded night runs the same steps in separate processes: `plan` is the
 //! survey, each `run_shard` digitizes its part, `merge` finishes.
 
+use crate::assemble::{self, ForPdf, ReadDossier, Target};
 use crate::decode;
-use crate::documents;
 use crate::engines;
-use crate::error::{PageError, RunError};
-use crate::extract;
+use crate::error::RunError;
 use crate::layout::Layout;
 use crate::manifest::{
-    DossierRecord, DossierStatus, InputError, Manifest, MissingDossier, OriginalRecord, PageRecord, PageStatus,
-    Settings, Summary,
+    DossierRecord, DossierStatus, InputError, Manifest, MissingDossier, PageRecord, Settings, Summary,
 };
-use crate::model::{Geometry, OcrPage};
-use crate::page::{error_page, guarded, inject_fault, open_file, pages_to_read, panic_text, process_page, Opened};
-use crate::pdf::{DocInfo, PageIn, PdfWriter};
+use crate::page::{error_page, inject_fault, open_dossier, pages_to_read, panic_text, process_page, OpenedDossier};
 use crate::rules::Rules;
 use crate::scan::{self, DossierDir};
 use crate::shard::{Plan, Planned, ShardSpec};
-use crate::spool::{Spool, Spooled};
+use crate::spool::Spool;
 use crate::state;
 use crate::{fsutil, Options, Progress};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Finds the second reader and loads it on every worker. Its absence from
@@ -720,25 +716,6 @@ pub(crate) fn now() -> String {
     time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-/// The time written into the PDFs: now, or `SOURCE_DATE_EPOCH` when set
-/// (the reproducible-builds convention: two runs over the same scans then
-/// write the same bytes, which is how the tests compare a sharded night
-/// with a plain run).
-fn creation_time() -> time::OffsetDateTime {
-    std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
-        .unwrap_or_else(|| {
-            let now = time::OffsetDateTime::now_utc();
-            now.replace_nanosecond(0).unwrap_or(now)
-        })
-}
-
-/// A read page as it waits for the PDFs: its image in the spool, its
-/// resolution, geometry and text.
-type ForPdf = (Spooled, f32, Geometry, Option<OcrPage>);
-
 /// Digitizes one dossier. Page and file problems go into the record; an
 /// output that cannot be written is an error that stops the run.
 fn process_dossier(
@@ -751,32 +728,9 @@ fn process_dossier(
     progress: &dyn Progress,
 ) -> Result<DossierRecord, RunError> {
     inject_fault("dossier", &d.rel);
-    // Every (file, frame) of the dossier, in order.
-    let mut units: Vec<(usize, Option<u32>, Result<(), PageError>)> = Vec::new();
-    // A PDF is parsed once for all its pages, not once per page.
-    let mut pdfs: Vec<Opened> = Vec::with_capacity(d.files.len());
-    // The digitally signed PDFs, by file, whose originals are kept.
-    let mut signed: Vec<(usize, Vec<crate::signatures::Signature>)> = Vec::new();
-    for (i, f) in d.files.iter().enumerate() {
-        // Read once: a PDF is parsed here, other files are only counted.
-        let mut signatures = Vec::new();
-        let (doc, count) = match guarded(|| open_file(&f.path, &mut signatures)) {
-            Ok((doc, n)) => (doc, Ok(n)),
-            Err(e) => (Opened::Image, Err(e)),
-        };
-        if !signatures.is_empty() {
-            signed.push((i, signatures));
-        }
-        pdfs.push(doc);
-        match count {
-            Ok(n) => {
-                if n > 1 {
-                    progress.add_pages(n as usize - 1);
-                }
-                units.extend((0..n).map(|k| (i, Some(k), Ok(()))));
-            }
-            Err(e) => units.push((i, None, Err(e))),
-        }
+    let OpenedDossier { units, files: pdfs, signed, extra_pages } = open_dossier(d);
+    if extra_pages > 0 {
+        progress.add_pages(extra_pages);
     }
     // Each page's image waits on disk for the PDFs, not in memory.
     let spool = Spool::new(out).map_err(|e| RunError::Output { path: out.to_path_buf(), source: e })?;
@@ -807,121 +761,8 @@ fn process_dossier(
         .collect::<std::io::Result<_>>()
         .map_err(|e| RunError::Output { path: out.to_path_buf(), source: e })?;
     drop(pdfs);
-
-    // Pages in dossier order; those with an image go into the PDFs.
-    let mut pages = Vec::with_capacity(outs.len());
-    let mut pdf_pages = Vec::with_capacity(outs.len());
-    for (mut record, pdf) in outs {
-        if let Some((embed, dpi, geom, ocr)) = pdf {
-            record.pdf_page = Some(pdf_pages.len() + 1);
-            pdf_pages.push((record.index, embed, dpi, geom, ocr));
-        }
-        pages.push(record);
-    }
-    let recognized: Vec<(usize, &OcrPage)> =
-        pdf_pages.iter().filter_map(|(i, _, _, _, p)| p.as_ref().map(|p| (*i, p))).collect();
-    let fields = extract::extract_in(rules, &recognized, Some(&d.rel));
-    let text_of = |i: usize| pdf_pages.iter().find(|p| p.0 == i).and_then(|p| p.4.as_ref());
-    let page_texts: Vec<documents::PageText> =
-        pages.iter().map(|p| (p.index, if p.status == PageStatus::Ok { text_of(p.index) } else { None })).collect();
-    let mut docs = documents::split(rules, &page_texts);
-    let errors = pages.iter().filter(|p| p.status == PageStatus::Error).count();
-    let mut rec = DossierRecord {
-        source: d.rel.clone(),
-        status: if errors == 0 { DossierStatus::Ok } else { DossierStatus::Partial },
-        pdf: None,
-        pdf_sha256: None,
-        pdf_bytes: None,
-        pages,
-        fingerprint: None,
-        fields,
-        documents: Vec::new(),
-        skipped_files: d.skipped.clone(),
-        originals: keep_signed_originals(d, signed, out, layout)?,
-        error: None,
-        digitized_at: Some(now()),
-        corrections_to_confirm: Vec::new(),
-    };
-    if pdf_pages.is_empty() {
-        rec.status = DossierStatus::Failed;
-        rec.error = Some("no page of the dossier could be read".into());
-        return Ok(rec);
-    }
-    let code = rec.fields.get(rules.code_field()).filter(|f| f.flags.is_empty()).map(|f| f.value.clone());
-    let note = (!rec.originals.is_empty()).then(|| {
-        let names: Vec<&str> = rec.originals.iter().map(|o| o.source.as_str()).collect();
-        format!(
-            "Bản số hóa (bản sao dẫn xuất) của tệp có chữ ký số: {}. Bản này không mang chữ ký số của bản gốc; \
-             bản gốc được lưu nguyên vẹn. Derivative copy of digitally signed input; it does not carry the signature.",
-            names.join(", ")
-        )
-    });
-    let created = creation_time();
-    // Writes the pages `which` (dossier indexes) as one PDF at `rel`.
-    let write = |which: &dyn Fn(usize) -> bool, rel: &str, title: &str, metadata: BTreeMap<String, String>| {
-        let info = DocInfo { title, derivative_note: note.as_deref(), pdfa: opts.pdfa, metadata, created, path: rel };
-        let path = out.join(rel);
-        fsutil::write_atomic_with(&path, |file| {
-            let mut writer = PdfWriter::new(file, opts.show_text_layer)?;
-            for (_, spooled, dpi, geom, ocr) in pdf_pages.iter().filter(|p| which(p.0)) {
-                let embed = &spool.get(spooled)?;
-                writer.add_page(&PageIn { embed, dpi: *dpi, geometry: *geom, ocr: ocr.as_ref() })?;
-            }
-            writer.finish(&info).map(|_| ())
-        })
-        .map_err(|e| RunError::Output { path, source: e })
-    };
-    let rel = layout.pdf_path(&d.rel, code.as_deref());
-    let title = code.clone().unwrap_or_else(|| d.rel.clone());
-    let written = write(&|_| true, &rel, &title, BTreeMap::new())?;
-    rec.pdf_sha256 = Some(written.sha256);
-    rec.pdf_bytes = Some(written.bytes);
-    rec.pdf = Some(rel.clone());
-    // One PDF per document, `<ma_ho_so>.<NN>.pdf` beside the dossier's.
-    let stem = rel.strip_suffix(".pdf").unwrap_or(&rel).to_string();
-    for doc in &mut docs {
-        if !doc.pages.iter().any(|i| pdf_pages.iter().any(|p| p.0 == *i)) {
-            continue;
-        }
-        let doc_rel = format!("{stem}.{:02}.pdf", doc.ordinal);
-        let title = if doc.title.is_empty() { title.clone() } else { doc.title.clone() };
-        let pages_of = doc.pages.clone();
-        let written = write(&|i| pages_of.contains(&i), &doc_rel, &title, doc.metadata.clone())?;
-        doc.pdf_sha256 = Some(written.sha256);
-        doc.pdf = Some(doc_rel);
-    }
-    rec.documents = docs;
-    Ok(rec)
-}
-
-/// Copies every digitally signed PDF of the dossier, byte for byte, to
-/// OUT/originals/<dossier>/: any rewrite would break its signature.
-fn keep_signed_originals(
-    d: &DossierDir,
-    signed: Vec<(usize, Vec<crate::signatures::Signature>)>,
-    out: &Path,
-    layout: &Layout,
-) -> Result<Vec<OriginalRecord>, RunError> {
-    let names: Vec<(&Path, &str)> =
-        signed.iter().map(|(i, _)| (d.files[*i].path.as_path(), d.files[*i].name.as_str())).collect();
-    let paths = layout.original_paths(&d.rel, &names);
-    let mut kept = Vec::new();
-    for ((i, signatures), rel) in signed.into_iter().zip(paths) {
-        let f = &d.files[i];
-        let path = out.join(&rel);
-        // Copied as it is read, never held whole.
-        let written =
-            fsutil::write_atomic_with(&path, |w| std::io::copy(&mut std::fs::File::open(&f.path)?, w).map(|_| ()))
-                .map_err(|e| RunError::Output { path: path.clone(), source: e })?;
-        kept.push(OriginalRecord {
-            source: f.name.clone(),
-            path: rel,
-            sha256: written.sha256,
-            signed: true,
-            signatures,
-        });
-    }
-    Ok(kept)
+    let read = ReadDossier { dir: d, pages: outs, signed, spool };
+    assemble::dossier(read, Target { opts, rules, out, layout, digitized_at: now() })
 }
 
 fn hex(b: &[u8]) -> String {

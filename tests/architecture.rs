@@ -149,6 +149,12 @@ fn parallelism_lives_in_pipeline() {
     // Each worker keeps its engines for the run: they are made in one place.
     only_in("Engine::new(", &["engines.rs"], "a worker's Tesseract engine is made once, by engines");
     only_in("Reader::load(", &["engines.rs"], "a worker's second reader is loaded once, by engines");
+    // A dossier's outputs are made once all its pages are read.
+    only_in("process_page(", &["page.rs", "pipeline.rs"], "pages are read by pipeline's workers");
+    only_in("assemble::dossier(", &["pipeline.rs"], "pipeline hands a dossier's pages over once all are read");
+    for needle in ["crate::page", "process_page(", "read_page(", "crate::engines"] {
+        assert!(!users_of(needle).contains("assemble.rs"), "src/assemble.rs uses `{needle}`: it reads no page");
+    }
 }
 
 #[test]
@@ -188,7 +194,11 @@ fn files_are_written_only_by_the_modules_that_own_them() {
         &["fsutil.rs", "pipeline.rs", "portal.rs", "report.rs", "sheets.rs", "corrections.rs", "shard.rs"],
         "outputs are written whole, by their owners",
     );
-    only_in("write_atomic_with(", &["fsutil.rs", "pipeline.rs"], "PDFs are streamed to disk, by pipeline");
+    only_in(
+        "write_atomic_with(",
+        &["fsutil.rs", "assemble.rs"],
+        "PDFs and signed originals are streamed to disk, by assemble",
+    );
     only_in("tempfile", &["spool.rs", "poppler.rs"], "the spool's unnamed file, and pdfseparate's page of a large PDF");
     only_in("File::create(", &["fsutil.rs"], "only write_atomic creates files");
     only_in("fs::write(", &[], "a plain write can leave half a file");
