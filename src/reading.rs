@@ -126,6 +126,9 @@ fn words_quality<'a>(words: impl IntoIterator<Item = &'a crate::model::OcrWord>)
 /// photo is, its resolution guessed, see `preprocess::taken_as_photo`);
 /// `rotation` is what the text's shape said (None: it could not tell) and
 /// `skew_deg` the skew measured for it.
+///
+/// Each step below may read the page again, and keeps that reading only
+/// when it holds more plausible text ([`quality`]) than the one kept.
 pub(crate) fn read_page(
     g: &Gray,
     dpi: f32,
@@ -137,94 +140,187 @@ pub(crate) fn read_page(
 ) -> Result<Reading, K> {
     let k = clean::upscale_factor(dpi);
     let geometry = Geometry { src_w: g.width, src_h: g.height, rotation: rotation.unwrap_or(0), skew_deg };
-    // Layout analysis may leave whole regions of a photo unread at a good
-    // confidence (dim light, boxed digits): a photo is read as one block of
-    // lines too, and the reading holding more plausible text is kept. A scan
-    // it reads poorly, or whose turn is in doubt, is read as one block (layout
-    // analysis takes a worn copy's speckled lines for pictures, and reads a
-    // page lying on its side with a confidence that hides the turn).
+    // A scan whose turn is in doubt is read as one block (layout analysis
+    // takes a worn copy's speckled lines for pictures, and reads a page
+    // lying on its side with a confidence that hides the turn).
     let in_doubt = rotation.is_none() || dpi < LOW_DPI;
-    let mut segmentation = if in_doubt && !photo { Segmentation::OneBlock } else { Segmentation::Auto };
-    let mut seen = Seen::new();
+    let segmentation = if in_doubt && !photo { Segmentation::OneBlock } else { Segmentation::Auto };
     let src = Source { g, dpi, k };
+    let mut seen = Seen::new();
     let first = read_full(&src, &geometry, Cleaning::None, segmentation, recognize, &mut seen)?;
-    let first_conf = first.page.mean_confidence().unwrap_or(0.0);
-    let mut full = first;
-    let doubtful = in_doubt || first_conf < GOOD_CONF;
-    // The reading of a photo not kept, in the same geometry.
-    let mut other = None;
-    if segmentation == Segmentation::Auto && (photo || doubtful) {
-        // The raster just read, read again as one block.
-        let made = ((full.raster.clone(), full.offset, None), full.scale);
-        let mut block = read_made(&src, &geometry, made, Segmentation::OneBlock, recognize, &mut seen)?;
-        if (doubtful && !photo) || quality(&block.page) > quality(&full.page) {
-            std::mem::swap(&mut full, &mut block);
-            segmentation = Segmentation::OneBlock;
-        }
-        other = photo.then_some((block.page, geometry));
-    }
-    let conf = full.page.mean_confidence().unwrap_or(0.0);
-    let mut reading = Reading {
-        page: OcrPage::default(),
-        geometry,
-        cleaning: Cleaning::None,
-        segmentation,
-        upscaled: k > 1.0,
-        turned: false,
-        retried: false,
-        junk_dropped: 0,
-        second_reader_fixes: 0,
-        combs_read: 0,
-        missed_words_read: 0,
-        cells_read: 0,
+    let doubtful = in_doubt || first.page.mean_confidence().unwrap_or(0.0) < GOOD_CONF;
+    let mut a = Attempts {
+        src,
+        photo,
+        recognize,
+        seen,
+        full: first,
+        reading: Reading::first(geometry, segmentation, k > 1.0),
+        other: None,
     };
-    // A bilevel page (a G4 scan, a fax) of 250 dpi or more is also read
-    // with its letters' edges softened to gray, and that kept when it reads
-    // better (ocrmypdf-resources' `ccitt.pdf`: recall 0.884 → 0.912; at 200
-    // dpi softening loses tone marks, see [`clean::SOFTEN_FROM_DPI`]).
+    if segmentation == Segmentation::Auto && (photo || doubtful) {
+        a.read_as_one_block(doubtful)?;
+    }
+    let conf = a.conf();
+    let sure = !(in_doubt || conf < GOOD_CONF);
     if dpi >= clean::SOFTEN_FROM_DPI && clean::is_bilevel(g) {
-        let soft = read_full(&src, &geometry, Cleaning::Softened, segmentation, recognize, &mut seen)?;
-        if quality(&soft.page) > quality(&full.page) {
-            full = soft;
-            reading.cleaning = Cleaning::Softened;
-        }
+        a.try_softened()?;
     }
-    // A scan of thin paper shows the back's print through, mirrored and
-    // faint; Tesseract's own threshold, pulled up by it, thickens the
-    // letters and loses tone marks (về → vê, Ủy → Uy). Such a scan is also
-    // read with those grays lifted to paper, and that kept when it reads
-    // better (real-copies' `bleed`: 0.955 / 0.948 / CER 0.107 → 0.960 /
-    // 0.951 / 0.104). Keeping it whenever it read nearly as well gained
-    // more there but lost up to 0.018 of a document's recall on highlighted
-    // and blurred copies, which the check also takes for show-through.
     if !photo && !doubtful && clean::shows_through(g) {
-        let lifted = read_full(&src, &geometry, Cleaning::Lifted, segmentation, recognize, &mut seen)?;
-        if quality(&lifted.page) > quality(&full.page) {
-            full = lifted;
-            reading.cleaning = Cleaning::Lifted;
+        a.try_lifted()?;
+    }
+    if (photo || sure) && clean::background_spread(g) >= UNEVEN_PAPER {
+        a.try_flattened()?;
+    }
+    if !sure {
+        a.reading.retried = true;
+        a.try_turns_and_cleanings(conf, rotation.is_none())?;
+    }
+    let r = &a.reading;
+    if r.retried && !r.turned && r.geometry.rotation != 0 && a.conf() < TURN_MIN_CONF {
+        a.try_as_scanned()?;
+    }
+    if a.reading.retried && !photo && a.conf() < GOOD_CONF && !clean::is_bilevel(g) {
+        a.try_blur_lifted()?;
+    }
+    if dpi < LOW_DPI && !photo && a.reading.segmentation == Segmentation::OneBlock {
+        a.try_layout_analysis()?;
+    }
+    if photo && a.full.bent.is_none() {
+        a.try_straightened()?;
+    }
+    a.finish(second)
+}
+
+impl Reading {
+    /// What the first reading of a page took.
+    fn first(geometry: Geometry, segmentation: Segmentation, upscaled: bool) -> Reading {
+        Reading {
+            page: OcrPage::default(),
+            geometry,
+            cleaning: Cleaning::None,
+            segmentation,
+            upscaled,
+            turned: false,
+            retried: false,
+            junk_dropped: 0,
+            second_reader_fixes: 0,
+            combs_read: 0,
+            missed_words_read: 0,
+            cells_read: 0,
         }
     }
-    // A page shaded from one side reads well where its paper is light and
-    // not at all where it is dark, and its confidence does not show what was
-    // left unread: such a page is also read with its background flattened.
-    // A photo lit unevenly is read so whatever its confidence, by layout
-    // analysis and as one block: in dim light, or with the back of the sheet
-    // showing through, Tesseract's own threshold takes the faint mirrored
-    // print for text and loses the line beside it (real-copies' `bleed`, doc
-    // 10: recall 0.815 → 0.938).
-    if (photo || !(in_doubt || conf < GOOD_CONF)) && clean::background_spread(g) >= UNEVEN_PAPER {
-        let ways: &[Segmentation] = if photo { &[Segmentation::Auto, Segmentation::OneBlock] } else { &[segmentation] };
+}
+
+/// A page being read: the reading kept so far, what was done to get it, and
+/// what reading the page again needs. The steps of [`read_page`] are its
+/// methods.
+struct Attempts<'a, 'r, 'f> {
+    src: Source<'a>,
+    photo: bool,
+    recognize: &'r mut Recognize<'f>,
+    seen: Seen,
+    /// The reading kept so far.
+    full: Full,
+    /// How it was read; its page is put in by [`Attempts::finish`].
+    reading: Reading,
+    /// A photo's reading in the other segmentation, and the geometry it was
+    /// read in.
+    other: Option<(OcrPage, Geometry)>,
+}
+
+impl Attempts<'_, '_, '_> {
+    /// Reads the page in one geometry, cleaning and segmentation.
+    fn read(&mut self, geom: &Geometry, c: Cleaning, way: Segmentation) -> Result<Full, K> {
+        read_full(&self.src, geom, c, way, self.recognize, &mut self.seen)
+    }
+
+    /// Reads a raster already made ([`read_made`]).
+    fn read_made(&mut self, geom: &Geometry, made: (Raster, f32), way: Segmentation) -> Result<Full, K> {
+        read_made(&self.src, geom, made, way, self.recognize, &mut self.seen)
+    }
+
+    /// The mean confidence of the reading kept.
+    fn conf(&self) -> f32 {
+        self.full.page.mean_confidence().unwrap_or(0.0)
+    }
+
+    /// Keeps `f`, read with cleaning `c`, if it holds more plausible text.
+    fn keep_if_better(&mut self, f: Full, c: Cleaning) {
+        if quality(&f.page) > quality(&self.full.page) {
+            self.full = f;
+            self.reading.cleaning = c;
+        }
+    }
+
+    /// Layout analysis may leave whole regions of a photo unread at a good
+    /// confidence (dim light, boxed digits): a photo is read as one block of
+    /// lines too, and the reading holding more plausible text is kept. A
+    /// scan layout analysis read doubtfully is read as one block whatever
+    /// that holds.
+    fn read_as_one_block(&mut self, doubtful: bool) -> Result<(), K> {
+        let geom = self.reading.geometry;
+        // The raster just read, read again.
+        let made = ((self.full.raster.clone(), self.full.offset, None), self.full.scale);
+        let mut block = self.read_made(&geom, made, Segmentation::OneBlock)?;
+        if (doubtful && !self.photo) || quality(&block.page) > quality(&self.full.page) {
+            std::mem::swap(&mut self.full, &mut block);
+            self.reading.segmentation = Segmentation::OneBlock;
+        }
+        self.other = self.photo.then_some((block.page, geom));
+        Ok(())
+    }
+
+    /// A bilevel page (a G4 scan, a fax) of 250 dpi or more is also read
+    /// with its letters' edges softened to gray (ocrmypdf-resources'
+    /// `ccitt.pdf`: recall 0.884 → 0.912; at 200 dpi softening loses tone
+    /// marks, see [`clean::SOFTEN_FROM_DPI`]).
+    fn try_softened(&mut self) -> Result<(), K> {
+        let (geom, way) = (self.reading.geometry, self.reading.segmentation);
+        let soft = self.read(&geom, Cleaning::Softened, way)?;
+        self.keep_if_better(soft, Cleaning::Softened);
+        Ok(())
+    }
+
+    /// A scan of thin paper shows the back's print through, mirrored and
+    /// faint; Tesseract's own threshold, pulled up by it, thickens the
+    /// letters and loses tone marks (về → vê, Ủy → Uy). Such a scan is also
+    /// read with those grays lifted to paper (real-copies' `bleed`: 0.955 /
+    /// 0.948 / CER 0.107 → 0.960 / 0.951 / 0.104). Keeping it whenever it
+    /// read nearly as well gained more there but lost up to 0.018 of a
+    /// document's recall on highlighted and blurred copies, which the check
+    /// also takes for show-through.
+    fn try_lifted(&mut self) -> Result<(), K> {
+        let (geom, way) = (self.reading.geometry, self.reading.segmentation);
+        let lifted = self.read(&geom, Cleaning::Lifted, way)?;
+        self.keep_if_better(lifted, Cleaning::Lifted);
+        Ok(())
+    }
+
+    /// A page shaded from one side reads well where its paper is light and
+    /// not at all where it is dark, and its confidence does not show what
+    /// was left unread: such a page is also read with its background
+    /// flattened. A photo lit unevenly is read so whatever its confidence,
+    /// by layout analysis and as one block: in dim light, or with the back
+    /// of the sheet showing through, Tesseract's own threshold takes the
+    /// faint mirrored print for text and loses the line beside it
+    /// (real-copies' `bleed`, doc 10: recall 0.815 → 0.938).
+    fn try_flattened(&mut self) -> Result<(), K> {
+        let photo = self.photo;
+        let geom = self.reading.geometry;
+        let own = [self.reading.segmentation];
+        let ways: &[Segmentation] = if photo { &[Segmentation::Auto, Segmentation::OneBlock] } else { &own };
         let mut replaced = None;
-        let made = raster_or_as_is(&src, &geometry, Cleaning::Normalized);
+        let made = raster_or_as_is(&self.src, &geom, Cleaning::Normalized);
         for &way in ways {
-            let flat = read_made(&src, &geometry, made.clone(), way, recognize, &mut seen)?;
-            if quality(&flat.page) > quality(&full.page) {
-                let before = std::mem::replace(&mut full, flat);
+            let flat = self.read_made(&geom, made.clone(), way)?;
+            if quality(&flat.page) > quality(&self.full.page) {
+                let before = std::mem::replace(&mut self.full, flat);
                 if photo {
                     replaced.get_or_insert(before);
                 }
-                reading.cleaning = Cleaning::Normalized;
-                reading.segmentation = way;
+                self.reading.cleaning = Cleaning::Normalized;
+                self.reading.segmentation = way;
             }
         }
         // Flattened, a photo still holds faint grays that pull Tesseract's
@@ -235,13 +331,12 @@ pub(crate) fn read_page(
         // underexposed photos). Photos of 14 real-copies sets: recall 0.9504
         // → 0.9525; `bleed`'s 09: 0.917 → 0.972.
         if photo {
-            let lifted =
-                read_full(&src, &geometry, Cleaning::NormalizedLifted, reading.segmentation, recognize, &mut seen)?;
-            let q = quality(&full.page);
+            let lifted = self.read(&geom, Cleaning::NormalizedLifted, self.reading.segmentation)?;
+            let q = quality(&self.full.page);
             if quality(&lifted.page) > q + PHOTO_LIFT_GAIN * q.abs() {
-                let before = std::mem::replace(&mut full, lifted);
+                let before = std::mem::replace(&mut self.full, lifted);
                 replaced.get_or_insert(before);
-                reading.cleaning = Cleaning::NormalizedLifted;
+                self.reading.cleaning = Cleaning::NormalizedLifted;
             }
         }
         // Layout analysis of a flattened photo may drop a whole line the
@@ -249,117 +344,140 @@ pub(crate) fn read_page(
         // hệ:.......0979391725", and with it the phone field): such lines are
         // put back before what is left unread is looked for.
         if let Some(before) = replaced {
-            reading.missed_words_read += fill_unread(&mut full.page, &before.page);
+            self.reading.missed_words_read += fill_unread(&mut self.full.page, &before.page);
         }
+        Ok(())
     }
-    if in_doubt || conf < GOOD_CONF {
-        reading.retried = true;
-        if let Some((f, geom, c)) = retry(&src, conf, rotation.is_none(), &full, &geometry, recognize, &mut seen)? {
-            reading.turned = geom.rotation != geometry.rotation;
-            reading.geometry = geom;
-            reading.cleaning = c;
-            reading.segmentation = Segmentation::OneBlock;
-            full = f;
+
+    /// A page read with low confidence, whose turn the text's shape could
+    /// not tell (`unsure`), or under [`LOW_DPI`] is tried in the other turns
+    /// and with cleaning ([`retry`]); `conf` is how confidently it was read
+    /// first. A better reading found is kept, read as one block.
+    fn try_turns_and_cleanings(&mut self, conf: f32, unsure: bool) -> Result<(), K> {
+        let geometry = self.reading.geometry;
+        let found = retry(&self.src, conf, unsure, &self.full, &geometry, self.recognize, &mut self.seen)?;
+        if let Some((f, geom, c)) = found {
+            self.reading.turned = geom.rotation != geometry.rotation;
+            self.reading.geometry = geom;
+            self.reading.cleaning = c;
+            self.reading.segmentation = Segmentation::OneBlock;
+            self.full = f;
         }
+        Ok(())
     }
-    // A turn that reading cannot confirm on an unreadable page is not
-    // trusted: the text's shape misleads on noise, and scans are mostly fed
-    // upright. Such a page stays as scanned unless that reads worse.
-    let final_conf = full.page.mean_confidence().unwrap_or(0.0);
-    if reading.retried && !reading.turned && reading.geometry.rotation != 0 && final_conf < TURN_MIN_CONF {
-        let geom = geometry_for(g, dpi, 0);
-        let upright = read_full(&src, &geom, reading.cleaning, reading.segmentation, recognize, &mut seen)?;
+
+    /// A turn that reading cannot confirm on an unreadable page is not
+    /// trusted: the text's shape misleads on noise, and scans are mostly fed
+    /// upright. Such a page stays as scanned unless that reads worse.
+    fn try_as_scanned(&mut self) -> Result<(), K> {
+        let geom = geometry_for(self.src.g, self.src.dpi, 0);
+        let upright = self.read(&geom, self.reading.cleaning, self.reading.segmentation)?;
         let upright_conf = upright.page.mean_confidence().unwrap_or(0.0);
-        if upright_conf > final_conf && quality(&upright.page) >= quality(&full.page) {
-            reading.geometry = geom;
-            reading.turned = true;
-            full = upright;
+        if upright_conf > self.conf() && quality(&upright.page) >= quality(&self.full.page) {
+            self.reading.geometry = geom;
+            self.reading.turned = true;
+            self.full = upright;
         }
+        Ok(())
     }
-    // A worn copy still read doubtfully may be crossed by a copier's
-    // blurred ghost of another sheet, which no cleaning above takes away:
-    // it is read with blurred marks lifted to paper, in the turn kept, by
-    // layout analysis and as one block, and that kept when it reads clearly
-    // better.
-    let doubtful_now = full.page.mean_confidence().unwrap_or(0.0) < GOOD_CONF;
-    if reading.retried && !photo && doubtful_now && !clean::is_bilevel(g) {
-        let made = raster_or_as_is(&src, &reading.geometry, Cleaning::BlurLifted);
+
+    /// A worn copy still read doubtfully may be crossed by a copier's
+    /// blurred ghost of another sheet, which no cleaning above takes away:
+    /// it is read with blurred marks lifted to paper, in the turn kept, by
+    /// layout analysis and as one block, and that kept when it reads
+    /// clearly better ([`BLUR_LIFT_GAIN`]).
+    fn try_blur_lifted(&mut self) -> Result<(), K> {
+        let geom = self.reading.geometry;
+        let made = raster_or_as_is(&self.src, &geom, Cleaning::BlurLifted);
         for way in [Segmentation::Auto, Segmentation::OneBlock] {
-            let lifted = read_made(&src, &reading.geometry, made.clone(), way, recognize, &mut seen)?;
-            let q = quality(&full.page);
+            let lifted = self.read_made(&geom, made.clone(), way)?;
+            let q = quality(&self.full.page);
             if quality(&lifted.page) > q + BLUR_LIFT_GAIN * q.abs() {
-                full = lifted;
-                reading.cleaning = Cleaning::BlurLifted;
-                reading.segmentation = way;
+                self.full = lifted;
+                self.reading.cleaning = Cleaning::BlurLifted;
+                self.reading.segmentation = way;
             }
         }
+        Ok(())
     }
-    // A low-resolution scan's turn and cleaning are settled by one block of
-    // lines; its text is read by layout analysis unless that loses text.
-    if dpi < LOW_DPI && !photo && reading.segmentation == Segmentation::OneBlock {
-        let auto = read_full(&src, &reading.geometry, reading.cleaning, Segmentation::Auto, recognize, &mut seen)?;
-        let block_q = quality(&full.page);
+
+    /// A low-resolution scan's turn and cleaning are settled by one block of
+    /// lines; its text is read by layout analysis unless that loses text
+    /// ([`LAYOUT_SHARE`]).
+    fn try_layout_analysis(&mut self) -> Result<(), K> {
+        let geom = self.reading.geometry;
+        let auto = self.read(&geom, self.reading.cleaning, Segmentation::Auto)?;
+        let block_q = quality(&self.full.page);
         if quality(&auto.page) >= block_q - (1.0 - LAYOUT_SHARE) * block_q.abs() {
-            let block = std::mem::replace(&mut full, auto);
-            reading.segmentation = Segmentation::Auto;
-            other = block.bent.is_none().then_some((block.page, reading.geometry));
+            let block = std::mem::replace(&mut self.full, auto);
+            self.reading.segmentation = Segmentation::Auto;
+            self.other = block.bent.is_none().then_some((block.page, geom));
         }
+        Ok(())
     }
-    // A photo taken at a slant reads at a good confidence that hides the
-    // lines it broke where they fan out: one whose lines stand far from
-    // straight is read straightened too, and that kept if it reads better.
-    if photo && full.bent.is_none() {
-        let far = clean::dewarp(&full.raster, clean::DEWARP_BANDS)
-            .is_some_and(|(_, bend)| bend.size >= PHOTO_BEND * full.raster.height as f32);
-        if far {
-            let straight = read_full(
-                &src,
-                &reading.geometry,
-                Cleaning::DewarpedInBands,
-                reading.segmentation,
-                recognize,
-                &mut seen,
-            )?;
-            if straight.bent.is_some() && quality(&straight.page) > quality(&full.page) {
-                full = straight;
-                reading.cleaning = Cleaning::DewarpedInBands;
-            }
+
+    /// A photo taken at a slant reads at a good confidence that hides the
+    /// lines it broke where they fan out: one whose lines stand far from
+    /// straight ([`PHOTO_BEND`]) is read straightened too, and that kept if
+    /// it reads better.
+    fn try_straightened(&mut self) -> Result<(), K> {
+        let far = clean::dewarp(&self.full.raster, clean::DEWARP_BANDS)
+            .is_some_and(|(_, bend)| bend.size >= PHOTO_BEND * self.full.raster.height as f32);
+        if !far {
+            return Ok(());
         }
+        let (geom, way) = (self.reading.geometry, self.reading.segmentation);
+        let straight = self.read(&geom, Cleaning::DewarpedInBands, way)?;
+        if straight.bent.is_some() {
+            self.keep_if_better(straight, Cleaning::DewarpedInBands);
+        }
+        Ok(())
     }
-    full.carry_combs(&reading.geometry, &seen);
-    reading.combs_read = full.combs_read();
-    reading.cells_read = read_cells(&mut full, dpi, recognize)?;
-    // Only a photo: on the scans of the three dev sets this found nothing.
-    if photo {
-        reading.missed_words_read += read_missed(&mut full, dpi, recognize)?;
+
+    /// The reading kept, completed: boxed digits read on other readings,
+    /// table cells read without their rules, a photo's lines left unread,
+    /// marks and digits asked about again by the second reader, words put
+    /// back where they stand on the page, and junk dropped.
+    fn finish(mut self, second: Option<&mut ReadWord>) -> Result<Reading, K> {
+        let (dpi, photo) = (self.src.dpi, self.photo);
+        let mut full = self.full;
+        let mut reading = self.reading;
+        full.carry_combs(&reading.geometry, &self.seen);
+        reading.combs_read = full.combs_read();
+        reading.cells_read = read_cells(&mut full, dpi, self.recognize)?;
+        // Only a photo: on the scans of the three dev sets this found nothing.
+        if photo {
+            reading.missed_words_read += read_missed(&mut full, dpi, self.recognize)?;
+        }
+        let mut second = second;
+        if let Some(second) = second.as_deref_mut() {
+            reading.second_reader_fixes = second::ask_about_marks(
+                &mut full.page,
+                Crops { raster: &full.raster, scale: full.scale, offset: full.offset },
+                second,
+            );
+        }
+        if let Some(bend) = full.bent.take() {
+            unbend(&mut full.page, &bend, full.scale, full.offset);
+        }
+        reading.page = full.page;
+        // The two readings of a photo leave different lines unread (layout
+        // analysis a line between rows of boxed digits, one block a name
+        // beside a dotted leader): each line the other read surely where the
+        // page kept has no word is put in, when the page was not turned
+        // since.
+        if let Some((other, _)) = self.other.take().filter(|o| o.1 == reading.geometry) {
+            reading.missed_words_read += fill_unread(&mut reading.page, &other);
+        }
+        if let Some(second) = second.filter(|_| second::has_misread_number(&reading.page)) {
+            // Read again from the page as scanned, in the geometry kept.
+            let ((raster, offset, _), s) = raster_or_as_is(&self.src, &reading.geometry, Cleaning::None);
+            reading.second_reader_fixes +=
+                second::read_misread_numbers(&mut reading.page, Crops { raster: &raster, scale: s, offset }, second);
+        }
+        reading.junk_dropped = junk::drop_junk(&mut reading.page);
+        Ok(reading)
     }
-    let mut second = second;
-    if let Some(second) = second.as_deref_mut() {
-        reading.second_reader_fixes = second::ask_about_marks(
-            &mut full.page,
-            Crops { raster: &full.raster, scale: full.scale, offset: full.offset },
-            second,
-        );
-    }
-    if let Some(bend) = full.bent.take() {
-        unbend(&mut full.page, &bend, full.scale, full.offset);
-    }
-    reading.page = full.page;
-    // The two readings of a photo leave different lines unread (layout
-    // analysis a line between rows of boxed digits, one block a name beside
-    // a dotted leader): each line the other read surely where the page
-    // kept has no word is put in, when the page was not turned since.
-    if let Some((other, _)) = other.filter(|o| o.1 == reading.geometry) {
-        reading.missed_words_read += fill_unread(&mut reading.page, &other);
-    }
-    if let Some(second) = second.filter(|_| second::has_misread_number(&reading.page)) {
-        // Read again from the page as scanned, in the geometry kept.
-        let ((raster, offset, _), s) = raster_or_as_is(&src, &reading.geometry, Cleaning::None);
-        reading.second_reader_fixes +=
-            second::read_misread_numbers(&mut reading.page, Crops { raster: &raster, scale: s, offset }, second);
-    }
-    reading.junk_dropped = junk::drop_junk(&mut reading.page);
-    Ok(reading)
 }
 
 /// Tries the other turns and cleanings on a strip of the page, then reads
