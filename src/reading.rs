@@ -163,11 +163,23 @@ pub(crate) fn read_page(
     }
     let conf = a.conf();
     let sure = !(in_doubt || conf < GOOD_CONF);
+    // A bilevel page (a G4 scan, a fax) of 250 dpi or more is also read
+    // with its letters' edges softened to gray (ocrmypdf-resources'
+    // `ccitt.pdf`: recall 0.884 → 0.912; at 200 dpi softening loses tone
+    // marks, see [`clean::SOFTEN_FROM_DPI`]).
     if dpi >= clean::SOFTEN_FROM_DPI && clean::is_bilevel(g) {
-        a.try_softened()?;
+        a.try_cleaning(Cleaning::Softened)?;
     }
+    // A scan of thin paper shows the back's print through, mirrored and
+    // faint; Tesseract's own threshold, pulled up by it, thickens the
+    // letters and loses tone marks (về → vê, Ủy → Uy). Such a scan is also
+    // read with those grays lifted to paper (real-copies' `bleed`: 0.955 /
+    // 0.948 / CER 0.107 → 0.960 / 0.951 / 0.104). Keeping it whenever it
+    // read nearly as well gained more there but lost up to 0.018 of a
+    // document's recall on highlighted and blurred copies, which the check
+    // also takes for show-through.
     if !photo && !doubtful && clean::shows_through(g) {
-        a.try_lifted()?;
+        a.try_cleaning(Cleaning::Lifted)?;
     }
     if (photo || sure) && clean::background_spread(g) >= UNEVEN_PAPER {
         a.try_flattened()?;
@@ -271,29 +283,12 @@ impl Attempts<'_, '_, '_> {
         Ok(())
     }
 
-    /// A bilevel page (a G4 scan, a fax) of 250 dpi or more is also read
-    /// with its letters' edges softened to gray (ocrmypdf-resources'
-    /// `ccitt.pdf`: recall 0.884 → 0.912; at 200 dpi softening loses tone
-    /// marks, see [`clean::SOFTEN_FROM_DPI`]).
-    fn try_softened(&mut self) -> Result<(), K> {
+    /// Reads the page again with cleaning `c`, in the geometry and
+    /// segmentation kept, and keeps what holds more plausible text.
+    fn try_cleaning(&mut self, c: Cleaning) -> Result<(), K> {
         let (geom, way) = (self.reading.geometry, self.reading.segmentation);
-        let soft = self.read(&geom, Cleaning::Softened, way)?;
-        self.keep_if_better(soft, Cleaning::Softened);
-        Ok(())
-    }
-
-    /// A scan of thin paper shows the back's print through, mirrored and
-    /// faint; Tesseract's own threshold, pulled up by it, thickens the
-    /// letters and loses tone marks (về → vê, Ủy → Uy). Such a scan is also
-    /// read with those grays lifted to paper (real-copies' `bleed`: 0.955 /
-    /// 0.948 / CER 0.107 → 0.960 / 0.951 / 0.104). Keeping it whenever it
-    /// read nearly as well gained more there but lost up to 0.018 of a
-    /// document's recall on highlighted and blurred copies, which the check
-    /// also takes for show-through.
-    fn try_lifted(&mut self) -> Result<(), K> {
-        let (geom, way) = (self.reading.geometry, self.reading.segmentation);
-        let lifted = self.read(&geom, Cleaning::Lifted, way)?;
-        self.keep_if_better(lifted, Cleaning::Lifted);
+        let cleaned = self.read(&geom, c, way)?;
+        self.keep_if_better(cleaned, c);
         Ok(())
     }
 
@@ -438,7 +433,7 @@ impl Attempts<'_, '_, '_> {
     /// table cells read without their rules, a photo's lines left unread,
     /// marks and digits asked about again by the second reader, words put
     /// back where they stand on the page, and junk dropped.
-    fn finish(mut self, second: Option<&mut ReadWord>) -> Result<Reading, K> {
+    fn finish(mut self, mut second: Option<&mut ReadWord>) -> Result<Reading, K> {
         let (dpi, photo) = (self.src.dpi, self.photo);
         let mut full = self.full;
         let mut reading = self.reading;
@@ -449,7 +444,6 @@ impl Attempts<'_, '_, '_> {
         if photo {
             reading.missed_words_read += read_missed(&mut full, dpi, self.recognize)?;
         }
-        let mut second = second;
         if let Some(second) = second.as_deref_mut() {
             reading.second_reader_fixes = second::ask_about_marks(
                 &mut full.page,
