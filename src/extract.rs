@@ -1067,6 +1067,24 @@ mod tests {
     }
 
     #[test]
+    fn a_date_before_the_sex_is_a_birth_date_when_its_label_is_worn() {
+        // photocopy-dev 4407: "Sinh" worn away, and a slash with it.
+        let f = fields(&["2T. xY 3 it ngày: 27/03 1967 Giới tính: Nam", "Số định danh cá nhân: 036067729117"]);
+        assert_eq!(f["ngay_sinh"].value, "1967-03-27");
+        assert!(f["ngay_sinh"].flags.is_empty(), "{:?}", f["ngay_sinh"]);
+        assert_eq!(fields(&["NGÀY 05/02/1990 GIỚI TÍNH: NỮ"])["ngay_sinh"].value, "1990-02-05");
+        // Any other date on a line is not.
+        for line in [
+            "Xuân Trường, ngày 01 tháng 03 năm 2023",
+            "Ngày cấp: 18/11/2017 Nơi cấp: Cục Cảnh sát QLHC về TTXH",
+            "Thời gian nhận hồ sơ: 10 giờ 30 phút, ngày 12/01/2024",
+            "ngày 12/01/2024 Giấy tờ tùy thân",
+        ] {
+            assert!(!fields(&[line]).contains_key("ngay_sinh"), "{line}");
+        }
+    }
+
+    #[test]
     fn birth_registration_child_is_not_the_applicant() {
         let f = fields(&[
             "TỜ KHAI ĐĂNG KÝ KHAI SINH",

@@ -970,8 +970,10 @@ fn worn_photocopies_are_turned_right_and_cleaned() {
     // reader from the page as scanned, 0.772 since an address's unit a
     // worn page lost is taken from another page's reading of it, 0.802
     // since a date received no page gives is the date inside the code,
-    // 0.842 since a procedure no page gives is that of the dossier's form.
-    assert!(fields["field_accuracy"].as_f64().unwrap() >= 0.84, "{fields}");
+    // 0.842 since a procedure no page gives is that of the dossier's form,
+    // 0.851 since a date followed by "Giới tính" is a birth date (4407's
+    // application has lost "Sinh").
+    assert!(fields["field_accuracy"].as_f64().unwrap() >= 0.85, "{fields}");
     assert_eq!(fields["spurious"], 0, "{fields}");
     let truth: Value = serde_json::from_slice(&std::fs::read(corpus.join("truth.json")).unwrap()).unwrap();
     let m = manifest(&out);
