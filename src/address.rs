@@ -5,8 +5,10 @@
 //! page's edge ("…, tỉnh"), and reads a speck after a unit's word as a colon
 //! ("tỉnh:Nam Định"). This module finds the units of a value read, tidies
 //! that separator, fills a unit left without its name from another page's
-//! reading of the same address, and says when a unit is still without one.
-//! It never invents a name: a name comes from a reading of the dossier.
+//! reading of the same address or from a line of the dossier that names the
+//! same units before it (a birthplace, a hometown), and says when a unit is
+//! still without one. It never invents a name: a name comes from a reading
+//! of the dossier.
 
 use crate::syllable::fold;
 
@@ -166,6 +168,117 @@ pub(crate) fn complete(value: &str, others: &[&str]) -> (String, bool) {
     (chars.into_iter().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" "), incomplete)
 }
 
+/// Named units of an address right before a unit without a name that
+/// another line must give, in the same order and with the same names, for
+/// its name of that unit to be taken: the commune and the district before a
+/// province (a district's name may recur in another province, not with the
+/// same commune).
+const LINE_CONTEXT_UNITS: usize = 2;
+
+/// Words a unit's name taken from another line may have ("Bà Rịa Vũng
+/// Tàu"); more is a line that runs on past the address.
+const LINE_NAME_MAX_WORDS: usize = 4;
+
+/// `value` with each unit it leaves without a name given the name that a line
+/// elsewhere in the dossier (`lines`: another field's address, a birthplace,
+/// a decision's text) gives the same unit after the same named units ("…,
+/// huyện Xuân Trường, tỉnh" cut at the page's edge, and "Quê quán: xã Xuân
+/// Tiến, huyện Xuân Trường, tỉnh Nam Định" on the same form), and whether a
+/// unit is still without one. Where the lines spell it differently, the
+/// spelling most lines give (the first of equals) is taken.
+pub(crate) fn complete_from_lines(value: &str, lines: &[String]) -> (String, bool) {
+    let mut chars: Vec<char> = value.chars().collect();
+    let own = units(&chars);
+    let mut incomplete = false;
+    for (i, u) in own.iter().enumerate().rev() {
+        if u.name.is_some() {
+            continue;
+        }
+        // The named units right before it, nearest last.
+        let before: Vec<(&'static str, String)> = own[..i]
+            .iter()
+            .rev()
+            .map_while(|b| b.name.map(|(s, e)| (b.key, chars[s..e].iter().collect::<String>())))
+            .take(LINE_CONTEXT_UNITS)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let wanted = LINE_CONTEXT_UNITS.min(i);
+        if before.is_empty() || before.len() < wanted {
+            incomplete = true;
+            continue;
+        }
+        let mut found: Vec<(String, usize)> = Vec::new();
+        for line in lines {
+            for name in names_after(line, &before, u.key) {
+                match found.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, count)) => *count += 1,
+                    None => found.push((name, 1)),
+                }
+            }
+        }
+        let best = found.iter().map(|(_, c)| *c).max();
+        match found.into_iter().find(|(_, c)| Some(*c) == best) {
+            Some((name, _)) => {
+                let comma = matches!(u.next, Some((_, false)));
+                let ins = format!(" {name}{}", if comma { "," } else { "" });
+                chars.splice(u.word_end..u.word_end, ins.chars());
+            }
+            None => incomplete = true,
+        }
+    }
+    (chars.into_iter().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" "), incomplete)
+}
+
+/// The names `line` gives unit `key` where it follows the units `before`
+/// (key, name) in that order, each named the same (marks aside). The line is
+/// read from where the first of them starts up to a full stop, a colon or a
+/// semicolon (the next label).
+fn names_after(line: &str, before: &[(&'static str, String)], key: &str) -> Vec<String> {
+    let chars: Vec<char> = line.chars().collect();
+    let folded = fold(line);
+    if folded.len() != chars.len() {
+        return Vec::new();
+    }
+    let first: Vec<char> = before[0].0.chars().collect();
+    let mut out = Vec::new();
+    for start in 0..chars.len() {
+        let at_word = start == 0 || !chars[start - 1].is_alphanumeric();
+        let end = start + first.len();
+        if !at_word || end >= chars.len() || folded[start..end] != first[..] || chars[end].is_alphanumeric() {
+            continue;
+        }
+        let stop = chars[start..].iter().position(|c| matches!(c, '.' | ':' | ';')).map_or(chars.len(), |p| start + p);
+        let part = &chars[start..stop];
+        let theirs = units(part);
+        let n = before.len();
+        if theirs.len() <= n {
+            continue;
+        }
+        let same_before = theirs[..n].iter().zip(before).all(|(t, (k, name))| {
+            t.key == *k && t.name.is_some_and(|(s, e)| fold(&part[s..e].iter().collect::<String>()) == fold(name))
+        });
+        let next = &theirs[n];
+        if let (true, true, Some((s, e))) = (same_before, next.key == key, next.name) {
+            let name: String = part[s..e].iter().collect();
+            if name.split_whitespace().count() <= LINE_NAME_MAX_WORDS && name.split_whitespace().all(name_word) {
+                out.push(name);
+            }
+        }
+    }
+    out
+}
+
+/// A word of a unit's name as printed: a number ("phường 5"), a dash ("Bà
+/// Rịa - Vũng Tàu"), or a capitalized Vietnamese syllable, not a speck read
+/// as a letter ("tỉnh Ñ").
+fn name_word(w: &str) -> bool {
+    w.chars().all(|c| c.is_ascii_digit())
+        || matches!(w, "-" | "–")
+        || (w.chars().next().is_some_and(char::is_uppercase) && crate::syllable::syllable(w))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +300,44 @@ mod tests {
         assert_eq!(complete(cut, &[]), (cut.to_string(), true));
         let whole = "Xóm 5, xã Xuân Tiến, huyện Xuân Trường, tỉnh Nam Định";
         assert_eq!(complete(cut, &[whole]), (whole.to_string(), false));
+    }
+
+    #[test]
+    fn a_unit_cut_at_the_edge_is_named_by_another_line_giving_the_same_units() {
+        let cut = "Xóm 5, xã Xuân Tiến, huyện Xuân Trường, tỉnh";
+        let whole = "Xóm 5, xã Xuân Tiến, huyện Xuân Trường, tỉnh Nam Định";
+        let lines = |ls: &[&str]| ls.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+        // photocopy-dev 5939's birth-registration form.
+        let form = lines(&[
+            "Nơi cư trú: Xóm 5, xã Xuân Tiến, huyện Xuân Trường, tỉnh",
+            "Nơi sinh: Trạm y tế xã Xuân Tiến, huyện Xuân Trường, tỉnh Ñ",
+            "Quê quán: xã Xuân Tiến, huyện Xuân Trường, tỉnh Nam Định. Dân tộc: Kinh",
+        ]);
+        assert_eq!(complete_from_lines(cut, &form), (whole.to_string(), false));
+        // Not from another commune's line (a district's name may recur in
+        // another province), not past the address, and not invented.
+        for other in [
+            "Quê quán: xã Hải An, huyện Xuân Trường, tỉnh Thái Bình",
+            "Nơi sinh: xã Xuân Tiến, huyện Xuân Trường, tỉnh",
+            "xã Xuân Tiến, huyện Xuân Trường, tỉnh Nam Định Dân tộc Kinh Quốc tịch Việt Nam",
+            "Xuân Tiến, Xuân Trường, Nam Định",
+        ] {
+            assert_eq!(complete_from_lines(cut, &lines(&[other])), (cut.to_string(), true), "{other}");
+        }
+        // Where lines disagree, most lines win.
+        let two = lines(&[
+            "xã Xuân Tiến, huyện Xuân Trường, tỉnh Nam Đinh",
+            "xã Xuân Tiến, huyện Xuân Trường, tỉnh Nam Định",
+            "xa Xuan Tien, huyen Xuan Truong, tinh Nam Định",
+        ]);
+        assert_eq!(complete_from_lines(cut, &two), (whole.to_string(), false));
+        // A unit with fewer named units before it than the context needs:
+        // only a district given, it must be the value's first unit.
+        assert_eq!(
+            complete_from_lines("huyện Xuân Trường, tỉnh", &lines(&["huyện Xuân Trường, tỉnh Nam Định"])),
+            ("huyện Xuân Trường, tỉnh Nam Định".to_string(), false)
+        );
+        assert_eq!(complete_from_lines("Xóm xã Xuân Thành", &form), ("Xóm xã Xuân Thành".to_string(), true));
     }
 
     #[test]

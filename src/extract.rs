@@ -407,20 +407,27 @@ fn read_field(field: &Field, pages: &[(usize, &OcrPage)], other_person: &[bool])
     }
     let mut value = decide(cands)?;
     if field.kind == Kind::Address {
-        complete_address(&mut value);
+        complete_address(&mut value, pages);
     }
     Some(value)
 }
 
 /// An address's unit left without its name ("Xóm xã Xuân Thành") takes the
 /// name that another page's reading of the same address gives it (most
-/// confident first; the value stays flagged `conflict`); a unit still
-/// without one flags `incomplete_address`.
-fn complete_address(f: &mut FieldValue) {
+/// confident first; the value stays flagged `conflict`), else the name a
+/// line of the dossier gives it after the same named units (an address cut
+/// at the page's edge, "…, huyện Xuân Trường, tỉnh", and the form's "Quê
+/// quán: …, huyện Xuân Trường, tỉnh Nam Định"); a unit still without one
+/// flags `incomplete_address`.
+fn complete_address(f: &mut FieldValue, pages: &[(usize, &OcrPage)]) {
     let mut others: Vec<&Alternative> = f.alternatives.iter().collect();
     others.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
     let others: Vec<&str> = others.iter().map(|a| a.value.as_str()).collect();
-    let (value, incomplete) = crate::address::complete(&f.value, &others);
+    let (mut value, mut incomplete) = crate::address::complete(&f.value, &others);
+    if incomplete {
+        let lines: Vec<String> = pages.iter().flat_map(|(_, p)| p.lines.iter().map(|l| l.text())).collect();
+        (value, incomplete) = crate::address::complete_from_lines(&value, &lines);
+    }
     f.value = value;
     if incomplete {
         flag(f, FieldFlag::IncompleteAddress);
