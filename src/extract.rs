@@ -998,6 +998,45 @@ mod tests {
     }
 
     #[test]
+    fn labels_whose_start_is_worn_still_read_their_values() {
+        let f = fields(&[
+            "ận hồ sơ của: Bà Bùi Thanh Diệu Dung",
+            "dien thoại: 0904478711",
+            "Ội dung yêu cầu giải quyết: Xác nhận tình trạng hôn nhân",
+            "ã thủ tục: 1.004227",
+            "in trả kết quả giải quyết hồ sơ: ngày 14/01/2024",
+            "chỉ thường trú: Xóm 8, xã Xuân Ngọc, huyện Xuân Trường, tỉnh Nam Định",
+        ]);
+        let v = |k: &str| f.get(k).map(|x| x.value.as_str()).unwrap_or("<missing>");
+        assert_eq!(v("ho_ten"), "Bùi Thanh Diệu Dung");
+        assert_eq!(v("so_dien_thoai"), "0904478711");
+        assert_eq!(v("ten_thu_tuc"), "Xác nhận tình trạng hôn nhân");
+        assert_eq!(v("ma_thu_tuc"), "1.004227");
+        assert_eq!(v("ngay_hen_tra"), "2024-01-14");
+        assert_eq!(v("dia_chi"), "Xóm 8, xã Xuân Ngọc, huyện Xuân Trường, tỉnh Nam Định");
+        for line in
+            ["chỉ: Xóm 4, xã Xuân Tiến", "cư trú: Xóm 4, xã Xuân Tiến", "hỉ thường trú: thôn Xóm Mới, xã Xuân Tiến"]
+        {
+            assert!(fields(&[line])["dia_chi"].value.ends_with("xã Xuân Tiến"), "{line}");
+        }
+        // The same words where they name no such value.
+        for line in [
+            "Tôi làm đơn này kính đề nghị Ủy ban nhân dân huyện xem xét, giải quyết thủ tục chứng thực",
+            "Về việc giải quyết hồ sơ đăng ký khai sinh",
+            "2. Giấy tờ tùy thân của người yêu cầu: 01 bản sao",
+            "Bộ phận tiếp nhận và trả kết quả UBND huyện Xuân Trường",
+            "Căn cứ Nghị định số 45/2020/NĐ-CP ngày 08 tháng 4 năm 2020 của Chính",
+            "Chủ tịch UBND xã chỉ đạo các cơ quan có liên quan",
+            "số định danh cá nhân 036057039317, thường trú tại Xóm 2, xã Xuân Vinh, huyện",
+        ] {
+            let f = fields(&[line]);
+            for k in ["ho_ten", "so_dien_thoai", "ten_thu_tuc", "ma_thu_tuc", "ngay_hen_tra", "dia_chi"] {
+                assert!(!f.contains_key(k), "{line}: {k} {:?}", f.get(k));
+            }
+        }
+    }
+
+    #[test]
     fn labels_that_lost_their_diacritics_still_match() {
         let f = fields(&[
             "Tiep nhan ho so cua: Ong Lê Văn Tâm",
