@@ -133,7 +133,7 @@ pub(crate) fn tidy(value: &str) -> String {
 /// a unit is still without one. A reading counts as the same address when it
 /// gives one of the value's other units the same name (marks aside).
 pub(crate) fn complete(value: &str, others: &[&str]) -> (String, bool) {
-    let mut chars: Vec<char> = value.chars().collect();
+    let chars: Vec<char> = value.chars().collect();
     let own = units(&chars);
     let named = |chars: &[char], us: &[Unit]| -> Vec<(&'static str, String)> {
         us.iter().filter_map(|u| u.name.map(|(s, e)| (u.key, chars[s..e].iter().collect::<String>()))).collect()
@@ -149,13 +149,22 @@ pub(crate) fn complete(value: &str, others: &[&str]) -> (String, bool) {
         })
         .filter(|theirs| theirs.iter().any(|(k, n)| own_named.iter().any(|(ok, on)| ok == k && same(on, n))))
         .collect();
+    fill(chars, &own, |_, i| {
+        agreeing.iter().find_map(|theirs| theirs.iter().find(|(k, _)| *k == own[i].key).map(|(_, n)| n.clone()))
+    })
+}
+
+/// `chars` (a value whose units are `own`) with each unit left without a name
+/// given the one `name_for` finds for it (called with the value's chars, in
+/// which the units before it stand unchanged, and the unit's index), and
+/// whether a unit is still without one.
+fn fill(mut chars: Vec<char>, own: &[Unit], name_for: impl Fn(&[char], usize) -> Option<String>) -> (String, bool) {
     let mut incomplete = false;
-    for u in own.iter().rev() {
+    for (i, u) in own.iter().enumerate().rev() {
         if u.name.is_some() {
             continue;
         }
-        let found = agreeing.iter().find_map(|theirs| theirs.iter().find(|(k, _)| *k == u.key).map(|(_, n)| n.clone()));
-        match found {
+        match name_for(&chars, i) {
             Some(name) => {
                 // Before a word that is no part of this unit's name, a comma.
                 let comma = matches!(u.next, Some((_, false)));
@@ -187,13 +196,9 @@ const LINE_NAME_MAX_WORDS: usize = 4;
 /// unit is still without one. Where the lines spell it differently, the
 /// spelling most lines give (the first of equals) is taken.
 pub(crate) fn complete_from_lines(value: &str, lines: &[String]) -> (String, bool) {
-    let mut chars: Vec<char> = value.chars().collect();
+    let chars: Vec<char> = value.chars().collect();
     let own = units(&chars);
-    let mut incomplete = false;
-    for (i, u) in own.iter().enumerate().rev() {
-        if u.name.is_some() {
-            continue;
-        }
+    fill(chars, &own, |chars, i| {
         // The named units right before it, nearest last.
         let before: Vec<(&'static str, String)> = own[..i]
             .iter()
@@ -204,31 +209,19 @@ pub(crate) fn complete_from_lines(value: &str, lines: &[String]) -> (String, boo
             .into_iter()
             .rev()
             .collect();
-        let wanted = LINE_CONTEXT_UNITS.min(i);
-        if before.is_empty() || before.len() < wanted {
-            incomplete = true;
-            continue;
+        if before.is_empty() || before.len() < LINE_CONTEXT_UNITS.min(i) {
+            return None;
         }
         let mut found: Vec<(String, usize)> = Vec::new();
-        for line in lines {
-            for name in names_after(line, &before, u.key) {
-                match found.iter_mut().find(|(n, _)| *n == name) {
-                    Some((_, count)) => *count += 1,
-                    None => found.push((name, 1)),
-                }
+        for name in lines.iter().flat_map(|line| names_after(line, &before, own[i].key)) {
+            match found.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, count)) => *count += 1,
+                None => found.push((name, 1)),
             }
         }
-        let best = found.iter().map(|(_, c)| *c).max();
-        match found.into_iter().find(|(_, c)| Some(*c) == best) {
-            Some((name, _)) => {
-                let comma = matches!(u.next, Some((_, false)));
-                let ins = format!(" {name}{}", if comma { "," } else { "" });
-                chars.splice(u.word_end..u.word_end, ins.chars());
-            }
-            None => incomplete = true,
-        }
-    }
-    (chars.into_iter().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" "), incomplete)
+        let best = found.iter().map(|(_, c)| *c).max()?;
+        found.into_iter().find(|(_, c)| *c == best).map(|(name, _)| name)
+    })
 }
 
 /// The names `line` gives unit `key` where it follows the units `before`
