@@ -182,7 +182,7 @@ pub fn correct(out: &Path, rules: &Rules, req: &Request) -> Result<(Correction, 
     let new = match req.value {
         None => None,
         Some(v) => {
-            let (value, flags) = crate::extract::normalize(spec.kind, v);
+            let (value, flags) = crate::values::normalize(spec.kind, v);
             if !flags.is_empty() && !req.force {
                 let why: Vec<String> = flags.iter().map(|f| crate::words::flag_label(f.as_str())).collect();
                 return Err(RunError::Usage(format!(

@@ -60,6 +60,7 @@ mod spool;
 mod state;
 mod syllable;
 mod tables;
+mod values;
 mod words;
 
 pub use error::{PageError, PageErrorKind, RunError};
