@@ -133,7 +133,7 @@ pub(crate) fn normalize(kind: Kind, raw: &str) -> (String, Vec<FieldFlag>) {
 /// `dd/mm/yyyy` (also `.` or `-`), or `ngày dd tháng mm năm yyyy`. One
 /// separator may have been read as "1" between two-digit numbers (a worn
 /// slash): `26/0712000`, `26107/2000`.
-pub(crate) fn parse_date(s: &str) -> Option<(i32, u32, u32)> {
+fn parse_date(s: &str) -> Option<(i32, u32, u32)> {
     let f: String = fold(s).into_iter().collect();
     let mut nums: Vec<&str> = f.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()).collect();
     match nums[..] {
@@ -157,7 +157,7 @@ fn valid_date(y: i32, m: u32, d: u32) -> bool {
 }
 
 /// Province codes of the personal ID (Thông tư 59/2021/TT-BCA, Phụ lục I).
-pub(crate) const PROVINCE_CODES: [&str; 63] = [
+const PROVINCE_CODES: [&str; 63] = [
     "001", "002", "004", "006", "008", "010", "011", "012", "014", "015", "017", "019", "020", "022", "024", "025",
     "026", "027", "030", "031", "033", "034", "035", "036", "037", "038", "040", "042", "044", "045", "046", "048",
     "049", "051", "052", "054", "056", "058", "060", "062", "064", "066", "067", "068", "070", "072", "074", "075",

@@ -727,6 +727,19 @@ fn tilted(img: &image::GrayImage, deg: f32) -> image::GrayImage {
     })
 }
 
+/// `img` written as a JPEG of `quality` that declares `dpi`, as a scanner
+/// writes a page.
+fn save_jpeg<I>(img: &I, path: &Path, quality: u8, dpi: u16)
+where
+    I: image::GenericImageView,
+    I::Pixel: image::PixelWithColorType,
+{
+    let mut f = std::fs::File::create(path).unwrap();
+    let mut jpeg = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut f, quality);
+    jpeg.set_pixel_density(image::codecs::jpeg::PixelDensity::dpi(dpi));
+    jpeg.encode_image(img).unwrap();
+}
+
 /// One real-dev document made into a set of its own: its page written by
 /// `write` into the document's folder, beside the document's truth, and
 /// read by the binary (`tag` names the folders). Returns the manifest entry
@@ -755,10 +768,7 @@ fn a_real_scan_fed_far_askew_and_on_its_side_is_levelled_and_read() {
     let src = set.join(name).join("SCAN0097_embedded_p1_rot90.jpg");
     let page = tilted(&image::open(&src).expect("real-dev 12 decodes").to_luma8(), 10.0);
     let (p, s) = read_real_copy(&set, name, "askew", |dir| {
-        let mut f = std::fs::File::create(dir.join("askew.jpg")).unwrap();
-        let mut jpeg = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut f, 92);
-        jpeg.set_pixel_density(image::codecs::jpeg::PixelDensity::dpi(200));
-        jpeg.encode_image(&page).unwrap();
+        save_jpeg(&page, &dir.join("askew.jpg"), 92, 200);
     });
     assert_eq!(p["rotation"], 270, "turned upright: {p}");
     let skew = p["skew_deg"].as_f64().unwrap();
@@ -827,10 +837,7 @@ fn print_showing_through_from_the_back_is_faded_out() {
                 let back = page.get_pixel(bx, by)[0] as f32 / 255.0;
                 image::Luma([(page.get_pixel(x, y)[0] as f32 * (1.0 - 0.2 * (1.0 - back))).round() as u8])
             });
-            let mut f = std::fs::File::create(dir.join(format!("{}.jpg", i + 1))).unwrap();
-            let mut jpeg = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut f, 92);
-            jpeg.set_pixel_density(image::codecs::jpeg::PixelDensity::dpi(200));
-            jpeg.encode_image(&thin).unwrap();
+            save_jpeg(&thin, &dir.join(format!("{}.jpg", i + 1)), 92, 200);
         }
     });
     let m = manifest(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("through-out"));
@@ -871,10 +878,7 @@ fn a_red_seal_stamped_over_real_print_is_not_read() {
                 let k = |c: f32| if ink { g * (1.0 - 0.8 * (1.0 - c / 255.0)) } else { g };
                 image::Rgb([k(200.0).round() as u8, k(30.0).round() as u8, k(45.0).round() as u8])
             });
-            let mut f = std::fs::File::create(dir.join(format!("{}.jpg", i + 1))).unwrap();
-            let mut jpeg = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut f, 92);
-            jpeg.set_pixel_density(image::codecs::jpeg::PixelDensity::dpi(200));
-            jpeg.encode_image(&rgb).unwrap();
+            save_jpeg(&rgb, &dir.join(format!("{}.jpg", i + 1)), 92, 200);
         }
     });
     // The seal's ink is taken out of what OCR reads: the text under it is
@@ -915,10 +919,7 @@ fn a_real_scan_at_120_dpi_is_read_by_layout_analysis() {
     let (w, h) = (full.width() * 3 / 5, full.height() * 3 / 5);
     let page = image::imageops::resize(&full, w, h, image::imageops::FilterType::Lanczos3);
     let (p, s) = read_real_copy(&set, name, "lowres", |dir| {
-        let mut f = std::fs::File::create(dir.join("low.jpg")).unwrap();
-        let mut jpeg = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut f, 60);
-        jpeg.set_pixel_density(image::codecs::jpeg::PixelDensity::dpi(120));
-        jpeg.encode_image(&page).unwrap();
+        save_jpeg(&page, &dir.join("low.jpg"), 60, 120);
     });
     assert_eq!(p["dpi"], 120, "{p}");
     assert_eq!(p["rotation"], 0, "{p}");
