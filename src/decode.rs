@@ -333,12 +333,15 @@ fn over_white(c: u8, a: u8) -> u8 {
 /// either way (see [`luma`]), and so does a pen's blue ([`blue_is_pen`]).
 fn rgb_gray(rgb: &[u8], width: u32, camera: bool) -> Vec<u8> {
     let darkest = camera && paper_level(rgb) < WHITE_PAPER;
-    let pen = blue_is_pen(rgb);
+    // Where the pen's blue is, on a page whose blue is a pen's; else empty.
+    let ink: Vec<bool> =
+        if blue_is_pen(rgb) { rgb.chunks_exact(3).map(|p| blue_ink(p[0], p[1], p[2])).collect() } else { Vec::new() };
     let mut gray: Vec<u8> = rgb
         .chunks_exact(3)
-        .map(|p| {
+        .enumerate()
+        .map(|(i, p)| {
             let (r, g, b) = (p[0], p[1], p[2]);
-            if pen && blue_ink(r, g, b) {
+            if ink.get(i) == Some(&true) {
                 pen_lifted(r, g, b)
             } else if darkest {
                 darkest_channel(r, g, b)
@@ -347,8 +350,7 @@ fn rgb_gray(rgb: &[u8], width: u32, camera: bool) -> Vec<u8> {
             }
         })
         .collect();
-    if pen {
-        let ink: Vec<bool> = rgb.chunks_exact(3).map(|p| blue_ink(p[0], p[1], p[2])).collect();
+    if !ink.is_empty() {
         lift_pen_edges(&mut gray, &ink, width as usize);
     }
     gray

@@ -862,15 +862,7 @@ fn a_red_seal_stamped_over_real_print_is_not_read() {
     // red seal 40 mm across (two rings, a band of marks between them as the
     // office's name, a star's disc in the middle) stamped at 80% over the
     // text of its first page's lower half, as colour scans give it.
-    let name = "04_qd-69-ubnd-haiduong_color-scan-2p";
-    let pages = render_real_pages(&set.join(name).join("SCAN0098.pdf"), 200, "seal");
-    assert_eq!(pages.len(), 2);
-    let (_, s) = read_real_copy(&set, name, "seal", |dir| {
-        for (i, page) in pages.iter().enumerate() {
-            let rgb = stamped(page, i == 0, false);
-            save_jpeg(&rgb, &dir.join(format!("{}.jpg", i + 1)), 92, 200);
-        }
-    });
+    let s = read_04_stamped(&set, "seal", false);
     // The seal's ink is taken out of what OCR reads: the text under it is
     // read, and neither the rings nor the name's marks become words. When
     // measured: 0.973 / 0.982; the same copy made gray by luminance (the
@@ -885,14 +877,7 @@ fn a_blue_signature_across_real_print_is_not_read() {
     // The same seal on real-dev 04's first page, and a ballpoint signature
     // in blue (35, 45, 150) at 90%, 0.5 mm wide, written across the seal
     // and the lines under and over it.
-    let name = "04_qd-69-ubnd-haiduong_color-scan-2p";
-    let pages = render_real_pages(&set.join(name).join("SCAN0098.pdf"), 200, "signed");
-    let (_, s) = read_real_copy(&set, name, "signed", |dir| {
-        for (i, page) in pages.iter().enumerate() {
-            let rgb = stamped(page, i == 0, i == 0);
-            save_jpeg(&rgb, &dir.join(format!("{}.jpg", i + 1)), 92, 200);
-        }
-    });
+    let s = read_04_stamped(&set, "signed", true);
     // The pen's blue, under a quarter of the page's black ink, is taken out
     // with the seal: 0.970 / 0.981 / CER 0.063 when measured; with the pen's
     // strokes left in, 0.965 / 0.979 / CER 0.078 (the words it crosses
@@ -900,6 +885,21 @@ fn a_blue_signature_across_real_print_is_not_read() {
     assert!(s["04"]["cer"].as_f64().unwrap() <= 0.07, "{s}");
     assert!(s["04"]["recall"].as_f64().unwrap() >= 0.96, "{s}");
     assert!(s["04"]["precision"].as_f64().unwrap() >= 0.97, "{s}");
+}
+
+/// real-dev 04's two pages rendered at 200 dpi as colour JPEG scans, the
+/// first stamped (and `signed`: see [`stamped`]), read; their scores.
+fn read_04_stamped(set: &Path, tag: &str, signed: bool) -> Value {
+    let name = "04_qd-69-ubnd-haiduong_color-scan-2p";
+    let pages = render_real_pages(&set.join(name).join("SCAN0098.pdf"), 200, tag);
+    assert_eq!(pages.len(), 2);
+    let (_, s) = read_real_copy(set, name, tag, |dir| {
+        for (i, page) in pages.iter().enumerate() {
+            let rgb = stamped(page, i == 0, signed && i == 0);
+            save_jpeg(&rgb, &dir.join(format!("{}.jpg", i + 1)), 92, 200);
+        }
+    });
+    s
 }
 
 /// A gray page as a colour scan, with a round red seal 40 mm across at 200
