@@ -29,6 +29,7 @@ pub mod events;
 pub mod extract;
 pub mod flags;
 pub mod fsutil;
+mod ink;
 mod junk;
 mod layout;
 mod lept;
