@@ -129,6 +129,20 @@ fn the_pdf_writer_and_the_readers_never_import_each_other() {
 }
 
 #[test]
+fn the_colour_rules_only_make_what_recognition_reads() {
+    // `ink` turns a colour page's pixels into the gray OCR reads: it opens
+    // no file, starts nothing and never sees the archive copy's payload.
+    let uses = module_uses();
+    let beyond: Vec<&String> = uses["ink"].iter().filter(|m| m.as_str() != "raster").collect();
+    assert!(beyond.is_empty(), "ink uses {beyond:?}: it may use only raster");
+    let (_, text) = sources().into_iter().find(|(n, _)| n == "ink.rs").expect("src/ink.rs");
+    let code = code_of(&text);
+    for needle in ["std::fs", "std::process", "Embed"] {
+        assert!(!code.contains(needle), "src/ink.rs uses {needle}: it only makes what recognition reads");
+    }
+}
+
+#[test]
 fn each_foreign_library_and_tool_is_reached_from_one_module() {
     only_in("tesseract_sys", &["ocr.rs"], "Tesseract's C API");
     only_in("leptonica_sys", &["lept.rs"], "Leptonica's C API");
