@@ -7,7 +7,7 @@
 //! ruin a clean scan, so nothing here is applied blindly.
 
 use crate::lept::Pix;
-use crate::raster::{histogram_of, nth_level, Gray};
+use crate::raster::{histogram_of, max_filter, nth_level, Gray};
 
 /// Pages are recognized at least at this resolution: real 150-200 dpi
 /// scans read better enlarged to it (see BENCHMARKS.md).
@@ -394,25 +394,6 @@ fn sharpness(g: &Gray, sigma: f32) -> Vec<u8> {
         // Whole levels down, so that `< SHARP_EDGE` means what it says.
         for ((d, &a), &v) in dst.iter_mut().zip(&acc).zip(&g.data[y * w..(y + 1) * w]) {
             *d = (f32::from(v) - a).abs().floor().min(255.0) as u8;
-        }
-    }
-    out
-}
-
-/// Each value replaced by the largest within `reach` of it (a square).
-fn max_filter(v: &[u8], w: usize, h: usize, reach: usize) -> Vec<u8> {
-    let mut rows = vec![0u8; w * h];
-    for (src, dst) in v.chunks_exact(w).zip(rows.chunks_exact_mut(w)) {
-        for (x, d) in dst.iter_mut().enumerate() {
-            *d = src[x.saturating_sub(reach)..(x + reach + 1).min(w)].iter().copied().max().unwrap_or(0);
-        }
-    }
-    let mut out = vec![0u8; w * h];
-    for (y, dst) in out.chunks_exact_mut(w).enumerate() {
-        for yy in y.saturating_sub(reach)..(y + reach + 1).min(h) {
-            for (o, &r) in dst.iter_mut().zip(&rows[yy * w..(yy + 1) * w]) {
-                *o = (*o).max(r);
-            }
         }
     }
     out

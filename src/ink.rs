@@ -53,21 +53,11 @@ fn lift_pen_edges(gray: &mut [u8], ink: &[bool], width: usize) {
     if width == 0 {
         return;
     }
-    let h = gray.len() / width;
-    let mut across = vec![false; ink.len()];
-    for y in 0..h {
-        let row = &ink[y * width..(y + 1) * width];
-        for x in 0..width {
-            across[y * width + x] = row[x.saturating_sub(PEN_EDGE)..=(x + PEN_EDGE).min(width - 1)].iter().any(|&b| b);
-        }
-    }
-    for y in 0..h {
-        for x in 0..width {
-            let i = y * width + x;
-            let near = (y.saturating_sub(PEN_EDGE)..=(y + PEN_EDGE).min(h - 1)).any(|yy| across[yy * width + x]);
-            if near && !ink[i] && gray[i] >= 100 {
-                gray[i] = 255;
-            }
+    let pen: Vec<u8> = ink.iter().map(|&b| u8::from(b)).collect();
+    let near = crate::raster::max_filter(&pen, width, gray.len() / width, PEN_EDGE);
+    for ((v, &n), &i) in gray.iter_mut().zip(&near).zip(ink) {
+        if n != 0 && !i && *v >= 100 {
+            *v = 255;
         }
     }
 }

@@ -128,6 +128,26 @@ impl Gray {
     }
 }
 
+/// Each value of a `w` x `h` plane replaced by the largest within `reach`
+/// of it (a square): a dilation, rows then columns.
+pub(crate) fn max_filter(v: &[u8], w: usize, h: usize, reach: usize) -> Vec<u8> {
+    let mut rows = vec![0u8; w * h];
+    for (src, dst) in v.chunks_exact(w).zip(rows.chunks_exact_mut(w)) {
+        for (x, d) in dst.iter_mut().enumerate() {
+            *d = src[x.saturating_sub(reach)..(x + reach + 1).min(w)].iter().copied().max().unwrap_or(0);
+        }
+    }
+    let mut out = vec![0u8; w * h];
+    for (y, dst) in out.chunks_exact_mut(w).enumerate() {
+        for yy in y.saturating_sub(reach)..(y + reach + 1).min(h) {
+            for (o, &r) in dst.iter_mut().zip(&rows[yy * w..(yy + 1) * w]) {
+                *o = (*o).max(r);
+            }
+        }
+    }
+    out
+}
+
 /// The histogram of a slice of levels. A page is mostly paper of one
 /// level, and counting every pixel into one table makes each count wait on
 /// the one before it: four tables, summed at the end, count a page in a
