@@ -110,6 +110,9 @@ string_enum! {
         MissedTextRead = "missed_text_read",
         /// Cells of a ruled table read with the table's rules whited out.
         TableCellsRead = "table_cells_read",
+        /// Lines taken from another reading of the page (another cleaning
+        /// or segmentation, same turn) that read them clearly better.
+        LinesFromOtherReading = "lines_from_other_reading",
     }
 }
 

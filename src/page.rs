@@ -335,6 +335,7 @@ pub(crate) fn process_page(
                 (reading.combs_read > 0, Some(PageFlag::BoxedDigits)),
                 (reading.missed_words_read > 0, Some(PageFlag::MissedTextRead)),
                 (reading.cells_read > 0, Some(PageFlag::TableCellsRead)),
+                (reading.lines_taken > 0, Some(PageFlag::LinesFromOtherReading)),
             ] {
                 if let (true, Some(f)) = (on, flag) {
                     record.flags.push(f);

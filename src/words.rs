@@ -45,6 +45,7 @@ pub(crate) fn flag_label(flag: &str) -> String {
         "boxed_digits" => "đọc riêng dãy số trong ô",
         "missed_text_read" => "đọc lại phần chữ bị bỏ sót",
         "table_cells_read" => "đọc riêng các ô của bảng kẻ",
+        "lines_from_other_reading" => "lấy dòng đọc tốt hơn từ lần đọc khác",
         "rendered" => "dựng ảnh từ PDF",
         "error" => "trang lỗi",
         "blank" => "trang trắng",
