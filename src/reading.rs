@@ -113,9 +113,21 @@ pub(crate) fn quality(p: &OcrPage) -> f32 {
 
 /// [`quality`] of some words.
 fn words_quality<'a>(words: impl IntoIterator<Item = &'a crate::model::OcrWord>) -> f32 {
+    quality_counting(words, |_| true)
+}
+
+/// [`words_quality`] counting letters and digits only: a run of dots
+/// glued to a date (a form's leader) is no more text.
+fn letters_quality(words: &[crate::model::OcrWord]) -> f32 {
+    quality_counting(words, |c| c.is_alphanumeric())
+}
+
+/// Characters (those `counts`) of plausible words weighted by confidence,
+/// less half those of implausible ones.
+fn quality_counting<'a>(words: impl IntoIterator<Item = &'a crate::model::OcrWord>, counts: fn(&char) -> bool) -> f32 {
     let mut q = 0.0;
     for w in words {
-        let n = w.text.chars().count() as f32;
+        let n = w.text.chars().filter(counts).count() as f32;
         if syllable::plausible(&w.text) {
             q += n * w.conf / 100.0;
         } else {
@@ -687,21 +699,6 @@ fn same_line(a: &BBox, b: &BBox) -> bool {
     let (ha, hb) = (a[3] - a[1], b[3] - b[1]);
     let (wa, wb) = (a[2] - a[0], b[2] - b[0]);
     v >= 0.6 * ha.max(hb) && h >= 0.8 * wa.max(wb)
-}
-
-/// [`words_quality`] counting letters and digits only: a run of dots
-/// glued to a date (a form's leader) is no more text.
-fn letters_quality(words: &[crate::model::OcrWord]) -> f32 {
-    let mut q = 0.0;
-    for w in words {
-        let n = w.text.chars().filter(|c| c.is_alphanumeric()).count() as f32;
-        if syllable::plausible(&w.text) {
-            q += n * w.conf / 100.0;
-        } else {
-            q -= 0.5 * n;
-        }
-    }
-    q
 }
 
 /// How many letters and digits of some words were read unsure (under
