@@ -26,6 +26,18 @@ pub(crate) fn words_box(words: &[OcrWord]) -> Option<BBox> {
     Some(words.iter().fold(first, |a, w| union(a, w.bbox)))
 }
 
+/// Mean confidence (0..100) of some words, weighted by word length; None
+/// for none.
+pub(crate) fn mean_confidence_of<'a>(words: impl IntoIterator<Item = &'a OcrWord>) -> Option<f32> {
+    let (mut sum, mut n) = (0f64, 0f64);
+    for w in words {
+        let k = w.text.chars().count().max(1) as f64;
+        sum += w.conf as f64 * k;
+        n += k;
+    }
+    (n > 0.0).then(|| (sum / n) as f32)
+}
+
 /// Two boxes `[x0, y0, x1, y1]` (page or raster pixels) share some area.
 pub(crate) fn overlaps<T: PartialOrd>(a: &[T; 4], b: &[T; 4]) -> bool {
     a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]
@@ -61,13 +73,7 @@ impl OcrPage {
 
     /// Mean word confidence (0..100), weighted by word length.
     pub fn mean_confidence(&self) -> Option<f32> {
-        let (mut sum, mut n) = (0f64, 0f64);
-        for w in self.lines.iter().flat_map(|l| &l.words) {
-            let k = w.text.chars().count().max(1) as f64;
-            sum += w.conf as f64 * k;
-            n += k;
-        }
-        (n > 0.0).then(|| (sum / n) as f32)
+        mean_confidence_of(self.lines.iter().flat_map(|l| &l.words))
     }
 
     /// Moves every box by (-dx, -dy).

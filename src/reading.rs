@@ -428,12 +428,9 @@ impl Attempts<'_, '_, '_> {
             let lifted = self.read_made(&geom, made.clone(), way)?;
             let q = quality(&self.full.page);
             if quality(&lifted.page) > q + BLUR_LIFT_GAIN * q.abs() {
-                let before = std::mem::replace(&mut self.full, lifted);
-                self.set_aside(&before, geom);
+                self.full = lifted;
                 self.reading.cleaning = Cleaning::BlurLifted;
                 self.reading.segmentation = way;
-            } else {
-                self.set_aside(&lifted, geom);
             }
         }
         Ok(())
@@ -448,11 +445,8 @@ impl Attempts<'_, '_, '_> {
         let block_q = quality(&self.full.page);
         if quality(&auto.page) >= block_q - (1.0 - LAYOUT_SHARE) * block_q.abs() {
             let block = std::mem::replace(&mut self.full, auto);
-            self.set_aside(&block, geom);
             self.reading.segmentation = Segmentation::Auto;
             self.other = block.bent.is_none().then_some((block.page, geom));
-        } else {
-            self.set_aside(&auto, geom);
         }
         Ok(())
     }
@@ -707,12 +701,6 @@ fn unsure_letters(words: &[crate::model::OcrWord]) -> usize {
     words.iter().filter(|w| w.conf < JUNK_CONF).map(|w| w.text.chars().filter(|c| c.is_alphanumeric()).count()).sum()
 }
 
-/// The mean confidence of some words, weighted by length.
-fn mean_conf(words: &[crate::model::OcrWord]) -> f32 {
-    let n: f32 = words.iter().map(|w| w.text.chars().count() as f32).sum();
-    words.iter().map(|w| w.conf * w.text.chars().count() as f32).sum::<f32>() / n.max(1.0)
-}
-
 /// Takes for each line of `page` the words `other` (another reading of the
 /// page in the same geometry) read on the same line, when that line alone
 /// stands there in both and `other` read it clearly better: more plausible
@@ -731,8 +719,8 @@ fn take_better_lines(page: &mut OcrPage, other: &OcrPage) -> usize {
         }
         let (q, qo) = (letters_quality(&line.words), letters_quality(&o.words));
         let (d, d_o) = (unsure_letters(&line.words), unsure_letters(&o.words));
-        if qo > q + LINE_GAIN * q.abs() + 1.0 && mean_conf(&o.words) >= mean_conf(&line.words) && 2 * d_o <= d && d > 0
-        {
+        let conf = |ws| crate::model::mean_confidence_of(ws).unwrap_or(0.0);
+        if qo > q + LINE_GAIN * q.abs() + 1.0 && conf(&o.words) >= conf(&line.words) && 2 * d_o <= d && d > 0 {
             line.words = o.words.clone();
             line.bbox = o.bbox;
             taken += 1;
