@@ -21,6 +21,7 @@ mod clean;
 mod combs;
 pub mod config;
 pub mod corrections;
+mod dates;
 mod decode;
 mod documents;
 mod engines;

@@ -472,7 +472,8 @@ impl Attempts<'_, '_, '_> {
     /// The reading kept, completed: boxed digits read on other readings,
     /// table cells read without their rules, a photo's lines left unread,
     /// marks and digits asked about again by the second reader, words put
-    /// back where they stand on the page, and junk dropped.
+    /// back where they stand on the page, the words of its dates put right
+    /// by the date's form, and junk dropped.
     fn finish(mut self, mut second: Option<&mut ReadWord>) -> Result<Reading, K> {
         let (dpi, photo) = (self.src.dpi, self.photo);
         let mut full = self.full;
@@ -519,6 +520,7 @@ impl Attempts<'_, '_, '_> {
             reading.second_reader_fixes +=
                 second::read_misread_numbers(&mut reading.page, Crops { raster: &raster, scale: s, offset }, second);
         }
+        crate::dates::settle_dates(&mut reading.page);
         reading.junk_dropped = junk::drop_junk(&mut reading.page);
         Ok(reading)
     }

@@ -1107,6 +1107,12 @@ fn worn_photocopies_are_turned_right_and_cleaned() {
     assert_eq!(application["source"], "trang_2.tif", "{read}");
     assert!(application["flags"].as_array().unwrap().contains(&json!("softened")), "{read}");
     assert!(pdf_text(&out.join(read["pdf"].as_str().unwrap()), Some(2)).contains("Sinh ngày: 06/11/1985"), "{read}");
+    // Worn dates are put right by their form: Tesseract reads the
+    // application's "thang" and the decision's "năn" before "2015".
+    let all = pdf_text(&out.join(read["pdf"].as_str().unwrap()), None);
+    for date in ["ngày 01 tháng 04 năm", "ngày 19 tháng 6 năm"] {
+        assert!(all.contains(date), "{date} not in: {all}");
+    }
     // A code misread as one not on the office's list is put right by the
     // name beside it, and the manifest keeps what OCR read.
     let code = &dossier(&m, "2023/03/000.00.20.H40-230301-4407")["fields"]["ma_thu_tuc"];
