@@ -520,7 +520,7 @@ impl Attempts<'_, '_, '_> {
             reading.second_reader_fixes +=
                 second::read_misread_numbers(&mut reading.page, Crops { raster: &raster, scale: s, offset }, second);
         }
-        crate::dates::settle_dates(&mut reading.page);
+        crate::phrases::settle(&mut reading.page);
         reading.junk_dropped = junk::drop_junk(&mut reading.page);
         Ok(reading)
     }

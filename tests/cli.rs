@@ -693,6 +693,14 @@ fn real_paper_reads_at_least_as_well_as_the_plain_cli() {
     let text = pdf_text(&out.join(far["pdf"].as_str().unwrap()), None);
     assert!(text.split_whitespace().any(|w| w == "0934493759"), "{text}");
     assert!(text.contains("Hạnh phúc"), "{text}");
+    // Its title's "ĐỔI", read "ĐỖI", is put right by the set phrase
+    // "thay đổi".
+    assert!(text.contains("THAY ĐỔI THÔNG TIN"), "{text}");
+    // A paper cited by its number: "số" read "sổ" before "10/TTr-HĐND" is
+    // put right by the phrase.
+    let cited = dossier(&m, "01_qd-729-ttg_bilevel-scan");
+    let text = pdf_text(&out.join(cited["pdf"].as_str().unwrap()), None);
+    assert!(text.contains("Tờ trình số 10/TTr-HĐND"), "{text}");
     // The marking table of 07 (no transcription): layout analysis left its
     // short cells unread (the "Điểm thưởng" and "Tổng điểm" columns, the
     // row numbers); read again without the rules, they are in the text.

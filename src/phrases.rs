@@ -1,0 +1,334 @@
+//! Words a fixed phrase of administrative paper settles. Decree 30/2020 has
+//! every paper write its dates as "ngày dd tháng mm năm yyyy" and cite other
+//! papers as "số 83/2014/NĐ-CP", and a page holds many of both. Tesseract
+//! reads a speck over "năm" as a mark ("nặm", "măm" on an italic speckled
+//! scan), a worn "tháng" as "thang", "số" as "sổ"; each is a word a
+//! Vietnamese reader knows (the junk filter keeps it, the second reader is
+//! not asked) and only the phrase around it says what it must be. This
+//! module exists apart from `junk`, which drops words, because it changes a
+//! word by its neighbours: between a day, a month and a year, or before a
+//! paper's number, only one word can stand, so a word close to it is it.
+
+use crate::model::OcrPage;
+use crate::syllable::fold;
+use unicode_normalization::UnicodeNormalization;
+
+/// Puts right the words of the page's written dates and paper numbers,
+/// read in order across lines (a date may break after its day):
+/// - the word after "tháng" and a month and before a year is "năm"; the word
+///   after "ngày" and a day and before a month and "năm" is "tháng"; the word
+///   before a day and "tháng", a month, "năm" and a year is "ngày", when its
+///   letters, without their marks, are one letter off that word;
+/// - "số" read with another tone ("sổ") before a paper's number (digits and
+///   a slash: "83/2014/NĐ-CP", "10/TTr-HĐND") is "số".
+///
+/// The word's case (upper, capitalized) and the punctuation around it are
+/// kept. Returns how many words were changed.
+pub(crate) fn settle(p: &mut OcrPage) -> usize {
+    set_phrases(p) + dates_and_numbers(p)
+}
+
+/// Phrases of administrative paper whose letters, without their marks, no
+/// other words share (checked against 146,000 words of Vietnamese
+/// Wikipedia and documents: "tự do" alone also folds as "từ đó", "việt
+/// nam" as "Việt năm", "thông tư" as "thống tự", "thành phố" as "thành
+/// Phó", so those stand only inside a longer phrase or not at all).
+const SET_PHRASES: [&str; 45] = [
+    "sửa đổi",
+    "bổ sung",
+    "căn cứ",
+    "ban nhân dân",
+    "đồng nhân dân",
+    "kể từ ngày",
+    "hồ sơ",
+    "đăng ký",
+    "chủ tịch",
+    "chính phủ",
+    "tổ chức",
+    "xã hội chủ nghĩa",
+    "chủ nghĩa việt nam",
+    "độc lập tự do",
+    "hạnh phúc",
+    "văn bản",
+    "thi hành",
+    "quy định",
+    "quyết định",
+    "trách nhiệm",
+    "hiệu lực",
+    "chi tiết",
+    "kinh tế",
+    "thay đổi",
+    "giáo dục",
+    "kế hoạch",
+    "tổ quốc",
+    "thường trú",
+    "tạm trú",
+    "khai sinh",
+    "chứng thực",
+    "giải quyết",
+    "thủ tục",
+    "hành chính",
+    "điện thoại",
+    "tiếp nhận",
+    "quốc tịch",
+    "kết quả",
+    "nhiệm vụ",
+    "quyền hạn",
+    "dân tộc",
+    "hộ khẩu",
+    "căn cước",
+    "giới tính",
+    "địa chỉ",
+];
+
+/// A set phrase read with other marks ("sửa đỗi", "bỗ sung", "Căn cú",
+/// "nhân đân") is written with its own, word by word; punctuation alone
+/// between its words ("Độc lập - Tự do") is passed over. A phrase read
+/// with no mark at all is left as it is.
+fn set_phrases(p: &mut OcrPage) -> usize {
+    let places: Vec<(usize, usize)> = p
+        .lines
+        .iter()
+        .enumerate()
+        .flat_map(|(li, l)| l.words.iter().enumerate().map(move |(wi, w)| (li, wi, w)))
+        .filter(|(_, _, w)| !letters(&w.text).is_empty())
+        .map(|(li, wi, _)| (li, wi))
+        .collect();
+    let folded: Vec<Vec<char>> =
+        places.iter().map(|&(li, wi)| fold(&letters(&p.lines[li].words[wi].text).to_lowercase())).collect();
+    let mut changed = 0;
+    for phrase in SET_PHRASES {
+        let want: Vec<&str> = phrase.split(' ').collect();
+        let want_folded: Vec<Vec<char>> = want.iter().map(|w| fold(w)).collect();
+        for k in 0..places.len().saturating_sub(want.len() - 1) {
+            if (0..want.len()).any(|i| folded[k + i] != want_folded[i]) {
+                continue;
+            }
+            // A phrase with no mark at all was printed without them ("CONG
+            // HOA XA HOI CHU NGHIA"): it is left as printed.
+            let read = |i: usize| &p.lines[places[k + i].0].words[places[k + i].1].text;
+            if (0..want.len()).all(|i| read(i).is_ascii()) {
+                continue;
+            }
+            for (i, w) in want.iter().enumerate() {
+                let (li, wi) = places[k + i];
+                let word = &mut p.lines[li].words[wi];
+                if letters(&word.text).to_lowercase() != *w {
+                    word.text = cased(&word.text, w);
+                    changed += 1;
+                }
+            }
+        }
+    }
+    changed
+}
+
+/// Written dates and "số" before a paper's number.
+fn dates_and_numbers(p: &mut OcrPage) -> usize {
+    let places: Vec<(usize, usize)> =
+        p.lines.iter().enumerate().flat_map(|(li, l)| (0..l.words.len()).map(move |wi| (li, wi))).collect();
+    let text = |p: &OcrPage, k: usize| -> String {
+        let (li, wi) = places[k];
+        p.lines[li].words[wi].text.clone()
+    };
+    let mut changed = 0;
+    for k in 0..places.len() {
+        let at = |i: usize| (k + i < places.len()).then(|| text(p, k + i));
+        let is = |i: usize, want: &str| at(i).is_some_and(|w| is_word(&w, want));
+        let num =
+            |i: usize, lo: u32, hi: u32| at(i).is_some_and(|w| number(&w).is_some_and(|n| (lo..=hi).contains(&n)));
+        if at(0).is_some_and(|w| paper_number_word(&w)) && at(1).is_some_and(|w| paper_number(&w)) {
+            let (li, wi) = places[k];
+            let w = &mut p.lines[li].words[wi];
+            w.text = cased(&w.text, "số");
+            changed += 1;
+            continue;
+        }
+        let (slot, want) = if is(0, "tháng") && num(1, 1, 12) && num(3, 1900, 2099) {
+            (2, "năm")
+        } else if is(0, "ngày") && num(1, 1, 31) && num(3, 1, 12) && is(4, "năm") {
+            (2, "tháng")
+        } else if num(1, 1, 31) && is(2, "tháng") && num(3, 1, 12) && is(4, "năm") && num(5, 1900, 2099) {
+            (0, "ngày")
+        } else {
+            continue;
+        };
+        let (li, wi) = places[k + slot];
+        let w = &mut p.lines[li].words[wi];
+        if let Some(fixed) = settled(&w.text, want) {
+            w.text = fixed;
+            changed += 1;
+        }
+    }
+    changed
+}
+
+/// The word's letters: the word without the punctuation around it.
+fn letters(w: &str) -> &str {
+    w.trim_matches(|c: char| !c.is_alphanumeric())
+}
+
+/// The word is `want` (any case, punctuation around it).
+fn is_word(w: &str, want: &str) -> bool {
+    letters(w).to_lowercase() == want
+}
+
+/// The number a word of digits says (punctuation after it allowed: a year
+/// ends a clause).
+fn number(w: &str) -> Option<u32> {
+    let d = w.trim_end_matches(|c: char| ",.;:)".contains(c));
+    (!d.is_empty() && d.len() <= 4 && d.bytes().all(|b| b.is_ascii_digit())).then(|| d.parse().ok()).flatten()
+}
+
+/// "số" read with another tone: "sổ", "sỗ", "sồ", "sộ", "sô".
+fn paper_number_word(w: &str) -> bool {
+    let l = letters(w).to_lowercase();
+    l != "số" && toneless(&l) == "sô"
+}
+
+/// A paper's number: digits, a slash, then more (`83/2014/NĐ-CP`).
+fn paper_number(w: &str) -> bool {
+    let digits = w.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0
+        && w[digits..].strip_prefix('/').is_some_and(|rest| rest.chars().next().is_some_and(char::is_alphanumeric))
+}
+
+/// The word without its tone marks (its roofs and hooks kept).
+fn toneless(w: &str) -> String {
+    w.nfd().filter(|c| !crate::syllable::TONES.contains(c)).nfc().collect()
+}
+
+/// `w` made `want` when its letters are one letter off it without marks and
+/// are not already it.
+fn settled(w: &str, want: &str) -> Option<String> {
+    let core = letters(w);
+    if core.is_empty() || core.to_lowercase() == want || !one_off(&fold(core), &fold(want)) {
+        return None;
+    }
+    Some(cased(w, want))
+}
+
+/// `want` in the case `w`'s letters were read in (upper, capitalized), with
+/// `w`'s punctuation around it.
+fn cased(w: &str, want: &str) -> String {
+    let core = letters(w);
+    // Upper case when every letter after the first is ("xA HỘI" in a
+    // heading), capitalized when the first is.
+    let upper = core.chars().skip(1).filter(|c| c.is_alphabetic()).all(char::is_uppercase);
+    let capital = core.chars().next().is_some_and(char::is_uppercase);
+    let word = if upper && core.chars().count() > 1 {
+        want.to_uppercase()
+    } else if capital {
+        let mut c = want.chars();
+        c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    } else {
+        want.to_string()
+    };
+    let start = w.find(core).unwrap_or(0);
+    format!("{}{word}{}", &w[..start], &w[start + core.len()..])
+}
+
+/// At most one letter substituted, added or left out.
+fn one_off(a: &[char], b: &[char]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    match long.len() - short.len() {
+        0 => a.iter().zip(b).filter(|(x, y)| x != y).count() <= 1,
+        1 => {
+            let head = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+            short[head..] == long[head + 1..]
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{test_line, test_page};
+
+    fn settle_lines(lines: &[&str]) -> (Vec<String>, usize) {
+        let mut p = test_page(lines);
+        let n = super::settle(&mut p);
+        (p.lines.iter().map(|l| l.words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ")).collect(), n)
+    }
+
+    #[test]
+    fn a_dates_misread_word_is_the_word_its_place_needs() {
+        for (read, want) in [
+            ("ngày 13 tháng 3 nặm 2025 của Bộ", "ngày 13 tháng 3 năm 2025 của Bộ"),
+            ("tháng 3 măm 2025", "tháng 3 năm 2025"),
+            ("ngày 02 tháng 02 nằm 2023.", "ngày 02 tháng 02 năm 2023."),
+            ("NGÀY 15 THÁNG 11 NAM 2024", "NGÀY 15 THÁNG 11 NĂM 2024"),
+            ("Hà Nội, ngày 28 thảng 4 năm 2026", "Hà Nội, ngày 28 tháng 4 năm 2026"),
+            ("Hà Nội, ngáy 28 tháng 4 năm 2026", "Hà Nội, ngày 28 tháng 4 năm 2026"),
+            ("Hà Nội, Ngay 28 tháng 4 năm 2026", "Hà Nội, Ngày 28 tháng 4 năm 2026"),
+            ("ngày 1 tháng 6 (năn) 2022", "ngày 1 tháng 6 (năm) 2022"),
+        ] {
+            assert_eq!(settle_lines(&[read]).0, vec![want.to_string()], "{read}");
+        }
+        // A date broken after its day, across two lines.
+        assert_eq!(
+            settle_lines(&["Thông tư ngày 13", "tháng 3 nặm 2025"]),
+            (vec!["Thông tư ngày 13".into(), "tháng 3 năm 2025".into()], 1)
+        );
+    }
+
+    #[test]
+    fn a_set_phrase_read_with_other_marks_is_written_with_its_own() {
+        for (read, want) in [
+            ("được sửa đỗi, bỗ sung bởi", "được sửa đổi, bổ sung bởi"),
+            ("SỬA ĐÔI, BỖ SUNG MỘT SỐ ĐIỀU", "SỬA ĐỔI, BỔ SUNG MỘT SỐ ĐIỀU"),
+            ("Căn cú Luật", "Căn cứ Luật"),
+            ("CỘNG HÒA xA HỘI CHÚ NGHĨA VIỆT NĂM", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
+            ("Độc lập - Tư đo - Hạnh phức", "Độc lập - Tự do - Hạnh phúc"),
+            ("Ủy ban nhân đân huyện", "Ủy ban nhân dân huyện"),
+            ("HỖ SƠ ĐĂNG KÝ", "HỒ SƠ ĐĂNG KÝ"),
+        ] {
+            assert_eq!(settle_lines(&[read]).0, vec![want.to_string()], "{read}");
+        }
+        // Across a line's end.
+        assert_eq!(settle_lines(&["Thông tư sửa", "đỗi"]).0, vec!["Thông tư sửa".to_string(), "đổi".into()]);
+        // Letters that other words share stand, and so does a phrase
+        // printed without marks.
+        for read in ["từ đó", "Đại Việt năm 1010", "hệ thống tự động", "trở thành Phó", "sửa đồ", "XA HOI CHU NGHIA"]
+        {
+            assert_eq!(settle_lines(&[read]), (vec![read.to_string()], 0), "{read}");
+        }
+    }
+
+    #[test]
+    fn so_before_a_papers_number_is_so() {
+        for (read, want) in [
+            ("Căn cứ Nghị định sổ 83/2014/NĐ-CP", "Căn cứ Nghị định số 83/2014/NĐ-CP"),
+            ("Tờ trình sổ 10/TTr-HĐND", "Tờ trình số 10/TTr-HĐND"),
+            ("Sỗ 12/QĐ-UBND", "Số 12/QĐ-UBND"),
+            ("LUẬT SỔ 48/2014/QH13", "LUẬT SỐ 48/2014/QH13"),
+        ] {
+            assert_eq!(settle_lines(&[read]), (vec![want.to_string()], 1), "{read}");
+        }
+        for read in ["sổ hộ khẩu số 123", "sổ 12", "sơ 12/QĐ", "số 83/2014/NĐ-CP", "sổ /2014", "so 12/QĐ"]
+        {
+            assert_eq!(settle_lines(&[read]), (vec![read.to_string()], 0), "{read}");
+        }
+    }
+
+    #[test]
+    fn words_not_in_a_date_or_far_from_its_word_stay() {
+        for read in [
+            "ngày 13 tháng 3 năm 2025",
+            "tháng 3 năm: 2023",
+            // Not a month, not a year, not one letter off.
+            "tháng 13 nặm 2025",
+            "tháng 3 nặm 25",
+            "tháng 3 và 2025",
+            "tháng 3 nguồn 2025",
+            "Sau 30 ngày kể từ tháng 3",
+            "ngày 13 tháng 3",
+            "số 12 thằng 3 năm 2025",
+        ] {
+            assert_eq!(settle_lines(&[read]), (vec![read.to_string()], 0), "{read}");
+        }
+        let mut p = test_page(&[]);
+        p.lines.push(test_line(10.0, &["tháng", "3"], 90.0));
+        assert_eq!(super::settle(&mut p), 0);
+    }
+}
