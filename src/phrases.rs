@@ -20,7 +20,9 @@ use unicode_normalization::UnicodeNormalization;
 ///   before a day and "tháng", a month, "năm" and a year is "ngày", when its
 ///   letters, without their marks, are one letter off that word;
 /// - "số" read with another tone ("sổ") before a paper's number (digits and
-///   a slash: "83/2014/NĐ-CP", "10/TTr-HĐND") is "số".
+///   a slash: "83/2014/NĐ-CP", "10/TTr-HĐND") is "số";
+/// - "Điều" read with other marks opening a line before a number ("Điêu 3.")
+///   is "Điều", an article's heading.
 ///
 /// The word's case (upper, capitalized) and the punctuation around it are
 /// kept. Returns how many words were changed.
@@ -33,7 +35,9 @@ pub(crate) fn settle(p: &mut OcrPage) -> usize {
 /// Wikipedia and documents: "tự do" alone also folds as "từ đó", "việt
 /// nam" as "Việt năm", "thông tư" as "thống tự", "thành phố" as "thành
 /// Phó", so those stand only inside a longer phrase or not at all).
-const SET_PHRASES: [&str; 45] = [
+const SET_PHRASES: [&str; 47] = [
+    "kính gửi",
+    "một số điều",
     "sửa đổi",
     "bổ sung",
     "căn cứ",
@@ -144,6 +148,14 @@ fn dates_and_numbers(p: &mut OcrPage) -> usize {
             changed += 1;
             continue;
         }
+        // An article's heading: "Điêu 3." opening a line.
+        if places[k].1 == 0 && at(0).is_some_and(|w| article_word(&w)) && num(1, 1, 999) {
+            let (li, wi) = places[k];
+            let w = &mut p.lines[li].words[wi];
+            w.text = cased(&w.text, "điều");
+            changed += 1;
+            continue;
+        }
         let (slot, want) = if is(0, "tháng") && num(1, 1, 12) && num(3, 1900, 2099) {
             (2, "năm")
         } else if is(0, "ngày") && num(1, 1, 31) && num(3, 1, 12) && is(4, "năm") {
@@ -184,6 +196,12 @@ fn number(w: &str) -> Option<u32> {
 fn paper_number_word(w: &str) -> bool {
     let l = letters(w).to_lowercase();
     l != "số" && toneless(&l) == "sô"
+}
+
+/// "Điều" read with other marks ("Điêu"), capitalized as a heading is.
+fn article_word(w: &str) -> bool {
+    let l = letters(w);
+    l.chars().next().is_some_and(char::is_uppercase) && l.to_lowercase() != "điều" && fold(l) == fold("điều")
 }
 
 /// A paper's number: digits, a slash, then more (`83/2014/NĐ-CP`).
@@ -291,6 +309,14 @@ mod tests {
         // printed without marks.
         for read in ["từ đó", "Đại Việt năm 1010", "hệ thống tự động", "trở thành Phó", "sửa đồ", "XA HOI CHU NGHIA"]
         {
+            assert_eq!(settle_lines(&[read]), (vec![read.to_string()], 0), "{read}");
+        }
+    }
+
+    #[test]
+    fn an_articles_heading_is_dieu() {
+        assert_eq!(settle_lines(&["Điêu 3. Chánh Văn phòng", "ĐIÊU 12"]).0, vec!["Điều 3. Chánh Văn phòng", "ĐIỀU 12"]);
+        for read in ["nghệ thuật Điêu 3", "điêu 3.", "Điêu khắc", "Điêu 2025"] {
             assert_eq!(settle_lines(&[read]), (vec![read.to_string()], 0), "{read}");
         }
     }
