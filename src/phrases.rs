@@ -261,7 +261,9 @@ fn one_off(a: &[char], b: &[char]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::SET_PHRASES;
     use crate::model::{test_line, test_page};
+    use unicode_normalization::UnicodeNormalization;
 
     fn settle_lines(lines: &[&str]) -> (Vec<String>, usize) {
         let mut p = test_page(lines);
@@ -310,6 +312,27 @@ mod tests {
         for read in ["từ đó", "Đại Việt năm 1010", "hệ thống tự động", "trở thành Phó", "sửa đồ", "XA HOI CHU NGHIA"]
         {
             assert_eq!(settle_lines(&[read]), (vec![read.to_string()], 0), "{read}");
+        }
+    }
+
+    #[test]
+    fn only_words_text_changes() {
+        // Words are put right in place: none added, dropped or moved, and a
+        // phrase's own words are written as the list spells them (NFC).
+        let read = ["Căn cú Luật ngày 13", "tháng 3 nặm 2025, sửa đỗi, bỗ sung", "Nghị định sổ 83/2014/NĐ-CP"];
+        let before = test_page(&read);
+        let mut after = before.clone();
+        assert_eq!(super::settle(&mut after), 5);
+        for (a, b) in before.lines.iter().zip(&after.lines) {
+            assert_eq!(a.bbox, b.bbox);
+            assert_eq!(a.words.len(), b.words.len());
+            for (x, y) in a.words.iter().zip(&b.words) {
+                assert_eq!((x.bbox, x.conf), (y.bbox, y.conf));
+            }
+        }
+        for phrase in SET_PHRASES {
+            assert_eq!(phrase.nfc().collect::<String>(), phrase, "{phrase}");
+            assert!(phrase.contains(' ') && phrase == phrase.to_lowercase(), "{phrase}");
         }
     }
 
