@@ -13,8 +13,11 @@ use crate::model::OcrPage;
 use crate::syllable::fold;
 use unicode_normalization::UnicodeNormalization;
 
-/// Puts right the words of the page's written dates and paper numbers,
-/// read in order across lines (a date may break after its day):
+/// Puts right the words of the page's set phrases, written dates, paper
+/// numbers and article headings, read in order across lines (a date may
+/// break after its day):
+/// - a set phrase ([`SET_PHRASES`]) read with other marks is written with
+///   its own;
 /// - the word after "tháng" and a month and before a year is "năm"; the word
 ///   after "ngày" and a day and before a month and "năm" is "tháng"; the word
 ///   before a day and "tháng", a month, "năm" and a year is "ngày", when its
@@ -98,8 +101,7 @@ fn set_phrases(p: &mut OcrPage) -> usize {
         .filter(|(_, _, w)| !letters(&w.text).is_empty())
         .map(|(li, wi, _)| (li, wi))
         .collect();
-    let folded: Vec<Vec<char>> =
-        places.iter().map(|&(li, wi)| fold(&letters(&p.lines[li].words[wi].text).to_lowercase())).collect();
+    let folded: Vec<Vec<char>> = places.iter().map(|&(li, wi)| fold(letters(&p.lines[li].words[wi].text))).collect();
     let mut changed = 0;
     for phrase in SET_PHRASES {
         let want: Vec<&str> = phrase.split(' ').collect();
@@ -127,7 +129,7 @@ fn set_phrases(p: &mut OcrPage) -> usize {
     changed
 }
 
-/// Written dates and "số" before a paper's number.
+/// Written dates, "số" before a paper's number and an article's heading.
 fn dates_and_numbers(p: &mut OcrPage) -> usize {
     let places: Vec<(usize, usize)> =
         p.lines.iter().enumerate().flat_map(|(li, l)| (0..l.words.len()).map(move |wi| (li, wi))).collect();
