@@ -10,7 +10,7 @@
 //! paper's number, only one word can stand, so a word close to it is it.
 
 use crate::model::OcrPage;
-use crate::syllable::fold;
+use crate::syllable::{fold, letters};
 use unicode_normalization::UnicodeNormalization;
 
 /// Puts right the words of the page's set phrases, written dates, paper
@@ -119,7 +119,7 @@ fn set_phrases(p: &mut OcrPage) -> usize {
             for (i, w) in want.iter().enumerate() {
                 let (li, wi) = places[k + i];
                 let word = &mut p.lines[li].words[wi];
-                if letters(&word.text).to_lowercase() != *w {
+                if !is_word(&word.text, w) {
                     word.text = cased(&word.text, w);
                     changed += 1;
                 }
@@ -133,32 +133,17 @@ fn set_phrases(p: &mut OcrPage) -> usize {
 fn dates_and_numbers(p: &mut OcrPage) -> usize {
     let places: Vec<(usize, usize)> =
         p.lines.iter().enumerate().flat_map(|(li, l)| (0..l.words.len()).map(move |wi| (li, wi))).collect();
-    let text = |p: &OcrPage, k: usize| -> String {
-        let (li, wi) = places[k];
-        p.lines[li].words[wi].text.clone()
-    };
     let mut changed = 0;
     for k in 0..places.len() {
-        let at = |i: usize| (k + i < places.len()).then(|| text(p, k + i));
-        let is = |i: usize, want: &str| at(i).is_some_and(|w| is_word(&w, want));
-        let num =
-            |i: usize, lo: u32, hi: u32| at(i).is_some_and(|w| number(&w).is_some_and(|n| (lo..=hi).contains(&n)));
-        if at(0).is_some_and(|w| paper_number_word(&w)) && at(1).is_some_and(|w| paper_number(&w)) {
-            let (li, wi) = places[k];
-            let w = &mut p.lines[li].words[wi];
-            w.text = cased(&w.text, "số");
-            changed += 1;
-            continue;
-        }
-        // An article's heading: "Điêu 3." opening a line.
-        if places[k].1 == 0 && at(0).is_some_and(|w| article_word(&w)) && num(1, 1, 999) {
-            let (li, wi) = places[k];
-            let w = &mut p.lines[li].words[wi];
-            w.text = cased(&w.text, "điều");
-            changed += 1;
-            continue;
-        }
-        let (slot, want) = if is(0, "tháng") && num(1, 1, 12) && num(3, 1900, 2099) {
+        let word = |i: usize| places.get(k + i).map(|&(li, wi)| p.lines[li].words[wi].text.as_str());
+        let is = |i: usize, want: &str| word(i).is_some_and(|w| is_word(w, want));
+        let num = |i: usize, lo: u32, hi: u32| word(i).and_then(number).is_some_and(|n| (lo..=hi).contains(&n));
+        let (slot, want) = if word(0).is_some_and(paper_number_word) && word(1).is_some_and(paper_number) {
+            (0, "số")
+        } else if places[k].1 == 0 && word(0).is_some_and(article_word) && num(1, 1, 999) {
+            // An article's heading: "Điêu 3." opening a line.
+            (0, "điều")
+        } else if is(0, "tháng") && num(1, 1, 12) && num(3, 1900, 2099) {
             (2, "năm")
         } else if is(0, "ngày") && num(1, 1, 31) && num(3, 1, 12) && is(4, "năm") {
             (2, "tháng")
@@ -175,11 +160,6 @@ fn dates_and_numbers(p: &mut OcrPage) -> usize {
         }
     }
     changed
-}
-
-/// The word's letters: the word without the punctuation around it.
-fn letters(w: &str) -> &str {
-    w.trim_matches(|c: char| !c.is_alphanumeric())
 }
 
 /// The word is `want` (any case, punctuation around it).
@@ -218,11 +198,11 @@ fn toneless(w: &str) -> String {
     w.nfd().filter(|c| !crate::syllable::TONES.contains(c)).nfc().collect()
 }
 
-/// `w` made `want` when its letters are one letter off it without marks and
-/// are not already it.
+/// `w` made `want` when its letters are one letter off it without marks
+/// (substituted, added or left out) and are not already it.
 fn settled(w: &str, want: &str) -> Option<String> {
     let core = letters(w);
-    if core.is_empty() || core.to_lowercase() == want || !one_off(&fold(core), &fold(want)) {
+    if core.is_empty() || is_word(w, want) || strsim::generic_levenshtein(&fold(core), &fold(want)) > 1 {
         return None;
     }
     Some(cased(w, want))
@@ -246,19 +226,6 @@ fn cased(w: &str, want: &str) -> String {
     };
     let start = w.find(core).unwrap_or(0);
     format!("{}{word}{}", &w[..start], &w[start + core.len()..])
-}
-
-/// At most one letter substituted, added or left out.
-fn one_off(a: &[char], b: &[char]) -> bool {
-    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    match long.len() - short.len() {
-        0 => a.iter().zip(b).filter(|(x, y)| x != y).count() <= 1,
-        1 => {
-            let head = short.iter().zip(long).take_while(|(x, y)| x == y).count();
-            short[head..] == long[head + 1..]
-        }
-        _ => false,
-    }
 }
 
 #[cfg(test)]

@@ -170,12 +170,7 @@ fn misread_number(core: &str) -> bool {
 /// Whether any word of the page looks like a misread phone or CCCD number:
 /// the raster [`read_misread_numbers`] needs is made only then.
 pub(crate) fn has_misread_number(page: &OcrPage) -> bool {
-    page.lines.iter().flat_map(|l| &l.words).any(|w| misread_number(&core(&w.text)))
-}
-
-/// A word's text without a form's dotted leader or a stop beside it.
-fn core(t: &str) -> String {
-    t.trim_matches(|c: char| !c.is_alphanumeric()).to_string()
+    page.lines.iter().flat_map(|l| &l.words).any(|w| misread_number(syllable::letters(&w.text)))
 }
 
 /// A number misread ([`misread_number`]) has lost or gained a digit (a
@@ -190,13 +185,15 @@ fn core(t: &str) -> String {
 /// characters changed. Returns how many words changed.
 pub(crate) fn read_misread_numbers(page: &mut OcrPage, crops: Crops, second: &mut ReadWord) -> usize {
     let mut fixed = 0;
-    for w in page.lines.iter_mut().flat_map(|l| l.words.iter_mut()).filter(|w| misread_number(&core(&w.text))) {
+    for w in
+        page.lines.iter_mut().flat_map(|l| l.words.iter_mut()).filter(|w| misread_number(syllable::letters(&w.text)))
+    {
         let Some(crop) = crops.of(w.bbox) else { continue };
         let Some((text, p)) = second(&crop) else { continue };
-        let (was, read) = (core(&w.text), core(&text));
+        let (was, read) = (syllable::letters(&w.text), syllable::letters(&text));
         let number = read.bytes().all(|b| b.is_ascii_digit()) && NUMBER_LENGTHS.contains(&read.len());
-        if p >= SECOND_MIN_P && number && (one_digit_apart(&was, &read) || changed(&was, &read) <= 2) {
-            w.text = w.text.replacen(&was, &read, 1);
+        if p >= SECOND_MIN_P && number && (one_digit_apart(was, read) || changed(was, read) <= 2) {
+            w.text = w.text.replacen(was, read, 1);
             fixed += 1;
         }
     }

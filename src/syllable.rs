@@ -51,6 +51,12 @@ const DASHES: [char; 3] = ['-', '–', '—'];
 /// ellipsis in a form).
 const LONE_PUNCT: &str = "-–—.,:;…/()\"'“”";
 
+/// A word's letters and digits: the word without the punctuation, dotted
+/// leader or stop around it.
+pub(crate) fn letters(w: &str) -> &str {
+    w.trim_matches(|c: char| !c.is_alphanumeric())
+}
+
 /// Characters that may surround a word.
 fn is_edge_punct(c: char) -> bool {
     ",.;:!?\"'()[]“”‘’…*".contains(c)
