@@ -82,6 +82,9 @@ string_enum! {
         OrientationByRecognition = "orientation_by_recognition",
         /// Enlarged before recognition (a coarse page).
         Upscaled = "upscaled",
+        /// Enlarged and sharpened before recognition (a blurred coarse
+        /// page).
+        Sharpened = "sharpened",
         /// Background flattened for recognition.
         Cleaned = "cleaned",
         /// Binarized for recognition.

@@ -168,8 +168,9 @@ impl Pix {
         (rc == 0).then_some((up, left))
     }
 
-    /// Scales an image by `factor` (linear interpolation with sharpening for
-    /// gray upscaling, area mapping for reduction).
+    /// Scales an image by `factor`: Leptonica's `pixScale`, which reduces
+    /// by area mapping with sharpening and enlarges by linear interpolation,
+    /// sharpened only for factors under 1.4.
     pub(crate) fn scale(&self, factor: f32) -> Option<Pix> {
         // SAFETY: `self.0` is a valid PIX owned by `self`; Leptonica returns a
         // new image or null and never frees its input.
@@ -243,6 +244,16 @@ impl Pix {
         // SAFETY: `self.0` is a valid PIX owned by `self`; Leptonica returns a
         // new image or null and never frees its input.
         Pix::wrap(unsafe { l::pixBlockconv(self.0, half, half) })
+    }
+
+    /// An 8 bpp image sharpened by unsharp masking: each pixel plus `fract`
+    /// times its difference from the mean of the (2`half`+1)² pixels around
+    /// it, clipped to 0..=255.
+    pub(crate) fn unsharp(&self, half: i32, fract: f32) -> Option<Pix> {
+        // SAFETY: `self.0` is a valid PIX owned by `self`; Leptonica returns a
+        // new image (a copy when there is nothing to do) or null, and never
+        // frees its input.
+        Pix::wrap(unsafe { l::pixUnsharpMaskingGray(self.0, half, fract) })
     }
 
     /// Rotates an 8 bpp image clockwise by `radians` about its centre,

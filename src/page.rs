@@ -328,6 +328,7 @@ pub(crate) fn process_page(
             }
             for (on, flag) in [
                 (reading.upscaled, Some(PageFlag::Upscaled)),
+                (reading.sharpened, Some(PageFlag::Sharpened)),
                 (reading.turned, Some(PageFlag::OrientationByRecognition)),
                 (reading.second_reader_fixes > 0, Some(PageFlag::SecondReader)),
                 (reading.segmentation == crate::model::Segmentation::OneBlock, Some(PageFlag::OneBlock)),

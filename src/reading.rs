@@ -36,7 +36,7 @@ use crate::tables;
 
 /// Changes whenever the same page may be read differently: part of the
 /// settings fingerprint, so that a new version redoes what it reads better.
-pub(crate) const VERSION: u32 = 26;
+pub(crate) const VERSION: u32 = 27;
 
 /// A page read at this mean confidence or better is kept as first read.
 const GOOD_CONF: f32 = 80.0;
@@ -87,6 +87,8 @@ pub(crate) struct Reading {
     /// the page as one block read better).
     pub segmentation: Segmentation,
     pub upscaled: bool,
+    /// Enlarged and sharpened: a blurred coarse page.
+    pub sharpened: bool,
     /// The turn was changed by recognition evidence.
     pub turned: bool,
     /// The page was tried more than once.
@@ -160,7 +162,8 @@ pub(crate) fn read_page(
     // lying on its side with a confidence that hides the turn).
     let in_doubt = rotation.is_none() || dpi < LOW_DPI;
     let segmentation = if in_doubt && !photo { Segmentation::OneBlock } else { Segmentation::Auto };
-    let src = Source { g, dpi, k };
+    let sharpen = k > 1.0 && clean::edge_steepness(g) < clean::SOFT_EDGES;
+    let src = Source { g, dpi, k, sharpen };
     let mut seen = Seen::new();
     let first = read_full(&src, &geometry, Cleaning::None, segmentation, recognize, &mut seen)?;
     let doubtful = in_doubt || first.page.mean_confidence().unwrap_or(0.0) < GOOD_CONF;
@@ -170,7 +173,7 @@ pub(crate) fn read_page(
         recognize,
         seen,
         full: first,
-        reading: Reading::first(geometry, segmentation, k > 1.0),
+        reading: Reading::first(geometry, segmentation, k > 1.0, sharpen),
         other: None,
         aside: Vec::new(),
     };
@@ -222,13 +225,14 @@ pub(crate) fn read_page(
 
 impl Reading {
     /// What the first reading of a page took.
-    fn first(geometry: Geometry, segmentation: Segmentation, upscaled: bool) -> Reading {
+    fn first(geometry: Geometry, segmentation: Segmentation, upscaled: bool, sharpened: bool) -> Reading {
         Reading {
             page: OcrPage::default(),
             geometry,
             cleaning: Cleaning::None,
             segmentation,
             upscaled,
+            sharpened,
             turned: false,
             retried: false,
             junk_dropped: 0,
@@ -542,7 +546,7 @@ fn retry(
     // turned page layout analysis takes text for pictures, and the turn it
     // favours is not always the right one.
     let segmentation = Segmentation::OneBlock;
-    let Source { g, dpi, k } = *src;
+    let Source { g, dpi, k, .. } = *src;
     let r0 = geometry.rotation;
     let mut turns = vec![r0, (r0 + 180) % 360];
     if unsure || conf < LOST_CONF {
@@ -818,7 +822,11 @@ fn geometry_for(g: &Gray, dpi: f32, rotation: u32) -> Geometry {
 struct Source<'a> {
     g: &'a Gray,
     dpi: f32,
+    /// How much the page is enlarged for reading.
     k: f32,
+    /// Whether it is sharpened once enlarged (a blurred coarse page,
+    /// [`clean::SOFT_EDGES`]).
+    sharpen: bool,
 }
 
 /// [`raster_for`], and the scale it is read at; where Leptonica could not
@@ -840,7 +848,7 @@ type Raster = (Gray, (f32, f32), Option<clean::Bend>);
 /// The raster recognition reads for a geometry and cleaning, enlarged by
 /// `k`.
 fn raster_for(src: &Source, geom: &Geometry, c: Cleaning) -> Option<Raster> {
-    let Source { g, dpi, k } = *src;
+    let Source { g, dpi, k, sharpen } = *src;
     // Softened before it is levelled: levelling grays a bilevel page's
     // edges itself.
     let soft = match c {
@@ -850,7 +858,7 @@ fn raster_for(src: &Source, geom: &Geometry, c: Cleaning) -> Option<Raster> {
         _ => None,
     };
     let (input, off) = preprocess::ocr_input(soft.as_ref().unwrap_or(g), geom);
-    let input = if k > 1.0 { clean::upscale(&input, k)? } else { input };
+    let input = if k > 1.0 { clean::upscale(&input, k, sharpen)? } else { input };
     let (input, bent) = match c {
         Cleaning::None | Cleaning::Softened | Cleaning::BlurLifted => (input, None),
         Cleaning::Normalized => (clean::normalize(&input)?, None),

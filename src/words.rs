@@ -33,6 +33,7 @@ pub(crate) fn flag_label(flag: &str) -> String {
         "orientation_uncertain" => "chiều trang chưa chắc chắn",
         "orientation_by_recognition" => "chiều trang xác định qua nhận dạng",
         "upscaled" => "phóng to để nhận dạng",
+        "sharpened" => "làm nét ảnh mờ để nhận dạng",
         "cleaned" => "làm sạch nền",
         "binarized" => "chuyển đen trắng",
         "dewarped" => "nắn thẳng dòng chữ cong",
