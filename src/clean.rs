@@ -72,6 +72,17 @@ pub(crate) fn upscale_factor(dpi: f32) -> f32 {
     }
 }
 
+/// The paper's level of a page (or part of one) whose levels `hist` counts:
+/// their 90th percentile.
+fn paper_level(hist: &[u64; 256]) -> u8 {
+    nth_level(hist, hist.iter().sum::<u64>() * 9 / 10)
+}
+
+/// The level of its darkest ink: the 1st percentile of its levels.
+fn ink_level(hist: &[u64; 256]) -> u8 {
+    nth_level(hist, hist.iter().sum::<u64>() / 100)
+}
+
 /// How far a blurred page's strokes are sharpened once enlarged
 /// ([`upscale`]): the half-width of the mean each pixel is set against, in
 /// pixels of the page before it was enlarged, and how much of the
@@ -126,8 +137,7 @@ pub(crate) fn edge_steepness(g: &Gray) -> f32 {
         }
     }
     let levels = g.histogram();
-    let n = (w * h) as u64;
-    let contrast = f32::from(nth_level(&levels, n * 9 / 10)) - f32::from(nth_level(&levels, n / 100));
+    let contrast = f32::from(paper_level(&levels)) - f32::from(ink_level(&levels));
     if contrast < 1.0 {
         return 1.0;
     }
@@ -182,11 +192,10 @@ pub(crate) fn background_spread(g: &Gray) -> u8 {
             let sample =
                 (ty0..ty1).step_by(4).flat_map(|y| g.data[y * w + tx0..y * w + tx1].iter().step_by(4).copied());
             let hist = histogram_of(sample);
-            let n: u64 = hist.iter().sum();
-            if n == 0 {
+            if hist.iter().sum::<u64>() == 0 {
                 continue;
             }
-            levels.push(nth_level(&hist, n * 9 / 10));
+            levels.push(paper_level(&hist));
         }
     }
     if levels.len() < 10 {
@@ -320,8 +329,8 @@ pub(crate) fn shows_through(g: &Gray) -> bool {
     if n == 0 || g.data.len() != w * h {
         return false;
     }
-    let paper = nth_level(&hist, n * 9 / 10);
-    if paper.saturating_sub(nth_level(&hist, n / 100)) < SHOW_THROUGH_MIN_CONTRAST {
+    let paper = paper_level(&hist);
+    if paper.saturating_sub(ink_level(&hist)) < SHOW_THROUGH_MIN_CONTRAST {
         return false;
     }
     let (ink_below, faint_below) = (paper.saturating_sub(FAINT_DEPTH), paper.saturating_sub(PAPER_NOISE));
@@ -377,9 +386,7 @@ fn inner(g: &Gray) -> Gray {
 /// threshold, no longer pulled up by it, keeps the letters thin and their
 /// tone marks apart (`vê` for `về` on a copy showing through).
 pub(crate) fn lift(g: &Gray) -> Gray {
-    let hist = g.histogram();
-    let n: u64 = hist.iter().sum();
-    let cut = i32::from(nth_level(&hist, n * 9 / 10).saturating_sub(LIFT_DEPTH)).max(64);
+    let cut = i32::from(paper_level(&g.histogram()).saturating_sub(LIFT_DEPTH)).max(64);
     let mut out = g.clone();
     stretch_between(&mut out, 0, cut);
     out
@@ -722,7 +729,7 @@ mod tests {
         assert_eq!(upscale_factor(50.0), 4.0);
     }
 
-    /// A coarse page of short strokes, two pixels wide, a pixel apart
+    /// A coarse page of short strokes, two pixels wide and three apart;
     /// where `blur` spreads each stroke's ink over its neighbours.
     fn coarse_strokes(blur: bool) -> Gray {
         let (w, h) = (300usize, 400usize);
