@@ -29,10 +29,17 @@ pub(crate) fn words_box(words: &[OcrWord]) -> Option<BBox> {
 /// Mean confidence (0..100) of some words, weighted by word length; None
 /// for none.
 pub(crate) fn mean_confidence_of<'a>(words: impl IntoIterator<Item = &'a OcrWord>) -> Option<f32> {
+    mean_by_length(words.into_iter().map(|w| (w.conf, w)))
+}
+
+/// Mean of confidences (0..100) given with their words, weighted by word
+/// length (a word may be given a confidence other than its own); None for
+/// none.
+pub(crate) fn mean_by_length<'a>(confs: impl IntoIterator<Item = (f32, &'a OcrWord)>) -> Option<f32> {
     let (mut sum, mut n) = (0f64, 0f64);
-    for w in words {
+    for (conf, w) in confs {
         let k = w.text.chars().count().max(1) as f64;
-        sum += w.conf as f64 * k;
+        sum += conf as f64 * k;
         n += k;
     }
     (n > 0.0).then(|| (sum / n) as f32)

@@ -120,20 +120,11 @@ pub(crate) fn quality(p: &OcrPage) -> f32 {
 /// of its words, those of lines read down the page ([`read_down`]) counted
 /// as read at 0 (0 when it has no word).
 fn confidence(p: &OcrPage) -> f32 {
-    let (mut sum, mut n) = (0.0, 0.0);
-    for l in &p.lines {
+    let confs = p.lines.iter().flat_map(|l| {
         let down = read_down(l);
-        for w in &l.words {
-            let k = w.text.chars().count().max(1) as f32;
-            sum += if down { 0.0 } else { w.conf * k };
-            n += k;
-        }
-    }
-    if n > 0.0 {
-        sum / n
-    } else {
-        0.0
-    }
+        l.words.iter().map(move |w| (if down { 0.0 } else { w.conf }, w))
+    });
+    crate::model::mean_by_length(confs).unwrap_or(0.0)
 }
 
 /// Tesseract reads the lines of a page lying on its side down the page, one

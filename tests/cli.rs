@@ -1005,16 +1005,20 @@ fn a_real_scan_at_120_dpi_is_read_by_layout_analysis() {
     assert!(s["02"]["recall"].as_f64().unwrap() >= 0.93, "{s}");
 }
 
+/// A page as a chat app sends it: its longer side cut to 960 px.
+fn sent_through_chat(page: &image::GrayImage) -> image::GrayImage {
+    let k = 960.0 / page.width().max(page.height()) as f32;
+    let (w, h) = ((page.width() as f32 * k).round() as u32, (page.height() as f32 * k).round() as u32);
+    image::imageops::resize(page, w, h, image::imageops::FilterType::Lanczos3)
+}
+
 #[test]
 fn a_blurred_page_sent_through_a_chat_app_is_sharpened_once_enlarged() {
     let Some(set) = real_dev_ready() else { return };
     // real-dev 08 (a decision scanned at 150 dpi) as a chat app sends it:
     // its longer side cut to 960 px (82 dpi), re-encoded, no resolution.
     let name = "08_qd-2750-bgddt_lowres-150dpi-tthc";
-    let full = render_real_page(&set.join(name).join("test_2.pdf"), 150, "chat");
-    let k = 960.0 / full.width().max(full.height()) as f32;
-    let (w, h) = ((full.width() as f32 * k).round() as u32, (full.height() as f32 * k).round() as u32);
-    let sent = image::imageops::resize(&full, w, h, image::imageops::FilterType::Lanczos3);
+    let sent = sent_through_chat(&render_real_page(&set.join(name).join("test_2.pdf"), 150, "chat"));
     let (p, _) = read_real_copy(&set, name, "chat", |dir| sent.save(dir.join("sent.jpg")).unwrap());
     let flags = p["flags"].as_array().unwrap();
     assert!(flags.contains(&json!("upscaled")) && !flags.contains(&json!("sharpened")), "sharp edges: {p}");
@@ -1042,9 +1046,7 @@ fn a_blurred_chat_copy_of_a_page_lying_on_its_side_is_turned_upright() {
     let name = "12_qd-68-ubnd-haiduong_rotated-jpeg";
     let scan =
         image::open(set.join(name).join("SCAN0097_embedded_p1_rot90.jpg")).expect("real-dev 12 decodes").to_luma8();
-    let k = 960.0 / scan.width().max(scan.height()) as f32;
-    let (w, h) = ((scan.width() as f32 * k).round() as u32, (scan.height() as f32 * k).round() as u32);
-    let sent = image::imageops::resize(&scan, w, h, image::imageops::FilterType::Lanczos3);
+    let sent = sent_through_chat(&scan);
     let blurred = image::imageops::blur(&sent, 1.2);
     let (p, s) = read_real_copy(&set, name, "chat-side", |dir| {
         let mut f = std::fs::File::create(dir.join("sent.jpg")).unwrap();
