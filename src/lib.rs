@@ -33,6 +33,7 @@ mod ink;
 mod junk;
 mod layout;
 mod lept;
+mod lexicon;
 pub mod manifest;
 pub mod model;
 mod ocr;

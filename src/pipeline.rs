@@ -49,7 +49,16 @@ fn start_second_readers(pool: &rayon::ThreadPool, opts: &Options, progress: &dyn
     };
     let results = pool.broadcast(|_| engines::load_second(&files));
     match results.into_iter().find_map(Result::err) {
-        None => Ok(true),
+        None => {
+            if crate::lexicon::installed().is_none() {
+                progress.warn(&format!(
+                    "no Vietnamese syllable list at {} (Debian package hunspell-vi): words with a \
+                     misread mark that no Vietnamese word has are not read again",
+                    crate::lexicon::DEFAULT_PATH
+                ));
+            }
+            Ok(true)
+        }
         Some(e) => {
             pool.broadcast(|_| engines::unload_second());
             fail(e)
@@ -210,13 +219,14 @@ fn settings_key(opts: &Options) -> String {
             .map_or_else(|_| "absent".to_string(), |f| f.identity()),
     };
     format!(
-        "sohoa {}|lang {}|{}|pdfa {}|reading {}|second reader {}|text layer shown {}|pipeline {}",
+        "sohoa {}|lang {}|{}|pdfa {}|reading {}|second reader {}|lexicon {}|text layer shown {}|pipeline {}",
         env!("CARGO_PKG_VERSION"),
         opts.lang,
         crate::ocr::reader_identity(opts.tessdata.as_deref(), &opts.lang),
         opts.pdfa,
         crate::reading::VERSION,
         second,
+        crate::lexicon::identity(),
         opts.show_text_layer,
         hex(&Sha256::digest(&pipeline_text))
     )

@@ -9,6 +9,7 @@
 //! (BENCHMARKS: asks and words changed per set). It sees words, a raster and
 //! a closure: it knows no engine.
 
+use crate::lexicon::Lexicon;
 use crate::model::{BBox, OcrPage};
 use crate::raster::Gray;
 use crate::syllable;
@@ -78,8 +79,19 @@ const SECOND_MIN_P: f32 = 0.5;
 /// marks (what Tesseract loses is a stacked mark; taking fewer turned
 /// "tỉnh" into "tinh" on photocopies), and a sure word's text the second
 /// reader left as it was on this page is not asked again (corpus-dev:
-/// "Xuân" asked 115 times, never changed). Returns how many words changed.
-pub(crate) fn ask_about_marks(page: &mut OcrPage, crops: Crops, second: &mut ReadWord) -> usize {
+/// "Xuân" asked 115 times, never changed). With the installed `lexicon`: a
+/// marked syllable it does not list ("đõi", "khắn", "điễm": marks misread
+/// on a coarse or blurred page) is always asked, and takes a listed reading
+/// of its letters whatever its marks; a listed word never takes an unlisted
+/// reading (the network read "dõi" as "đõi"). Returns how many words
+/// changed.
+pub(crate) fn ask_about_marks(
+    page: &mut OcrPage,
+    crops: Crops,
+    second: &mut ReadWord,
+    lexicon: Option<&Lexicon>,
+) -> usize {
+    let unknown = |text: &str| lexicon.is_some_and(|l| unlisted(l, text));
     let mut kept: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut ask = |w: &mut crate::model::OcrWord, sure: bool| -> bool {
         if sure && kept.contains(&w.text) {
@@ -87,11 +99,14 @@ pub(crate) fn ask_about_marks(page: &mut OcrPage, crops: Crops, second: &mut Rea
         }
         let Some(crop) = crops.of(w.bbox) else { return false };
         let Some((text, p)) = second(&crop) else { return false };
+        // A word no Vietnamese has takes any listed reading of its letters.
+        let misread = unknown(&w.text);
         let taken = match same_letters(&w.text, &text) {
             Some(t)
                 if p >= SECOND_MIN_P
                     && t != w.text
-                    && (!sure || marks(&t) > marks(&w.text))
+                    && (!sure || marks(&t) > marks(&w.text) || (misread && !unknown(&t)))
+                    && (misread || !unknown(&t))
                     && !syllable::wrong_tone(&t) =>
             {
                 t
@@ -127,7 +142,10 @@ pub(crate) fn ask_about_marks(page: &mut OcrPage, crops: Crops, second: &mut Rea
                 // no dictionary can put its mark back: both always asked.
                 // A capital that opens a sentence (Tôi, Căn cứ, Nơi cấp) is
                 // no name: only one among capitals is.
-                if syllable::tone_lost(&w.text) || (title_case(&w.text) && bare_roof(&w.text) && in_name) {
+                if syllable::tone_lost(&w.text)
+                    || (title_case(&w.text) && bare_roof(&w.text) && in_name)
+                    || unknown(&w.text)
+                {
                     names += usize::from(ask(w, true));
                 } else if marked && (w.conf < SECOND_CONF || bare_roof(&w.text)) {
                     sure.push(i - 1);
@@ -244,6 +262,13 @@ fn bare_roof(word: &str) -> bool {
     roof && !tone
 }
 
+/// A marked syllable the lexicon does not list ("đõi", "khắn"): a mark
+/// misread.
+fn unlisted(lexicon: &Lexicon, word: &str) -> bool {
+    let w = syllable::letters(word);
+    marks(w) > 0 && syllable::syllable_letters(w) && !lexicon.knows(w)
+}
+
 /// When `other` spells the same letters as `word` with other diacritics,
 /// `other`'s diacritics in `word`'s letter case; otherwise None.
 fn same_letters(word: &str, other: &str) -> Option<String> {
@@ -274,6 +299,15 @@ mod tests {
 
     /// As [`second_on`], with how many words `ask_about_marks` says it changed.
     fn second_counted(words: Vec<OcrWord>, answers: &[&str]) -> (Vec<String>, Vec<String>, usize) {
+        second_with(words, answers, None)
+    }
+
+    /// As [`second_counted`], with a lexicon.
+    fn second_with(
+        words: Vec<OcrWord>,
+        answers: &[&str],
+        lexicon: Option<&Lexicon>,
+    ) -> (Vec<String>, Vec<String>, usize) {
         let mut page =
             OcrPage { width: 600, height: 40, lines: vec![OcrLine { bbox: [0.0, 0.0, 600.0, 20.0], words }] };
         let raster = Gray::new(600, 40, 255);
@@ -283,7 +317,8 @@ mod tests {
             asked.push(a.to_string());
             Some((a.to_string(), 0.99))
         };
-        let changed = ask_about_marks(&mut page, Crops { raster: &raster, scale: 1.0, offset: (0.0, 0.0) }, &mut read);
+        let changed =
+            ask_about_marks(&mut page, Crops { raster: &raster, scale: 1.0, offset: (0.0, 0.0) }, &mut read, lexicon);
         (asked, page.lines[0].words.iter().map(|w| w.text.clone()).collect(), changed)
     }
 
@@ -340,6 +375,34 @@ mod tests {
         // An unsure word takes the other reading either way.
         let (_, out) = second_on(vec![test_word("tỉnh", 0.0, 50.0, 70.0)], &["tinh"]);
         assert_eq!(out, ["tinh"]);
+    }
+
+    #[test]
+    fn a_marked_word_no_vietnamese_has_is_asked_and_takes_only_a_listed_reading() {
+        let lex = Lexicon::from_dic("5\ndõi\nkhẩn\ntheo\nđiểm\nkhần\n");
+        // Sure, with as many marks as its answer: without the lexicon it is
+        // not even asked; with it, asked, and the listed reading taken.
+        let word = || vec![test_word("khắn", 0.0, 50.0, 97.0)];
+        let (asked, out, _) = second_with(word(), &["khẩn"], None);
+        assert_eq!((asked.len(), out), (0, vec!["khắn".to_string()]));
+        let (asked, out, changed) = second_with(word(), &["khẩn"], Some(&lex));
+        assert_eq!((asked.len(), out, changed), (1, vec!["khẩn".to_string()], 1));
+        // Fewer marks than read ("đõi" → "dõi"), punctuation kept.
+        let (_, out, _) = second_with(vec![test_word("đõi,", 0.0, 50.0, 95.0)], &["dõi,"], Some(&lex));
+        assert_eq!(out, ["dõi,"]);
+        // An unlisted answer is not taken for an unlisted word...
+        let (_, out, _) = second_with(vec![test_word("điễm", 0.0, 50.0, 95.0)], &["điễm"], Some(&lex));
+        assert_eq!(out, ["điễm"]);
+        // ... nor for a listed one, however unsure (the network read "dõi"
+        // as "đõi"); without the lexicon it was.
+        let unsure = || vec![test_word("theo", 0.0, 50.0, 97.0), test_word("dõi", 60.0, 110.0, 60.0)];
+        let (_, out, _) = second_with(unsure(), &["đõi"], Some(&lex));
+        assert_eq!(out, ["theo", "dõi"]);
+        let (_, out, _) = second_with(unsure(), &["đõi"], None);
+        assert_eq!(out, ["theo", "đõi"]);
+        // Abbreviations and words with no mark are not the lexicon's to judge.
+        assert!(!unlisted(&lex, "UBND") && !unlisted(&lex, "theo") && !unlisted(&lex, "khẩn;"));
+        assert!(unlisted(&lex, "khắn;") && unlisted(&lex, "(Đõi"));
     }
 
     #[test]

@@ -153,6 +153,34 @@ fn each_foreign_library_and_tool_is_reached_from_one_module() {
     only_in("Command::new", &["poppler.rs", "main.rs"], "poppler runs tools; main restarts itself");
     only_in("libc::", &["poppler.rs", "lept.rs"], "the tools' memory limit; libpng's level for Leptonica's PNGs");
     only_in("WalkDir::new", &["scan.rs", "state.rs"], "scan walks the input, state cleans OUT's temporaries");
+    only_in("vi_VN.dic", &["lexicon.rs"], "the syllable list is read where hunspell-vi installs it");
+}
+
+#[test]
+fn no_word_list_is_carried_in_the_repository() {
+    // hunspell-vi's syllable list is GPL: it is read from the installed
+    // package (src/lexicon.rs), never copied here. A list of a thousand
+    // lines of single lower-case words would be one.
+    let mut found = Vec::new();
+    for entry in walkdir::WalkDir::new(root())
+        .into_iter()
+        .filter_entry(|e| !matches!(e.file_name().to_str(), Some("target" | ".git")))
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+    {
+        let path = entry.path();
+        if path.extension().is_some_and(|x| x == "dic" || x == "aff") {
+            found.push(path.display().to_string());
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(path) else { continue };
+        let words =
+            text.lines().filter(|l| !l.is_empty() && l.chars().all(|c| c.is_alphabetic() && !c.is_uppercase())).count();
+        if words >= 1000 {
+            found.push(format!("{} ({words} lines of one word)", path.display()));
+        }
+    }
+    assert!(found.is_empty(), "word lists in the repository: {found:?}");
 }
 
 #[test]
@@ -183,6 +211,7 @@ fn input_files_are_never_read_whole_but_by_the_readers_that_bound_them() {
         &[
             "aster.rs",
             "corrections.rs",
+            "lexicon.rs",
             "page.rs",
             "pdfin.rs",
             "pipeline.rs",
