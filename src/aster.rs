@@ -10,6 +10,7 @@
 //! Everything lives in one folder: `asternet.onnx`, `vocab.json` and
 //! `libonnxruntime.so*` (put there by `scripts/install-deps`).
 
+use crate::model::Heard;
 use crate::raster::Gray;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -102,9 +103,10 @@ impl Reader {
         Ok(Reader { session, vocab })
     }
 
-    /// Reads one crop (dark text on light paper, one line or word). Returns
-    /// the text (NFC) and the lowest probability of its characters.
-    pub(crate) fn read(&mut self, crop: &Gray) -> Option<(String, f32)> {
+    /// Reads one crop (dark text on light paper, one line or word): its
+    /// text (NFC), the lowest probability of its characters and the
+    /// characters weighed at each place.
+    pub(crate) fn read(&mut self, crop: &Gray) -> Option<Heard> {
         if crop.width < 2 || crop.height < 2 {
             return None;
         }
@@ -158,19 +160,53 @@ fn prepare(crop: &Gray) -> Option<(Vec<f32>, u32)> {
 
 /// Best path CTC decoding: the likeliest symbol per step, repeats merged,
 /// blanks (symbol 0) dropped; with the lowest probability among the kept.
-fn ctc_greedy(logp: &[f32], t: usize, c: usize, vocab: &[String]) -> (String, f32) {
+/// How many characters are kept as weighed at each place of a reading.
+const CHOICES: usize = 4;
+
+/// Best-path CTC decoding: the likeliest symbol of each time step, repeats
+/// merged and blanks dropped. Each character's choices are the likeliest
+/// non-blank symbols of the step where it was likeliest (kept only when
+/// every symbol read is one character, so that places line up with the
+/// NFC text).
+fn ctc_greedy(logp: &[f32], t: usize, c: usize, vocab: &[String]) -> Heard {
     use unicode_normalization::UnicodeNormalization;
     let mut out = String::new();
     let (mut prev, mut min_p) = (0usize, 1.0f32);
-    for step in logp.chunks_exact(c).take(t) {
+    // For each character read: its symbol, the step it was likeliest at.
+    let mut places: Vec<(usize, usize, f32)> = Vec::new();
+    for (k, step) in logp.chunks_exact(c).take(t).enumerate() {
         let (best, lp) = step.iter().enumerate().fold((0, f32::MIN), |a, (i, &v)| if v > a.1 { (i, v) } else { a });
         if best != 0 && best != prev {
             out.push_str(&vocab[best]);
             min_p = min_p.min(lp.exp());
+            places.push((best, k, lp));
+        } else if best != 0 {
+            if let Some(last) = places.last_mut().filter(|l| lp > l.2) {
+                *last = (best, k, lp);
+            }
         }
         prev = best;
     }
-    (out.nfc().collect(), if out.is_empty() { 0.0 } else { min_p })
+    let text: String = out.nfc().collect();
+    let single = places.iter().all(|&(s, _, _)| vocab[s].chars().count() == 1);
+    let choices = if single && text.chars().count() == places.len() {
+        places
+            .iter()
+            .map(|&(_, k, _)| {
+                let step = &logp[k * c..(k + 1) * c];
+                let mut ranked: Vec<(usize, f32)> = step.iter().copied().enumerate().skip(1).collect();
+                ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+                ranked
+                    .into_iter()
+                    .take(CHOICES)
+                    .filter_map(|(i, lp)| vocab[i].chars().next().map(|ch| (ch, lp.exp())))
+                    .collect()
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Heard { p: if out.is_empty() { 0.0 } else { min_p }, text, choices }
 }
 
 #[cfg(test)]
@@ -186,9 +222,12 @@ mod tests {
             v
         };
         let logp: Vec<f32> = [1, 1, 0, 2, 2, 0, 3, 0].iter().flat_map(|&i| l(i)).collect();
-        let (s, p) = ctc_greedy(&logp, 8, 4, &vocab);
-        assert_eq!(s, "cấp");
-        assert!(p > 0.98);
+        let h = ctc_greedy(&logp, 8, 4, &vocab);
+        assert_eq!(h.text, "cấp");
+        assert!(h.p > 0.98);
+        // Each place weighs its characters, the one read first.
+        assert_eq!(h.choices.len(), 3);
+        assert_eq!(h.choices[1][0].0, 'ấ');
     }
 
     #[test]

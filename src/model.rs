@@ -50,6 +50,25 @@ pub(crate) fn overlaps<T: PartialOrd>(a: &[T; 4], b: &[T; 4]) -> bool {
     a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]
 }
 
+/// A word as the second reader heard it: its text (NFC), the lowest
+/// probability of its characters, and for each character, the characters
+/// the reader weighed at that place, most likely first, with their
+/// probabilities (empty when the reader gives none).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Heard {
+    pub text: String,
+    pub p: f32,
+    pub choices: Vec<Vec<(char, f32)>>,
+}
+
+impl Heard {
+    /// A reading with no other characters weighed.
+    #[cfg(test)]
+    pub(crate) fn plain(text: &str, p: f32) -> Heard {
+        Heard { text: text.to_string(), p, choices: Vec::new() }
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct OcrPage {
     /// Size of the upright page in source pixels.

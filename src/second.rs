@@ -10,7 +10,7 @@
 //! a closure: it knows no engine.
 
 use crate::lexicon::Lexicon;
-use crate::model::{BBox, OcrPage};
+use crate::model::{BBox, Heard, OcrPage};
 use crate::raster::Gray;
 use crate::syllable;
 
@@ -41,7 +41,7 @@ const PLAIN_CONF: f32 = 80.0;
 
 /// The second reader: reads one word's crop, giving its text and the lowest
 /// probability of its characters.
-pub(crate) type ReadWord<'a> = dyn FnMut(&Gray) -> Option<(String, f32)> + 'a;
+pub(crate) type ReadWord<'a> = dyn FnMut(&Gray) -> Option<Heard> + 'a;
 
 /// Sure words (see [`SURE_CONF`]) are asked about under this confidence;
 /// above it, only those whose roofed vowel (â ê ô ă ơ ư) carries no tone
@@ -98,12 +98,19 @@ pub(crate) fn ask_about_marks(
             return false;
         }
         let Some(crop) = crops.of(w.bbox) else { return false };
-        let Some((text, p)) = second(&crop) else { return false };
-        // A word no Vietnamese has takes any listed reading of its letters.
+        let Some(heard) = second(&crop) else { return false };
+        let (text, p) = (heard.text.as_str(), heard.p);
+        // A word no Vietnamese has takes any listed reading of its letters;
+        // when the reader hears it unlisted too, the likeliest listed word
+        // among the characters it weighed.
         let misread = unknown(&w.text);
-        let taken = match same_letters(&w.text, &text) {
+        let listed = match lexicon {
+            Some(l) if misread && unknown(text) => listed_choice(l, &w.text, &heard),
+            _ => None,
+        };
+        let taken = match listed.or_else(|| same_letters(&w.text, text)) {
             Some(t)
-                if p >= SECOND_MIN_P
+                if (p >= SECOND_MIN_P || (misread && !unknown(&t)))
                     && t != w.text
                     && (!sure || marks(&t) > marks(&w.text) || (misread && !unknown(&t)))
                     && (misread || !unknown(&t))
@@ -207,7 +214,7 @@ pub(crate) fn read_misread_numbers(page: &mut OcrPage, crops: Crops, second: &mu
         page.lines.iter_mut().flat_map(|l| l.words.iter_mut()).filter(|w| misread_number(syllable::letters(&w.text)))
     {
         let Some(crop) = crops.of(w.bbox) else { continue };
-        let Some((text, p)) = second(&crop) else { continue };
+        let Some(Heard { text, p, .. }) = second(&crop) else { continue };
         let (was, read) = (syllable::letters(&w.text), syllable::letters(&text));
         let number = read.bytes().all(|b| b.is_ascii_digit()) && NUMBER_LENGTHS.contains(&read.len());
         if p >= SECOND_MIN_P && number && (one_digit_apart(was, read) || changed(was, read) <= 2) {
@@ -269,6 +276,68 @@ fn unlisted(lexicon: &Lexicon, word: &str) -> bool {
     marks(w) > 0 && syllable::syllable_letters(w) && !lexicon.knows(w)
 }
 
+/// A character the second reader weighed is tried in a word only when at
+/// least this likely.
+const CHOICE_MIN_P: f32 = 0.05;
+/// At most this many spellings are tried from the characters weighed.
+const CHOICE_TRIES: usize = 64;
+
+/// The likeliest spelling of `word`'s letters, each character one the
+/// second reader weighed at its place (its base letter `word`'s), that the
+/// lexicon lists; None when none is.
+fn listed_choice(lexicon: &Lexicon, word: &str, heard: &Heard) -> Option<String> {
+    let letters: Vec<char> = word.chars().collect();
+    if heard.choices.len() != letters.len() || same_letters(word, &heard.text).is_none() {
+        return None;
+    }
+    let options: Vec<Vec<(char, f32)>> = letters
+        .iter()
+        .zip(&heard.choices)
+        .map(|(&l, weighed)| {
+            let base = syllable::base_letter(l);
+            let fits: Vec<(char, f32)> = weighed
+                .iter()
+                .enumerate()
+                .filter(|&(i, &(c, q))| syllable::base_letter(c) == base && (i == 0 || q >= CHOICE_MIN_P))
+                .map(|(_, &cq)| cq)
+                .collect();
+            if fits.is_empty() {
+                vec![(l, 1.0)]
+            } else {
+                fits
+            }
+        })
+        .collect();
+    if options.iter().map(Vec::len).try_fold(1usize, |n, k| n.checked_mul(k)).is_none_or(|n| n > CHOICE_TRIES) {
+        return None;
+    }
+    let mut best: Option<(f32, String)> = None;
+    let mut pick = vec![0usize; options.len()];
+    loop {
+        let spelled: String = pick.iter().zip(&options).map(|(&i, o)| o[i].0).collect();
+        let score: f32 = pick.iter().zip(&options).map(|(&i, o)| o[i].1).product();
+        if let Some(t) = same_letters(word, &spelled) {
+            if !unlisted(lexicon, &t) && best.as_ref().is_none_or(|b| score > b.0) {
+                best = Some((score, t));
+            }
+        }
+        // The next combination, as an odometer.
+        let mut k = 0;
+        while k < pick.len() {
+            pick[k] += 1;
+            if pick[k] < options[k].len() {
+                break;
+            }
+            pick[k] = 0;
+            k += 1;
+        }
+        if k == pick.len() {
+            break;
+        }
+    }
+    best.map(|b| b.1)
+}
+
 /// When `other` spells the same letters as `word` with other diacritics,
 /// `other`'s diacritics in `word`'s letter case; otherwise None.
 fn same_letters(word: &str, other: &str) -> Option<String> {
@@ -315,7 +384,7 @@ mod tests {
         let mut read = |_: &Gray| {
             let a = answers.get(asked.len()).copied().unwrap_or("?");
             asked.push(a.to_string());
-            Some((a.to_string(), 0.99))
+            Some(Heard::plain(a, 0.99))
         };
         let changed =
             ask_about_marks(&mut page, Crops { raster: &raster, scale: 1.0, offset: (0.0, 0.0) }, &mut read, lexicon);
@@ -406,6 +475,47 @@ mod tests {
     }
 
     #[test]
+    fn an_unlisted_word_heard_unlisted_takes_the_likeliest_listed_spelling_the_reader_weighed() {
+        let lex = Lexicon::from_dic("4\nđiểm\nđiếm\ndõi\nđòi\n");
+        let sure = |c: char| vec![(c, 0.99)];
+        // "điêm" read, "điễm" heard; at the tone's place the reader weighed
+        // ể at 0.3 and ế at 0.1: the listed "điểm" is likelier than "điếm".
+        let heard = Heard {
+            text: "điễm".into(),
+            p: 0.6,
+            choices: vec![sure('đ'), sure('i'), vec![('ễ', 0.6), ('ể', 0.3), ('ế', 0.1)], sure('m')],
+        };
+        assert_eq!(listed_choice(&lex, "điêm", &heard).as_deref(), Some("điểm"));
+        // Case kept; a character weighed under CHOICE_MIN_P is not tried.
+        let faint =
+            Heard { choices: vec![sure('đ'), sure('i'), vec![('ễ', 0.9), ('ể', 0.04)], sure('m')], ..heard };
+        assert_eq!(listed_choice(&lex, "ĐIÊM", &faint), None);
+        let heard = Heard {
+            text: "đõi".into(),
+            p: 0.5,
+            choices: vec![vec![('đ', 0.5), ('d', 0.45), ('a', 0.05)], sure('õ'), sure('i')],
+        };
+        assert_eq!(listed_choice(&lex, "Đõi", &heard).as_deref(), Some("Dõi"));
+        // Through the second pass: a sure unlisted word heard unlisted.
+        let mut page = OcrPage {
+            width: 600,
+            height: 40,
+            lines: vec![OcrLine { bbox: [0.0, 0.0, 600.0, 20.0], words: vec![test_word("đõi,", 0.0, 50.0, 95.0)] }],
+        };
+        let raster = Gray::new(600, 40, 255);
+        let mut read = |_: &Gray| {
+            Some(Heard {
+                text: "đõi,".into(),
+                p: 0.4,
+                choices: vec![vec![('đ', 0.6), ('d', 0.4)], sure('õ'), sure('i'), sure(',')],
+            })
+        };
+        let crops = Crops { raster: &raster, scale: 1.0, offset: (0.0, 0.0) };
+        assert_eq!(ask_about_marks(&mut page, crops, &mut read, Some(&lex)), 1);
+        assert_eq!(page.lines[0].words[0].text, "dõi,");
+    }
+
+    #[test]
     fn high_confidence_words_go_to_the_second_reader_only_where_a_stacked_mark_may_be_lost() {
         for w in ["thê", "tiên", "sô", "Đông", "tăng", "ưu"] {
             assert!(bare_roof(w), "{w}");
@@ -423,7 +533,7 @@ mod tests {
         let mut asked = 0;
         let mut read = |_: &Gray| {
             asked += 1;
-            Some((answer.to_string(), p))
+            Some(Heard::plain(answer, p))
         };
         read_misread_numbers(&mut page, Crops { raster: &raster, scale: 1.0, offset: (0.0, 0.0) }, &mut read);
         (asked, page.lines[0].words.iter().map(|w| w.text.clone()).collect())
