@@ -65,6 +65,15 @@ impl Lexicon {
     pub(crate) fn knows(&self, word: &str) -> bool {
         self.known.contains(&key(word))
     }
+
+    /// A marked syllable (punctuation around it aside) that the list does
+    /// not hold ("đõi", "khắn"): a mark misread. Abbreviations, numbers and
+    /// words with no mark are not the list's to judge.
+    pub(crate) fn lacks(&self, word: &str) -> bool {
+        let w = crate::syllable::letters(word);
+        let marked = w.nfd().any(|c| ('\u{300}'..='\u{36f}').contains(&c)) || w.contains(['đ', 'Đ']);
+        marked && crate::syllable::syllable_letters(w) && !self.knows(w)
+    }
 }
 
 /// The lexicon read from [`DEFAULT_PATH`] once per process, or None when
@@ -107,5 +116,8 @@ mod tests {
         for w in ["điễm", "nãng", "hoá", "thuy", "đõi"] {
             assert!(!lex.knows(w), "{w}");
         }
+        // What it lacks: marked syllables only, punctuation aside.
+        assert!(lex.lacks("điễm,") && lex.lacks("(Nãng") && lex.lacks("đoi"));
+        assert!(!lex.lacks("thuy") && !lex.lacks("UBND") && !lex.lacks("HÒA;") && !lex.lacks("123"));
     }
 }

@@ -91,7 +91,7 @@ pub(crate) fn ask_about_marks(
     second: &mut ReadWord,
     lexicon: Option<&Lexicon>,
 ) -> usize {
-    let unknown = |text: &str| lexicon.is_some_and(|l| unlisted(l, text));
+    let unknown = |text: &str| lexicon.is_some_and(|l| l.lacks(text));
     let mut kept: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut ask = |w: &mut crate::model::OcrWord, sure: bool| -> bool {
         if sure && kept.contains(&w.text) {
@@ -269,13 +269,6 @@ fn bare_roof(word: &str) -> bool {
     roof && !tone
 }
 
-/// A marked syllable the lexicon does not list ("đõi", "khắn"): a mark
-/// misread.
-fn unlisted(lexicon: &Lexicon, word: &str) -> bool {
-    let w = syllable::letters(word);
-    marks(w) > 0 && syllable::syllable_letters(w) && !lexicon.knows(w)
-}
-
 /// A character the second reader weighed is tried in a word only when at
 /// least this likely.
 const CHOICE_MIN_P: f32 = 0.05;
@@ -317,7 +310,7 @@ fn listed_choice(lexicon: &Lexicon, word: &str, heard: &Heard) -> Option<String>
         let spelled: String = pick.iter().zip(&options).map(|(&i, o)| o[i].0).collect();
         let score: f32 = pick.iter().zip(&options).map(|(&i, o)| o[i].1).product();
         if let Some(t) = same_letters(word, &spelled) {
-            if !unlisted(lexicon, &t) && best.as_ref().is_none_or(|b| score > b.0) {
+            if !lexicon.lacks(&t) && best.as_ref().is_none_or(|b| score > b.0) {
                 best = Some((score, t));
             }
         }
@@ -470,8 +463,8 @@ mod tests {
         let (_, out, _) = second_with(unsure(), &["đõi"], None);
         assert_eq!(out, ["theo", "đõi"]);
         // Abbreviations and words with no mark are not the lexicon's to judge.
-        assert!(!unlisted(&lex, "UBND") && !unlisted(&lex, "theo") && !unlisted(&lex, "khẩn;"));
-        assert!(unlisted(&lex, "khắn;") && unlisted(&lex, "(Đõi"));
+        assert!(!lex.lacks("UBND") && !lex.lacks("theo") && !lex.lacks("khẩn;"));
+        assert!(lex.lacks("khắn;") && lex.lacks("(Đõi"));
     }
 
     #[test]
