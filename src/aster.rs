@@ -158,13 +158,12 @@ fn prepare(crop: &Gray) -> Option<(Vec<f32>, u32)> {
     Some((data, nw))
 }
 
-/// Best path CTC decoding: the likeliest symbol per step, repeats merged,
-/// blanks (symbol 0) dropped; with the lowest probability among the kept.
 /// How many characters are kept as weighed at each place of a reading.
 const CHOICES: usize = 4;
 
 /// Best-path CTC decoding: the likeliest symbol of each time step, repeats
-/// merged and blanks dropped. Each character's choices are the likeliest
+/// merged and blanks (symbol 0) dropped, with the lowest probability among
+/// the characters kept. Each character's choices are the likeliest
 /// non-blank symbols of the step where it was likeliest (kept only when
 /// every symbol read is one character, so that places line up with the
 /// NFC text).

@@ -8,7 +8,7 @@
 //! file that may be absent: without it, nothing here is asked and the
 //! reading is what it was.
 
-use crate::syllable::TONES;
+use crate::syllable::{marks, syllable_letters, toneless, TONES};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -30,20 +30,9 @@ pub(crate) struct Lexicon {
 /// A word's letters without their tone, lower case, and its tone mark (the
 /// first if a misreading gave it two).
 fn key(word: &str) -> (String, Option<char>) {
-    let mut tone = None;
-    let letters: String = word
-        .to_lowercase()
-        .nfd()
-        .filter(|c| {
-            let t = TONES.contains(c);
-            if t && tone.is_none() {
-                tone = Some(*c);
-            }
-            !t
-        })
-        .nfc()
-        .collect();
-    (letters, tone)
+    let lower = word.to_lowercase();
+    let tone = lower.nfd().find(|c| TONES.contains(c));
+    (toneless(&lower), tone)
 }
 
 impl Lexicon {
@@ -71,8 +60,7 @@ impl Lexicon {
     /// words with no mark are not the list's to judge.
     pub(crate) fn lacks(&self, word: &str) -> bool {
         let w = crate::syllable::letters(word);
-        let marked = w.nfd().any(|c| ('\u{300}'..='\u{36f}').contains(&c)) || w.contains(['đ', 'Đ']);
-        marked && crate::syllable::syllable_letters(w) && !self.knows(w)
+        marks(w) > 0 && syllable_letters(w) && !self.knows(w)
     }
 }
 

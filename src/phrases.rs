@@ -11,7 +11,6 @@
 
 use crate::model::OcrPage;
 use crate::syllable::{fold, letters};
-use unicode_normalization::UnicodeNormalization;
 
 /// Puts right the words of the page's set phrases, written dates, paper
 /// numbers and article headings, read in order across lines (a date may
@@ -177,7 +176,7 @@ fn number(w: &str) -> Option<u32> {
 /// "số" read with another tone: "sổ", "sỗ", "sồ", "sộ", "sô".
 fn paper_number_word(w: &str) -> bool {
     let l = letters(w).to_lowercase();
-    l != "số" && toneless(&l) == "sô"
+    l != "số" && crate::syllable::toneless(&l) == "sô"
 }
 
 /// "Điều" read with other marks ("Điêu"), capitalized as a heading is.
@@ -191,11 +190,6 @@ fn paper_number(w: &str) -> bool {
     let digits = w.bytes().take_while(u8::is_ascii_digit).count();
     digits > 0
         && w[digits..].strip_prefix('/').is_some_and(|rest| rest.chars().next().is_some_and(char::is_alphanumeric))
-}
-
-/// The word without its tone marks (its roofs and hooks kept).
-fn toneless(w: &str) -> String {
-    w.nfd().filter(|c| !crate::syllable::TONES.contains(c)).nfc().collect()
 }
 
 /// `w` made `want` when its letters are one letter off it without marks

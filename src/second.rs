@@ -112,7 +112,7 @@ pub(crate) fn ask_about_marks(
             Some(t)
                 if (p >= SECOND_MIN_P || (misread && !unknown(&t)))
                     && t != w.text
-                    && (!sure || marks(&t) > marks(&w.text) || (misread && !unknown(&t)))
+                    && (!sure || syllable::marks(&t) > syllable::marks(&w.text) || (misread && !unknown(&t)))
                     && (misread || !unknown(&t))
                     && !syllable::wrong_tone(&t) =>
             {
@@ -142,7 +142,7 @@ pub(crate) fn ask_about_marks(
             if !w.text.chars().any(char::is_alphabetic) {
                 continue;
             }
-            let marked = marks(&w.text) > 0;
+            let marked = syllable::marks(&w.text) > 0;
             if w.conf >= SURE_CONF {
                 // A stop-final syllable without a tone has lost its mark,
                 // and a name (Trân for Trần) is what a field is made of and
@@ -248,13 +248,6 @@ fn title_case(word: &str) -> bool {
     let w = word.trim_matches(|c: char| !c.is_alphanumeric());
     let mut chars = w.chars();
     chars.next().is_some_and(char::is_uppercase) && chars.clone().next().is_some() && chars.all(char::is_lowercase)
-}
-
-/// How many Vietnamese marks the word carries: roofs, horns, breves, tones
-/// and the bar of đ.
-fn marks(word: &str) -> usize {
-    use unicode_normalization::UnicodeNormalization;
-    word.nfd().filter(|&c| ('\u{300}'..='\u{36f}').contains(&c) || c == 'đ' || c == 'Đ').count()
 }
 
 /// The word has a roofed vowel (circumflex, breve or horn) and no tone

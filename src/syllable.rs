@@ -13,6 +13,17 @@ use unicode_normalization::UnicodeNormalization;
 /// Tone marks as combining characters (grave, acute, tilde, hook, dot below).
 pub(crate) const TONES: [char; 5] = ['\u{300}', '\u{301}', '\u{303}', '\u{309}', '\u{323}'];
 
+/// The word without its tone marks (its roofs, horns and bar kept).
+pub(crate) fn toneless(w: &str) -> String {
+    w.nfd().filter(|c| !TONES.contains(c)).nfc().collect()
+}
+
+/// How many Vietnamese marks the word carries: roofs, horns, breves, tones
+/// and the bar of đ.
+pub(crate) fn marks(word: &str) -> usize {
+    word.nfd().filter(|&c| ('\u{300}'..='\u{36f}').contains(&c) || c == 'đ' || c == 'Đ').count()
+}
+
 /// A letter without its marks, lower case (đ counts as d): what labels are
 /// matched on and what two readings of a word must agree on.
 pub(crate) fn base_letter(c: char) -> char {
