@@ -88,10 +88,11 @@ impl RunConfig {
 mod tests {
     use super::*;
 
-    fn write(text: &str) -> (PathBuf, PathBuf) {
-        let dir = std::env::temp_dir().join(format!("sohoa-config-{}-{}", std::process::id(), text.len()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let f = dir.join("sohoa.toml");
+    /// Writes `text` as `sohoa.toml` in a fresh folder that is removed when
+    /// the returned guard drops.
+    fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("sohoa.toml");
         std::fs::write(&f, text).unwrap();
         (dir, f)
     }
@@ -100,7 +101,7 @@ mod tests {
     fn relative_paths_are_taken_from_the_files_folder() {
         let (dir, f) = write("input = \"scans\"\noutput = \"/var/lib/sohoa/out\"\njobs = 2\npdfa = false\n");
         let c = RunConfig::load(&f).unwrap();
-        assert_eq!(c.input, Some(dir.join("scans")));
+        assert_eq!(c.input, Some(dir.path().join("scans")));
         assert_eq!(c.output, Some(PathBuf::from("/var/lib/sohoa/out")));
         assert_eq!(c.jobs, Some(2));
         assert_eq!(c.pdfa, Some(false));
@@ -109,14 +110,14 @@ mod tests {
 
     #[test]
     fn an_unknown_key_is_an_error_naming_it() {
-        let (_, f) = write("input = \"/srv/scans\"\njbos = 2\n");
+        let (_dir, f) = write("input = \"/srv/scans\"\njbos = 2\n");
         let e = RunConfig::load(&f).unwrap_err().to_string();
         assert!(e.contains("jbos") && e.contains("sohoa.toml"), "{e}");
     }
 
     #[test]
     fn a_wrong_type_names_the_key() {
-        let (_, f) = write("jobs = \"two\"\n\n\n");
+        let (_dir, f) = write("jobs = \"two\"\n\n\n");
         let e = RunConfig::load(&f).unwrap_err().to_string();
         assert!(e.contains("jobs"), "{e}");
     }
