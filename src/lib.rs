@@ -28,6 +28,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod flags;
+mod frequency;
 pub mod fsutil;
 mod ink;
 mod junk;

@@ -57,6 +57,14 @@ fn start_second_readers(pool: &rayon::ThreadPool, opts: &Options, progress: &dyn
                     crate::lexicon::DEFAULT_PATH
                 ));
             }
+            if crate::frequency::installed().is_none() {
+                progress.warn(&format!(
+                    "no syllable frequencies ({} in {}; scripts/install-deps puts it there): a tone \
+                     misread into a rarer real word (vả for và) is not put right",
+                    crate::frequency::FILE,
+                    crate::frequency::DEFAULT_DIRS.join(" or ")
+                ));
+            }
             Ok(true)
         }
         Some(e) => {
@@ -219,7 +227,7 @@ fn settings_key(opts: &Options) -> String {
             .map_or_else(|_| "absent".to_string(), |f| f.identity()),
     };
     format!(
-        "sohoa {}|lang {}|{}|pdfa {}|reading {}|second reader {}|lexicon {}|text layer shown {}|pipeline {}",
+        "sohoa {}|lang {}|{}|pdfa {}|reading {}|second reader {}|lexicon {}|frequencies {}|text layer shown {}|pipeline {}",
         env!("CARGO_PKG_VERSION"),
         opts.lang,
         crate::ocr::reader_identity(opts.tessdata.as_deref(), &opts.lang),
@@ -227,6 +235,7 @@ fn settings_key(opts: &Options) -> String {
         crate::reading::VERSION,
         second,
         crate::lexicon::identity(),
+        crate::frequency::identity(),
         opts.show_text_layer,
         hex(&Sha256::digest(&pipeline_text))
     )

@@ -38,7 +38,7 @@ use crate::tables;
 
 /// Changes whenever the same page may be read differently: part of the
 /// settings fingerprint, so that a new version redoes what it reads better.
-pub(crate) const VERSION: u32 = 29;
+pub(crate) const VERSION: u32 = 30;
 
 /// A page read at this mean confidence or better is kept as first read.
 const GOOD_CONF: f32 = 80.0;
@@ -537,6 +537,7 @@ impl Attempts<'_, '_, '_> {
                 Crops { raster: &full.raster, scale: full.scale, offset: full.offset },
                 second,
                 crate::lexicon::installed(),
+                crate::frequency::installed(),
             );
         }
         if let Some(bend) = full.bent.take() {

@@ -4,13 +4,14 @@
 //! phone or CCCD number with a digit too many or a letter among its digits.
 //! This module exists apart from `reading`, which decides how a page is read,
 //! because which words are worth a second look, and when the second reader's
-//! answer is taken (the same letters with other marks, a number near the one
-//! read, every character likely), is one policy with its own measures
-//! (BENCHMARKS: asks and words changed per set). It sees words, a raster and
-//! a closure: it knows no engine.
+//! answer is taken (the same letters with other marks, the commoner of two
+//! such words, a number near the one read, every character likely), is one
+//! policy with its own measures (BENCHMARKS: asks and words changed per set).
+//! It sees words, a raster and a closure: it knows no engine.
 
+use crate::frequency::Frequencies;
 use crate::lexicon::Lexicon;
-use crate::model::{BBox, Heard, OcrPage};
+use crate::model::{BBox, Heard, OcrPage, OcrWord};
 use crate::raster::Gray;
 use crate::syllable;
 
@@ -83,17 +84,26 @@ const SECOND_MIN_P: f32 = 0.5;
 /// marked syllable it does not list ("đõi", "khắn", "điễm": marks misread
 /// on a coarse or blurred page) is always asked, and takes a listed reading
 /// of its letters whatever its marks; a listed word never takes an unlisted
-/// reading (the network read "dõi" as "đõi"). Returns how many words
+/// reading (the network read "dõi" as "đõi"). With the installed syllable
+/// `frequencies`: a sure word is asked too when a spelling of its letters
+/// with other marks is [`RARER_CB`] commoner ("vả" beside "và"), and a word
+/// that would otherwise keep its reading, or take one under one in 100,000
+/// words, takes the [`commoner`] spelling when it is the likeliest; names
+/// beside a name are left to the rules above. Returns how many words
 /// changed.
 pub(crate) fn ask_about_marks(
     page: &mut OcrPage,
     crops: Crops,
     second: &mut ReadWord,
     lexicon: Option<&Lexicon>,
+    frequencies: Option<&Frequencies>,
 ) -> usize {
     let unknown = |text: &str| lexicon.is_some_and(|l| l.lacks(text));
+    let rare = |text: &str| {
+        frequencies.is_some_and(|f| f.commonest_other(text).is_some_and(|(_, c)| c + RARER_CB <= f.cb(text)))
+    };
     let mut kept: std::collections::HashSet<String> = std::collections::HashSet::new();
-    let mut ask = |w: &mut crate::model::OcrWord, sure: bool| -> bool {
+    let mut ask = |w: &mut OcrWord, sure: bool, named: bool| -> bool {
         if sure && kept.contains(&w.text) {
             return false;
         }
@@ -108,6 +118,11 @@ pub(crate) fn ask_about_marks(
             Some(l) if misread && unknown(text) => listed_choice(l, &w.text, &heard),
             _ => None,
         };
+        // Names are not written as often as words are: no frequency for them.
+        let commoner = |read: &str| match frequencies.filter(|_| !named) {
+            Some(f) => commoner(f, lexicon, w, &heard, read),
+            None => None,
+        };
         let taken = match listed.or_else(|| same_letters(&w.text, text)) {
             Some(t)
                 if (p >= SECOND_MIN_P || (misread && !unknown(&t)))
@@ -116,15 +131,27 @@ pub(crate) fn ask_about_marks(
                     && (misread || !unknown(&t))
                     && !syllable::wrong_tone(&t) =>
             {
-                t
-            }
-            _ => {
-                if sure {
-                    kept.insert(w.text.clone());
+                // A rare word taken gives way to a much commoner spelling
+                // about as likely ("đễ" heard where "để" is written).
+                match frequencies {
+                    Some(f) if f.cb(&t) >= RARE_CB => commoner(&t).unwrap_or(t),
+                    _ => t,
                 }
-                return false;
             }
+            // Nothing taken: Tesseract's own reading may be the rare word.
+            _ => match commoner(&w.text) {
+                Some(t) => t,
+                None => {
+                    if sure {
+                        kept.insert(w.text.clone());
+                    }
+                    return false;
+                }
+            },
         };
+        if taken == w.text {
+            return false;
+        }
         w.text = taken;
         true
     };
@@ -149,22 +176,26 @@ pub(crate) fn ask_about_marks(
                 // no dictionary can put its mark back: both always asked.
                 // A capital that opens a sentence (Tôi, Căn cứ, Nơi cấp) is
                 // no name: only one among capitals is.
+                let named = title_case(&w.text) && in_name;
                 if syllable::tone_lost(&w.text)
-                    || (title_case(&w.text) && bare_roof(&w.text) && in_name)
+                    || (named && bare_roof(&w.text))
                     || unknown(&w.text)
+                    || (!named && rare(&w.text))
                 {
-                    names += usize::from(ask(w, true));
+                    names += usize::from(ask(w, true, named));
                 } else if marked && (w.conf < SECOND_CONF || bare_roof(&w.text)) {
                     sure.push(i - 1);
                 }
-            } else if (marked || (w.conf < PLAIN_CONF && syllable::syllable_letters(&w.text))) && ask(w, false) {
+            } else if (marked || (w.conf < PLAIN_CONF && syllable::syllable_letters(&w.text)))
+                && ask(w, false, title_case(&w.text) && in_name)
+            {
                 fixed += 1;
             }
         }
     }
     if fixed >= MARKS_LOST {
         for (i, w) in page.lines.iter_mut().flat_map(|l| l.words.iter_mut()).enumerate() {
-            if sure.binary_search(&i).is_ok() && ask(w, true) {
+            if sure.binary_search(&i).is_ok() && ask(w, true, false) {
                 fixed += 1;
             }
         }
@@ -266,12 +297,16 @@ fn bare_roof(word: &str) -> bool {
 /// least this likely.
 const CHOICE_MIN_P: f32 = 0.05;
 /// At most this many spellings are tried from the characters weighed.
-const CHOICE_TRIES: usize = 64;
+const CHOICE_TRIES: usize = 256;
 
-/// The likeliest spelling of `word`'s letters, each character one the
-/// second reader weighed at its place (its base letter `word`'s), that the
-/// lexicon lists; None when none is.
-fn listed_choice(lexicon: &Lexicon, word: &str, heard: &Heard) -> Option<String> {
+/// Each spelling of `word`'s letters from the characters the second reader
+/// weighed at each place (its base letter `word`'s, the likeliest or at
+/// least [`CHOICE_MIN_P`] likely), with the sum of their log probabilities.
+/// With `own`, `word`'s own character is tried at each place too, at
+/// probability `own` where the reader did not weigh it. None when the
+/// reader's text does not spell `word`'s letters or the spellings are more
+/// than [`CHOICE_TRIES`].
+fn spellings(word: &str, heard: &Heard, own: Option<f32>) -> Option<Vec<(String, f32)>> {
     let letters: Vec<char> = word.chars().collect();
     if heard.choices.len() != letters.len() || same_letters(word, &heard.text).is_none() {
         return None;
@@ -281,31 +316,30 @@ fn listed_choice(lexicon: &Lexicon, word: &str, heard: &Heard) -> Option<String>
         .zip(&heard.choices)
         .map(|(&l, weighed)| {
             let base = syllable::base_letter(l);
-            let fits: Vec<(char, f32)> = weighed
+            let mut fits: Vec<(char, f32)> = weighed
                 .iter()
                 .enumerate()
                 .filter(|&(i, &(c, q))| syllable::base_letter(c) == base && (i == 0 || q >= CHOICE_MIN_P))
                 .map(|(_, &cq)| cq)
                 .collect();
-            if fits.is_empty() {
-                vec![(l, 1.0)]
-            } else {
-                fits
+            let heard_own = fits.iter().any(|&(c, _)| c.to_lowercase().eq(l.to_lowercase()));
+            match own {
+                Some(p) if !heard_own => fits.push((l, p)),
+                None if fits.is_empty() => fits.push((l, 1.0)),
+                _ => {}
             }
+            fits
         })
         .collect();
     if options.iter().map(Vec::len).try_fold(1usize, |n, k| n.checked_mul(k)).is_none_or(|n| n > CHOICE_TRIES) {
         return None;
     }
-    let mut best: Option<(f32, String)> = None;
+    let mut out = Vec::new();
     let mut pick = vec![0usize; options.len()];
     loop {
         let spelled: String = pick.iter().zip(&options).map(|(&i, o)| o[i].0).collect();
-        let score: f32 = pick.iter().zip(&options).map(|(&i, o)| o[i].1).product();
         if let Some(t) = same_letters(word, &spelled) {
-            if !lexicon.lacks(&t) && best.as_ref().is_none_or(|b| score > b.0) {
-                best = Some((score, t));
-            }
+            out.push((t, pick.iter().zip(&options).map(|(&i, o)| o[i].1.max(f32::MIN_POSITIVE).ln()).sum()));
         }
         // The next combination, as an odometer.
         let mut k = 0;
@@ -318,10 +352,61 @@ fn listed_choice(lexicon: &Lexicon, word: &str, heard: &Heard) -> Option<String>
             k += 1;
         }
         if k == pick.len() {
-            break;
+            return Some(out);
         }
     }
-    best.map(|b| b.1)
+}
+
+/// The likeliest spelling of `word`'s letters, each character one the
+/// second reader weighed at its place (its base letter `word`'s), that the
+/// lexicon lists; None when none is.
+fn listed_choice(lexicon: &Lexicon, word: &str, heard: &Heard) -> Option<String> {
+    let listed = spellings(word, heard, None)?.into_iter().filter(|(t, _)| !lexicon.lacks(t));
+    listed.max_by(|a, b| a.1.total_cmp(&b.1)).map(|(t, _)| t)
+}
+
+/// A spelling is taken for its frequency only when it is at least this
+/// many centibels commoner than the reading it replaces (about three times
+/// as common): on the Đà Nẵng letters, 100 (ten times) corrected fewer
+/// words and changed no more right ones (BENCHMARKS).
+const RARER_CB: u16 = 50;
+/// A reading the second reader gave is weighed against commoner spellings
+/// only when it is this rare (under one word in 100,000): "đễ", "sảng",
+/// "khuyển", not "cổng" or "quyền", which it reads right more often.
+const RARE_CB: u16 = 500;
+/// What a character Tesseract read and the second reader did not weigh at
+/// all is taken to be worth to the second reader.
+const UNHEARD_P: f32 = 0.001;
+/// How much Tesseract's confidence in its reading weighs against the second
+/// reader's probabilities: this many times its log odds.
+const TESSERACT_WEIGHT: f32 = 2.0;
+
+/// The spelling of `w`'s letters to take instead of `read` because it is
+/// [`RARER_CB`] commoner and, of all spellings the second reader weighed
+/// (and Tesseract's), the likeliest: the second reader's log probabilities,
+/// plus the spelling's log frequency, plus for Tesseract's own reading
+/// [`TESSERACT_WEIGHT`] times the log odds of its confidence. A spelling the
+/// lexicon lacks, or with fewer marks than Tesseract's (a mark lost is what
+/// the second reader is asked to put back, never to take away), is not
+/// tried. None when `read` is the likeliest or not that much rarer.
+fn commoner(f: &Frequencies, lexicon: Option<&Lexicon>, w: &OcrWord, heard: &Heard, read: &str) -> Option<String> {
+    if !syllable::syllable_letters(&w.text) {
+        return None;
+    }
+    let c = w.conf.clamp(1.0, 99.0);
+    let own_weight = TESSERACT_WEIGHT * (c / (100.0 - c)).ln();
+    let per_cb = std::f32::consts::LN_10 / 100.0;
+    let marks = syllable::marks(&w.text);
+    let best = spellings(&w.text, heard, Some(UNHEARD_P))?
+        .into_iter()
+        .filter(|(t, _)| *t == w.text || (!lexicon.is_some_and(|l| l.lacks(t)) && syllable::marks(t) >= marks))
+        .map(|(t, heard_ln)| {
+            let own = if t == w.text { own_weight } else { 0.0 };
+            (heard_ln + own - f32::from(f.cb(&t)) * per_cb, t)
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))?
+        .1;
+    (best != read && !syllable::wrong_tone(&best) && f.cb(&best) + RARER_CB <= f.cb(read)).then_some(best)
 }
 
 /// When `other` spells the same letters as `word` with other diacritics,
@@ -372,8 +457,13 @@ mod tests {
             asked.push(a.to_string());
             Some(Heard::plain(a, 0.99))
         };
-        let changed =
-            ask_about_marks(&mut page, Crops { raster: &raster, scale: 1.0, offset: (0.0, 0.0) }, &mut read, lexicon);
+        let changed = ask_about_marks(
+            &mut page,
+            Crops { raster: &raster, scale: 1.0, offset: (0.0, 0.0) },
+            &mut read,
+            lexicon,
+            None,
+        );
         (asked, page.lines[0].words.iter().map(|w| w.text.clone()).collect(), changed)
     }
 
@@ -497,7 +587,7 @@ mod tests {
             })
         };
         let crops = Crops { raster: &raster, scale: 1.0, offset: (0.0, 0.0) };
-        assert_eq!(ask_about_marks(&mut page, crops, &mut read, Some(&lex)), 1);
+        assert_eq!(ask_about_marks(&mut page, crops, &mut read, Some(&lex), None), 1);
         assert_eq!(page.lines[0].words[0].text, "dõi,");
     }
 
@@ -554,5 +644,74 @@ mod tests {
         assert!(one_digit_apart("0361856589759", "036186589759"));
         assert!(one_digit_apart("12", "312") && one_digit_apart("123", "12") && one_digit_apart("1", ""));
         assert!(!one_digit_apart("123", "123") && !one_digit_apart("1234", "12") && !one_digit_apart("123", "124"));
+    }
+
+    /// Frequencies of `words`, each at its centibels under 1.
+    fn frequencies(words: &[(&str, usize)]) -> Frequencies {
+        let mut buckets: Vec<Vec<&str>> = vec![Vec::new(); 701];
+        for &(w, cb) in words {
+            buckets[cb].push(w);
+        }
+        Frequencies::from_buckets(&buckets)
+    }
+
+    /// The second pass on one line of `words` with frequencies, the second
+    /// reader hearing what `hear` gives for the word asked; returns the
+    /// words after.
+    fn second_weighed(words: Vec<OcrWord>, f: &Frequencies, hear: impl Fn(usize) -> Heard) -> Vec<String> {
+        let mut page =
+            OcrPage { width: 600, height: 40, lines: vec![OcrLine { bbox: [0.0, 0.0, 600.0, 20.0], words }] };
+        let raster = Gray::new(600, 40, 255);
+        let mut asked = 0;
+        let mut read = |_: &Gray| {
+            asked += 1;
+            Some(hear(asked - 1))
+        };
+        let crops = Crops { raster: &raster, scale: 1.0, offset: (0.0, 0.0) };
+        ask_about_marks(&mut page, crops, &mut read, None, Some(f));
+        page.lines[0].words.iter().map(|w| w.text.clone()).collect()
+    }
+
+    #[test]
+    fn a_tone_misread_into_a_rarer_word_takes_the_commoner_spelling_the_reader_weighed() {
+        let f = frequencies(&[
+            ("và", 183),
+            ("vả", 444),
+            ("quyền", 308),
+            ("quyển", 424),
+            ("đề", 307),
+            ("để", 228),
+            ("đễ", 564),
+        ]);
+        let sure = |c: char| vec![(c, 0.99)];
+        // "vả" read sure (91): asked because "và" is far commoner; the reader
+        // hears "và" (ả at 0.16): the commoner spelling is taken although
+        // it has no more marks.
+        let va = |_| Heard { text: "và".into(), p: 0.82, choices: vec![sure('v'), vec![('à', 0.82), ('ả', 0.16)]] };
+        assert_eq!(second_weighed(vec![test_word("vả", 0.0, 40.0, 91.0)], &f, va), ["và"]);
+        // Without frequencies, a sure word takes no reading with as many marks.
+        let (_, out) = second_on(vec![test_word("vả", 0.0, 40.0, 91.0)], &["và"]);
+        assert_eq!(out, ["vả"]);
+        // "Quyển" read at 97, the reader hearing "Quyền" (ể at 0.24):
+        // Tesseract's confidence outweighs the commoner word.
+        let quyen = |_| Heard {
+            text: "Quyền".into(),
+            p: 0.76,
+            choices: vec![sure('Q'), sure('u'), sure('y'), vec![('ề', 0.76), ('ể', 0.24)], sure('n')],
+        };
+        assert_eq!(second_weighed(vec![test_word("Quyển", 0.0, 60.0, 97.0)], &f, quyen), ["Quyển"]);
+        // "đề" read unsure (77), "đễ" heard surely: the rare reading the
+        // reader gives yields to the commoner spelling Tesseract read.
+        let de = |_| Heard {
+            text: "đễ".into(),
+            p: 0.91,
+            choices: vec![sure('đ'), vec![('ễ', 0.91), ('ế', 0.06), ('ề', 0.02), ('ể', 0.01)]],
+        };
+        assert_eq!(second_weighed(vec![test_word("đề", 0.0, 40.0, 77.0)], &f, de), ["đề"]);
+        // A name beside another is not weighed by how often words are written.
+        let words = vec![test_word("Nguyễn", 0.0, 60.0, 96.0), test_word("Vả", 70.0, 110.0, 91.0)];
+        let heard =
+            |_| Heard { text: "Và".into(), p: 0.82, choices: vec![sure('V'), vec![('à', 0.82), ('ả', 0.16)]] };
+        assert_eq!(second_weighed(words, &f, heard), ["Nguyễn", "Vả"]);
     }
 }

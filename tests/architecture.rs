@@ -154,13 +154,16 @@ fn each_foreign_library_and_tool_is_reached_from_one_module() {
     only_in("libc::", &["poppler.rs", "lept.rs"], "the tools' memory limit; libpng's level for Leptonica's PNGs");
     only_in("WalkDir::new", &["scan.rs", "state.rs"], "scan walks the input, state cleans OUT's temporaries");
     only_in("vi_VN.dic", &["lexicon.rs"], "the syllable list is read where hunspell-vi installs it");
+    only_in("small_vi.msgpack", &["frequency.rs"], "the syllable frequencies are read where install-deps puts them");
+    only_in("rmp::", &["frequency.rs"], "MessagePack is wordfreq's format, read in one place");
 }
 
 #[test]
 fn no_word_list_is_carried_in_the_repository() {
-    // hunspell-vi's syllable list is GPL: it is read from the installed
-    // package (src/lexicon.rs), never copied here. A list of a thousand
-    // lines of single lower-case words would be one.
+    // hunspell-vi's syllable list is GPL, wordfreq's frequencies CC-BY-SA:
+    // both are read where they are installed (src/lexicon.rs,
+    // src/frequency.rs), never copied here. A list of a thousand lines of
+    // single lower-case words would be one.
     let mut found = Vec::new();
     for entry in walkdir::WalkDir::new(root())
         .into_iter()
@@ -169,7 +172,9 @@ fn no_word_list_is_carried_in_the_repository() {
         .filter(|e| e.file_type().is_file())
     {
         let path = entry.path();
-        if path.extension().is_some_and(|x| x == "dic" || x == "aff") {
+        if path.extension().is_some_and(|x| x == "dic" || x == "aff" || x == "msgpack")
+            || path.to_str().is_some_and(|p| p.ends_with(".msgpack.gz"))
+        {
             found.push(path.display().to_string());
             continue;
         }
@@ -203,7 +208,7 @@ fn parallelism_lives_in_pipeline() {
 fn input_files_are_never_read_whole_but_by_the_readers_that_bound_them() {
     // Whole reads: sohoa's own small files (manifest, plan, journals,
     // corrections, push bodies, the pipeline file), the second reader's
-    // model, and a PDF up to pdfin::WHOLE_PDF_MAX (pdfin, page's
+    // model, the word lists, and a PDF up to pdfin::WHOLE_PDF_MAX (pdfin, page's
     // open_file). Page files are read through decode's bounded readers;
     // fingerprints hash as they read.
     only_in(
@@ -211,6 +216,7 @@ fn input_files_are_never_read_whole_but_by_the_readers_that_bound_them() {
         &[
             "aster.rs",
             "corrections.rs",
+            "frequency.rs",
             "lexicon.rs",
             "page.rs",
             "pdfin.rs",
