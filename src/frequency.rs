@@ -75,18 +75,18 @@ impl Frequencies {
         self.cb.get(&key(letters(word))).copied().unwrap_or(UNSEEN_CB)
     }
 
-    /// The commonest other syllable spelled with `word`'s letters, any
-    /// marks, and how rare it is.
-    pub(crate) fn commonest_other(&self, word: &str) -> Option<(&str, u16)> {
+    /// The commonest other syllable that is `word` with another tone or
+    /// one where it has none ("và" for "vả", "kiểm" for "kiêm": what a
+    /// coarse page's misread tones make), and how rare it is.
+    pub(crate) fn commonest_other_tone(&self, word: &str) -> Option<(&str, u16)> {
         let w = letters(word);
-        let own = key(w);
+        let (letters_of, tone) = key(w);
         let folded: String = fold(w).into_iter().collect();
-        self.by_letters
-            .get(&folded)?
-            .iter()
-            .filter(|(a, _)| key(a) != own)
-            .min_by_key(|(_, c)| *c)
-            .map(|(a, c)| (a.as_str(), *c))
+        let others = self.by_letters.get(&folded)?.iter().filter(|(a, _)| {
+            let (l, t) = key(a);
+            l == letters_of && t != tone && t.is_some()
+        });
+        others.min_by_key(|(_, c)| *c).map(|(a, c)| (a.as_str(), *c))
     }
 }
 
@@ -180,14 +180,16 @@ mod tests {
 
     #[test]
     fn a_syllable_costs_its_bucket_and_finds_its_commoner_spellings() {
-        let f = Frequencies::from_buckets(&[vec!["và"], vec![], vec!["vả", "hòa", "2020", "Xiaomi"]]);
+        let f = Frequencies::from_buckets(&[vec!["và"], vec!["va"], vec!["vả", "hòa", "2020", "Xiaomi"]]);
         assert_eq!(f.cb("và"), 0);
         assert_eq!(f.cb("Vả,"), 2);
         assert_eq!(f.cb("hoà"), 2, "the old place of the tone is the same syllable");
         assert_eq!(f.cb("vá"), UNSEEN_CB);
-        assert_eq!(f.commonest_other("vả"), Some(("và", 0)));
-        assert_eq!(f.commonest_other("và"), Some(("vả", 2)));
-        assert_eq!(f.commonest_other("ba"), None);
+        assert_eq!(f.commonest_other_tone("vả"), Some(("và", 0)));
+        assert_eq!(f.commonest_other_tone("và"), Some(("vả", 2)));
+        assert_eq!(f.commonest_other_tone("va"), Some(("và", 0)));
+        assert_eq!(f.commonest_other_tone("vâ"), None, "another roof is not another tone");
+        assert_eq!(f.commonest_other_tone("ba"), None);
         assert_eq!(f.cb("2020"), UNSEEN_CB, "only syllables are kept");
     }
 

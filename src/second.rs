@@ -100,7 +100,7 @@ pub(crate) fn ask_about_marks(
 ) -> usize {
     let unknown = |text: &str| lexicon.is_some_and(|l| l.lacks(text));
     let rare = |text: &str| {
-        frequencies.is_some_and(|f| f.commonest_other(text).is_some_and(|(_, c)| c + RARER_CB <= f.cb(text)))
+        frequencies.is_some_and(|f| f.commonest_other_tone(text).is_some_and(|(_, c)| c + RARER_CB <= f.cb(text)))
     };
     let mut kept: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut ask = |w: &mut OcrWord, sure: bool, named: bool| -> bool {
@@ -177,14 +177,13 @@ pub(crate) fn ask_about_marks(
                 // A capital that opens a sentence (Tôi, Căn cứ, Nơi cấp) is
                 // no name: only one among capitals is.
                 let named = title_case(&w.text) && in_name;
-                if syllable::tone_lost(&w.text)
-                    || (named && bare_roof(&w.text))
-                    || unknown(&w.text)
-                    || (!named && rare(&w.text))
-                {
+                // A word whose tone makes it a rarer word than another
+                // tone would is asked with the sure words: on a page whose
+                // marks Tesseract reads right it is as often right.
+                if syllable::tone_lost(&w.text) || (named && bare_roof(&w.text)) || unknown(&w.text) {
                     names += usize::from(ask(w, true, named));
-                } else if marked && (w.conf < SECOND_CONF || bare_roof(&w.text)) {
-                    sure.push(i - 1);
+                } else if (marked && (w.conf < SECOND_CONF || bare_roof(&w.text))) || (!named && rare(&w.text)) {
+                    sure.push((i - 1, named));
                 }
             } else if (marked || (w.conf < PLAIN_CONF && syllable::syllable_letters(&w.text)))
                 && ask(w, false, title_case(&w.text) && in_name)
@@ -195,7 +194,8 @@ pub(crate) fn ask_about_marks(
     }
     if fixed >= MARKS_LOST {
         for (i, w) in page.lines.iter_mut().flat_map(|l| l.words.iter_mut()).enumerate() {
-            if sure.binary_search(&i).is_ok() && ask(w, true, false) {
+            let asked = sure.binary_search_by_key(&i, |&(k, _)| k).ok().map(|k| sure[k].1);
+            if asked.is_some_and(|named| ask(w, true, named)) {
                 fixed += 1;
             }
         }
@@ -684,22 +684,34 @@ mod tests {
             ("đễ", 564),
         ]);
         let sure = |c: char| vec![(c, 0.99)];
+        // A page where two unsure words' marks were corrected (so its sure
+        // words are asked too), then `word` read at `conf`.
+        let page = |word: &str, conf: f32| {
+            let mut words = vec![test_word("câp", 0.0, 40.0, 70.0), test_word("thê", 50.0, 90.0, 70.0)];
+            words.push(test_word(word, 100.0, 140.0, conf));
+            words
+        };
+        let then = |text: &'static str, choices: Vec<Vec<(char, f32)>>| {
+            move |k: usize| match k {
+                0 => Heard::plain("cấp", 0.99),
+                1 => Heard::plain("thể", 0.99),
+                _ => Heard { text: text.into(), p: 0.8, choices: choices.clone() },
+            }
+        };
         // "vả" read sure (91): asked because "và" is far commoner; the reader
         // hears "và" (ả at 0.16): the commoner spelling is taken although
         // it has no more marks.
-        let va = |_| Heard { text: "và".into(), p: 0.82, choices: vec![sure('v'), vec![('à', 0.82), ('ả', 0.16)]] };
-        assert_eq!(second_weighed(vec![test_word("vả", 0.0, 40.0, 91.0)], &f, va), ["và"]);
+        let va = then("và", vec![sure('v'), vec![('à', 0.82), ('ả', 0.16)]]);
+        assert_eq!(second_weighed(page("vả", 91.0), &f, &va), ["cấp", "thể", "và"]);
+        // Alone, on a page whose marks Tesseract reads right, it is not asked.
+        assert_eq!(second_weighed(vec![test_word("vả", 0.0, 40.0, 91.0)], &f, |_| va(2)), ["vả"]);
         // Without frequencies, a sure word takes no reading with as many marks.
-        let (_, out) = second_on(vec![test_word("vả", 0.0, 40.0, 91.0)], &["và"]);
-        assert_eq!(out, ["vả"]);
+        let (_, out) = second_on(page("vả", 91.0), &["cấp", "thể", "và"]);
+        assert_eq!(out, ["cấp", "thể", "vả"]);
         // "Quyển" read at 97, the reader hearing "Quyền" (ể at 0.24):
         // Tesseract's confidence outweighs the commoner word.
-        let quyen = |_| Heard {
-            text: "Quyền".into(),
-            p: 0.76,
-            choices: vec![sure('Q'), sure('u'), sure('y'), vec![('ề', 0.76), ('ể', 0.24)], sure('n')],
-        };
-        assert_eq!(second_weighed(vec![test_word("Quyển", 0.0, 60.0, 97.0)], &f, quyen), ["Quyển"]);
+        let quyen = then("Quyền", vec![sure('Q'), sure('u'), sure('y'), vec![('ề', 0.76), ('ể', 0.24)], sure('n')]);
+        assert_eq!(second_weighed(page("Quyển", 97.0), &f, &quyen), ["cấp", "thể", "Quyển"]);
         // "đề" read unsure (77), "đễ" heard surely: the rare reading the
         // reader gives yields to the commoner spelling Tesseract read.
         let de = |_| Heard {
@@ -709,9 +721,9 @@ mod tests {
         };
         assert_eq!(second_weighed(vec![test_word("đề", 0.0, 40.0, 77.0)], &f, de), ["đề"]);
         // A name beside another is not weighed by how often words are written.
-        let words = vec![test_word("Nguyễn", 0.0, 60.0, 96.0), test_word("Vả", 70.0, 110.0, 91.0)];
-        let heard =
-            |_| Heard { text: "Và".into(), p: 0.82, choices: vec![sure('V'), vec![('à', 0.82), ('ả', 0.16)]] };
-        assert_eq!(second_weighed(words, &f, heard), ["Nguyễn", "Vả"]);
+        let mut words = page("Vả", 91.0);
+        words.insert(2, test_word("Nguyễn", 92.0, 98.0, 96.0));
+        let name = then("Và", vec![sure('V'), vec![('à', 0.82), ('ả', 0.16)]]);
+        assert_eq!(second_weighed(words, &f, &name), ["cấp", "thể", "Nguyễn", "Vả"]);
     }
 }
