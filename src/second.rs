@@ -85,8 +85,8 @@ const SECOND_MIN_P: f32 = 0.5;
 /// on a coarse or blurred page) is always asked, and takes a listed reading
 /// of its letters whatever its marks; a listed word never takes an unlisted
 /// reading (the network read "dõi" as "đõi"). With the installed syllable
-/// `frequencies`: a sure word is asked too when a spelling of its letters
-/// with other marks is [`RARER_CB`] commoner ("vả" beside "và"), and a word
+/// `frequencies`: a sure word is asked with the sure words when its letters
+/// with another tone are [`RARER_CB`] commoner ("vả" beside "và"), and a word
 /// that would otherwise keep its reading, or take one under one in 100,000
 /// words, takes the [`commoner`] spelling when it is the likeliest; names
 /// beside a name are left to the rules above. Returns how many words
