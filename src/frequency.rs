@@ -11,7 +11,7 @@
 //! is a weight, from another file that may be absent: without it, nothing
 //! here is asked and the reading is what it was.
 
-use crate::syllable::{fold, letters, syllable_letters, toneless, TONES};
+use crate::syllable::{fold, letters, syllable_letters, tone_key};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -40,13 +40,6 @@ pub(crate) struct Frequencies {
     identity: String,
 }
 
-/// A word's letters without their tone, lower case, and its tone mark.
-fn key(word: &str) -> (String, Option<char>) {
-    let lower = word.to_lowercase();
-    let tone = lower.nfd().find(|c| TONES.contains(c));
-    (toneless(&lower), tone)
-}
-
 impl Frequencies {
     /// Frequencies of the syllables in `buckets`: the words of bucket `i`
     /// are `i` centibels under 1 (wordfreq's format). Words that are not
@@ -60,7 +53,7 @@ impl Frequencies {
                 if !syllable_letters(&w) {
                     continue;
                 }
-                if let std::collections::hash_map::Entry::Vacant(e) = cb.entry(key(&w)) {
+                if let std::collections::hash_map::Entry::Vacant(e) = cb.entry(tone_key(&w)) {
                     e.insert(c);
                     by_letters.entry(fold(&w).into_iter().collect()).or_default().push((w, c));
                 }
@@ -72,7 +65,7 @@ impl Frequencies {
     /// How rare `word` (one syllable, any case, punctuation around it
     /// aside) is, in centibels under 1; [`UNSEEN_CB`] when not listed.
     pub(crate) fn cb(&self, word: &str) -> u16 {
-        self.cb.get(&key(letters(word))).copied().unwrap_or(UNSEEN_CB)
+        self.cb.get(&tone_key(letters(word))).copied().unwrap_or(UNSEEN_CB)
     }
 
     /// The commonest other syllable that is `word` with another tone or
@@ -80,10 +73,10 @@ impl Frequencies {
     /// coarse page's misread tones make), and how rare it is.
     pub(crate) fn commonest_other_tone(&self, word: &str) -> Option<(&str, u16)> {
         let w = letters(word);
-        let (letters_of, tone) = key(w);
+        let (letters_of, tone) = tone_key(w);
         let folded: String = fold(w).into_iter().collect();
         let others = self.by_letters.get(&folded)?.iter().filter(|(a, _)| {
-            let (l, t) = key(a);
+            let (l, t) = tone_key(a);
             l == letters_of && t != tone && t.is_some()
         });
         others.min_by_key(|(_, c)| *c).map(|(a, c)| (a.as_str(), *c))
@@ -112,7 +105,6 @@ pub(crate) fn identity() -> String {
 /// a header map and whose others are the buckets, arrays of words. An
 /// error says which file and why.
 pub(crate) fn load(path: &Path) -> Result<Frequencies, String> {
-    use sha2::{Digest, Sha256};
     use std::io::Read;
     let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let packed = std::fs::read(path).map_err(|e| at(&e))?;
@@ -123,8 +115,7 @@ pub(crate) fn load(path: &Path) -> Result<Frequencies, String> {
     if f.cb.is_empty() {
         return Err(at(&"no syllables"));
     }
-    let digest = Sha256::digest(&packed);
-    f.identity = format!("{} bytes {:02x}{:02x}{:02x}{:02x}", packed.len(), digest[0], digest[1], digest[2], digest[3]);
+    f.identity = crate::lexicon::file_identity(&packed);
     Ok(f)
 }
 

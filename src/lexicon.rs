@@ -8,11 +8,10 @@
 //! file that may be absent: without it, nothing here is asked and the
 //! reading is what it was.
 
-use crate::syllable::{marks, syllable_letters, toneless, TONES};
+use crate::syllable::{marks, syllable_letters, tone_key};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::OnceLock;
-use unicode_normalization::UnicodeNormalization;
 
 /// Where Debian's `hunspell-vi` puts its word list.
 pub(crate) const DEFAULT_PATH: &str = "/usr/share/hunspell/vi_VN.dic";
@@ -27,14 +26,6 @@ pub(crate) struct Lexicon {
     identity: String,
 }
 
-/// A word's letters without their tone, lower case, and its tone mark (the
-/// first if a misreading gave it two).
-fn key(word: &str) -> (String, Option<char>) {
-    let lower = word.to_lowercase();
-    let tone = lower.nfd().find(|c| TONES.contains(c));
-    (toneless(&lower), tone)
-}
-
 impl Lexicon {
     /// A lexicon of the words of a hunspell `.dic` text: a count on the
     /// first line, then a word per line, its affix flags after a slash.
@@ -45,14 +36,14 @@ impl Lexicon {
             .filter_map(|l| l.split('/').next())
             .map(str::trim)
             .filter(|w| !w.is_empty())
-            .map(key)
+            .map(tone_key)
             .collect();
         Lexicon { known, identity: String::new() }
     }
 
     /// Whether `word` (one syllable, any case, NFC) is a listed syllable.
     pub(crate) fn knows(&self, word: &str) -> bool {
-        self.known.contains(&key(word))
+        self.known.contains(&tone_key(word))
     }
 
     /// A marked syllable (punctuation around it aside) that the list does
@@ -80,15 +71,21 @@ pub(crate) fn identity() -> String {
 
 /// Reads a hunspell word list; an error says which file and why.
 pub(crate) fn load(path: &Path) -> Result<Lexicon, String> {
-    use sha2::{Digest, Sha256};
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut lex = Lexicon::from_dic(&text);
     if lex.known.is_empty() {
         return Err(format!("{}: no words", path.display()));
     }
-    let digest = Sha256::digest(text.as_bytes());
-    lex.identity = format!("{} bytes {:02x}{:02x}{:02x}{:02x}", text.len(), digest[0], digest[1], digest[2], digest[3]);
+    lex.identity = file_identity(text.as_bytes());
     Ok(lex)
+}
+
+/// A word list file's identity for the settings key: its size and the
+/// start of its SHA-256.
+pub(crate) fn file_identity(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(bytes);
+    format!("{} bytes {:02x}{:02x}{:02x}{:02x}", bytes.len(), digest[0], digest[1], digest[2], digest[3])
 }
 
 #[cfg(test)]

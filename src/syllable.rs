@@ -18,6 +18,16 @@ pub(crate) fn toneless(w: &str) -> String {
     w.nfd().filter(|c| !TONES.contains(c)).nfc().collect()
 }
 
+/// A word's letters without their tone, lower case, and its tone mark (the
+/// first if a misreading gave it two): how the word lists (`lexicon`,
+/// `frequency`) key a syllable, so that "hoà" and "hòa", the old and new
+/// place of the mark, are one.
+pub(crate) fn tone_key(word: &str) -> (String, Option<char>) {
+    let lower = word.to_lowercase();
+    let tone = lower.nfd().find(|c| TONES.contains(c));
+    (toneless(&lower), tone)
+}
+
 /// How many Vietnamese marks the word carries: roofs, horns, breves, tones
 /// and the bar of đ.
 pub(crate) fn marks(word: &str) -> usize {
