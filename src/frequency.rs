@@ -11,7 +11,7 @@
 //! is a weight, from another file that may be absent: without it, nothing
 //! here is asked and the reading is what it was.
 
-use crate::syllable::{fold, letters, syllable_letters, tone_key};
+use crate::syllable::{letters, syllable_letters, tone_key};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -33,9 +33,9 @@ const UNSEEN_CB: u16 = 700;
 /// old and new place of a tone mark are one syllable.
 pub(crate) struct Frequencies {
     cb: HashMap<(String, Option<char>), u16>,
-    /// The syllables of each spelling without any mark (đ as d): the
-    /// readings a misread mark can turn a word into.
-    by_letters: HashMap<String, Vec<(String, u16)>>,
+    /// The syllables of each spelling without tone, with their tone and
+    /// frequency: the words a misread tone can turn a word into.
+    by_tone: HashMap<String, Vec<(String, Option<char>, u16)>>,
     /// The list's size and digest (see [`identity`]).
     identity: String,
 }
@@ -45,7 +45,7 @@ impl Frequencies {
     /// are `i` centibels under 1 (wordfreq's format). Words that are not
     /// one syllable (numbers, foreign words) are left out.
     pub(crate) fn from_buckets<S: AsRef<str>>(buckets: &[Vec<S>]) -> Frequencies {
-        let (mut cb, mut by_letters) = (HashMap::new(), HashMap::<String, Vec<(String, u16)>>::new());
+        let (mut cb, mut by_tone) = (HashMap::new(), HashMap::<String, Vec<(String, Option<char>, u16)>>::new());
         for (i, bucket) in buckets.iter().enumerate() {
             let c = u16::try_from(i).unwrap_or(u16::MAX);
             for w in bucket {
@@ -53,13 +53,14 @@ impl Frequencies {
                 if !syllable_letters(&w) {
                     continue;
                 }
-                if let std::collections::hash_map::Entry::Vacant(e) = cb.entry(tone_key(&w)) {
+                let (letters, tone) = tone_key(&w);
+                if let std::collections::hash_map::Entry::Vacant(e) = cb.entry((letters.clone(), tone)) {
                     e.insert(c);
-                    by_letters.entry(fold(&w).into_iter().collect()).or_default().push((w, c));
+                    by_tone.entry(letters).or_default().push((w, tone, c));
                 }
             }
         }
-        Frequencies { cb, by_letters, identity: String::new() }
+        Frequencies { cb, by_tone, identity: String::new() }
     }
 
     /// How rare `word` (one syllable, any case, punctuation around it
@@ -72,14 +73,9 @@ impl Frequencies {
     /// one where it has none ("và" for "vả", "kiểm" for "kiêm": what a
     /// coarse page's misread tones make), and how rare it is.
     pub(crate) fn commonest_other_tone(&self, word: &str) -> Option<(&str, u16)> {
-        let w = letters(word);
-        let (letters_of, tone) = tone_key(w);
-        let folded: String = fold(w).into_iter().collect();
-        let others = self.by_letters.get(&folded)?.iter().filter(|(a, _)| {
-            let (l, t) = tone_key(a);
-            l == letters_of && t != tone && t.is_some()
-        });
-        others.min_by_key(|(_, c)| *c).map(|(a, c)| (a.as_str(), *c))
+        let (toneless, tone) = tone_key(letters(word));
+        let others = self.by_tone.get(&toneless)?.iter().filter(|(_, t, _)| *t != tone && t.is_some());
+        others.min_by_key(|(_, _, c)| *c).map(|(a, _, c)| (a.as_str(), *c))
     }
 }
 

@@ -119,7 +119,7 @@ pub(crate) fn ask_about_marks(
             _ => None,
         };
         // Names are not written as often as words are: no frequency for them.
-        let commoner = |read: &str| match frequencies.filter(|_| !named) {
+        let weigh = |read: &str| match frequencies.filter(|_| !named) {
             Some(f) => commoner(f, lexicon, w, &heard, read),
             None => None,
         };
@@ -134,12 +134,12 @@ pub(crate) fn ask_about_marks(
                 // A rare word taken gives way to a much commoner spelling
                 // about as likely ("đễ" heard where "để" is written).
                 match frequencies {
-                    Some(f) if f.cb(&t) >= RARE_CB => commoner(&t).unwrap_or(t),
+                    Some(f) if f.cb(&t) >= RARE_CB => weigh(&t).unwrap_or(t),
                     _ => t,
                 }
             }
             // Nothing taken: Tesseract's own reading may be the rare word.
-            _ => match commoner(&w.text) {
+            _ => match weigh(&w.text) {
                 Some(t) => t,
                 None => {
                     if sure {
