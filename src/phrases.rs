@@ -36,8 +36,10 @@ pub(crate) fn settle(p: &mut OcrPage) -> usize {
 /// other words share (checked against 146,000 words of Vietnamese
 /// Wikipedia and documents: "tự do" alone also folds as "từ đó", "việt
 /// nam" as "Việt năm", "thông tư" as "thống tự", "thành phố" as "thành
-/// Phó", so those stand only inside a longer phrase or not at all).
-const SET_PHRASES: [&str; 47] = [
+/// Phó", so those stand only inside a longer phrase or not at all; "nắm
+/// bắt" is left out for "năm bắt đầu", "chỉ đạo" for "chị Đào", and "phổ
+/// thông" stands only after "học" for "thành phố thông minh").
+const SET_PHRASES: [&str; 92] = [
     "kính gửi",
     "một số điều",
     "sửa đổi",
@@ -85,6 +87,51 @@ const SET_PHRASES: [&str; 47] = [
     "căn cước",
     "giới tính",
     "địa chỉ",
+    "kiểm tra",
+    "nhân viên",
+    "y tế",
+    "ý kiến",
+    "giám sát",
+    "đảm bảo",
+    "tất cả",
+    "yêu cầu",
+    "đào tạo",
+    "theo dõi",
+    "báo cáo",
+    "thực hiện",
+    "triển khai",
+    "phối hợp",
+    "cán bộ",
+    "đơn vị",
+    "học sinh",
+    "sinh viên",
+    "giáo viên",
+    "trường học",
+    "kịp thời",
+    "hướng dẫn",
+    "phòng chống",
+    "chặt chẽ",
+    "đại học",
+    "học phổ thông",
+    "nhà nước",
+    "quản lý",
+    "thủ trưởng",
+    "giáo dục và đào tạo",
+    "tình hình",
+    "thường xuyên",
+    "phục vụ",
+    "tốt nghiệp",
+    "điều kiện",
+    "hoạt động",
+    "tăng cường",
+    "xử lý",
+    "chủ động",
+    "an toàn",
+    "thông tin",
+    "huy động",
+    "đội ngũ",
+    "khẩn trương",
+    "biểu hiện",
 ];
 
 /// A set phrase read with other marks ("sửa đỗi", "bỗ sung", "Căn cú",
@@ -265,6 +312,10 @@ mod tests {
             ("Độc lập - Tư đo - Hạnh phức", "Độc lập - Tự do - Hạnh phúc"),
             ("Ủy ban nhân đân huyện", "Ủy ban nhân dân huyện"),
             ("HỖ SƠ ĐĂNG KÝ", "HỒ SƠ ĐĂNG KÝ"),
+            ("Sở Giáo dục và Đảo tạo", "Sở Giáo dục và Đào tạo"),
+            ("kiêm tra, giảm sát chặt chê", "kiểm tra, giám sát chặt chẽ"),
+            ("giáo viên, nhận viên, học sinh", "giáo viên, nhân viên, học sinh"),
+            ("trung học phố thông", "trung học phổ thông"),
         ] {
             assert_eq!(settle_lines(&[read]).0, vec![want.to_string()], "{read}");
         }
@@ -272,8 +323,17 @@ mod tests {
         assert_eq!(settle_lines(&["Thông tư sửa", "đỗi"]).0, vec!["Thông tư sửa".to_string(), "đổi".into()]);
         // Letters that other words share stand, and so does a phrase
         // printed without marks.
-        for read in ["từ đó", "Đại Việt năm 1010", "hệ thống tự động", "trở thành Phó", "sửa đồ", "XA HOI CHU NGHIA"]
-        {
+        for read in [
+            "từ đó",
+            "Đại Việt năm 1010",
+            "hệ thống tự động",
+            "trở thành Phó",
+            "sửa đồ",
+            "XA HOI CHU NGHIA",
+            "năm bắt đầu",
+            "chị Đào",
+            "thành phố thông minh",
+        ] {
             assert_eq!(settle_lines(&[read]), (vec![read.to_string()], 0), "{read}");
         }
     }
