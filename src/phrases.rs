@@ -38,8 +38,9 @@ pub(crate) fn settle(p: &mut OcrPage) -> usize {
 /// nam" as "Việt năm", "thông tư" as "thống tự", "thành phố" as "thành
 /// Phó", so those stand only inside a longer phrase or not at all; "nắm
 /// bắt" is left out for "năm bắt đầu", "chỉ đạo" for "chị Đào", and "phổ
-/// thông" stands only after "học" for "thành phố thông minh").
-const SET_PHRASES: [&str; 92] = [
+/// thông" stands only after "học" for "thành phố thông minh", "sẵn sàng"
+/// is left out for "khách sạn sang trọng", "đề xuất" for "để xuất khẩu").
+const SET_PHRASES: [&str; 102] = [
     "kính gửi",
     "một số điều",
     "sửa đổi",
@@ -132,6 +133,16 @@ const SET_PHRASES: [&str; 92] = [
     "đội ngũ",
     "khẩn trương",
     "biểu hiện",
+    "rà soát",
+    "chuẩn bị",
+    "nghiêm túc",
+    "khuyến cáo",
+    "văn phòng",
+    "tổng hợp",
+    "tham mưu",
+    "lãnh đạo",
+    "công văn",
+    "ngoài công lập",
 ];
 
 /// A set phrase read with other marks ("sửa đỗi", "bỗ sung", "Căn cú",
@@ -316,6 +327,7 @@ mod tests {
             ("kiêm tra, giảm sát chặt chê", "kiểm tra, giám sát chặt chẽ"),
             ("giáo viên, nhận viên, học sinh", "giáo viên, nhân viên, học sinh"),
             ("trung học phố thông", "trung học phổ thông"),
+            ("chỉ đạo rả soát", "chỉ đạo rà soát"),
         ] {
             assert_eq!(settle_lines(&[read]).0, vec![want.to_string()], "{read}");
         }
@@ -333,6 +345,8 @@ mod tests {
             "năm bắt đầu",
             "chị Đào",
             "thành phố thông minh",
+            "khách sạn sang trọng",
+            "để xuất khẩu",
         ] {
             assert_eq!(settle_lines(&[read]), (vec![read.to_string()], 0), "{read}");
         }
