@@ -32,9 +32,9 @@ const UNSEEN_CB: u16 = 700;
 /// without tone (lower case) and its tone, as `lexicon` keys them, so the
 /// old and new place of a tone mark are one syllable.
 pub(crate) struct Frequencies {
-    cb: HashMap<(String, Option<char>), u16>,
-    /// The syllables of each spelling without tone, with their tone and
-    /// frequency: the words a misread tone can turn a word into.
+    /// For each spelling without tone, its syllables (the spelling listed,
+    /// its tone, its centibels), one per tone: a syllable's frequency, and
+    /// the words a misread tone can turn it into.
     by_tone: HashMap<String, Vec<(String, Option<char>, u16)>>,
     /// The list's size and digest (see [`identity`]).
     identity: String,
@@ -45,7 +45,7 @@ impl Frequencies {
     /// are `i` centibels under 1 (wordfreq's format). Words that are not
     /// one syllable (numbers, foreign words) are left out.
     pub(crate) fn from_buckets<S: AsRef<str>>(buckets: &[Vec<S>]) -> Frequencies {
-        let (mut cb, mut by_tone) = (HashMap::new(), HashMap::<String, Vec<(String, Option<char>, u16)>>::new());
+        let mut by_tone = HashMap::<String, Vec<(String, Option<char>, u16)>>::new();
         for (i, bucket) in buckets.iter().enumerate() {
             let c = u16::try_from(i).unwrap_or(u16::MAX);
             for w in bucket {
@@ -54,19 +54,22 @@ impl Frequencies {
                     continue;
                 }
                 let (letters, tone) = tone_key(&w);
-                if let std::collections::hash_map::Entry::Vacant(e) = cb.entry((letters.clone(), tone)) {
-                    e.insert(c);
-                    by_tone.entry(letters).or_default().push((w, tone, c));
+                // The commoner of two places of one tone mark counts.
+                let syllables = by_tone.entry(letters).or_default();
+                if !syllables.iter().any(|(_, t, _)| *t == tone) {
+                    syllables.push((w, tone, c));
                 }
             }
         }
-        Frequencies { cb, by_tone, identity: String::new() }
+        Frequencies { by_tone, identity: String::new() }
     }
 
     /// How rare `word` (one syllable, any case, punctuation around it
     /// aside) is, in centibels under 1; [`UNSEEN_CB`] when not listed.
     pub(crate) fn cb(&self, word: &str) -> u16 {
-        self.cb.get(&tone_key(letters(word))).copied().unwrap_or(UNSEEN_CB)
+        let (toneless, tone) = tone_key(letters(word));
+        let syllables = self.by_tone.get(&toneless).map_or(&[][..], Vec::as_slice);
+        syllables.iter().find(|(_, t, _)| *t == tone).map_or(UNSEEN_CB, |&(_, _, c)| c)
     }
 
     /// The commonest other syllable that is `word` with another tone or
@@ -108,7 +111,7 @@ pub(crate) fn load(path: &Path) -> Result<Frequencies, String> {
     flate2::read::GzDecoder::new(packed.as_slice()).read_to_end(&mut bytes).map_err(|e| at(&e))?;
     let buckets = buckets(&bytes).map_err(|e| at(&e))?;
     let mut f = Frequencies::from_buckets(&buckets);
-    if f.cb.is_empty() {
+    if f.by_tone.is_empty() {
         return Err(at(&"no syllables"));
     }
     f.identity = crate::lexicon::file_identity(&packed);

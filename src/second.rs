@@ -162,21 +162,21 @@ pub(crate) fn ask_about_marks(
     let mut i = 0;
     for line in &mut page.lines {
         for j in 0..line.words.len() {
-            let named = |k: Option<usize>| k.and_then(|k| line.words.get(k)).is_some_and(|n| title_case(&n.text));
-            let in_name = named(j.checked_sub(1)) || named(Some(j + 1));
+            let titled = |k: Option<usize>| k.and_then(|k| line.words.get(k)).is_some_and(|n| title_case(&n.text));
+            let in_name = titled(j.checked_sub(1)) || titled(Some(j + 1));
             let w = &mut line.words[j];
             i += 1;
             if !w.text.chars().any(char::is_alphabetic) {
                 continue;
             }
             let marked = syllable::marks(&w.text) > 0;
+            // A capital that opens a sentence (Tôi, Căn cứ, Nơi cấp) is no
+            // name: only one among capitals is.
+            let named = title_case(&w.text) && in_name;
             if w.conf >= SURE_CONF {
                 // A stop-final syllable without a tone has lost its mark,
                 // and a name (Trân for Trần) is what a field is made of and
                 // no dictionary can put its mark back: both always asked.
-                // A capital that opens a sentence (Tôi, Căn cứ, Nơi cấp) is
-                // no name: only one among capitals is.
-                let named = title_case(&w.text) && in_name;
                 // A word whose tone makes it a rarer word than another
                 // tone would is asked with the sure words: on a page whose
                 // marks Tesseract reads right it is as often right.
@@ -185,9 +185,7 @@ pub(crate) fn ask_about_marks(
                 } else if (marked && (w.conf < SECOND_CONF || bare_roof(&w.text))) || (!named && rare(&w.text)) {
                     sure.push((i - 1, named));
                 }
-            } else if (marked || (w.conf < PLAIN_CONF && syllable::syllable_letters(&w.text)))
-                && ask(w, false, title_case(&w.text) && in_name)
-            {
+            } else if (marked || (w.conf < PLAIN_CONF && syllable::syllable_letters(&w.text))) && ask(w, false, named) {
                 fixed += 1;
             }
         }
