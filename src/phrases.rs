@@ -8,6 +8,8 @@
 //! module exists apart from `junk`, which drops words, because it changes a
 //! word by its neighbours: between a day, a month and a year, or before a
 //! paper's number, only one word can stand, so a word close to it is it.
+//! The same print puts right a word Tesseract read with capitals inside it
+//! and a paper's number it read as two words at the number's hyphen.
 
 use crate::model::OcrPage;
 use crate::syllable::{fold, letters};
@@ -24,12 +26,116 @@ use crate::syllable::{fold, letters};
 /// - "số" read with another tone ("sổ") before a paper's number (digits and
 ///   a slash: "83/2014/NĐ-CP", "10/TTr-HĐND") is "số";
 /// - "Điều" read with other marks opening a line before a number ("Điêu 3.")
-///   is "Điều", an article's heading.
+///   is "Điều", an article's heading;
+/// - a word read with capitals after a small letter ("gỠ") is written in
+///   one case ([`small_letters`]).
 ///
 /// The word's case (upper, capitalized) and the punctuation around it are
 /// kept. Returns how many words were changed.
 pub(crate) fn settle(p: &mut OcrPage) -> usize {
-    set_phrases(p) + dates_and_numbers(p)
+    small_letters(p) + set_phrases(p) + dates_and_numbers(p)
+}
+
+/// A word that opens with a small letter and holds capitals after it ("gặp
+/// gỠ", "Công văn sỐ 4869", "tháng... nĂM") is written in one case when its
+/// letters spell a Vietnamese syllable: in capitals when the words on both
+/// sides of it in its line are ("CỘNG HÒA xA HỘI"), otherwise in small
+/// letters. Print mixes case inside a word only in a paper's code ("TTr",
+/// "CTr"), which opens with a capital. Tesseract reads a tall stacked mark
+/// as a capital's (the plain CLI read that "gỡ" "ĐỠ").
+fn small_letters(p: &mut OcrPage) -> usize {
+    let mut changed = 0;
+    for line in &mut p.lines {
+        let capitals: Vec<Option<bool>> = line
+            .words
+            .iter()
+            .map(|w| {
+                let l = letters(&w.text);
+                l.chars().any(char::is_alphabetic).then(|| !l.chars().any(char::is_lowercase))
+            })
+            .collect();
+        for wi in 0..line.words.len() {
+            let w = &mut line.words[wi];
+            let core = letters(&w.text);
+            let mut chars = core.chars();
+            let opens_small = chars.next().is_some_and(char::is_lowercase);
+            if !opens_small || !chars.any(char::is_uppercase) || !core.chars().all(char::is_alphabetic) {
+                continue;
+            }
+            let before = capitals[..wi].iter().rev().find_map(|c| *c);
+            let after = capitals[wi + 1..].iter().find_map(|c| *c);
+            let one_case =
+                if before == Some(true) && after == Some(true) { core.to_uppercase() } else { core.to_lowercase() };
+            if crate::syllable::syllable(&one_case) {
+                let start = w.text.find(core).unwrap_or(0);
+                w.text = format!("{}{one_case}{}", &w.text[..start], &w.text[start + core.len()..]);
+                changed += 1;
+            }
+        }
+    }
+    changed
+}
+
+/// Joins a paper's number that Tesseract read as two words at its hyphen
+/// ("Công văn số 4869/UBND-" ending a line and "SYT" opening the next,
+/// "Nghị quyết số 80-" "NQ/TW", "51/2025/TT-" "-BCA"): the first word, digits
+/// then a hyphen, takes the second, a code of capitals, when the two hold a
+/// slash. Vietnamese breaks no word at a line's end, and every copy of the
+/// Đà Nẵng letters and the unseen decrees writes such a number whole. The
+/// joined word keeps the first word's box; a line left without words goes.
+/// Returns how many numbers were joined.
+pub(crate) fn join_broken_numbers(p: &mut OcrPage) -> usize {
+    let mut joined = 0;
+    let mut li = 0;
+    while li < p.lines.len() {
+        let mut wi = 0;
+        while wi < p.lines[li].words.len() {
+            let next = if wi + 1 < p.lines[li].words.len() {
+                Some((li, wi + 1))
+            } else {
+                (li + 1 < p.lines.len() && !p.lines[li + 1].words.is_empty()).then_some((li + 1, 0))
+            };
+            let Some((nl, nw)) = next else {
+                wi += 1;
+                continue;
+            };
+            let first = &p.lines[li].words[wi].text;
+            let second = &p.lines[nl].words[nw].text;
+            if let Some(whole) = broken_number(first, second) {
+                p.lines[li].words[wi].text = whole;
+                p.lines[nl].words.remove(nw);
+                if let Some(b) = crate::model::words_box(&p.lines[nl].words) {
+                    p.lines[nl].bbox = b;
+                }
+                joined += 1;
+                continue;
+            }
+            wi += 1;
+        }
+        li += 1;
+    }
+    p.lines.retain(|l| !l.words.is_empty());
+    joined
+}
+
+/// `first` and `second` written as one paper's number, when `first` is
+/// digits, then letters, slashes and hyphens, ending in a hyphen
+/// ("4869/UBND-", "80-"), `second` a code of at least two capitals, digits,
+/// slashes and hyphens ("SYT", "NQ/TW", "-BCA", "BCT."), and the two hold a
+/// slash.
+fn broken_number(first: &str, second: &str) -> Option<String> {
+    let code_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | 'Đ' | 'đ');
+    let opens_with_digit = first.chars().next().is_some_and(|c| c.is_ascii_digit());
+    if !opens_with_digit || !first.ends_with('-') || !first.chars().all(code_char) {
+        return None;
+    }
+    let tail = second.strip_prefix('-').unwrap_or(second);
+    let code = tail.trim_end_matches(|c: char| ",.;:)".contains(c));
+    let capitals = code.chars().filter(|c| c.is_uppercase()).count();
+    if !code.chars().next().is_some_and(char::is_uppercase) || capitals < 2 || !code.chars().all(code_char) {
+        return None;
+    }
+    (first.contains('/') || code.contains('/')).then(|| format!("{first}{tail}"))
 }
 
 /// Phrases of administrative paper whose letters, without their marks, no
@@ -373,6 +479,58 @@ mod tests {
         for phrase in SET_PHRASES {
             assert_eq!(phrase.nfc().collect::<String>(), phrase, "{phrase}");
             assert!(phrase.contains(' ') && phrase == phrase.to_lowercase(), "{phrase}");
+        }
+    }
+
+    #[test]
+    fn a_word_read_with_capitals_after_a_small_letter_is_written_small() {
+        for (read, want) in [
+            ("không gian gặp gỠ, trao đổi", "không gian gặp gỡ, trao đổi"),
+            ("Công văn sỐ 4869/UBND-", "Công văn số 4869/UBND-"),
+            ("tháng... nĂM..", "tháng... năm.."),
+            ("CỘNG HÒA xÃ HỘI", "CỘNG HÒA XÃ HỘI"),
+            ("ỦY BAN NHÂN DÂN tỈNH", "ỦY BAN NHÂN DÂN tỉnh"),
+        ] {
+            assert_eq!(settle_lines(&[read]).0, vec![want.to_string()], "{read}");
+        }
+        // Codes open with a capital; junk that spells no syllable stays.
+        for read in ["Tờ trình số 10/TTr-HĐND", "CTr/TU", "tAHg", "VNeTraffic", "iPhone"] {
+            assert_eq!(settle_lines(&[read]), (vec![read.to_string()], 0), "{read}");
+        }
+    }
+
+    fn join_lines(lines: &[&str]) -> (Vec<String>, usize) {
+        let mut p = test_page(lines);
+        let n = super::join_broken_numbers(&mut p);
+        (p.lines.iter().map(|l| l.words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ")).collect(), n)
+    }
+
+    #[test]
+    fn a_papers_number_broken_at_its_hyphen_is_joined() {
+        assert_eq!(
+            join_lines(&["tại Công văn số 4869/UBND-", "SYT ngày 12"]),
+            (vec!["tại Công văn số 4869/UBND-SYT".to_string(), "ngày 12".into()], 1)
+        );
+        assert_eq!(join_lines(&["Nghị quyết số 80- NQ/TW ngày"]).0, vec!["Nghị quyết số 80-NQ/TW ngày"]);
+        assert_eq!(join_lines(&["Thông tư số 51/2025/TT- -BCA"]).0, vec!["Thông tư số 51/2025/TT-BCA"]);
+        assert_eq!(join_lines(&["số 18/2025/TT-", "BCT."]), (vec!["số 18/2025/TT-BCT.".to_string()], 1));
+        // A line left without words goes; the joined word keeps its box.
+        let mut p = test_page(&["số 4017/TTr-", "BNNMT", "của Bộ"]);
+        let b = p.lines[0].words[1].bbox;
+        super::join_broken_numbers(&mut p);
+        assert_eq!(p.lines.len(), 2);
+        assert_eq!((p.lines[0].words[1].text.as_str(), p.lines[0].words[1].bbox), ("4017/TTr-BNNMT", b));
+        // Not a code: a range of years, a dash before a heading, a code
+        // without a slash, a word of small letters.
+        for read in [
+            "giai đoạn 2021- 2025",
+            "năm 2020- UBND huyện",
+            "Độc lập - Tự do -",
+            "số 12/QĐ- Ủy ban",
+            "số 12/QĐ- ubnd",
+            "mục 3- Hà Nội",
+        ] {
+            assert_eq!(join_lines(&[read]), (vec![read.to_string()], 0), "{read}");
         }
     }
 

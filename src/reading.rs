@@ -38,7 +38,7 @@ use crate::tables;
 
 /// Changes whenever the same page may be read differently: part of the
 /// settings fingerprint, so that a new version redoes what it reads better.
-pub(crate) const VERSION: u32 = 33;
+pub(crate) const VERSION: u32 = 34;
 
 /// A page read at this mean confidence or better is kept as first read.
 const GOOD_CONF: f32 = 80.0;
@@ -559,6 +559,7 @@ impl Attempts<'_, '_, '_> {
                 second::read_misread_numbers(&mut reading.page, Crops { raster: &raster, scale: s, offset }, second);
         }
         crate::phrases::settle(&mut reading.page);
+        crate::phrases::join_broken_numbers(&mut reading.page);
         reading.junk_dropped = junk::drop_junk(&mut reading.page);
         Ok(reading)
     }
