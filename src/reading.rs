@@ -12,7 +12,8 @@
 //! with cleaning (a page read under 50 has its cleanings read whole: the
 //! strip may miss the streaks that made it unreadable), and the best full
 //! reading is kept; a turn or a cleaning that lowers the page's confidence is
-//! never kept. Lines Tesseract read down the page (a page lying on its side,
+//! never kept (a photo's turn or cleaning so found, read as one block, is
+//! read by layout analysis too). Lines Tesseract read down the page (a page lying on its side,
 //! read well at a confidence that hides the turn) count as unread when
 //! readings are compared. A gray scan still read doubtfully is also read with blurred
 //! marks (a copier's ghost of another sheet) lifted to paper. A ruled
@@ -433,7 +434,29 @@ impl Attempts<'_, '_, '_> {
             self.reading.cleaning = c;
             self.reading.segmentation = Segmentation::OneBlock;
             self.full = f;
+            if self.photo {
+                self.read_by_layout_too()?;
+            }
         }
+        Ok(())
+    }
+
+    /// A photo is read by layout analysis and as one block, and each reads
+    /// some lines the other does not ([`take_better_lines`],
+    /// [`fill_unread`]); a turn or cleaning found by reading is read as one
+    /// block, so it is read by layout analysis too, and the reading holding
+    /// more plausible text kept. On `bench/va` 69, an out-of-focus letter
+    /// turned by reading, one block read "viên, báo cáo về Sở Giáo dục" as
+    /// "Mac bo" and layout analysis read it whole.
+    fn read_by_layout_too(&mut self) -> Result<(), K> {
+        let geom = self.reading.geometry;
+        let mut auto = self.read(&geom, self.reading.cleaning, Segmentation::Auto)?;
+        if quality(&auto.page) > quality(&self.full.page) {
+            std::mem::swap(&mut self.full, &mut auto);
+            self.reading.segmentation = Segmentation::Auto;
+        }
+        self.set_aside(&auto, geom);
+        self.other = auto.bent.is_none().then_some((auto.page, geom));
         Ok(())
     }
 
