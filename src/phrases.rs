@@ -11,6 +11,7 @@
 //! The same print puts right a word Tesseract read with capitals inside it
 //! and a paper's number it read as two words at the number's hyphen.
 
+use crate::junk::JUNK_CONF;
 use crate::model::OcrPage;
 use crate::syllable::{fold, letters};
 
@@ -28,12 +29,76 @@ use crate::syllable::{fold, letters};
 /// - "Điều" read with other marks opening a line before a number ("Điêu 3.")
 ///   is "Điều", an article's heading;
 /// - a word read with capitals after a small letter ("gỠ") is written in
-///   one case ([`small_letters`]).
+///   one case ([`small_letters`]);
+/// - "Nơi nhận:" opening a line, a letter off, is "Nơi nhận:"
+///   ([`recipients_heading`]);
+/// - a sure word of digits and letters that look like digits ("l4", "Í0")
+///   is that number ([`digits_read_as_letters`]).
 ///
 /// The word's case (upper, capitalized) and the punctuation around it are
 /// kept. Returns how many words were changed.
 pub(crate) fn settle(p: &mut OcrPage) -> usize {
-    small_letters(p) + set_phrases(p) + dates_and_numbers(p)
+    small_letters(p) + digits_read_as_letters(p) + set_phrases(p) + dates_and_numbers(p) + recipients_heading(p)
+}
+
+/// The digit a letter Tesseract reads among digits stands for.
+fn digit_for(c: char) -> Option<char> {
+    match c {
+        'l' | 'I' | 'Í' => Some('1'),
+        'O' => Some('0'),
+        _ => None,
+    }
+}
+
+/// A word read surely (at [`JUNK_CONF`] or more) of digits, slashes and
+/// dots and letters that look like digits, with at least one digit, is the
+/// number those letters' digits make: "trước l4 giờ" (every copy of a Đà
+/// Nẵng letter), "ngày Í0", "tháng I1", "I4/03/2005" on real-copies' worn
+/// and photographed decisions and forms. No Vietnamese word holds a digit,
+/// and a code's letters are others ("H40", "QĐ"). An unsure one is left to
+/// the junk filter (a seal's strokes read "l4").
+fn digits_read_as_letters(p: &mut OcrPage) -> usize {
+    let mut changed = 0;
+    for w in p.lines.iter_mut().flat_map(|l| l.words.iter_mut()) {
+        let core = letters(&w.text);
+        let number_like = core.chars().all(|c| c.is_ascii_digit() || c == '/' || c == '.' || digit_for(c).is_some());
+        if w.conf < JUNK_CONF || !number_like || !core.chars().any(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let digits: String = core.chars().map(|c| digit_for(c).unwrap_or(c)).collect();
+        if digits != core {
+            let start = w.text.find(core).unwrap_or(0);
+            w.text = format!("{}{digits}{}", &w.text[..start], &w.text[start + core.len()..]);
+            changed += 1;
+        }
+    }
+    changed
+}
+
+/// "Nơi nhận:", the heading of a paper's list of recipients, opening a line
+/// and read a letter off in either word ("Mới nhận:", "Noi nhện:", "Nơi
+/// nhậm:" on worn and photographed copies of real-dev's decisions), is
+/// written as printed. Not before a number ("Mới nhận: 35", a count), and
+/// not "Người nhận:", a form's label, two letters off.
+fn recipients_heading(p: &mut OcrPage) -> usize {
+    let near = |w: &str, want: &str| strsim::generic_levenshtein(&fold(letters(w)), &fold(want)) <= 1;
+    let mut changed = 0;
+    for line in &mut p.lines {
+        let [first, second, rest @ ..] = line.words.as_mut_slice() else { continue };
+        let capital = letters(&first.text).chars().next().is_some_and(char::is_uppercase);
+        let count = rest.first().is_some_and(|w| w.text.starts_with(|c: char| c.is_ascii_digit()));
+        if !capital || count || !second.text.ends_with(':') || !near(&first.text, "nơi") || !near(&second.text, "nhận")
+        {
+            continue;
+        }
+        for (w, want) in [(first, "nơi"), (second, "nhận")] {
+            if !is_word(&w.text, want) {
+                w.text = cased(&w.text, want);
+                changed += 1;
+            }
+        }
+    }
+    changed
 }
 
 /// A word that opens with a small letter and holds capitals after it ("gặp
@@ -150,8 +215,10 @@ fn broken_number(first: &str, second: &str) -> Option<String> {
 /// bổ sung"), "thủ trưởng" ("thứ trưởng"), "nhân viên" ("nhận viện trợ"),
 /// "đơn vị" ("đơn vì"), "văn phòng" ("vẫn phòng ngừa"); "phổ thông"
 /// stands only after "học" ("thành phố thông minh").
-const SET_PHRASES: [&str; 96] = [
+const SET_PHRASES: [&str; 98] = [
     "kính gửi",
+    "tự do hạnh phúc",
+    "ban nhân dân tỉnh",
     "một số điều",
     "sửa đổi",
     "bổ sung",
@@ -432,6 +499,8 @@ mod tests {
             ("giáo viên, học sình", "giáo viên, học sinh"),
             ("trung học phố thông", "trung học phổ thông"),
             ("chỉ đạo rả soát", "chỉ đạo rà soát"),
+            ("CHỦ TỊCH ỦY BAN NHÂN DÂN TÍNH HẢI DƯƠNG", "CHỦ TỊCH ỦY BAN NHÂN DÂN TỈNH HẢI DƯƠNG"),
+            ("Độc Tập - Tự đo - Hạnh phúc", "Độc Tập - Tự do - Hạnh phúc"),
         ] {
             assert_eq!(settle_lines(&[read]).0, vec![want.to_string()], "{read}");
         }
@@ -497,6 +566,41 @@ mod tests {
         for read in ["Tờ trình số 10/TTr-HĐND", "CTr/TU", "tAHg", "VNeTraffic", "iPhone"] {
             assert_eq!(settle_lines(&[read]), (vec![read.to_string()], 0), "{read}");
         }
+    }
+
+    #[test]
+    fn the_recipients_heading_read_a_letter_off_is_noi_nhan() {
+        for (read, want) in [
+            ("Mới nhận:", "Nơi nhận:"),
+            ("Noi nhện: GIÁM ĐỐC", "Nơi nhận: GIÁM ĐỐC"),
+            ("Nơi nhậm:", "Nơi nhận:"),
+            ("/Vơi nhận:", "/Nơi nhận:"),
+        ] {
+            assert_eq!(settle_lines(&[read]).0, vec![want.to_string()], "{read}");
+        }
+        for read in ["Nơi nhận:", "Người nhận:", "Mới nhận: 35", "Mới nhận hồ sơ", "hồ sơ mới nhận:", "Nơi ở:"]
+        {
+            assert_eq!(settle_lines(&[read]), (vec![read.to_string()], 0), "{read}");
+        }
+    }
+
+    #[test]
+    fn letters_read_for_digits_among_digits_are_digits() {
+        for (read, want) in [
+            ("trước l4 giờ 00", "trước 14 giờ 00"),
+            ("ngày Í0 tháng I1 năm 2O25", "ngày 10 tháng 11 năm 2025"),
+            ("sinh: I4/03/2005.......", "sinh: 14/03/2005......."),
+            ("ngày 17 tháng l1!", "ngày 17 tháng 11!"),
+        ] {
+            assert_eq!(settle_lines(&[read]).0, vec![want.to_string()], "{read}");
+        }
+        for read in ["Mục I.", "H40-231204-0001", "OI", "Il", "CO2", "A1"] {
+            assert_eq!(settle_lines(&[read]), (vec![read.to_string()], 0), "{read}");
+        }
+        // An unsure one is left to the junk filter.
+        let mut p = test_page(&[]);
+        p.lines.push(test_line(10.0, &["l4"], 40.0));
+        assert_eq!(super::settle(&mut p), 0);
     }
 
     fn join_lines(lines: &[&str]) -> (Vec<String>, usize) {
