@@ -463,6 +463,17 @@ mod tests {
         (p.lines.iter().map(|l| l.words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ")).collect(), n)
     }
 
+    /// Each `(read, want)` line settles to `want`, and each of `kept`
+    /// stays as read with no word changed.
+    fn assert_settles(changed: &[(&str, &str)], kept: &[&str]) {
+        for (read, want) in changed {
+            assert_eq!(settle_lines(&[read]).0, vec![want.to_string()], "{read}");
+        }
+        for read in kept {
+            assert_eq!(settle_lines(&[read]), (vec![read.to_string()], 0), "{read}");
+        }
+    }
+
     #[test]
     fn a_dates_misread_word_is_the_word_its_place_needs() {
         for (read, want) in [
@@ -553,50 +564,43 @@ mod tests {
 
     #[test]
     fn a_word_read_with_capitals_after_a_small_letter_is_written_small() {
-        for (read, want) in [
-            ("không gian gặp gỠ, trao đổi", "không gian gặp gỡ, trao đổi"),
-            ("Công văn sỐ 4869/UBND-", "Công văn số 4869/UBND-"),
-            ("tháng... nĂM..", "tháng... năm.."),
-            ("CỘNG HÒA xÃ HỘI", "CỘNG HÒA XÃ HỘI"),
-            ("ỦY BAN NHÂN DÂN tỈNH", "ỦY BAN NHÂN DÂN tỉnh"),
-        ] {
-            assert_eq!(settle_lines(&[read]).0, vec![want.to_string()], "{read}");
-        }
-        // Codes open with a capital; junk that spells no syllable stays.
-        for read in ["Tờ trình số 10/TTr-HĐND", "CTr/TU", "tAHg", "VNeTraffic", "iPhone"] {
-            assert_eq!(settle_lines(&[read]), (vec![read.to_string()], 0), "{read}");
-        }
+        assert_settles(
+            &[
+                ("không gian gặp gỠ, trao đổi", "không gian gặp gỡ, trao đổi"),
+                ("Công văn sỐ 4869/UBND-", "Công văn số 4869/UBND-"),
+                ("tháng... nĂM..", "tháng... năm.."),
+                ("CỘNG HÒA xÃ HỘI", "CỘNG HÒA XÃ HỘI"),
+                ("ỦY BAN NHÂN DÂN tỈNH", "ỦY BAN NHÂN DÂN tỉnh"),
+            ],
+            // Codes open with a capital; junk that spells no syllable stays.
+            &["Tờ trình số 10/TTr-HĐND", "CTr/TU", "tAHg", "VNeTraffic", "iPhone"],
+        );
     }
 
     #[test]
     fn the_recipients_heading_read_a_letter_off_is_noi_nhan() {
-        for (read, want) in [
-            ("Mới nhận:", "Nơi nhận:"),
-            ("Noi nhện: GIÁM ĐỐC", "Nơi nhận: GIÁM ĐỐC"),
-            ("Nơi nhậm:", "Nơi nhận:"),
-            ("/Vơi nhận:", "/Nơi nhận:"),
-        ] {
-            assert_eq!(settle_lines(&[read]).0, vec![want.to_string()], "{read}");
-        }
-        for read in ["Nơi nhận:", "Người nhận:", "Mới nhận: 35", "Mới nhận hồ sơ", "hồ sơ mới nhận:", "Nơi ở:"]
-        {
-            assert_eq!(settle_lines(&[read]), (vec![read.to_string()], 0), "{read}");
-        }
+        assert_settles(
+            &[
+                ("Mới nhận:", "Nơi nhận:"),
+                ("Noi nhện: GIÁM ĐỐC", "Nơi nhận: GIÁM ĐỐC"),
+                ("Nơi nhậm:", "Nơi nhận:"),
+                ("/Vơi nhận:", "/Nơi nhận:"),
+            ],
+            &["Nơi nhận:", "Người nhận:", "Mới nhận: 35", "Mới nhận hồ sơ", "hồ sơ mới nhận:", "Nơi ở:"],
+        );
     }
 
     #[test]
     fn letters_read_for_digits_among_digits_are_digits() {
-        for (read, want) in [
-            ("trước l4 giờ 00", "trước 14 giờ 00"),
-            ("ngày Í0 tháng I1 năm 2O25", "ngày 10 tháng 11 năm 2025"),
-            ("sinh: I4/03/2005.......", "sinh: 14/03/2005......."),
-            ("ngày 17 tháng l1!", "ngày 17 tháng 11!"),
-        ] {
-            assert_eq!(settle_lines(&[read]).0, vec![want.to_string()], "{read}");
-        }
-        for read in ["Mục I.", "H40-231204-0001", "OI", "Il", "CO2", "A1"] {
-            assert_eq!(settle_lines(&[read]), (vec![read.to_string()], 0), "{read}");
-        }
+        assert_settles(
+            &[
+                ("trước l4 giờ 00", "trước 14 giờ 00"),
+                ("ngày Í0 tháng I1 năm 2O25", "ngày 10 tháng 11 năm 2025"),
+                ("sinh: I4/03/2005.......", "sinh: 14/03/2005......."),
+                ("ngày 17 tháng l1!", "ngày 17 tháng 11!"),
+            ],
+            &["Mục I.", "H40-231204-0001", "OI", "Il", "CO2", "A1"],
+        );
         // An unsure one is left to the junk filter.
         let mut p = test_page(&[]);
         p.lines.push(test_line(10.0, &["l4"], 40.0));
