@@ -29,7 +29,7 @@ use crate::syllable::{fold, letters};
 /// - "Điều" read with other marks opening a line before a number ("Điêu 3.")
 ///   is "Điều", an article's heading;
 /// - a word read with capitals after a small letter ("gỠ") is written in
-///   one case ([`small_letters`]);
+///   one case ([`one_case`]);
 /// - "Nơi nhận:" opening a line, a letter off, is "Nơi nhận:"
 ///   ([`recipients_heading`]);
 /// - a sure word of digits and letters that look like digits ("l4", "Í0")
@@ -38,7 +38,7 @@ use crate::syllable::{fold, letters};
 /// The word's case (upper, capitalized) and the punctuation around it are
 /// kept. Returns how many words were changed.
 pub(crate) fn settle(p: &mut OcrPage) -> usize {
-    small_letters(p) + digits_read_as_letters(p) + set_phrases(p) + dates_and_numbers(p) + recipients_heading(p)
+    one_case(p) + digits_read_as_letters(p) + set_phrases(p) + dates_and_numbers(p) + recipients_heading(p)
 }
 
 /// The digit a letter Tesseract reads among digits stands for.
@@ -52,7 +52,7 @@ fn digit_for(c: char) -> Option<char> {
 
 /// A word read surely (at [`JUNK_CONF`] or more) of digits, slashes and
 /// dots and letters that look like digits, with at least one digit, is the
-/// number those letters' digits make: "trước l4 giờ" (every copy of a Đà
+/// number those letters' digits make: "trước l4 giờ" (five copies of a Đà
 /// Nẵng letter), "ngày Í0", "tháng I1", "I4/03/2005" on real-copies' worn
 /// and photographed decisions and forms. No Vietnamese word holds a digit,
 /// and a code's letters are others ("H40", "QĐ"). An unsure one is left to
@@ -67,8 +67,7 @@ fn digits_read_as_letters(p: &mut OcrPage) -> usize {
         }
         let digits: String = core.chars().map(|c| digit_for(c).unwrap_or(c)).collect();
         if digits != core {
-            let start = w.text.find(core).unwrap_or(0);
-            w.text = format!("{}{digits}{}", &w.text[..start], &w.text[start + core.len()..]);
+            w.text = with_letters(&w.text, &digits);
             changed += 1;
         }
     }
@@ -108,7 +107,7 @@ fn recipients_heading(p: &mut OcrPage) -> usize {
 /// letters. Print mixes case inside a word only in a paper's code ("TTr",
 /// "CTr"), which opens with a capital. Tesseract reads a tall stacked mark
 /// as a capital's (the plain CLI read that "gỡ" "ĐỠ").
-fn small_letters(p: &mut OcrPage) -> usize {
+fn one_case(p: &mut OcrPage) -> usize {
     let mut changed = 0;
     for line in &mut p.lines {
         let capitals: Vec<Option<bool>> = line
@@ -129,11 +128,10 @@ fn small_letters(p: &mut OcrPage) -> usize {
             }
             let before = capitals[..wi].iter().rev().find_map(|c| *c);
             let after = capitals[wi + 1..].iter().find_map(|c| *c);
-            let one_case =
+            let written =
                 if before == Some(true) && after == Some(true) { core.to_uppercase() } else { core.to_lowercase() };
-            if crate::syllable::syllable(&one_case) {
-                let start = w.text.find(core).unwrap_or(0);
-                w.text = format!("{}{one_case}{}", &w.text[..start], &w.text[start + core.len()..]);
+            if crate::syllable::syllable(&written) {
+                w.text = with_letters(&w.text, &written);
                 changed += 1;
             }
         }
@@ -431,6 +429,14 @@ fn settled(w: &str, want: &str) -> Option<String> {
     Some(cased(w, want))
 }
 
+/// `w` with its letters ([`letters`]) written `new`, the punctuation around
+/// them kept.
+fn with_letters(w: &str, new: &str) -> String {
+    let core = letters(w);
+    let start = w.find(core).unwrap_or(0);
+    format!("{}{new}{}", &w[..start], &w[start + core.len()..])
+}
+
 /// `want` in the case `w`'s letters were read in (upper, capitalized), with
 /// `w`'s punctuation around it.
 fn cased(w: &str, want: &str) -> String {
@@ -447,8 +453,7 @@ fn cased(w: &str, want: &str) -> String {
     } else {
         want.to_string()
     };
-    let start = w.find(core).unwrap_or(0);
-    format!("{}{word}{}", &w[..start], &w[start + core.len()..])
+    with_letters(w, &word)
 }
 
 #[cfg(test)]

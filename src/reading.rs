@@ -13,16 +13,17 @@
 //! strip may miss the streaks that made it unreadable), and the best full
 //! reading is kept; a turn or a cleaning that lowers the page's confidence is
 //! never kept (a photo's turn or cleaning so found, read as one block, is
-//! read by layout analysis too). Lines Tesseract read down the page (a page lying on its side,
-//! read well at a confidence that hides the turn) count as unread when
-//! readings are compared. A gray scan still read doubtfully is also read with blurred
-//! marks (a copier's ghost of another sheet) lifted to paper. A ruled
-//! table's cells read doubtfully are read again without the rules beside
-//! them. A photo's line the kept reading read unsure is taken from another
-//! of its readings that read it clearly better. Words whose marks or digits
-//! Tesseract may have misread are asked about again by the second reader
-//! (`second`). Last, words that are neither plausible Vietnamese nor
-//! confidently read (stamps, signatures, rules) are dropped (`junk`).
+//! read by layout analysis too). Lines Tesseract read down the page (a page
+//! lying on its side, read well at a confidence that hides the turn) count as
+//! unread when readings are compared. A gray scan still read doubtfully is
+//! also read with blurred marks (a copier's ghost of another sheet) lifted to
+//! paper. A ruled table's cells read doubtfully are read again without the
+//! rules beside them. A photo's line the kept reading read unsure is taken
+//! from another of its readings that read it clearly better. Words whose
+//! marks or digits Tesseract may have misread are asked about again by the
+//! second reader (`second`). Last, words that are neither plausible
+//! Vietnamese nor confidently read (stamps, signatures, rules) are dropped
+//! (`junk`).
 //!
 //! The recognizer is a closure, so this module knows no engine.
 
@@ -445,9 +446,9 @@ impl Attempts<'_, '_, '_> {
     /// some lines the other does not ([`take_better_lines`],
     /// [`fill_unread`]); a turn or cleaning found by reading is read as one
     /// block, so it is read by layout analysis too, and the reading holding
-    /// more plausible text kept. On `bench/va` 69, an out-of-focus letter
-    /// turned by reading, one block read "viên, báo cáo về Sở Giáo dục" as
-    /// "Mac bo" and layout analysis read it whole.
+    /// more plausible text kept. On the Đà Nẵng letters' out-of-focus copy
+    /// (69, see BENCHMARKS.md), turned by reading, one block read "viên, báo
+    /// cáo về Sở Giáo dục" as "Mac bo" and layout analysis read it whole.
     fn read_by_layout_too(&mut self) -> Result<(), K> {
         let geom = self.reading.geometry;
         let mut auto = self.read(&geom, self.reading.cleaning, Segmentation::Auto)?;
