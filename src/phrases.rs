@@ -80,7 +80,7 @@ fn digits_read_as_letters(p: &mut OcrPage) -> usize {
 /// written as printed. Not before a number ("Mới nhận: 35", a count), and
 /// not "Người nhận:", a form's label, two letters off.
 fn recipients_heading(p: &mut OcrPage) -> usize {
-    let near = |w: &str, want: &str| strsim::generic_levenshtein(&fold(letters(w)), &fold(want)) <= 1;
+    let near = |w: &str, want: &str| is_word(w, want) || settled(w, want).is_some();
     let mut changed = 0;
     for line in &mut p.lines {
         let [first, second, rest @ ..] = line.words.as_mut_slice() else { continue };
@@ -91,8 +91,8 @@ fn recipients_heading(p: &mut OcrPage) -> usize {
             continue;
         }
         for (w, want) in [(first, "nơi"), (second, "nhận")] {
-            if !is_word(&w.text, want) {
-                w.text = cased(&w.text, want);
+            if let Some(fixed) = settled(&w.text, want) {
+                w.text = fixed;
                 changed += 1;
             }
         }

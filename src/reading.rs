@@ -345,14 +345,23 @@ impl Attempts<'_, '_, '_> {
         let geom = self.reading.geometry;
         // The raster just read, read again.
         let made = ((self.full.raster.clone(), self.full.offset, None), self.full.scale);
-        let mut block = self.read_made(&geom, made, Segmentation::OneBlock)?;
-        if (doubtful && !self.photo) || quality(&block.page) > quality(&self.full.page) {
-            std::mem::swap(&mut self.full, &mut block);
-            self.reading.segmentation = Segmentation::OneBlock;
-        }
-        self.set_aside(&block, geom);
-        self.other = self.photo.then_some((block.page, geom));
+        let block = self.read_made(&geom, made, Segmentation::OneBlock)?;
+        self.keep_better_way(block, Segmentation::OneBlock, doubtful && !self.photo);
         Ok(())
+    }
+
+    /// Keeps `f`, the page read in the other segmentation `way`, when it
+    /// holds more plausible text than the reading kept, or `anyway`. The
+    /// reading not kept is set aside, and on a photo is the other reading
+    /// ([`fill_unread`]).
+    fn keep_better_way(&mut self, mut f: Full, way: Segmentation, anyway: bool) {
+        let geom = self.reading.geometry;
+        if anyway || quality(&f.page) > quality(&self.full.page) {
+            std::mem::swap(&mut self.full, &mut f);
+            self.reading.segmentation = way;
+        }
+        self.set_aside(&f, geom);
+        self.other = (self.photo && f.bent.is_none()).then_some((f.page, geom));
     }
 
     /// Reads the page again with cleaning `c`, in the geometry and
@@ -451,13 +460,8 @@ impl Attempts<'_, '_, '_> {
     /// cáo về Sở Giáo dục" as "Mac bo" and layout analysis read it whole.
     fn read_by_layout_too(&mut self) -> Result<(), K> {
         let geom = self.reading.geometry;
-        let mut auto = self.read(&geom, self.reading.cleaning, Segmentation::Auto)?;
-        if quality(&auto.page) > quality(&self.full.page) {
-            std::mem::swap(&mut self.full, &mut auto);
-            self.reading.segmentation = Segmentation::Auto;
-        }
-        self.set_aside(&auto, geom);
-        self.other = auto.bent.is_none().then_some((auto.page, geom));
+        let auto = self.read(&geom, self.reading.cleaning, Segmentation::Auto)?;
+        self.keep_better_way(auto, Segmentation::Auto, false);
         Ok(())
     }
 
