@@ -8,11 +8,12 @@
 //! module exists apart from `junk`, which drops words, because it changes a
 //! word by its neighbours: between a day, a month and a year, or before a
 //! paper's number, only one word can stand, so a word close to it is it.
-//! The same print puts right a word Tesseract read with capitals inside it
-//! and a paper's number it read as two words at the number's hyphen.
+//! The same print puts right a word Tesseract read with capitals inside it,
+//! digits it read as letters, a paper's number or a year it read as two
+//! words and a date's word it read run into its number.
 
 use crate::junk::JUNK_CONF;
-use crate::model::OcrPage;
+use crate::model::{OcrPage, OcrWord};
 use crate::syllable::{fold, letters};
 
 /// Puts right the words of the page's set phrases, written dates, paper
@@ -32,46 +33,166 @@ use crate::syllable::{fold, letters};
 ///   one case ([`one_case`]);
 /// - "Nơi nhận:" opening a line, a letter off, is "Nơi nhận:"
 ///   ([`recipients_heading`]);
-/// - a sure word of digits and letters that look like digits ("l4", "Í0")
-///   is that number ([`digits_read_as_letters`]).
+/// - a sure word or a code of digits and letters that look like digits
+///   ("l4", "Í0", "COVID-L9"), a day or month so read between a date's
+///   words, and "I" after "Điều", are those digits
+///   ([`digits_read_as_letters`]);
+/// - a date's word run into its number ("ngày23") is two words
+///   ([`part_glued_dates`]).
 ///
 /// The word's case (upper, capitalized) and the punctuation around it are
-/// kept. Returns how many words were changed.
+/// kept. Returns how many words were changed or parted.
 pub(crate) fn settle(p: &mut OcrPage) -> usize {
-    one_case(p) + digits_read_as_letters(p) + set_phrases(p) + dates_and_numbers(p) + recipients_heading(p)
+    part_glued_dates(p)
+        + one_case(p)
+        + digits_read_as_letters(p)
+        + set_phrases(p)
+        + dates_and_numbers(p)
+        + recipients_heading(p)
 }
 
-/// The digit a letter Tesseract reads among digits stands for.
+/// A date's word and its number read as one word ("Hà Nội, ngày23 tháng
+/// 4" on real-dev 01, "ngày 26tháng 7" on the Đà Nẵng letters,
+/// "ngày82tháng") are made the words they are; print never writes a
+/// syllable against a digit. Each part takes the share of the word's box its
+/// characters do. Returns how many words were parted.
+fn part_glued_dates(p: &mut OcrPage) -> usize {
+    let mut parted = 0;
+    for line in &mut p.lines {
+        let mut wi = 0;
+        while wi < line.words.len() {
+            let w = &line.words[wi];
+            let Some(parts) = glued_date(&w.text) else {
+                wi += 1;
+                continue;
+            };
+            let [x0, y0, x1, y1] = w.bbox;
+            let total = w.text.chars().count() as f32;
+            let mut at = 0.0;
+            let words: Vec<OcrWord> = parts
+                .iter()
+                .map(|t| {
+                    let share = t.chars().count() as f32 / total * (x1 - x0);
+                    let b = [x0 + at, y0, x0 + at + share, y1];
+                    at += share;
+                    OcrWord { text: t.clone(), bbox: b, conf: w.conf }
+                })
+                .collect();
+            let n = words.len();
+            line.words.splice(wi..=wi, words);
+            wi += n;
+            parted += 1;
+        }
+    }
+    parted
+}
+
+/// The parts of a word of a date's words ("ngày", "tháng", "năm") and
+/// numbers of one to four digits run together, with the punctuation around
+/// it on the first and last part; `None` for any other word.
+fn glued_date(w: &str) -> Option<Vec<String>> {
+    let core = letters(w);
+    let mut runs: Vec<String> = Vec::new();
+    for c in core.chars() {
+        match runs.last_mut() {
+            Some(run) if run.chars().last().is_some_and(|l| l.is_ascii_digit()) == c.is_ascii_digit() => run.push(c),
+            _ => runs.push(c.to_string()),
+        }
+    }
+    let date_word = |r: &str| ["ngày", "tháng", "năm"].contains(&r.to_lowercase().as_str());
+    let fits = |r: &String| if r.as_bytes()[0].is_ascii_digit() { r.len() <= 4 } else { date_word(r) };
+    if runs.len() < 2 || !runs.iter().all(fits) {
+        return None;
+    }
+    let start = w.find(core).unwrap_or(0);
+    runs[0].insert_str(0, &w[..start]);
+    if let Some(last) = runs.last_mut() {
+        last.push_str(&w[start + core.len()..]);
+    }
+    Some(runs)
+}
+
+/// The digit a letter or mark Tesseract reads among digits stands for.
+/// "Š" is no Vietnamese letter: it is a worn "5".
 fn digit_for(c: char) -> Option<char> {
     match c {
-        'l' | 'I' | 'Í' => Some('1'),
+        'l' | 'I' | 'Í' | 'L' | ']' => Some('1'),
         'O' => Some('0'),
+        'Š' => Some('5'),
         _ => None,
     }
 }
 
-/// A word read surely (at [`JUNK_CONF`] or more) of digits, slashes and
-/// dots and letters that look like digits, with at least one digit, is the
-/// number those letters' digits make: "trước l4 giờ" (five copies of a Đà
-/// Nẵng letter), "ngày Í0", "tháng I1", "I4/03/2005" on real-copies' worn
-/// and photographed decisions and forms. No Vietnamese word holds a digit,
-/// and a code's letters are others ("H40", "QĐ"). An unsure one is left to
-/// the junk filter (a seal's strokes read "l4").
+/// `part` (digits and letters, no slash, hyphen or dot) written in digits,
+/// when it holds a digit (or "Š") and every other character of it looks
+/// like one.
+fn as_digits(part: &str) -> Option<String> {
+    let looks = part.chars().all(|c| c.is_ascii_digit() || digit_for(c).is_some());
+    let has_digit = part.chars().any(|c| c.is_ascii_digit() || c == 'Š');
+    (looks && has_digit).then(|| part.chars().map(|c| digit_for(c).unwrap_or(c)).collect())
+}
+
+/// A sure word (read at [`JUNK_CONF`] or more) whose parts between
+/// slashes, hyphens and dots hold digits and letters that look like digits
+/// is written with those parts' digits: "trước l4 giờ" (five copies of a
+/// Đà Nẵng letter), "ngày Í0", "I4/03/2005" on real-copies' worn and
+/// photographed decisions and forms, "COVID-L9" and "Công văn số
+/// I899/SGDĐT-CTrTT" on the Đà Nẵng letters, "Š." numbering a section. No
+/// Vietnamese word holds a digit, and a code's letters are others ("H40",
+/// "QĐ", "CO2"). An unsure one is left to the junk filter (a seal's strokes
+/// read "l4"), unless it is a code the filter keeps as read ("COVID-L9",
+/// "I899/SGDĐT-CTrTT" read unsure on the chat app's copy) or a date's words
+/// stand on both sides of it ("tháng l1 năm 2022", "ngày /0 tháng 01": a
+/// day or month is what it can only be, and "/" there is a "1"'s stroke).
 fn digits_read_as_letters(p: &mut OcrPage) -> usize {
+    let places: Vec<(usize, usize)> =
+        p.lines.iter().enumerate().flat_map(|(li, l)| (0..l.words.len()).map(move |wi| (li, wi))).collect();
     let mut changed = 0;
-    for w in p.lines.iter_mut().flat_map(|l| l.words.iter_mut()) {
-        let core = letters(&w.text);
-        let number_like = core.chars().all(|c| c.is_ascii_digit() || c == '/' || c == '.' || digit_for(c).is_some());
-        if w.conf < JUNK_CONF || !number_like || !core.chars().any(|c| c.is_ascii_digit()) {
-            continue;
-        }
-        let digits: String = core.chars().map(|c| digit_for(c).unwrap_or(c)).collect();
-        if digits != core {
-            w.text = with_letters(&w.text, &digits);
+    for (k, &(li, wi)) in places.iter().enumerate() {
+        let word = |i: usize| places.get(i).map(|&(li, wi)| p.lines[li].words[wi].text.as_str());
+        let between = |before: &str, after: &str| {
+            k > 0 && word(k - 1).is_some_and(|b| is_word(b, before)) && word(k + 1).is_some_and(|a| is_word(a, after))
+        };
+        let w = &p.lines[li].words[wi];
+        let top = if between("ngày", "tháng") {
+            31
+        } else if between("tháng", "năm") {
+            12
+        } else {
+            0
+        };
+        let slot = w.text.trim_end_matches(|c: char| ",.;:)!".contains(c));
+        let day_or_month = (top > 0)
+            .then(|| as_digits(&slot.strip_prefix('/').map(|d| format!("1{d}")).unwrap_or_else(|| slot.to_string())))
+            .flatten()
+            .filter(|d| number(d).is_some_and(|n| (1..=top).contains(&n)))
+            .map(|d| format!("{d}{}", &w.text[slot.len()..]));
+        // "tại Điều I": an article is numbered in digits (Decree 30/2020),
+        // and a lone "I" or "l" after its word is a "1".
+        let article =
+            (k > 0 && word(k - 1).is_some_and(|b| is_word(b, "điều")) && matches!(letters(&w.text), "I" | "l"))
+                .then(|| with_letters(&w.text, "1"));
+        let code = w.text.contains(['/', '-']) && crate::syllable::print(&w.text);
+        let fixed = day_or_month.or(article).or_else(|| {
+            (w.conf >= JUNK_CONF || code).then(|| with_letters(&w.text, &parts_as_digits(letters(&w.text))))
+        });
+        if let Some(fixed) = fixed.filter(|f| *f != w.text) {
+            p.lines[li].words[wi].text = fixed;
             changed += 1;
         }
     }
     changed
+}
+
+/// `core` with each of its parts between slashes, hyphens and dots that
+/// [`as_digits`] reads as digits written so.
+fn parts_as_digits(core: &str) -> String {
+    core.split_inclusive(['/', '-', '.'])
+        .map(|part| {
+            let (body, cut) = part.strip_suffix(['/', '-', '.']).map_or((part, ""), |b| (b, &part[b.len()..]));
+            as_digits(body).map_or_else(|| part.to_string(), |d| format!("{d}{cut}"))
+        })
+        .collect()
 }
 
 /// "Nơi nhận:", the heading of a paper's list of recipients, opening a line
@@ -144,9 +265,11 @@ fn one_case(p: &mut OcrPage) -> usize {
 /// "Nghị quyết số 80-" "NQ/TW", "51/2025/TT-" "-BCA"): the first word, digits
 /// then a hyphen, takes the second, a code of capitals, when the two hold a
 /// slash. Vietnamese breaks no word at a line's end, and every copy of the
-/// Đà Nẵng letters and the unseen decrees writes such a number whole. The
-/// joined word keeps the first word's box; a line left without words goes.
-/// Returns how many numbers were joined.
+/// Đà Nẵng letters and the unseen decrees writes such a number whole. A year
+/// after "năm" read as two words in the same line ([`broken_year`]) is
+/// joined too. The joined word spans both words' boxes in one line and
+/// keeps the first's across two; a line left without words goes. Returns how
+/// many numbers were joined.
 pub(crate) fn join_broken_numbers(p: &mut OcrPage) -> usize {
     let mut joined = 0;
     let mut li = 0;
@@ -164,9 +287,15 @@ pub(crate) fn join_broken_numbers(p: &mut OcrPage) -> usize {
             };
             let first = &p.lines[li].words[wi].text;
             let second = &p.lines[nl].words[nw].text;
-            if let Some(whole) = broken_number(first, second) {
+            let year =
+                (wi > 0 && nl == li).then(|| broken_year(&p.lines[li].words[wi - 1].text, first, second)).flatten();
+            if let Some(whole) = broken_number(first, second).or(year) {
                 p.lines[li].words[wi].text = whole;
-                p.lines[nl].words.remove(nw);
+                let taken = p.lines[nl].words.remove(nw);
+                if nl == li {
+                    let w = &mut p.lines[li].words[wi];
+                    w.bbox = crate::model::union(w.bbox, taken.bbox);
+                }
                 if let Some(b) = crate::model::words_box(&p.lines[nl].words) {
                     p.lines[nl].bbox = b;
                 }
@@ -179,6 +308,21 @@ pub(crate) fn join_broken_numbers(p: &mut OcrPage) -> usize {
     }
     p.lines.retain(|l| !l.words.is_empty());
     joined
+}
+
+/// `first` and `second` written as one year after "năm" ("Kế hoạch năm
+/// 201 I." on two real-dev decisions): `first` one to three digits,
+/// `second` the rest of the year's four, in digits or letters that look like
+/// them, punctuation after it kept.
+fn broken_year(before: &str, first: &str, second: &str) -> Option<String> {
+    let tail = second.trim_end_matches(|c: char| ",.;:)".contains(c));
+    let looks = !tail.is_empty() && tail.chars().all(|c| c.is_ascii_digit() || digit_for(c).is_some());
+    let digits =
+        format!("{first}{}", looks.then(|| tail.chars().map(|c| digit_for(c).unwrap_or(c)).collect::<String>())?);
+    let year = (is_word(before, "năm") && first.bytes().all(|b| b.is_ascii_digit()) && digits.len() == 4)
+        .then(|| number(&digits))
+        .flatten()?;
+    (1900..=2099).contains(&year).then(|| format!("{digits}{}", &second[tail.len()..]))
 }
 
 /// `first` and `second` written as one paper's number, when `first` is
@@ -604,12 +748,34 @@ mod tests {
                 ("sinh: I4/03/2005.......", "sinh: 14/03/2005......."),
                 ("ngày 17 tháng l1!", "ngày 17 tháng 11!"),
             ],
-            &["Mục I.", "H40-231204-0001", "OI", "Il", "CO2", "A1"],
+            &["Mục I.", "H40-231204-0001", "OI", "Il", "CO2", "A1", "Điều II", "Chương I", "ngày I tháng"],
         );
+        assert_settles(
+            &[
+                ("dịch COVID-L9, Sở", "dịch COVID-19, Sở"),
+                ("Công văn số I899/SGDĐT-CTrTT.", "Công văn số 1899/SGDĐT-CTrTT."),
+                ("Š. Công tác theo dõi", "5. Công tác theo dõi"),
+                ("có tên tại Điều I căn cứ", "có tên tại Điều 1 căn cứ"),
+            ],
+            &["COVID-19", "QĐ-UBND", "CT-TTg", "TT&TT", "L.T.B"],
+        );
+        // An unsure day or month between a date's words is read as one.
+        let mut p = test_page(&[]);
+        p.lines.push(test_line(10.0, &["ngày", "/0", "tháng", "l1", "năm", "2011"], 40.0));
+        p.lines.push(test_line(40.0, &["ngày", "l4", "tháng", "l3,", "năm"], 40.0));
+        assert_eq!(super::settle(&mut p), 3);
+        let read: Vec<&str> = p.lines.iter().flat_map(|l| l.words.iter().map(|w| w.text.as_str())).collect();
+        assert_eq!(read, ["ngày", "10", "tháng", "11", "năm", "2011", "ngày", "14", "tháng", "l3,", "năm"]);
         // An unsure one is left to the junk filter.
         let mut p = test_page(&[]);
         p.lines.push(test_line(10.0, &["l4"], 40.0));
         assert_eq!(super::settle(&mut p), 0);
+        // Unless it is a code the junk filter keeps as read.
+        let mut p = test_page(&[]);
+        p.lines.push(test_line(10.0, &["số", "I899/SGDĐT-CTrTT.", "COVID-L9,"], 40.0));
+        assert_eq!(super::settle(&mut p), 2);
+        let read: Vec<&str> = p.lines[0].words.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(read, ["số", "1899/SGDĐT-CTrTT.", "COVID-19,"]);
     }
 
     fn join_lines(lines: &[&str]) -> (Vec<String>, usize) {
@@ -645,6 +811,42 @@ mod tests {
         ] {
             assert_eq!(join_lines(&[read]), (vec![read.to_string()], 0), "{read}");
         }
+    }
+
+    #[test]
+    fn a_year_read_as_two_words_after_nam_is_joined() {
+        assert_eq!(join_lines(&["theo Kế hoạch năm 201 I."]), (vec!["theo Kế hoạch năm 2011.".to_string()], 1));
+        assert_eq!(join_lines(&["năm 20 25; Căn cứ"]).0, vec!["năm 2025; Căn cứ"]);
+        assert_eq!(join_lines(&["NĂM 201 l"]).0, vec!["NĂM 2011"]);
+        for read in ["năm 201", "năm 2 học sinh", "năm 20 người", "năm 2015 I", "tổng 201 I", "năm 201", "năm 30 12"]
+        {
+            assert_eq!(join_lines(&[read]), (vec![read.to_string()], 0), "{read}");
+        }
+        // Not across lines.
+        assert_eq!(join_lines(&["năm 201", "I."]).1, 0);
+        // The year spans both words' boxes.
+        let mut p = test_page(&["năm 201 I."]);
+        super::join_broken_numbers(&mut p);
+        assert_eq!(p.lines[0].words[1].bbox, [50.0, 0.0, 140.0, 20.0]);
+    }
+
+    #[test]
+    fn a_dates_word_run_into_its_number_is_parted() {
+        assert_settles(
+            &[
+                ("Hà Nội, ngày23 tháng 4 năm 2026", "Hà Nội, ngày 23 tháng 4 năm 2026"),
+                ("Đà Nẵng, ngày 26tháng 7 năm 2020", "Đà Nẵng, ngày 26 tháng 7 năm 2020"),
+                ("ngày82tháng", "ngày 82 tháng"),
+                ("(năm2020)", "(năm 2020)"),
+            ],
+            &["ngày", "H40", "ngày 23", "tháng12345", "xã23", "2023"],
+        );
+        // Each part takes its share of the box.
+        let mut p = test_page(&[]);
+        p.lines.push(test_line(10.0, &["năm2020."], 90.0));
+        super::settle(&mut p);
+        let parts: Vec<(&str, [f32; 4])> = p.lines[0].words.iter().map(|w| (w.text.as_str(), w.bbox)).collect();
+        assert_eq!(parts, [("năm", [0.0, 10.0, 15.0, 30.0]), ("2020.", [15.0, 10.0, 40.0, 30.0])]);
     }
 
     #[test]

@@ -40,7 +40,7 @@ use crate::tables;
 
 /// Changes whenever the same page may be read differently: part of the
 /// settings fingerprint, so that a new version redoes what it reads better.
-pub(crate) const VERSION: u32 = 34;
+pub(crate) const VERSION: u32 = 35;
 
 /// A page read at this mean confidence or better is kept as first read.
 const GOOD_CONF: f32 = 80.0;
