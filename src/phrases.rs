@@ -163,7 +163,10 @@ fn digits_read_as_letters(p: &mut OcrPage) -> usize {
         };
         let slot = w.text.trim_end_matches(|c: char| ",.;:)!".contains(c));
         let day_or_month = (top > 0)
-            .then(|| as_digits(&slot.strip_prefix('/').map(|d| format!("1{d}")).unwrap_or_else(|| slot.to_string())))
+            .then(|| {
+                let stroke = slot.strip_prefix('/').filter(|d| !d.is_empty());
+                as_digits(&stroke.map(|d| format!("1{d}")).unwrap_or_else(|| slot.to_string()))
+            })
             .flatten()
             .filter(|d| number(d).is_some_and(|n| (1..=top).contains(&n)))
             .map(|d| format!("{d}{}", &w.text[slot.len()..]));
@@ -754,7 +757,18 @@ mod tests {
                 ("sinh: I4/03/2005.......", "sinh: 14/03/2005......."),
                 ("ngày 17 tháng l1!", "ngày 17 tháng 11!"),
             ],
-            &["Mục I.", "H40-231204-0001", "OI", "Il", "CO2", "A1", "Điều II", "Chương I", "ngày I tháng"],
+            &[
+                "Mục I.",
+                "H40-231204-0001",
+                "OI",
+                "Il",
+                "CO2",
+                "A1",
+                "Điều II",
+                "Chương I",
+                "ngày I tháng",
+                "ngày / tháng",
+            ],
         );
         assert_settles(
             &[
