@@ -91,7 +91,7 @@ fn part_glued_dates(p: &mut OcrPage) -> usize {
 /// numbers of one to four digits run together, with the punctuation around
 /// it on the first and last part; `None` for any other word.
 fn glued_date(w: &str) -> Option<Vec<String>> {
-    let core = letters(w);
+    let (before, core, after) = edges(w);
     let mut runs: Vec<String> = Vec::new();
     for c in core.chars() {
         match runs.last_mut() {
@@ -104,10 +104,9 @@ fn glued_date(w: &str) -> Option<Vec<String>> {
     if runs.len() < 2 || !runs.iter().all(fits) {
         return None;
     }
-    let start = w.find(core).unwrap_or(0);
-    runs[0].insert_str(0, &w[..start]);
+    runs[0].insert_str(0, before);
     if let Some(last) = runs.last_mut() {
-        last.push_str(&w[start + core.len()..]);
+        last.push_str(after);
     }
     Some(runs)
 }
@@ -123,13 +122,18 @@ fn digit_for(c: char) -> Option<char> {
     }
 }
 
+/// `part` written in digits, when it is not empty and each of its
+/// characters is a digit or looks like one ([`digit_for`]).
+fn looks_like_digits(part: &str) -> Option<String> {
+    let looks = !part.is_empty() && part.chars().all(|c| c.is_ascii_digit() || digit_for(c).is_some());
+    looks.then(|| part.chars().map(|c| digit_for(c).unwrap_or(c)).collect())
+}
+
 /// `part` (digits and letters, no slash, hyphen or dot) written in digits,
 /// when it holds a digit (or "Š") and every other character of it looks
 /// like one.
 fn as_digits(part: &str) -> Option<String> {
-    let looks = part.chars().all(|c| c.is_ascii_digit() || digit_for(c).is_some());
-    let has_digit = part.chars().any(|c| c.is_ascii_digit() || c == 'Š');
-    (looks && has_digit).then(|| part.chars().map(|c| digit_for(c).unwrap_or(c)).collect())
+    looks_like_digits(part).filter(|_| part.chars().any(|c| c.is_ascii_digit() || c == 'Š'))
 }
 
 /// A sure word (read at [`JUNK_CONF`] or more) whose parts between
@@ -145,8 +149,7 @@ fn as_digits(part: &str) -> Option<String> {
 /// stand on both sides of it ("tháng l1 năm 2022", "ngày /0 tháng 01": a
 /// day or month is what it can only be, and "/" there is a "1"'s stroke).
 fn digits_read_as_letters(p: &mut OcrPage) -> usize {
-    let places: Vec<(usize, usize)> =
-        p.lines.iter().enumerate().flat_map(|(li, l)| (0..l.words.len()).map(move |wi| (li, wi))).collect();
+    let places = word_places(p);
     let mut changed = 0;
     for (k, &(li, wi)) in places.iter().enumerate() {
         let word = |i: usize| places.get(i).map(|&(li, wi)| p.lines[li].words[wi].text.as_str());
@@ -319,9 +322,7 @@ pub(crate) fn join_broken_numbers(p: &mut OcrPage) -> usize {
 /// them, punctuation after it kept.
 fn broken_year(before: &str, first: &str, second: &str) -> Option<String> {
     let tail = second.trim_end_matches(|c: char| ",.;:)".contains(c));
-    let looks = !tail.is_empty() && tail.chars().all(|c| c.is_ascii_digit() || digit_for(c).is_some());
-    let digits =
-        format!("{first}{}", looks.then(|| tail.chars().map(|c| digit_for(c).unwrap_or(c)).collect::<String>())?);
+    let digits = format!("{first}{}", looks_like_digits(tail)?);
     let year = (is_word(before, "năm") && first.bytes().all(|b| b.is_ascii_digit()) && digits.len() == 4)
         .then(|| number(&digits))
         .flatten()?;
@@ -510,8 +511,7 @@ fn set_phrases(p: &mut OcrPage) -> usize {
 
 /// Written dates, "số" before a paper's number and an article's heading.
 fn dates_and_numbers(p: &mut OcrPage) -> usize {
-    let places: Vec<(usize, usize)> =
-        p.lines.iter().enumerate().flat_map(|(li, l)| (0..l.words.len()).map(move |wi| (li, wi))).collect();
+    let places = word_places(p);
     let mut changed = 0;
     for k in 0..places.len() {
         let word = |i: usize| places.get(k + i).map(|&(li, wi)| p.lines[li].words[wi].text.as_str());
@@ -582,12 +582,25 @@ fn settled(w: &str, want: &str) -> Option<String> {
     Some(cased(w, want))
 }
 
+/// Where each word of the page stands, (line, word), in reading order
+/// across lines: a date or a number's words may break after any of them.
+fn word_places(p: &OcrPage) -> Vec<(usize, usize)> {
+    p.lines.iter().enumerate().flat_map(|(li, l)| (0..l.words.len()).map(move |wi| (li, wi))).collect()
+}
+
+/// `w` as the punctuation before its letters ([`letters`]), the letters,
+/// and the punctuation after them.
+fn edges(w: &str) -> (&str, &str, &str) {
+    let core = letters(w);
+    let start = w.find(core).unwrap_or(0);
+    (&w[..start], core, &w[start + core.len()..])
+}
+
 /// `w` with its letters ([`letters`]) written `new`, the punctuation around
 /// them kept.
 fn with_letters(w: &str, new: &str) -> String {
-    let core = letters(w);
-    let start = w.find(core).unwrap_or(0);
-    format!("{}{new}{}", &w[..start], &w[start + core.len()..])
+    let (before, _, after) = edges(w);
+    format!("{before}{new}{after}")
 }
 
 /// `want` in the case `w`'s letters were read in (upper, capitalized), with
